@@ -1,0 +1,105 @@
+//! Where an endpoint lives: scheme, host and an optional path prefix.
+
+use std::fmt;
+use std::str::FromStr;
+
+use http::Uri;
+use http::uri::{Authority, Scheme};
+
+use crate::error::RequestError;
+
+/// A validated base URL such as `https://tpp.example` or
+/// `http://127.0.0.1:8080/prefix`. Documented paths are appended to it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BaseUrl {
+    scheme: Scheme,
+    authority: Authority,
+    prefix: String,
+}
+
+impl BaseUrl {
+    /// The absolute URI of `path_and_query` (which starts with `/`) under this base.
+    pub fn join(&self, path_and_query: &str) -> Result<Uri, RequestError> {
+        Uri::builder()
+            .scheme(self.scheme.clone())
+            .authority(self.authority.clone())
+            .path_and_query(format!("{}{}", self.prefix, path_and_query))
+            .build()
+            .map_err(|e| RequestError::new("URL", "path", e.to_string()))
+    }
+
+    /// The host and port.
+    pub fn authority(&self) -> &Authority {
+        &self.authority
+    }
+
+    /// `https` or `http`.
+    pub fn scheme(&self) -> &Scheme {
+        &self.scheme
+    }
+}
+
+impl FromStr for BaseUrl {
+    type Err = RequestError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = |reason: &str| RequestError::new("URL", "base_url", format!("`{s}`: {reason}"));
+        let uri: Uri = s.parse().map_err(|_| bad("not a URL"))?;
+        let scheme = uri
+            .scheme()
+            .cloned()
+            .ok_or_else(|| bad("no scheme (http or https)"))?;
+        if scheme != Scheme::HTTP && scheme != Scheme::HTTPS {
+            return Err(bad("the scheme must be http or https"));
+        }
+        let authority = uri.authority().cloned().ok_or_else(|| bad("no host"))?;
+        if authority.as_str().contains('@') {
+            return Err(bad(
+                "credentials in the URL are not allowed; configure them apart",
+            ));
+        }
+        if uri.query().is_some() {
+            return Err(bad("a base URL takes no query"));
+        }
+        let prefix = uri.path().trim_end_matches('/').to_owned();
+        Ok(BaseUrl {
+            scheme,
+            authority,
+            prefix,
+        })
+    }
+}
+
+impl fmt::Display for BaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}://{}{}", self.scheme, self.authority, self.prefix)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn joins_paths_under_a_prefix() {
+        let base: BaseUrl = "https://tpp.example/some/prefix/".parse().unwrap();
+        assert_eq!(
+            base.join("/vedauth/authorize/oauth").unwrap().to_string(),
+            "https://tpp.example/some/prefix/vedauth/authorize/oauth"
+        );
+        assert_eq!(base.to_string(), "https://tpp.example/some/prefix");
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_base() {
+        for bad in [
+            "ftp://x",
+            "tpp.example",
+            "https://u:p@x",
+            "https://x/?a=1",
+            "",
+        ] {
+            assert!(bad.parse::<BaseUrl>().is_err(), "{bad}");
+        }
+    }
+}

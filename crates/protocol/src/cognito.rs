@@ -1,0 +1,311 @@
+//! `cognito`: RFC 6749 client credentials as Amazon Cognito serves it for
+//! Vectara, and as any RFC 6749 token endpoint does (`POST /oauth2/token`,
+//! form body, HTTP Basic or body client authentication → bearer token).
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
+use serde::{Deserialize, Serialize};
+
+use crate::base_url::BaseUrl;
+use crate::client_auth::{self, ClientAuth};
+use crate::error::{DecodeError, ProviderError, RequestError};
+use crate::grant::{Grant, GrantExtra, GrantKind};
+use crate::jwt;
+use crate::rfc6749::{self, ErrorCode, ExpiresIn, Rejection};
+use crate::secret::Secret;
+use crate::wire;
+
+/// The token endpoint's path.
+pub const TOKEN_PATH: &str = "/oauth2/token";
+/// The only grant type this flow sends.
+pub const GRANT_TYPE: &str = "client_credentials";
+/// How far `exp − iat` may stray from `expires_in` (CG-05).
+pub const CLAIMS_TOLERANCE_SECS: u64 = 5;
+
+/// A client-credentials token request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRequest {
+    client_id: String,
+    client_secret: Secret,
+    auth: ClientAuth,
+    scope: Option<String>,
+}
+
+impl TokenRequest {
+    /// A request for `client_id`, authenticated with its secret by `auth`.
+    pub fn new(
+        client_id: impl Into<String>,
+        client_secret: Secret,
+        auth: ClientAuth,
+    ) -> Result<Self, RequestError> {
+        let client_id = client_id.into();
+        wire::require_text("CG-02", "client_id", &client_id)?;
+        if client_secret.expose().chars().any(char::is_control) {
+            return Err(RequestError::new(
+                "CG-02",
+                "client_secret",
+                "must not hold control characters",
+            ));
+        }
+        Ok(TokenRequest {
+            client_id,
+            client_secret,
+            auth,
+            scope: None,
+        })
+    }
+
+    /// The same request asking for these scopes, space-joined; none means
+    /// the parameter is left out (CG-03).
+    pub fn with_scopes<I, S>(mut self, scopes: I) -> Result<Self, RequestError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.scope = rfc6749::join_scopes("CG-03", scopes)?;
+        Ok(self)
+    }
+
+    /// The client id.
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// The space-joined scope, if any.
+    pub fn scope(&self) -> Option<&str> {
+        self.scope.as_deref()
+    }
+
+    /// How the client authenticates.
+    pub fn auth(&self) -> ClientAuth {
+        self.auth
+    }
+
+    /// The client secret.
+    pub fn client_secret(&self) -> &Secret {
+        &self.client_secret
+    }
+
+    /// `POST {base}/oauth2/token`, form-encoded (CG-01..03).
+    pub fn encode(&self, base: &BaseUrl) -> Result<Request<Bytes>, RequestError> {
+        let mut form = form_urlencoded::Serializer::new(String::new());
+        form.append_pair("grant_type", GRANT_TYPE);
+        if let Some(scope) = &self.scope {
+            form.append_pair("scope", scope);
+        }
+        let mut headers = vec![
+            (CONTENT_TYPE, HeaderValue::from_static(wire::FORM)),
+            (ACCEPT, HeaderValue::from_static(wire::JSON)),
+        ];
+        match self.auth {
+            ClientAuth::Basic => {
+                headers.push((
+                    AUTHORIZATION,
+                    client_auth::basic_authorization(&self.client_id, &self.client_secret)?,
+                ));
+            }
+            ClientAuth::Body => {
+                form.append_pair("client_id", &self.client_id);
+                form.append_pair("client_secret", self.client_secret.expose());
+            }
+        }
+        Ok(wire::request(
+            Method::POST,
+            base.join(TOKEN_PATH)?,
+            headers,
+            form.finish(),
+        ))
+    }
+
+    /// Decodes the answer (CG-04..06, RFC-01..06, RFC-09). The claims checks
+    /// of CG-05 give warnings: a generic RFC 6749 server may send an opaque token.
+    pub fn decode_response(
+        &self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<Grant, ProviderError> {
+        if status != StatusCode::OK {
+            return Err(rfc6749::decode_error(status, body));
+        }
+        let b: TokenBody = wire::decode_json(body)?;
+        rfc6749::require_bearer("CG-04", &b.token_type)?;
+        let expires_in = b
+            .expires_in
+            .ok_or(DecodeError::MissingMember("expires_in"))?;
+        if expires_in.seconds() == 0 {
+            return Err(DecodeError::Invalid {
+                member: "expires_in",
+                reason: "must be > 0".into(),
+            }
+            .into());
+        }
+        let mut grant = Grant::new(
+            GrantKind::AccessToken,
+            Secret::new(b.access_token),
+            b.token_type,
+        );
+        expires_in.apply(&mut grant);
+        rfc6749::observe_success(&mut grant, headers);
+        if b.refresh_token.is_some() {
+            grant.warn(
+                "CG-14",
+                "a refresh_token was issued for client credentials (RFC 6749 §4.4.3)",
+            );
+        }
+        grant.scope = b.scope;
+        match jwt::decode_unverified(grant.secret.expose()) {
+            Ok(token) => {
+                self.check_claims(&mut grant, &token.claims, expires_in.seconds());
+                if grant.scope.is_none() {
+                    grant.scope.clone_from(&token.claims.scope);
+                }
+                grant.extra = GrantExtra::Jwt(Box::new(token));
+            }
+            Err(e) => grant.warn(
+                "CG-05",
+                format!("the access token is not a readable JWT: {e}"),
+            ),
+        }
+        Ok(grant)
+    }
+
+    fn check_claims(&self, grant: &mut Grant, c: &jwt::AccessTokenClaims, expires_in: u64) {
+        match (c.exp, c.iat) {
+            (Some(exp), Some(iat)) => {
+                let lifetime = exp.saturating_sub(iat);
+                if lifetime.abs_diff(expires_in) > CLAIMS_TOLERANCE_SECS {
+                    grant.warn(
+                        "CG-05",
+                        format!("exp − iat is {lifetime} s but expires_in is {expires_in} s"),
+                    );
+                }
+            }
+            _ => grant.warn("CG-05", "the JWT has no exp or no iat"),
+        }
+        if c.token_use.as_deref() != Some("access") {
+            grant.warn("CG-05", "the JWT's token_use is not \"access\"");
+        }
+        if c.client_id.as_deref() != Some(self.client_id.as_str()) {
+            grant.warn("CG-05", "the JWT's client_id is not the client that asked");
+        }
+    }
+}
+
+/// The success body: `{"access_token", "expires_in", "token_type"}`, plus
+/// `scope` and `refresh_token` where a generic server sends them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenBody {
+    /// The access token (a JWT at Cognito).
+    pub access_token: String,
+    /// Seconds of validity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<ExpiresIn>,
+    /// `Bearer`.
+    pub token_type: String,
+    /// Granted scope, where sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// Never for client credentials (CG-14); decoded to report it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+}
+
+impl TokenBody {
+    /// Cognito's success body for a token and its lifetime.
+    pub fn new(access_token: impl Into<String>, expires_in: Duration) -> Self {
+        TokenBody {
+            access_token: access_token.into(),
+            expires_in: Some(ExpiresIn::Number(expires_in.as_secs())),
+            token_type: "Bearer".into(),
+            scope: None,
+            refresh_token: None,
+        }
+    }
+
+    /// The documented `200` response with `Cache-Control: no-store` (CG-07).
+    pub fn to_response(&self) -> Response<Bytes> {
+        wire::json_response(StatusCode::OK, self, wire::no_store_headers())
+    }
+}
+
+/// Server side: the typed request, or the RFC 6749 rejection a server sends
+/// (CG-10, CG-11, CG-13; wrong method, content type, client authentication).
+pub fn parse_request(req: &Request<Bytes>) -> Result<TokenRequest, Rejection> {
+    if req.method() != Method::POST {
+        return Err(Rejection {
+            status: StatusCode::METHOD_NOT_ALLOWED,
+            error: rfc6749::OAuthError::new(ErrorCode::InvalidRequest)
+                .describe("the token endpoint takes POST"),
+        });
+    }
+    if wire::media_type(req.headers()).as_deref() != Some(wire::FORM) {
+        return Err(Rejection::bad_request(
+            ErrorCode::InvalidRequest,
+            "Content-Type must be application/x-www-form-urlencoded",
+        ));
+    }
+    let mut grant_type = None;
+    let mut scope = None;
+    let mut body_id = None;
+    let mut body_secret = None;
+    for (k, v) in form_urlencoded::parse(req.body()) {
+        let slot = match k.as_ref() {
+            "grant_type" => &mut grant_type,
+            "scope" => &mut scope,
+            "client_id" => &mut body_id,
+            "client_secret" => &mut body_secret,
+            _ => continue,
+        };
+        if slot.replace(v.into_owned()).is_some() {
+            return Err(Rejection::bad_request(
+                ErrorCode::InvalidRequest,
+                format!("parameter {k} is repeated"),
+            ));
+        }
+    }
+    match grant_type.as_deref() {
+        None => {
+            return Err(Rejection::bad_request(
+                ErrorCode::InvalidRequest,
+                "grant_type is missing",
+            ));
+        }
+        Some(GRANT_TYPE) => {}
+        Some(_) => {
+            return Err(Rejection::bad_request(
+                ErrorCode::UnsupportedGrantType,
+                "only client_credentials is supported",
+            ));
+        }
+    }
+    let invalid_client = |why: &str| Rejection {
+        status: StatusCode::UNAUTHORIZED,
+        error: rfc6749::OAuthError::new(ErrorCode::InvalidClient).describe(why),
+    };
+    let (id, secret, auth) = match (req.headers().get(AUTHORIZATION), body_id, body_secret) {
+        (Some(h), None, None) => {
+            let (id, secret) = client_auth::parse_basic_authorization(h)
+                .map_err(|e| invalid_client(&e.to_string()))?;
+            (id, secret, ClientAuth::Basic)
+        }
+        (None, Some(id), Some(secret)) => (id, Secret::new(secret), ClientAuth::Body),
+        (Some(_), _, _) => {
+            return Err(Rejection::bad_request(
+                ErrorCode::InvalidRequest,
+                "more than one client authentication method",
+            ));
+        }
+        (None, _, _) => return Err(invalid_client("no client authentication")),
+    };
+    let req = TokenRequest::new(id, secret, auth).map_err(|e| invalid_client(&e.to_string()))?;
+    let scopes: Vec<&str> = scope
+        .as_deref()
+        .map(|s| s.split(' ').collect())
+        .unwrap_or_default();
+    req.with_scopes(scopes.into_iter().filter(|s| !s.is_empty()))
+        .map_err(|e| Rejection::bad_request(ErrorCode::InvalidScope, e.reason))
+}

@@ -1,0 +1,171 @@
+//! The crate's error types: refused before sending, and what a response means.
+
+use http::StatusCode;
+
+use crate::rfc6749::OAuthError;
+use crate::vcd::VcdError;
+use crate::veeva::VaultFailure;
+use crate::venafi::VenafiError;
+
+/// A request refused before it is sent, because it would break the contract.
+///
+/// The message names the field and the rule; it never holds a secret's value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+#[error("{field}: {reason} ({check})")]
+pub struct RequestError {
+    /// The check id of the rule that refused it (`CE-03`, `VE-02`, …).
+    pub check: &'static str,
+    /// The offending field or parameter.
+    pub field: &'static str,
+    /// What is wrong, for a person.
+    pub reason: String,
+}
+
+impl RequestError {
+    /// A refusal of `field` under the rule `check`.
+    pub fn new(check: &'static str, field: &'static str, reason: impl Into<String>) -> Self {
+        RequestError {
+            check,
+            field,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Why a response did not give a grant.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProviderError {
+    /// An RFC 6749 error body (`cognito`, `cess`).
+    #[error("HTTP {status}: {error}")]
+    OAuth {
+        /// The HTTP status.
+        status: StatusCode,
+        /// The decoded error body.
+        error: OAuthError,
+    },
+    /// Vault's `FAILURE` or `EXCEPTION` body, whatever the HTTP status.
+    #[error("HTTP {status}: {failure}")]
+    Vault {
+        /// The HTTP status (often 200).
+        status: StatusCode,
+        /// The decoded failure body.
+        failure: VaultFailure,
+    },
+    /// A Venafi error message.
+    #[error("HTTP {status}: {error}")]
+    Venafi {
+        /// The HTTP status.
+        status: StatusCode,
+        /// The documented message, or the text as sent.
+        error: VenafiError,
+    },
+    /// A Cloud Director `Error` document.
+    #[error("HTTP {status}: {error}")]
+    Vcd {
+        /// The HTTP status.
+        status: StatusCode,
+        /// The decoded error document.
+        error: VcdError,
+    },
+    /// An error status with a body that is none of the documented shapes
+    /// (an HTML error page from a proxy, an empty body, …).
+    #[error("HTTP {status}: {excerpt}")]
+    Status {
+        /// The HTTP status.
+        status: StatusCode,
+        /// The start of the body, as text, for a person to read.
+        excerpt: String,
+    },
+    /// A response that claims success but breaks the contract.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+}
+
+impl ProviderError {
+    /// The HTTP status, where the error came with one.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            ProviderError::OAuth { status, .. }
+            | ProviderError::Vault { status, .. }
+            | ProviderError::Venafi { status, .. }
+            | ProviderError::Vcd { status, .. }
+            | ProviderError::Status { status, .. } => Some(*status),
+            ProviderError::Decode(_) => None,
+        }
+    }
+
+    /// The provider's own error code, for grouping in reports: the RFC 6749
+    /// `error`, Vault's first error `type`, Venafi's message kind, VCD's
+    /// `minorErrorCode`. `None` for bare statuses and decode errors.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            ProviderError::OAuth { error, .. } => Some(error.code.as_str()),
+            ProviderError::Vault { failure, .. } => failure.code(),
+            ProviderError::Venafi { error, .. } => Some(error.code()),
+            ProviderError::Vcd { error, .. } => Some(error.minor_code.as_str()),
+            ProviderError::Status { .. } | ProviderError::Decode(_) => None,
+        }
+    }
+}
+
+/// A response that does not decode into what the contract promises.
+///
+/// Messages name members and rules, never values, so no secret leaks.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The body is not the JSON it should be.
+    #[error("body is not valid JSON: {0}")]
+    Json(String),
+    /// The body is not the XML it should be.
+    #[error("body is not valid XML: {0}")]
+    Xml(String),
+    /// A required member of the body is missing.
+    #[error("missing member `{0}`")]
+    MissingMember(&'static str),
+    /// A required response header is missing.
+    #[error("missing header `{0}`")]
+    MissingHeader(&'static str),
+    /// A member is present but its value breaks the contract.
+    #[error("member `{member}`: {reason}")]
+    Invalid {
+        /// The member.
+        member: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A rule that ties members together is broken (e.g. `CE-06`).
+    #[error("{check}: {reason}")]
+    Contract {
+        /// The check id of the broken rule.
+        check: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// Turns a serde_json error into a [`DecodeError`] without quoting the input:
+/// serde_json's messages can echo a string value, which might be a token.
+pub(crate) fn json_error(err: &serde_json::Error) -> DecodeError {
+    let what = match err.classify() {
+        serde_json::error::Category::Io => "read error",
+        serde_json::error::Category::Syntax => "syntax error",
+        serde_json::error::Category::Data => "unexpected value",
+        serde_json::error::Category::Eof => "truncated body",
+    };
+    let mut msg = format!("{what} at line {} column {}", err.line(), err.column());
+    if let Some(member) = missing_member(err) {
+        msg = format!("missing member `{member}`");
+    }
+    DecodeError::Json(msg)
+}
+
+/// serde's "missing field `x`" names a member, never a value: keep that much.
+fn missing_member(err: &serde_json::Error) -> Option<String> {
+    let text = err.to_string();
+    let rest = text.strip_prefix("missing field `")?;
+    let end = rest.find('`')?;
+    rest.get(..end).map(str::to_owned)
+}

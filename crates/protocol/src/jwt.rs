@@ -1,0 +1,130 @@
+//! Unverified JWT decoding: enough to check claims such as `exp − iat`
+//! against `expires_in` (CG-05). Signature checks belong where the keys are.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+
+/// A JWT's JOSE header.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JwtHeader {
+    /// The signing algorithm (`RS256`, `ES256`, …).
+    pub alg: String,
+    /// The key id, naming a key of the issuer's JWKS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kid: Option<String>,
+    /// Usually `JWT`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub typ: Option<String>,
+}
+
+/// The claims of a Cognito access token, as its documentation lists them.
+/// Each is optional: generic RFC 6749 servers send other sets.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct AccessTokenClaims {
+    /// Subject: the client id, for client credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    /// `access` for an access token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_use: Option<String>,
+    /// Space-separated granted scopes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// When the client authenticated, epoch seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<u64>,
+    /// Issuer: `https://cognito-idp.{region}.amazonaws.com/{pool}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    /// Expiry, epoch seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exp: Option<u64>,
+    /// Issued at, epoch seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<u64>,
+    /// Cognito's token format version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+    /// Unique token id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
+    /// The client the token was issued to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+}
+
+/// A decoded (not verified) JWT.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Jwt {
+    /// The JOSE header.
+    pub header: JwtHeader,
+    /// The claims.
+    pub claims: AccessTokenClaims,
+}
+
+/// Why a token is not a readable JWT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum JwtError {
+    /// Not three dot-separated parts.
+    #[error("not three dot-separated parts")]
+    Shape,
+    /// A part is not base64url.
+    #[error("the {0} is not base64url")]
+    Base64(&'static str),
+    /// A part is not the JSON it should be.
+    #[error("the {0} is not a JSON object of the expected shape")]
+    Json(&'static str),
+}
+
+/// Decodes a compact JWT's header and claims without checking the signature.
+pub fn decode_unverified(token: &str) -> Result<Jwt, JwtError> {
+    let mut parts = token.split('.');
+    let (Some(h), Some(c), Some(_sig), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(JwtError::Shape);
+    };
+    let header = URL_SAFE_NO_PAD
+        .decode(h)
+        .map_err(|_| JwtError::Base64("header"))?;
+    let claims = URL_SAFE_NO_PAD
+        .decode(c)
+        .map_err(|_| JwtError::Base64("claims"))?;
+    Ok(Jwt {
+        header: serde_json::from_slice(&header).map_err(|_| JwtError::Json("header"))?,
+        claims: serde_json::from_slice(&claims).map_err(|_| JwtError::Json("claims"))?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b64(s: &str) -> String {
+        URL_SAFE_NO_PAD.encode(s)
+    }
+
+    #[test]
+    fn decodes_header_and_claims() {
+        let t = format!(
+            "{}.{}.sig",
+            b64(r#"{"alg":"RS256","kid":"k1"}"#),
+            b64(r#"{"sub":"c","token_use":"access","exp":10,"iat":4,"extra":true}"#)
+        );
+        let jwt = decode_unverified(&t).unwrap();
+        assert_eq!(jwt.header.kid.as_deref(), Some("k1"));
+        assert_eq!(jwt.claims.exp, Some(10));
+        assert_eq!(jwt.claims.token_use.as_deref(), Some("access"));
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_jwt() {
+        assert_eq!(decode_unverified("opaque"), Err(JwtError::Shape));
+        assert_eq!(decode_unverified("a.b.c.d"), Err(JwtError::Shape));
+        assert_eq!(decode_unverified("!.b.c"), Err(JwtError::Base64("header")));
+        let t = format!("{}.{}.s", b64("{}"), b64("{}"));
+        assert_eq!(decode_unverified(&t), Err(JwtError::Json("header")));
+    }
+}

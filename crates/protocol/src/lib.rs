@@ -1,0 +1,120 @@
+//! The wire contracts of five token endpoints, both sides, with no I/O.
+//!
+//! tokenprobe's client, stub server and conformance checks all build on this
+//! crate, so each documented rule exists once. Like rustls or h11, it never
+//! touches a socket or a clock: it turns typed requests into
+//! [`http::Request`]s and responses into a [`Grant`] or a [`ProviderError`]
+//! (the client side), and requests into typed requests or rejections and
+//! grants into documented responses (the server side).
+//!
+//! | module | system | endpoint |
+//! | --- | --- | --- |
+//! | [`veeva`] | Veeva Vault | `POST /auth/oauth/session/{profile}` |
+//! | [`cess`] | VaultID CESS | `POST /oauth` (JSON, password grant) |
+//! | [`venafi`] | Venafi TPP | `POST /vedauth/authorize/oauth` and friends |
+//! | [`cognito`] | Amazon Cognito, any RFC 6749 server | `POST /oauth2/token` (client credentials) |
+//! | [`vcd`] | VMware Cloud Director | `POST /cloudapi/1.0.0/sessions` |
+//!
+//! Validation happens in the typed requests' constructors, so a request that
+//! breaks a contract is refused before it is sent, with the check id of the
+//! rule ([`RequestError`]). Decoders are total: any bytes give `Ok` or an
+//! error, never a panic. Secrets are [`Secret`]s and never print.
+//!
+//! ```
+//! use http::{HeaderMap, StatusCode};
+//! use tokenprobe_protocol::{BaseUrl, Secret, cess};
+//!
+//! let base: BaseUrl = "https://cess.lab.vaultid.com.br".parse()?;
+//! let request = cess::TokenRequest::new("app", Secret::new("app-secret"), "52998224725", Secret::new("123456"))?
+//!     .with_lifetime(3600)?;
+//! let http_request = request.encode(&base)?;
+//! assert_eq!(http_request.uri().path(), "/oauth");
+//!
+//! // A CPF with a wrong check digit never leaves the machine.
+//! let refused = cess::TokenRequest::new("app", Secret::new("s"), "52998224726", Secret::new("1"));
+//! assert_eq!(refused.unwrap_err().check, "CE-03");
+//!
+//! // The server's answer, decoded into the normalized grant.
+//! let body = cess::TokenBody::new("41442a8c", std::time::Duration::from_secs(3600), "authentication_session", "SOLUTIHOM");
+//! let response = body.to_response();
+//! let grant = request.decode_response(response.status(), response.headers(), response.body())?;
+//! assert_eq!(grant.secret.expose(), "41442a8c");
+//! assert!(!format!("{grant:?}").contains("41442a8c"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic,
+        clippy::string_slice,
+        clippy::unreachable,
+        clippy::todo,
+        clippy::unimplemented
+    )
+)]
+#![deny(missing_docs)]
+
+mod base_url;
+mod error;
+mod grant;
+mod secret;
+
+pub mod cess;
+pub mod client_auth;
+pub mod cognito;
+pub mod jwt;
+pub mod rfc6749;
+pub mod taxid;
+pub mod vcd;
+pub mod vcschema;
+pub mod veeva;
+pub mod venafi;
+pub mod wire;
+
+pub use base_url::BaseUrl;
+pub use error::{DecodeError, ProviderError, RequestError};
+pub use grant::{Grant, GrantExtra, GrantKind, Refresh, Warning};
+pub use secret::Secret;
+
+/// The five systems, by the ids scenario files and reports use.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum System {
+    /// Veeva Vault.
+    Veeva,
+    /// VaultID CESS.
+    Cess,
+    /// Venafi TPP.
+    Venafi,
+    /// Amazon Cognito, or any RFC 6749 client-credentials endpoint.
+    Cognito,
+    /// VMware Cloud Director.
+    Vcd,
+}
+
+impl System {
+    /// All five, in documentation order.
+    pub const ALL: [System; 5] = [
+        System::Veeva,
+        System::Cess,
+        System::Venafi,
+        System::Cognito,
+        System::Vcd,
+    ];
+
+    /// The id (`veeva`, `cess`, …).
+    pub fn id(self) -> &'static str {
+        match self {
+            System::Veeva => "veeva",
+            System::Cess => "cess",
+            System::Venafi => "venafi",
+            System::Cognito => "cognito",
+            System::Vcd => "vcd",
+        }
+    }
+}

@@ -1,0 +1,510 @@
+//! `venafi`: Venafi TPP's token authentication (VEDauth). `POST
+//! /vedauth/authorize/oauth` with username, password and a scope in
+//! Venafi's grammar → bearer and refresh token; refresh, revoke and verify.
+
+mod scope;
+
+use std::fmt;
+
+use bytes::Bytes;
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
+use serde::{Deserialize, Serialize};
+
+pub use scope::{Privilege, Scope, ScopeError, ScopeItem, ScopeName};
+
+use crate::base_url::BaseUrl;
+use crate::error::{ProviderError, RequestError};
+use crate::grant::{Grant, GrantExtra, GrantKind, Refresh};
+use crate::rfc6749::{self, ExpiresIn};
+use crate::secret::Secret;
+use crate::wire;
+
+/// Where a grant is asked for.
+pub const AUTHORIZE_PATH: &str = "/vedauth/authorize/oauth";
+/// Where a refresh token is exchanged.
+pub const REFRESH_PATH: &str = "/vedauth/authorize/token";
+/// Where a token is revoked (`GET` with the bearer).
+pub const REVOKE_PATH: &str = "/vedauth/revoke/token";
+/// Where a token is verified (`GET` with the bearer).
+pub const VERIFY_PATH: &str = "/vedauth/authorize/verify";
+/// Skew between `expires` and now + `expires_in` above which VE-03 warns.
+pub const EXPIRY_SKEW_SECS: u64 = 60;
+
+/// `POST Authorize/OAuth`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizeRequest {
+    /// The Application ID of the API integration.
+    pub client_id: String,
+    /// `LDAP+ODSEE:Admin`, `AD+venqa:Administrator`, a UPN or `DOMAIN\user`.
+    pub username: String,
+    /// The user's password.
+    pub password: Secret,
+    /// What the token may do.
+    pub scope: Scope,
+    /// Anti-CSRF state, echoed by nobody but allowed.
+    pub state: Option<String>,
+}
+
+impl AuthorizeRequest {
+    /// A request; the scope is parsed with the grammar (VE-02).
+    pub fn new(
+        client_id: impl Into<String>,
+        username: impl Into<String>,
+        password: Secret,
+        scope: &str,
+    ) -> Result<Self, RequestError> {
+        let (client_id, username) = (client_id.into(), username.into());
+        wire::require_text("VE-01", "client_id", &client_id)?;
+        wire::require_text("VE-01", "username", &username)?;
+        if password.expose().is_empty() {
+            return Err(RequestError::new("VE-01", "password", "must not be empty"));
+        }
+        let scope = scope
+            .parse()
+            .map_err(|e: ScopeError| RequestError::new("VE-02", "scope", e.to_string()))?;
+        Ok(AuthorizeRequest {
+            client_id,
+            username,
+            password,
+            scope,
+            state: None,
+        })
+    }
+
+    /// The same request with a CSRF `state`.
+    pub fn with_state(mut self, state: impl Into<String>) -> Self {
+        self.state = Some(state.into());
+        self
+    }
+
+    /// `POST {base}/vedauth/authorize/oauth`, JSON (VE-01).
+    pub fn encode(&self, base: &BaseUrl) -> Result<Request<Bytes>, RequestError> {
+        let body = AuthorizeBody {
+            client_id: Some(self.client_id.clone()),
+            username: Some(self.username.clone()),
+            password: Some(self.password.expose().to_owned()),
+            scope: Some(self.scope.to_string()),
+            state: self.state.clone(),
+        };
+        json_request(base, AUTHORIZE_PATH, &body)
+    }
+
+    /// Decodes the answer (VE-03..05, VE-12 as a warning).
+    pub fn decode_response(
+        &self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<Grant, ProviderError> {
+        decode_token(status, headers, body, Some(&self.scope))
+    }
+}
+
+/// `POST Authorize/Token`: a single-use refresh token for a new grant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshRequest {
+    /// The Application ID.
+    pub client_id: String,
+    /// The refresh token of the previous grant.
+    pub refresh_token: Secret,
+}
+
+impl RefreshRequest {
+    /// `POST {base}/vedauth/authorize/token`, JSON.
+    pub fn encode(&self, base: &BaseUrl) -> Result<Request<Bytes>, RequestError> {
+        #[derive(Serialize)]
+        struct Body<'a> {
+            client_id: &'a str,
+            refresh_token: &'a str,
+        }
+        json_request(
+            base,
+            REFRESH_PATH,
+            &Body {
+                client_id: &self.client_id,
+                refresh_token: self.refresh_token.expose(),
+            },
+        )
+    }
+
+    /// Decodes the answer: the same shape as a first grant.
+    pub fn decode_response(
+        &self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<Grant, ProviderError> {
+        decode_token(status, headers, body, None)
+    }
+}
+
+/// `GET Revoke/Token` or `GET Authorize/Verify`: a call that carries only the bearer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BearerCall {
+    /// The access token.
+    pub token: Secret,
+}
+
+impl BearerCall {
+    /// `GET {base}{path}` with `Authorization: Bearer …`; `path` is
+    /// [`REVOKE_PATH`] or [`VERIFY_PATH`].
+    pub fn encode(&self, base: &BaseUrl, path: &str) -> Result<Request<Bytes>, RequestError> {
+        if !wire::is_visible_ascii(self.token.expose()) {
+            return Err(RequestError::new(
+                "VE-11",
+                "token",
+                "must be visible ASCII without spaces",
+            ));
+        }
+        let auth =
+            wire::secret_header("VE-11", "token", &format!("Bearer {}", self.token.expose()))?;
+        Ok(wire::request(
+            Method::GET,
+            base.join(path)?,
+            [(AUTHORIZATION, auth)],
+            Bytes::new(),
+        ))
+    }
+
+    /// Server side: the bearer token of a revoke or verify call.
+    pub fn parse(req: &Request<Bytes>) -> Result<BearerCall, VenafiError> {
+        let token = wire::header_str(req.headers(), AUTHORIZATION.as_str())
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| rfc6749::is_bearer(scheme))
+            .map(|(_, t)| t.trim())
+            .filter(|t| !t.is_empty())
+            .ok_or(VenafiError::InvalidToken)?;
+        Ok(BearerCall {
+            token: Secret::new(token),
+        })
+    }
+}
+
+fn json_request<T: Serialize>(
+    base: &BaseUrl,
+    path: &str,
+    body: &T,
+) -> Result<Request<Bytes>, RequestError> {
+    let json =
+        serde_json::to_vec(body).map_err(|e| RequestError::new("VE-01", "body", e.to_string()))?;
+    let headers = [
+        (CONTENT_TYPE, HeaderValue::from_static(wire::JSON)),
+        (ACCEPT, HeaderValue::from_static(wire::JSON)),
+    ];
+    Ok(wire::request(Method::POST, base.join(path)?, headers, json))
+}
+
+fn decode_token(
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &[u8],
+    asked: Option<&Scope>,
+) -> Result<Grant, ProviderError> {
+    if status != StatusCode::OK {
+        return Err(ProviderError::Venafi {
+            status,
+            error: VenafiError::decode(status, body),
+        });
+    }
+    let b: TokenBody = wire::decode_json(body)?;
+    rfc6749::require_bearer("VE-03", &b.token_type)?;
+    let mut grant = Grant::new(
+        GrantKind::AccessToken,
+        Secret::new(b.access_token),
+        b.token_type,
+    );
+    rfc6749::observe_success(&mut grant, headers);
+    if let Some(e) = b.expires_in {
+        e.apply(&mut grant);
+    }
+    grant.expires_at = b.expires;
+    if let Some(token) = b.refresh_token {
+        match (b.refresh_until, b.expires) {
+            (None, _) => grant.warn("VE-04", "a refresh_token came without refresh_until"),
+            (Some(until), Some(expires)) if until < expires => {
+                grant.warn(
+                    "VE-04",
+                    format!("refresh_until {until} is before expires {expires}"),
+                );
+            }
+            _ => {}
+        }
+        grant.refresh = Some(Refresh {
+            token: Secret::new(token),
+            until: b.refresh_until,
+        });
+    }
+    if let (Some(asked), Some(granted)) = (asked, b.scope.as_deref()) {
+        match granted.parse::<Scope>() {
+            Ok(g) if g.is_within(asked) => {}
+            Ok(_) => grant.warn(
+                "VE-12",
+                format!("granted scope \"{granted}\" exceeds the requested \"{asked}\""),
+            ),
+            Err(e) => grant.warn(
+                "VE-12",
+                format!("granted scope \"{granted}\" does not parse: {e}"),
+            ),
+        }
+    }
+    grant.scope = b.scope;
+    grant.extra = GrantExtra::Venafi {
+        identity: b.identity,
+    };
+    Ok(grant)
+}
+
+/// VE-03: how far the server's `expires` is from `now + expires_in`, as a
+/// warning when it is more than [`EXPIRY_SKEW_SECS`]. `now` is the epoch
+/// second the response arrived (this crate reads no clock).
+pub fn check_expiry_skew(grant: &Grant, now: u64) -> Option<crate::grant::Warning> {
+    let expected = now.checked_add(grant.expires_in?.as_secs())?;
+    let skew = grant.expires_at?.abs_diff(expected);
+    (skew > EXPIRY_SKEW_SECS).then(|| {
+        crate::grant::Warning::new(
+            "VE-03",
+            format!("`expires` is {skew} s away from now + expires_in"),
+        )
+    })
+}
+
+/// The authorize request body as it travels; every member optional so a
+/// server can name the one that is missing.
+#[derive(Debug, Serialize, Deserialize)]
+struct AuthorizeBody {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    client_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    password: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    state: Option<String>,
+}
+
+/// The success body, members in the documented order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenBody {
+    /// The bearer access token.
+    pub access_token: String,
+    /// Only when refresh is enabled for the integration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// Seconds until the access token expires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<ExpiresIn>,
+    /// Expiry, epoch seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<u64>,
+    /// `Bearer`.
+    pub token_type: String,
+    /// The granted scope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// Identity provider and GUID of the user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
+    /// When the refresh token stops working, epoch seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_until: Option<u64>,
+}
+
+impl TokenBody {
+    /// The `200` response.
+    pub fn to_response(&self) -> Response<Bytes> {
+        wire::json_response(StatusCode::OK, self, wire::no_store_headers())
+    }
+}
+
+/// Venafi's documented error messages, and the text of any other.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum VenafiError {
+    /// 400 "Application identifier is missing" (VE-06).
+    ApplicationIdMissing,
+    /// 400 "Missing username or password" (VE-07).
+    MissingUsernameOrPassword,
+    /// 400 "Username/Password authentication not enabled".
+    PasswordAuthNotEnabled,
+    /// 401 "Username/password combination not valid" (VE-08).
+    InvalidCredentials,
+    /// 401 "Failed to issue grant: {detail}".
+    FailedToIssueGrant(String),
+    /// 403: the application may not have the scope (inferred, VE-09).
+    ScopeNotAllowed(String),
+    /// 401 on verify or revoke with an expired or revoked token (VE-11).
+    InvalidToken,
+    /// A 400 whose text is not one of the documented ones (malformed body, bad scope).
+    InvalidRequest(String),
+    /// Any other text, as sent.
+    Other(String),
+}
+
+const APP_ID_MISSING: &str = "Application identifier is missing";
+const MISSING_USER_OR_PASSWORD: &str = "Missing username or password";
+const PASSWORD_AUTH_DISABLED: &str = "Username/Password authentication not enabled";
+const INVALID_CREDENTIALS: &str = "Username/password combination not valid";
+const FAILED_TO_ISSUE: &str = "Failed to issue grant: ";
+
+impl VenafiError {
+    /// The status a server sends it with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            VenafiError::ApplicationIdMissing
+            | VenafiError::MissingUsernameOrPassword
+            | VenafiError::PasswordAuthNotEnabled
+            | VenafiError::InvalidRequest(_)
+            | VenafiError::Other(_) => StatusCode::BAD_REQUEST,
+            VenafiError::InvalidCredentials
+            | VenafiError::FailedToIssueGrant(_)
+            | VenafiError::InvalidToken => StatusCode::UNAUTHORIZED,
+            VenafiError::ScopeNotAllowed(_) => StatusCode::FORBIDDEN,
+        }
+    }
+
+    /// The OAuth-style `error` member that goes with it (inferred), used as
+    /// this error's short code in reports.
+    pub fn code(&self) -> &'static str {
+        match self {
+            VenafiError::ApplicationIdMissing
+            | VenafiError::MissingUsernameOrPassword
+            | VenafiError::InvalidRequest(_)
+            | VenafiError::Other(_) => "invalid_request",
+            VenafiError::PasswordAuthNotEnabled => "unauthorized_client",
+            VenafiError::InvalidCredentials | VenafiError::FailedToIssueGrant(_) => "invalid_grant",
+            VenafiError::ScopeNotAllowed(_) => "invalid_scope",
+            VenafiError::InvalidToken => "invalid_token",
+        }
+    }
+
+    /// The message text.
+    pub fn message(&self) -> String {
+        match self {
+            VenafiError::ApplicationIdMissing => APP_ID_MISSING.into(),
+            VenafiError::MissingUsernameOrPassword => MISSING_USER_OR_PASSWORD.into(),
+            VenafiError::PasswordAuthNotEnabled => PASSWORD_AUTH_DISABLED.into(),
+            VenafiError::InvalidCredentials => INVALID_CREDENTIALS.into(),
+            VenafiError::FailedToIssueGrant(d) => format!("{FAILED_TO_ISSUE}{d}"),
+            VenafiError::ScopeNotAllowed(s) => {
+                format!("The application is not allowed the scope {s}")
+            }
+            VenafiError::InvalidToken => "Invalid or expired token".into(),
+            VenafiError::InvalidRequest(t) | VenafiError::Other(t) => t.clone(),
+        }
+    }
+
+    /// Reads an error response: the message from `error_description`, else
+    /// `error`, else the body as text (VE-05).
+    pub fn decode(status: StatusCode, body: &[u8]) -> VenafiError {
+        #[derive(Deserialize)]
+        struct Body {
+            error: Option<String>,
+            error_description: Option<String>,
+        }
+        let text = match serde_json::from_slice::<Body>(body) {
+            Ok(Body {
+                error_description: Some(d),
+                ..
+            }) => d,
+            Ok(Body { error: Some(e), .. }) => e,
+            _ => wire::excerpt(body),
+        };
+        VenafiError::from_message(status, text)
+    }
+
+    /// The documented variant for a message text, where it is one.
+    pub fn from_message(status: StatusCode, text: String) -> VenafiError {
+        match text.as_str() {
+            APP_ID_MISSING => VenafiError::ApplicationIdMissing,
+            MISSING_USER_OR_PASSWORD => VenafiError::MissingUsernameOrPassword,
+            PASSWORD_AUTH_DISABLED => VenafiError::PasswordAuthNotEnabled,
+            INVALID_CREDENTIALS => VenafiError::InvalidCredentials,
+            t => match t.strip_prefix(FAILED_TO_ISSUE) {
+                Some(detail) => VenafiError::FailedToIssueGrant(detail.to_owned()),
+                None if status == StatusCode::FORBIDDEN => VenafiError::ScopeNotAllowed(text),
+                None if status == StatusCode::BAD_REQUEST => VenafiError::InvalidRequest(text),
+                None => VenafiError::Other(text),
+            },
+        }
+    }
+
+    /// The response a server sends: `{"error": …, "error_description": message}`.
+    pub fn to_response(&self) -> Response<Bytes> {
+        let body = rfc6749::OAuthError::new(rfc6749::ErrorCode::parse(self.code()))
+            .describe(self.message());
+        wire::json_response(self.status(), &body, wire::no_store_headers())
+    }
+}
+
+impl fmt::Display for VenafiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
+/// Server side of `POST Authorize/OAuth`: the typed request, or the
+/// documented 400 (VE-06, VE-07; a body that is not JSON; a bad scope).
+pub fn parse_authorize(req: &Request<Bytes>) -> Result<AuthorizeRequest, VenafiError> {
+    let b: AuthorizeBody = parse_json_post(req)?;
+    let client_id = b
+        .client_id
+        .filter(|s| !s.trim().is_empty())
+        .ok_or(VenafiError::ApplicationIdMissing)?;
+    let (Some(username), Some(password)) = (
+        b.username.filter(|s| !s.trim().is_empty()),
+        b.password.filter(|s| !s.is_empty()),
+    ) else {
+        return Err(VenafiError::MissingUsernameOrPassword);
+    };
+    let scope = b.scope.unwrap_or_default();
+    let out = AuthorizeRequest::new(client_id, username, Secret::new(password), &scope)
+        .map_err(|e| VenafiError::InvalidRequest(e.to_string()))?;
+    Ok(match b.state {
+        Some(s) => out.with_state(s),
+        None => out,
+    })
+}
+
+/// Server side of `POST Authorize/Token`.
+pub fn parse_refresh(req: &Request<Bytes>) -> Result<RefreshRequest, VenafiError> {
+    #[derive(Deserialize)]
+    struct Body {
+        client_id: Option<String>,
+        refresh_token: Option<String>,
+    }
+    let b: Body = parse_json_post(req)?;
+    let client_id = b
+        .client_id
+        .filter(|s| !s.trim().is_empty())
+        .ok_or(VenafiError::ApplicationIdMissing)?;
+    let token = b
+        .refresh_token
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| VenafiError::InvalidRequest("Missing refresh_token".into()))?;
+    Ok(RefreshRequest {
+        client_id,
+        refresh_token: Secret::new(token),
+    })
+}
+
+fn parse_json_post<T: serde::de::DeserializeOwned>(req: &Request<Bytes>) -> Result<T, VenafiError> {
+    if req.method() != Method::POST {
+        return Err(VenafiError::InvalidRequest(
+            "This endpoint takes POST".into(),
+        ));
+    }
+    if !wire::is_json(req.headers()) {
+        return Err(VenafiError::InvalidRequest(
+            "Content-Type must be application/json".into(),
+        ));
+    }
+    serde_json::from_slice(req.body()).map_err(|e| {
+        VenafiError::InvalidRequest(format!(
+            "Malformed JSON body: {}",
+            crate::error::json_error(&e)
+        ))
+    })
+}
