@@ -288,11 +288,7 @@ impl TokenBody {
 pub fn parse_request(req: &Request<Bytes>) -> Result<TokenRequest, Rejection> {
     let bad = |code, text: String| Rejection::bad_request(code, text);
     if req.method() != Method::POST {
-        return Err(Rejection {
-            status: StatusCode::METHOD_NOT_ALLOWED,
-            error: rfc6749::OAuthError::new(ErrorCode::InvalidRequest)
-                .describe("the token endpoint takes POST"),
-        });
+        return Err(Rejection::method_not_allowed());
     }
     if !wire::is_json(req.headers()) {
         return Err(bad(

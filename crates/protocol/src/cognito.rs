@@ -236,11 +236,7 @@ impl TokenBody {
 /// (CG-10, CG-11, CG-13; wrong method, content type, client authentication).
 pub fn parse_request(req: &Request<Bytes>) -> Result<TokenRequest, Rejection> {
     if req.method() != Method::POST {
-        return Err(Rejection {
-            status: StatusCode::METHOD_NOT_ALLOWED,
-            error: rfc6749::OAuthError::new(ErrorCode::InvalidRequest)
-                .describe("the token endpoint takes POST"),
-        });
+        return Err(Rejection::method_not_allowed());
     }
     if wire::media_type(req.headers()).as_deref() != Some(wire::FORM) {
         return Err(Rejection::bad_request(

@@ -35,6 +35,16 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// The six codes RFC 6749 §5.2 defines.
+    pub const DOCUMENTED: [ErrorCode; 6] = [
+        ErrorCode::InvalidRequest,
+        ErrorCode::InvalidClient,
+        ErrorCode::InvalidGrant,
+        ErrorCode::UnauthorizedClient,
+        ErrorCode::UnsupportedGrantType,
+        ErrorCode::InvalidScope,
+    ];
+
     /// The code as it goes on the wire.
     pub fn as_str(&self) -> &str {
         match self {
@@ -143,6 +153,15 @@ impl Rejection {
         Rejection {
             status: StatusCode::BAD_REQUEST,
             error: OAuthError::new(code).describe(description),
+        }
+    }
+
+    /// A 405 for a token endpoint asked with another method than POST.
+    pub fn method_not_allowed() -> Self {
+        Rejection {
+            status: StatusCode::METHOD_NOT_ALLOWED,
+            error: OAuthError::new(ErrorCode::InvalidRequest)
+                .describe("the token endpoint takes POST"),
         }
     }
 
@@ -336,17 +355,8 @@ mod tests {
 
     #[test]
     fn rfc_05_every_code_round_trips_and_unknown_codes_are_kept() {
-        for code in [
-            "invalid_request",
-            "invalid_client",
-            "invalid_grant",
-            "unauthorized_client",
-            "unsupported_grant_type",
-            "invalid_scope",
-            "slow_down",
-        ] {
-            let parsed = ErrorCode::parse(code);
-            assert_eq!(parsed.as_str(), code);
+        for code in ErrorCode::DOCUMENTED {
+            assert_eq!(ErrorCode::parse(code.as_str()), code);
         }
         assert_eq!(
             ErrorCode::parse("slow_down"),

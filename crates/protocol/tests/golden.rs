@@ -172,3 +172,60 @@ fn ve_02_every_seed_scope_parses_and_formats_back() {
         assert_eq!(scope.to_string(), example);
     }
 }
+
+/// The seed's JSON with the white space between tokens removed.
+fn minified(json: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let (mut in_string, mut escaped) = (false, false);
+    for &b in json {
+        if in_string {
+            out.push(b);
+            (in_string, escaped) = match (escaped, b) {
+                (false, b'\\') => (true, true),
+                (false, b'"') => (false, false),
+                _ => (true, false),
+            };
+        } else if !b.is_ascii_whitespace() {
+            in_string = b == b'"';
+            out.push(b);
+        }
+    }
+    out
+}
+
+#[test]
+fn server_encoders_reproduce_the_seed_bodies_byte_for_byte() {
+    let vaults = [
+        (1776, "PromoMats", "promomats"),
+        (1777, "eTMF", "etmf"),
+        (1779, "QualityDocs", "qualitydocs"),
+    ]
+    .map(|(id, name, host)| veeva::VaultRef {
+        id,
+        name: name.into(),
+        url: format!("https://{host}-veevapharm.veevavault.com/api"),
+    })
+    .to_vec();
+    let session_id = "3B3C45FD240E26F0C3DB4F82BBB0C15C7EFE4B29EF9916AF41AF7E44B170BAA01F232B462BE5C2BE2ACB82F6704FDA216EBDD69996EB23A6050723D1EFE6FA2B";
+    let vault = veeva::SessionBody::new(session_id, 12021, vaults, 1776).to_response();
+    assert_eq!(
+        vault.body().as_ref(),
+        minified(fixture!("veeva/session-success.json"))
+    );
+
+    let cess = cess::TokenBody::new(
+        "41442a8c2bb0609d248cc467342c4f1b0a51c92c",
+        std::time::Duration::from_secs(604_800),
+        "signature_session service_2fa",
+        "SOLUTIHOM",
+    )
+    .to_response();
+    assert_eq!(
+        cess.body().as_ref(),
+        minified(fixture!("cess/token-success.json"))
+    );
+    assert_eq!(
+        cess.headers()[CONTENT_TYPE],
+        "application/json;charset=UTF-8"
+    );
+}

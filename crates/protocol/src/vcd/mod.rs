@@ -109,6 +109,17 @@ impl SessionFormat {
         }
     }
 
+    /// [`SessionFormat::accept`] as a header value; `check` names the rule
+    /// for the (impossible with a numeric version) refusal.
+    fn accept_header(
+        self,
+        version: ApiVersion,
+        check: &'static str,
+    ) -> Result<HeaderValue, RequestError> {
+        HeaderValue::from_str(&self.accept(version))
+            .map_err(|_| RequestError::new(check, "version", "not a header value"))
+    }
+
     /// The form and version an `Accept` value asks for (server side).
     pub fn from_accept(accept: &str) -> (SessionFormat, Option<ApiVersion>) {
         let mut first = None;
@@ -171,8 +182,7 @@ impl SessionRequest {
             SESSIONS_PATH
         };
         let auth = format_authorization(&self.token, &self.org)?;
-        let accept = HeaderValue::from_str(&self.format.accept(self.version))
-            .map_err(|_| RequestError::new("VCD-01", "version", "not a header value"))?;
+        let accept = self.format.accept_header(self.version, "VCD-01")?;
         Ok(wire::request(
             Method::POST,
             base.join(path)?,
@@ -253,8 +263,7 @@ impl LogoutRequest {
     /// The request.
     pub fn encode(&self, base: &BaseUrl) -> Result<Request<Bytes>, RequestError> {
         let auth = wire::secret_header("VCD-11", "authorization", self.authorization.expose())?;
-        let accept = HeaderValue::from_str(&SessionFormat::Json.accept(self.version))
-            .map_err(|_| RequestError::new("VCD-11", "version", "not a header value"))?;
+        let accept = SessionFormat::Json.accept_header(self.version, "VCD-11")?;
         Ok(wire::request(
             Method::DELETE,
             base.join(CURRENT_SESSION_PATH)?,

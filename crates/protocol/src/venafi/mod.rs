@@ -348,6 +348,8 @@ const MISSING_USER_OR_PASSWORD: &str = "Missing username or password";
 const PASSWORD_AUTH_DISABLED: &str = "Username/Password authentication not enabled";
 const INVALID_CREDENTIALS: &str = "Username/password combination not valid";
 const FAILED_TO_ISSUE: &str = "Failed to issue grant: ";
+const SCOPE_NOT_ALLOWED: &str = "The application is not allowed the scope ";
+const INVALID_TOKEN: &str = "Invalid or expired token";
 
 impl VenafiError {
     /// The status a server sends it with.
@@ -388,10 +390,8 @@ impl VenafiError {
             VenafiError::PasswordAuthNotEnabled => PASSWORD_AUTH_DISABLED.into(),
             VenafiError::InvalidCredentials => INVALID_CREDENTIALS.into(),
             VenafiError::FailedToIssueGrant(d) => format!("{FAILED_TO_ISSUE}{d}"),
-            VenafiError::ScopeNotAllowed(s) => {
-                format!("The application is not allowed the scope {s}")
-            }
-            VenafiError::InvalidToken => "Invalid or expired token".into(),
+            VenafiError::ScopeNotAllowed(s) => format!("{SCOPE_NOT_ALLOWED}{s}"),
+            VenafiError::InvalidToken => INVALID_TOKEN.into(),
             VenafiError::InvalidRequest(t) | VenafiError::Other(t) => t.clone(),
         }
     }
@@ -422,11 +422,16 @@ impl VenafiError {
             MISSING_USER_OR_PASSWORD => VenafiError::MissingUsernameOrPassword,
             PASSWORD_AUTH_DISABLED => VenafiError::PasswordAuthNotEnabled,
             INVALID_CREDENTIALS => VenafiError::InvalidCredentials,
-            t => match t.strip_prefix(FAILED_TO_ISSUE) {
-                Some(detail) => VenafiError::FailedToIssueGrant(detail.to_owned()),
-                None if status == StatusCode::FORBIDDEN => VenafiError::ScopeNotAllowed(text),
-                None if status == StatusCode::BAD_REQUEST => VenafiError::InvalidRequest(text),
-                None => VenafiError::Other(text),
+            INVALID_TOKEN => VenafiError::InvalidToken,
+            t => match (
+                t.strip_prefix(FAILED_TO_ISSUE),
+                t.strip_prefix(SCOPE_NOT_ALLOWED),
+            ) {
+                (Some(detail), _) => VenafiError::FailedToIssueGrant(detail.to_owned()),
+                (_, Some(scope)) => VenafiError::ScopeNotAllowed(scope.to_owned()),
+                _ if status == StatusCode::FORBIDDEN => VenafiError::ScopeNotAllowed(text),
+                _ if status == StatusCode::BAD_REQUEST => VenafiError::InvalidRequest(text),
+                _ => VenafiError::Other(text),
             },
         }
     }
