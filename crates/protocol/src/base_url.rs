@@ -43,7 +43,18 @@ impl FromStr for BaseUrl {
     type Err = RequestError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = |reason: &str| RequestError::new("URL", "base_url", format!("`{s}`: {reason}"));
+        // Never echo user:password@ back into an error message.
+        let shown = match (s.find("://"), s.rfind('@')) {
+            (Some(i), Some(j)) if j > i => format!(
+                "{}***{}",
+                s.get(..i + 3).unwrap_or_default(),
+                s.get(j..).unwrap_or_default()
+            ),
+            (_, Some(_)) => "(a URL with credentials)".to_owned(),
+            _ => s.to_owned(),
+        };
+        let bad =
+            |reason: &str| RequestError::new("URL", "base_url", format!("`{shown}`: {reason}"));
         let uri: Uri = s.parse().map_err(|_| bad("not a URL"))?;
         let scheme = uri
             .scheme()
@@ -88,6 +99,15 @@ mod tests {
             "https://tpp.example/some/prefix/vedauth/authorize/oauth"
         );
         assert_eq!(base.to_string(), "https://tpp.example/some/prefix");
+    }
+
+    #[test]
+    fn credentials_in_a_url_never_reach_the_error() {
+        let err = "https://user:hunter2@x.example/"
+            .parse::<BaseUrl>()
+            .unwrap_err();
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+        assert!(err.to_string().contains("x.example"));
     }
 
     #[test]

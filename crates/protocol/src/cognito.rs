@@ -283,9 +283,17 @@ pub fn parse_request(req: &Request<Bytes>) -> Result<TokenRequest, Rejection> {
         error: rfc6749::OAuthError::new(ErrorCode::InvalidClient).describe(why),
     };
     let (id, secret, auth) = match (req.headers().get(AUTHORIZATION), body_id, body_secret) {
-        (Some(h), None, None) => {
+        // A body `client_id` beside Basic identifies, it does not authenticate:
+        // allowed when it names the same client (RFC 6749 §2.3.1, §3.2.1).
+        (Some(h), body_id, None) => {
             let (id, secret) = client_auth::parse_basic_authorization(h)
                 .map_err(|e| invalid_client(&e.to_string()))?;
+            if body_id.is_some_and(|b| b != id) {
+                return Err(Rejection::bad_request(
+                    ErrorCode::InvalidRequest,
+                    "client_id in the body differs from the Basic credentials",
+                ));
+            }
             (id, secret, ClientAuth::Basic)
         }
         (None, Some(id), Some(secret)) => (id, Secret::new(secret), ClientAuth::Body),

@@ -33,16 +33,14 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 /// A request for a Vault session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionRequest {
-    /// The OAuth 2.0 / OIDC profile id.
-    pub profile_id: String,
-    /// The access token from the customer's IdP.
-    pub access_token: Secret,
-    /// The tracking client id, validated (VV-03).
-    pub client_id: Option<String>,
+    profile_id: String,
+    access_token: Secret,
+    client_id: Option<String>,
 }
 
 impl SessionRequest {
-    /// A request; the token must be header-safe.
+    /// A request; the profile id must not be blank and the token must be
+    /// header-safe (VV-01, VV-02).
     pub fn new(profile_id: impl Into<String>, access_token: Secret) -> Result<Self, RequestError> {
         let profile_id = profile_id.into();
         wire::require_text("VV-01", "profile_id", &profile_id)?;
@@ -69,6 +67,21 @@ impl SessionRequest {
         }
         self.client_id = Some(id);
         Ok(self)
+    }
+
+    /// The OAuth 2.0 / OIDC profile id.
+    pub fn profile_id(&self) -> &str {
+        &self.profile_id
+    }
+
+    /// The IdP's access token.
+    pub fn access_token(&self) -> &Secret {
+        &self.access_token
+    }
+
+    /// The tracking client id, if any.
+    pub fn client_id(&self) -> Option<&str> {
+        self.client_id.as_deref()
     }
 
     /// `POST {base}/auth/oauth/session/{profile}` with the bearer, no body (VV-01..03).

@@ -247,7 +247,7 @@ fn vv_01_profile_id_is_one_percent_encoded_segment() {
     let odd = veeva::SessionRequest::new("a/b c?d", Secret::new("t")).unwrap();
     let http = odd.encode(&base()).unwrap();
     assert_eq!(http.uri().path(), "/auth/oauth/session/a%2Fb%20c%3Fd");
-    assert_eq!(veeva::parse_request(&http).unwrap().profile_id, "a/b c?d");
+    assert_eq!(veeva::parse_request(&http).unwrap().profile_id(), "a/b c?d");
 }
 
 #[test]

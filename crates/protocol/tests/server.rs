@@ -76,19 +76,15 @@ fn vault_client_id_from_query_wins_over_header_and_invalid_ones_are_dropped() {
         veeva::parse_request(&b.body(Bytes::new()).unwrap()).unwrap()
     };
     assert_eq!(
-        req("/auth/oauth/session/p?client_id=q-id", Some("h-id"))
-            .client_id
-            .as_deref(),
+        req("/auth/oauth/session/p?client_id=q-id", Some("h-id")).client_id(),
         Some("q-id")
     );
     assert_eq!(
-        req("/auth/oauth/session/p", Some("h-id"))
-            .client_id
-            .as_deref(),
+        req("/auth/oauth/session/p", Some("h-id")).client_id(),
         Some("h-id")
     );
     assert_eq!(
-        req("/auth/oauth/session/p?client_id=bad%20id", None).client_id,
+        req("/auth/oauth/session/p?client_id=bad%20id", None).client_id(),
         None
     );
     let no_auth = Request::post("/auth/oauth/session/p")
@@ -181,4 +177,29 @@ fn venafi_documented_errors_round_trip_through_their_responses() {
         assert_eq!(res.status(), e.status());
         assert_eq!(VenafiError::decode(res.status(), res.body()), e);
     }
+}
+
+#[test]
+fn cognito_body_client_id_beside_basic_must_match() {
+    use tokenprobe_protocol::cognito;
+    let post = |body: &'static str| {
+        Request::post(cognito::TOKEN_PATH)
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(AUTHORIZATION, "Basic Y2xpZW50LTE6czNjcmV0")
+            .body(Bytes::from_static(body.as_bytes()))
+            .unwrap()
+    };
+    let ok =
+        cognito::parse_request(&post("grant_type=client_credentials&client_id=client-1")).unwrap();
+    assert_eq!(ok.client_id(), "client-1");
+    for body in [
+        "grant_type=client_credentials&client_id=other",
+        "grant_type=client_credentials&client_id=client-1&client_secret=s3cret",
+    ] {
+        let r = cognito::parse_request(&post(body)).unwrap_err();
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}");
+    }
+    let mut empty_user = venafi::AuthorizeRequest::new("a", "u", Secret::new("p"), "ssh").unwrap();
+    empty_user.username = " ".into();
+    assert_eq!(empty_user.encode(&base()).unwrap_err().check, "VE-01");
 }

@@ -80,6 +80,9 @@ impl AuthorizeRequest {
 
     /// `POST {base}/vedauth/authorize/oauth`, JSON (VE-01).
     pub fn encode(&self, base: &BaseUrl) -> Result<Request<Bytes>, RequestError> {
+        // The fields are public: check again what `new` checked.
+        wire::require_text("VE-01", "client_id", &self.client_id)?;
+        wire::require_text("VE-01", "username", &self.username)?;
         let body = AuthorizeBody {
             client_id: Some(self.client_id.clone()),
             username: Some(self.username.clone()),
