@@ -6,7 +6,9 @@
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Method, Request};
 use libfuzzer_sys::fuzz_target;
-use tokenprobe_protocol::{cess, cognito, vcd, veeva, venafi};
+
+#[path = "../../crates/protocol/tests/support/exercise.rs"]
+mod exercise;
 
 fn request(data: &[u8]) -> Option<Request<Bytes>> {
     let split = data
@@ -32,13 +34,7 @@ fn request(data: &[u8]) -> Option<Request<Bytes>> {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some(req) = request(data) else { return };
-    let _ = cognito::parse_request(&req).map_err(|r| r.to_response());
-    let _ = cess::parse_request(&req).map_err(|r| r.to_response());
-    let _ = venafi::parse_authorize(&req).map_err(|e| e.to_response());
-    let _ = venafi::parse_refresh(&req);
-    let _ = venafi::BearerCall::parse(&req);
-    let _ = veeva::parse_request(&req).map_err(|f| f.to_response());
-    let _ = vcd::parse_request(&req).map_err(|e| e.to_response(vcd::SessionFormat::Xml));
-    let _ = vcd::LogoutRequest::parse(&req);
+    if let Some(req) = request(data) {
+        exercise::server_parsers(&req);
+    }
 });

@@ -4,8 +4,10 @@
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderValue, StatusCode};
 use libfuzzer_sys::fuzz_target;
-use tokenprobe_protocol::client_auth::ClientAuth;
-use tokenprobe_protocol::{Secret, cess, cognito, vcd, veeva, venafi};
+use tokenprobe_protocol::vcd;
+
+#[path = "../../crates/protocol/tests/support/exercise.rs"]
+mod exercise;
 
 const STATUSES: [u16; 8] = [200, 204, 400, 401, 403, 406, 500, 502];
 const MEDIA: [&str; 4] = [
@@ -29,17 +31,5 @@ fuzz_target!(|data: &[u8]| {
         headers.insert(vcd::ACCESS_TOKEN_HEADER, HeaderValue::from_static("t"));
         headers.insert(vcd::TOKEN_TYPE_HEADER, HeaderValue::from_static("Bearer"));
     }
-    let cess =
-        cess::TokenRequest::new("a", Secret::new("s"), "52998224725", Secret::new("1")).unwrap();
-    let _ = cess.decode_response(status, &headers, body);
-    let cognito = cognito::TokenRequest::new("a", Secret::new("s"), ClientAuth::Basic).unwrap();
-    let _ = cognito.decode_response(status, &headers, body);
-    let venafi = venafi::AuthorizeRequest::new("a", "u", Secret::new("p"), "ssh").unwrap();
-    let _ = venafi.decode_response(status, &headers, body);
-    let veeva = veeva::SessionRequest::new("p", Secret::new("t")).unwrap();
-    let _ = veeva.decode_response(status, &headers, body);
-    let vcd = vcd::SessionRequest::new(Secret::new("t"), "Finance").unwrap();
-    let _ = vcd.decode_response(status, &headers, body);
-    let _ = vcd::VcdSession::from_xml(body);
-    let _ = vcd::VcdError::from_xml(body);
+    exercise::decoders(status, &headers, body);
 });
