@@ -133,10 +133,8 @@ impl TokenRequest {
         }
         let b: TokenBody = wire::decode_json(body)?;
         rfc6749::require_bearer("CG-04", &b.token_type)?;
-        let expires_in = b
-            .expires_in
-            .ok_or(DecodeError::MissingMember("expires_in"))?;
-        if expires_in.seconds() == 0 {
+        // RFC 6749 only recommends `expires_in`; Cognito always sends it.
+        if b.expires_in.is_some_and(|e| e.seconds() == 0) {
             return Err(DecodeError::Invalid {
                 member: "expires_in",
                 reason: "must be > 0".into(),
@@ -148,7 +146,10 @@ impl TokenRequest {
             Secret::new(b.access_token),
             b.token_type,
         );
-        expires_in.apply(&mut grant);
+        match b.expires_in {
+            Some(e) => e.apply(&mut grant),
+            None => grant.warn("CG-04", "no `expires_in`: the token's lifetime is unknown"),
+        }
         rfc6749::observe_success(&mut grant, headers);
         if b.refresh_token.is_some() {
             grant.warn(
@@ -159,7 +160,7 @@ impl TokenRequest {
         grant.scope = b.scope;
         match jwt::decode_unverified(grant.secret.expose()) {
             Ok(token) => {
-                self.check_claims(&mut grant, &token.claims, expires_in.seconds());
+                self.check_claims(&mut grant, &token.claims);
                 if grant.scope.is_none() {
                     grant.scope.clone_from(&token.claims.scope);
                 }
@@ -173,9 +174,11 @@ impl TokenRequest {
         Ok(grant)
     }
 
-    fn check_claims(&self, grant: &mut Grant, c: &jwt::AccessTokenClaims, expires_in: u64) {
-        match (c.exp, c.iat) {
-            (Some(exp), Some(iat)) => {
+    fn check_claims(&self, grant: &mut Grant, c: &jwt::AccessTokenClaims) {
+        let expires_in = grant.expires_in.map(|d| d.as_secs());
+        match (c.exp, c.iat, expires_in) {
+            (_, _, None) => {}
+            (Some(exp), Some(iat), Some(expires_in)) => {
                 let lifetime = exp.saturating_sub(iat);
                 if lifetime.abs_diff(expires_in) > CLAIMS_TOLERANCE_SECS {
                     grant.warn(

@@ -146,26 +146,74 @@ pub enum DecodeError {
     },
 }
 
-/// Turns a serde_json error into a [`DecodeError`] without quoting the input:
-/// serde_json's messages can echo a string value, which might be a token.
+/// Turns a serde_json error into a [`DecodeError`] that never quotes the
+/// input: serde_json's messages can echo a string value, which might be a
+/// token, so anything it quotes is blanked out.
 pub(crate) fn json_error(err: &serde_json::Error) -> DecodeError {
     let what = match err.classify() {
-        serde_json::error::Category::Io => "read error",
-        serde_json::error::Category::Syntax => "syntax error",
-        serde_json::error::Category::Data => "unexpected value",
-        serde_json::error::Category::Eof => "truncated body",
+        serde_json::error::Category::Io => "read error".to_owned(),
+        serde_json::error::Category::Syntax => "syntax error".to_owned(),
+        serde_json::error::Category::Eof => "truncated body".to_owned(),
+        serde_json::error::Category::Data => {
+            let text = err.to_string();
+            let text = text
+                .rsplit_once(" at line ")
+                .map_or(text.as_str(), |(m, _)| m);
+            blank_quoted(text)
+        }
     };
-    let mut msg = format!("{what} at line {} column {}", err.line(), err.column());
-    if let Some(member) = missing_member(err) {
-        msg = format!("missing member `{member}`");
-    }
-    DecodeError::Json(msg)
+    DecodeError::Json(format!(
+        "{what} at line {} column {}",
+        err.line(),
+        err.column()
+    ))
 }
 
-/// serde's "missing field `x`" names a member, never a value: keep that much.
-fn missing_member(err: &serde_json::Error) -> Option<String> {
-    let text = err.to_string();
-    let rest = text.strip_prefix("missing field `")?;
-    let end = rest.find('`')?;
-    rest.get(..end).map(str::to_owned)
+/// `invalid type: string "abc", expected u64` → `invalid type: string "…", expected u64`.
+/// Member names in backticks are kept only in serde's "missing field" and
+/// "unknown field" messages, where they come from our own types.
+fn blank_quoted(text: &str) -> String {
+    let keeps_names = text.starts_with("missing field") || text.starts_with("duplicate field");
+    let mut out = String::with_capacity(text.len());
+    let mut quote = None;
+    for c in text.chars() {
+        match quote {
+            None if c == '"' || (c == '`' && !keeps_names) => {
+                quote = Some(c);
+                out.push(c);
+                out.push('…');
+            }
+            None => out.push(c),
+            Some(q) if c == q => {
+                quote = None;
+                out.push(c);
+            }
+            Some(_) => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_errors_name_members_but_never_values() {
+        let err = serde_json::from_str::<u64>("\"hunter2\"").unwrap_err();
+        let msg = json_error(&err).to_string();
+        assert!(!msg.contains("hunter2"), "{msg}");
+        assert!(msg.contains("invalid type"), "{msg}");
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct T {
+            session_id: String,
+        }
+        let err = serde_json::from_str::<T>("{}").unwrap_err();
+        assert!(
+            json_error(&err)
+                .to_string()
+                .contains("missing field `session_id`")
+        );
+    }
 }
