@@ -521,6 +521,31 @@ fn ce_07_error_body_or_error_page_becomes_typed_error() {
     assert!(excerpt.contains("502 Bad Gateway"));
 }
 
+#[test]
+fn ce_08_ce_12_default_scope_and_lifetime_are_observed() {
+    let decode = |req: &cess::TokenRequest, secs: u64, scope: &str| {
+        let res = cess::TokenBody::new("tok", Duration::from_secs(secs), scope, "P").to_response();
+        req.decode_response(res.status(), res.headers(), res.body())
+            .unwrap()
+    };
+    assert!(!warned(
+        &decode(&cess_req(), 60, "authentication_session signature_session"),
+        "CE-08"
+    ));
+    assert!(warned(
+        &decode(&cess_req(), 60, "signature_session"),
+        "CE-08"
+    ));
+    let asked = cess_req().with_scopes(["signature_session"]).unwrap();
+    assert!(
+        !warned(&decode(&asked, 60, "signature_session"), "CE-08"),
+        "a scope was asked for"
+    );
+    let short = cess_req().with_lifetime(600).unwrap();
+    assert!(!warned(&decode(&short, 600, cess::DEFAULT_SCOPE), "CE-12"));
+    assert!(warned(&decode(&short, 601, cess::DEFAULT_SCOPE), "CE-12"));
+}
+
 // ---- venafi ------------------------------------------------------------
 
 fn venafi_req() -> venafi::AuthorizeRequest {
@@ -856,6 +881,23 @@ fn cg_06_every_error_code_maps_with_status_and_description() {
             assert_eq!(error.description.unwrap(), format!("d-{code}"));
         }
     }
+}
+
+#[test]
+fn cg_14_a_refresh_token_for_client_credentials_is_reported() {
+    let body = br#"{"access_token":"a","expires_in":60,"token_type":"Bearer","refresh_token":"r"}"#;
+    assert!(warned(
+        &cognito_req()
+            .decode_response(StatusCode::OK, &json(), body)
+            .unwrap(),
+        "CG-14"
+    ));
+    assert!(!warned(
+        &cognito_req()
+            .decode_response(StatusCode::OK, &json(), &cognito_body("a"))
+            .unwrap(),
+        "CG-14"
+    ));
 }
 
 fn form_post(body: &'static str) -> Request<Bytes> {
