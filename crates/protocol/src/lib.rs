@@ -18,7 +18,11 @@
 //! Validation happens in the typed requests' constructors, so a request that
 //! breaks a contract is refused before it is sent, with the check id of the
 //! rule ([`RequestError`]). Decoders are total: any bytes give `Ok` or an
-//! error, never a panic. Secrets are [`Secret`]s and never print.
+//! error, never a panic. Secrets are [`Secret`]s and never print; but an
+//! encoded [`http::Request`] holds them as the wire needs them (sensitive
+//! header values are marked so, yet CESS, Venafi and form-authenticated
+//! Cognito bodies carry them in the clear), so log a request's method and
+//! URI, never the request itself.
 //!
 //! ```
 //! use http::{HeaderMap, StatusCode};
