@@ -27,18 +27,13 @@ pub const DEFAULT_SCOPE: &str = "authentication_session";
 /// A CESS token request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenRequest {
-    /// The application's id.
-    pub client_id: String,
-    /// The application's secret.
-    pub client_secret: Secret,
-    /// The user: a CPF or CNPJ with valid check digits (CE-03).
-    pub username: TaxId,
-    /// The user's OTP.
-    pub password: Secret,
+    client_id: String,
+    client_secret: Secret,
+    username: TaxId,
+    password: Secret,
     scope: Option<String>,
     lifetime: Option<u32>,
-    /// The cloud the user belongs to, if given.
-    pub provider: Option<String>,
+    provider: Option<String>,
 }
 
 impl TokenRequest {
@@ -107,6 +102,31 @@ impl TokenRequest {
     /// The space-joined scope, if any.
     pub fn scope(&self) -> Option<&str> {
         self.scope.as_deref()
+    }
+
+    /// The application's id.
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// The application's secret.
+    pub fn client_secret(&self) -> &Secret {
+        &self.client_secret
+    }
+
+    /// The user: a CPF or CNPJ whose check digits were verified (CE-03).
+    pub fn username(&self) -> &TaxId {
+        &self.username
+    }
+
+    /// The user's OTP.
+    pub fn password(&self) -> &Secret {
+        &self.password
+    }
+
+    /// The user's cloud, if given.
+    pub fn provider(&self) -> Option<&str> {
+        self.provider.as_deref()
     }
 
     /// The requested lifetime, if any.

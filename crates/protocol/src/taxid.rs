@@ -4,12 +4,21 @@
 use std::fmt;
 
 /// A CPF or CNPJ whose check digits are right, zero-padded to full length.
+/// Only [`TaxId::parse`] and [`TaxId::complete`] make one, so holding a
+/// `TaxId` means the check digits were verified.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum TaxId {
+pub struct TaxId {
+    kind: TaxIdKind,
+    value: String,
+}
+
+/// Whether a [`TaxId`] names a person or a company.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TaxIdKind {
     /// A person: 11 digits.
-    Cpf(String),
+    Cpf,
     /// A company: 12 base characters (`0-9`, `A-Z`) and 2 check digits.
-    Cnpj(String),
+    Cnpj,
 }
 
 /// Why a value is not a valid CPF or CNPJ.
@@ -80,11 +89,12 @@ impl TaxId {
                 expected: show(&expected),
             });
         }
-        Ok(if alnum_base {
-            TaxId::Cnpj(s)
+        let kind = if alnum_base {
+            TaxIdKind::Cnpj
         } else {
-            TaxId::Cpf(s)
-        })
+            TaxIdKind::Cpf
+        };
+        Ok(TaxId { kind, value: s })
     }
 
     /// A valid id from a base (9 digits for a CPF, 12 characters for a CNPJ),
@@ -108,17 +118,20 @@ impl TaxId {
 
     /// The id as sent: digits (and CNPJ letters), no punctuation.
     pub fn as_str(&self) -> &str {
-        match self {
-            TaxId::Cpf(s) | TaxId::Cnpj(s) => s,
-        }
+        &self.value
+    }
+
+    /// A person's CPF or a company's CNPJ.
+    pub fn kind(&self) -> TaxIdKind {
+        self.kind
     }
 
     /// The longest token lifetime CESS grants this kind of user: 7 days for
     /// a person, 30 for a company.
     pub fn max_lifetime(&self) -> u32 {
-        match self {
-            TaxId::Cpf(_) => 604_800,
-            TaxId::Cnpj(_) => 2_592_000,
+        match self.kind {
+            TaxIdKind::Cpf => 604_800,
+            TaxIdKind::Cnpj => 2_592_000,
         }
     }
 }
@@ -151,15 +164,22 @@ impl fmt::Display for TaxId {
 mod tests {
     use super::*;
 
+    fn expected(kind: TaxIdKind, value: &str) -> Result<TaxId, TaxIdError> {
+        Ok(TaxId {
+            kind,
+            value: value.into(),
+        })
+    }
+
     #[test]
     fn documented_vectors_are_valid() {
         assert_eq!(
             TaxId::parse("52998224725"),
-            Ok(TaxId::Cpf("52998224725".into()))
+            expected(TaxIdKind::Cpf, "52998224725")
         );
         assert_eq!(
             TaxId::parse("11222333000181"),
-            Ok(TaxId::Cnpj("11222333000181".into()))
+            expected(TaxIdKind::Cnpj, "11222333000181")
         );
         assert_eq!(
             TaxId::complete("529982247").unwrap().as_str(),
@@ -176,7 +196,7 @@ mod tests {
         // Receita Federal's published example: 12ABC34501DE → check digits 35.
         assert_eq!(
             TaxId::parse("12abc34501de35"),
-            Ok(TaxId::Cnpj("12ABC34501DE35".into()))
+            expected(TaxIdKind::Cnpj, "12ABC34501DE35")
         );
         assert!(TaxId::parse("12ABC34501DE36").is_err());
         assert!(matches!(

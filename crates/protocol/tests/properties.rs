@@ -95,7 +95,7 @@ proptest! {
     #[test]
     fn venafi_request_round_trips(user in text(30), password in text(30), scope in venafi_scope(), state in prop::option::of(text(10))) {
         let mut req = venafi::AuthorizeRequest::new("app-id", user, Secret::new(password), &scope.to_string()).unwrap();
-        prop_assert_eq!(&req.scope, &scope);
+        prop_assert_eq!(req.scope(), &scope);
         if let Some(s) = state {
             req = req.with_state(s);
         }

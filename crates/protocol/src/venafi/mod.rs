@@ -4,6 +4,7 @@
 
 mod scope;
 
+use std::borrow::Cow;
 use std::fmt;
 
 use bytes::Bytes;
@@ -34,16 +35,11 @@ pub const EXPIRY_SKEW_SECS: u64 = 60;
 /// `POST Authorize/OAuth`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthorizeRequest {
-    /// The Application ID of the API integration.
-    pub client_id: String,
-    /// `LDAP+ODSEE:Admin`, `AD+venqa:Administrator`, a UPN or `DOMAIN\user`.
-    pub username: String,
-    /// The user's password.
-    pub password: Secret,
-    /// What the token may do.
-    pub scope: Scope,
-    /// Anti-CSRF state, echoed by nobody but allowed.
-    pub state: Option<String>,
+    client_id: String,
+    username: String,
+    password: Secret,
+    scope: Scope,
+    state: Option<String>,
 }
 
 impl AuthorizeRequest {
@@ -78,17 +74,39 @@ impl AuthorizeRequest {
         self
     }
 
+    /// The Application ID of the API integration.
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// `LDAP+ODSEE:Admin`, `AD+venqa:Administrator`, a UPN or `DOMAIN\user`.
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+
+    /// The user's password.
+    pub fn password(&self) -> &Secret {
+        &self.password
+    }
+
+    /// What the token may do.
+    pub fn scope(&self) -> &Scope {
+        &self.scope
+    }
+
+    /// The anti-CSRF state, if any.
+    pub fn state(&self) -> Option<&str> {
+        self.state.as_deref()
+    }
+
     /// `POST {base}/vedauth/authorize/oauth`, JSON (VE-01).
     pub fn encode(&self, base: &BaseUrl) -> Result<Request<Bytes>, RequestError> {
-        // The fields are public: check again what `new` checked.
-        wire::require_text("VE-01", "client_id", &self.client_id)?;
-        wire::require_text("VE-01", "username", &self.username)?;
         let body = AuthorizeBody {
-            client_id: Some(self.client_id.clone()),
-            username: Some(self.username.clone()),
-            password: Some(self.password.expose().to_owned()),
-            scope: Some(self.scope.to_string()),
-            state: self.state.clone(),
+            client_id: Some(self.client_id.as_str().into()),
+            username: Some(self.username.as_str().into()),
+            password: Some(self.password.expose().into()),
+            scope: Some(self.scope.to_string().into()),
+            state: self.state.as_deref().map(Cow::from),
         };
         json_request(base, AUTHORIZE_PATH, &body)
     }
@@ -116,19 +134,11 @@ pub struct RefreshRequest {
 impl RefreshRequest {
     /// `POST {base}/vedauth/authorize/token`, JSON.
     pub fn encode(&self, base: &BaseUrl) -> Result<Request<Bytes>, RequestError> {
-        #[derive(Serialize)]
-        struct Body<'a> {
-            client_id: &'a str,
-            refresh_token: &'a str,
-        }
-        json_request(
-            base,
-            REFRESH_PATH,
-            &Body {
-                client_id: &self.client_id,
-                refresh_token: self.refresh_token.expose(),
-            },
-        )
+        let body = RefreshBody {
+            client_id: Some(self.client_id.as_str().into()),
+            refresh_token: Some(self.refresh_token.expose().into()),
+        };
+        json_request(base, REFRESH_PATH, &body)
     }
 
     /// Decodes the answer: the same shape as a first grant.
@@ -272,20 +282,30 @@ pub fn check_expiry_skew(grant: &Grant, now: u64) -> Option<crate::grant::Warnin
     })
 }
 
-/// The authorize request body as it travels; every member optional so a
-/// server can name the one that is missing.
-#[derive(Debug, Serialize, Deserialize)]
-struct AuthorizeBody {
+/// The authorize request body, one definition for both directions: a client
+/// sends borrowed text, a server receives owned text. Every member is
+/// optional so a server can name the one that is missing.
+#[derive(Serialize, Deserialize)]
+struct AuthorizeBody<'a> {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    client_id: Option<String>,
+    client_id: Option<Cow<'a, str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    username: Option<String>,
+    username: Option<Cow<'a, str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    password: Option<String>,
+    password: Option<Cow<'a, str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    scope: Option<String>,
+    scope: Option<Cow<'a, str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    state: Option<String>,
+    state: Option<Cow<'a, str>>,
+}
+
+/// The refresh request body, for both directions as [`AuthorizeBody`].
+#[derive(Serialize, Deserialize)]
+struct RefreshBody<'a> {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    client_id: Option<Cow<'a, str>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<Cow<'a, str>>,
 }
 
 /// The success body, members in the documented order.
@@ -456,7 +476,7 @@ impl fmt::Display for VenafiError {
 /// Server side of `POST Authorize/OAuth`: the typed request, or the
 /// documented 400 (VE-06, VE-07; a body that is not JSON; a bad scope).
 pub fn parse_authorize(req: &Request<Bytes>) -> Result<AuthorizeRequest, VenafiError> {
-    let b: AuthorizeBody = parse_json_post(req)?;
+    let b: AuthorizeBody<'static> = parse_json_post(req)?;
     let client_id = b
         .client_id
         .filter(|s| !s.trim().is_empty())
@@ -478,12 +498,7 @@ pub fn parse_authorize(req: &Request<Bytes>) -> Result<AuthorizeRequest, VenafiE
 
 /// Server side of `POST Authorize/Token`.
 pub fn parse_refresh(req: &Request<Bytes>) -> Result<RefreshRequest, VenafiError> {
-    #[derive(Deserialize)]
-    struct Body {
-        client_id: Option<String>,
-        refresh_token: Option<String>,
-    }
-    let b: Body = parse_json_post(req)?;
+    let b: RefreshBody<'static> = parse_json_post(req)?;
     let client_id = b
         .client_id
         .filter(|s| !s.trim().is_empty())
@@ -493,7 +508,7 @@ pub fn parse_refresh(req: &Request<Bytes>) -> Result<RefreshRequest, VenafiError
         .filter(|s| !s.is_empty())
         .ok_or_else(|| VenafiError::InvalidRequest("Missing refresh_token".into()))?;
     Ok(RefreshRequest {
-        client_id,
+        client_id: client_id.into_owned(),
         refresh_token: Secret::new(token),
     })
 }
