@@ -53,15 +53,12 @@ pub enum BasicAuthError {
 /// Reads HTTP Basic client credentials, undoing the form-encoding (server side).
 pub fn parse_basic_authorization(value: &HeaderValue) -> Result<(String, Secret), BasicAuthError> {
     let text = value.to_str().map_err(|_| BasicAuthError::Malformed)?;
-    let (scheme, rest) = text
-        .trim()
-        .split_once(' ')
-        .ok_or(BasicAuthError::NotBasic)?;
+    let (scheme, rest) = wire::split_authorization(text).ok_or(BasicAuthError::NotBasic)?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return Err(BasicAuthError::NotBasic);
     }
     let raw = STANDARD
-        .decode(rest.trim())
+        .decode(rest)
         .map_err(|_| BasicAuthError::Malformed)?;
     let raw = String::from_utf8(raw).map_err(|_| BasicAuthError::Malformed)?;
     let (id, secret) = raw.split_once(':').ok_or(BasicAuthError::Malformed)?;

@@ -241,7 +241,7 @@ pub fn parse_request(req: &Request<Bytes>) -> Result<TokenRequest, Rejection> {
     if req.method() != Method::POST {
         return Err(Rejection::method_not_allowed());
     }
-    if wire::media_type(req.headers()).as_deref() != Some(wire::FORM) {
+    if !wire::media_type_is(req.headers(), wire::FORM) {
         return Err(Rejection::bad_request(
             ErrorCode::InvalidRequest,
             "Content-Type must be application/x-www-form-urlencoded",

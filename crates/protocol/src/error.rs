@@ -171,7 +171,7 @@ pub(crate) fn json_error(err: &serde_json::Error) -> DecodeError {
 
 /// `invalid type: string "abc", expected u64` → `invalid type: string "…", expected u64`.
 /// Member names in backticks are kept only in serde's "missing field" and
-/// "unknown field" messages, where they come from our own types.
+/// "duplicate field" messages, where they come from our own types.
 fn blank_quoted(text: &str) -> String {
     let keeps_names = text.starts_with("missing field") || text.starts_with("duplicate field");
     let mut out = String::with_capacity(text.len());

@@ -6,13 +6,14 @@ use std::borrow::Cow;
 use std::fmt;
 
 use bytes::Bytes;
-use http::header::WWW_AUTHENTICATE;
+use http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use http::{HeaderMap, HeaderValue, Response, StatusCode};
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::error::{DecodeError, ProviderError, RequestError};
 use crate::grant::Grant;
+use crate::secret::Secret;
 use crate::wire;
 
 /// An RFC 6749 §5.2 error code. Unknown codes are kept, never rejected (RFC-05).
@@ -270,6 +271,43 @@ pub(crate) fn require_bearer(check: &'static str, token_type: &str) -> Result<()
     }
 }
 
+/// The token of a request's `Authorization: Bearer {token}`, if that is its
+/// scheme (RFC 6750 §2.1; the scheme compared without regard to case).
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    wire::header_str(headers, AUTHORIZATION.as_str())
+        .and_then(wire::split_authorization)
+        .filter(|(scheme, _)| is_bearer(scheme))
+        .map(|(_, token)| token)
+}
+
+/// Refuses a token that cannot follow `Bearer ` in a header: empty, or not
+/// visible ASCII, or holding a space.
+pub(crate) fn require_bearer_token(
+    check: &'static str,
+    field: &'static str,
+    token: &str,
+) -> Result<(), RequestError> {
+    if wire::is_visible_ascii(token) {
+        Ok(())
+    } else {
+        Err(RequestError::new(
+            check,
+            field,
+            "must be visible ASCII without spaces",
+        ))
+    }
+}
+
+/// `Authorization: Bearer {token}`, marked sensitive.
+pub(crate) fn bearer_header(
+    check: &'static str,
+    field: &'static str,
+    token: &Secret,
+) -> Result<HeaderValue, RequestError> {
+    require_bearer_token(check, field, token.expose())?;
+    wire::secret_header(check, field, &format!("Bearer {}", token.expose()))
+}
+
 /// Whether a token matches RFC 6750's `b64token`: `[A-Za-z0-9-._~+/]+=*` (RFC-09).
 pub fn is_b64token(token: &str) -> bool {
     let body = token.trim_end_matches('=');
@@ -320,7 +358,7 @@ where
 /// checker's business (it does for `cognito`).
 pub(crate) fn observe_success(grant: &mut Grant, headers: &HeaderMap) {
     if !wire::is_json(headers) {
-        let got = wire::media_type(headers).unwrap_or_else(|| "none".into());
+        let got = wire::media_type(headers).unwrap_or("none");
         grant.warn("RFC-01", format!("Content-Type is {got}, not JSON"));
     }
     if !wire::has_no_store(headers) {

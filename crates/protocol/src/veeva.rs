@@ -44,13 +44,7 @@ impl SessionRequest {
     pub fn new(profile_id: impl Into<String>, access_token: Secret) -> Result<Self, RequestError> {
         let profile_id = profile_id.into();
         wire::require_text("VV-01", "profile_id", &profile_id)?;
-        if !wire::is_visible_ascii(access_token.expose()) {
-            return Err(RequestError::new(
-                "VV-02",
-                "access_token",
-                "must be visible ASCII without spaces",
-            ));
-        }
+        rfc6749::require_bearer_token("VV-02", "access_token", access_token.expose())?;
         Ok(SessionRequest {
             profile_id,
             access_token,
@@ -94,11 +88,7 @@ impl SessionRequest {
             path.push_str("?client_id=");
             path.push_str(id);
         }
-        let auth = wire::secret_header(
-            "VV-02",
-            "access_token",
-            &format!("Bearer {}", self.access_token.expose()),
-        )?;
+        let auth = rfc6749::bearer_header("VV-02", "access_token", &self.access_token)?;
         let headers = [
             (AUTHORIZATION, auth),
             (ACCEPT, HeaderValue::from_static(wire::JSON)),
@@ -425,14 +415,10 @@ pub fn parse_request(req: &Request<Bytes>) -> Result<SessionRequest, VaultFailur
     let profile = percent_decode_str(raw)
         .decode_utf8()
         .map_err(|_| VaultFailure::unknown_profile())?;
-    let token = match wire::header_str(req.headers(), AUTHORIZATION.as_str()) {
-        None => return Err(VaultFailure::missing_authorization()),
-        Some(v) => v
-            .split_once(' ')
-            .filter(|(scheme, _)| rfc6749::is_bearer(scheme))
-            .map(|(_, t)| t.trim())
-            .ok_or_else(VaultFailure::invalid_token)?,
-    };
+    if !req.headers().contains_key(AUTHORIZATION) {
+        return Err(VaultFailure::missing_authorization());
+    }
+    let token = rfc6749::bearer_token(req.headers()).ok_or_else(VaultFailure::invalid_token)?;
     let out = SessionRequest::new(profile.into_owned(), Secret::new(token)).map_err(|e| match e
         .field
     {

@@ -12,16 +12,31 @@ pub const JSON: &str = "application/json";
 /// `application/x-www-form-urlencoded`.
 pub const FORM: &str = "application/x-www-form-urlencoded";
 
-/// The media type of a `Content-Type` value, lower-cased, without parameters.
-pub fn media_type(headers: &HeaderMap) -> Option<String> {
+/// The media type of a `Content-Type` value, without parameters, as sent:
+/// compare it with [`media_type_is`] or `eq_ignore_ascii_case`. Borrowed,
+/// since every decoded response asks.
+pub fn media_type(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(CONTENT_TYPE)?.to_str().ok()?;
-    let essence = value.split(';').next().unwrap_or_default().trim();
-    Some(essence.to_ascii_lowercase())
+    value.split(';').next().map(str::trim)
+}
+
+/// Whether the `Content-Type`'s media type is `expected`, ignoring case.
+pub fn media_type_is(headers: &HeaderMap, expected: &str) -> bool {
+    media_type(headers).is_some_and(|m| m.eq_ignore_ascii_case(expected))
 }
 
 /// Whether the `Content-Type` is JSON (`application/json` or `…+json`), RFC-01.
 pub fn is_json(headers: &HeaderMap) -> bool {
-    media_type(headers).is_some_and(|m| m == JSON || m.ends_with("+json"))
+    media_type(headers)
+        .is_some_and(|m| m.eq_ignore_ascii_case(JSON) || ends_with_ignore_case(m, "+json"))
+}
+
+/// `str::ends_with`, ignoring ASCII case.
+pub(crate) fn ends_with_ignore_case(s: &str, suffix: &str) -> bool {
+    s.len()
+        .checked_sub(suffix.len())
+        .and_then(|i| s.as_bytes().get(i..))
+        .is_some_and(|end| end.eq_ignore_ascii_case(suffix.as_bytes()))
 }
 
 /// Whether a successful token response forbids caching (`Cache-Control:
@@ -161,6 +176,14 @@ pub(crate) fn no_store_headers() -> [(HeaderName, HeaderValue); 2] {
     ]
 }
 
+/// An `Authorization` value split into scheme and credentials at the first
+/// space, both trimmed; `None` when either is missing.
+pub(crate) fn split_authorization(value: &str) -> Option<(&str, &str)> {
+    let (scheme, rest) = value.trim().split_once(' ')?;
+    let rest = rest.trim();
+    (!scheme.is_empty() && !rest.is_empty()).then_some((scheme, rest))
+}
+
 /// A header as text, if present and visible ASCII.
 pub(crate) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
@@ -180,6 +203,20 @@ mod tests {
         assert!(is_json(&h));
         h.insert(CONTENT_TYPE, HeaderValue::from_static("text/html"));
         assert!(!is_json(&h));
+        for (media, json) in [
+            ("application/problem+JSON", true),
+            ("application/xjson", false),
+            ("json", false),
+            ("+json", true),
+        ] {
+            h.insert(CONTENT_TYPE, HeaderValue::from_static(media));
+            assert_eq!(is_json(&h), json, "{media}");
+        }
+        h.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("APPLICATION/X-WWW-FORM-URLENCODED"),
+        );
+        assert!(media_type_is(&h, FORM));
     }
 
     #[test]

@@ -35,11 +35,12 @@ pub fn validate_org(org: &str) -> Result<(), RequestError> {
 
 /// Refuses a token that cannot sit before `; org=`.
 pub(crate) fn validate_token(token: &str) -> Result<(), RequestError> {
-    if !wire::is_visible_ascii(token) || token.contains([';', ',']) {
+    rfc6749::require_bearer_token("VCD-01", "token", token)?;
+    if token.contains([';', ',']) {
         return Err(RequestError::new(
             "VCD-01",
             "token",
-            "must be visible ASCII without spaces, `;` or `,`",
+            "must not hold `;` or `,`, which would end the token early",
         ));
     }
     Ok(())
@@ -59,7 +60,7 @@ pub fn format_authorization(token: &Secret, org: &str) -> Result<HeaderValue, Re
 /// Reads the token and org of a login header (server side).
 pub fn parse_authorization(value: &HeaderValue) -> Result<(Secret, String), &'static str> {
     let text = value.to_str().map_err(|_| "not visible ASCII")?;
-    let (scheme, rest) = text.trim().split_once(' ').ok_or("no scheme")?;
+    let (scheme, rest) = wire::split_authorization(text).ok_or("no scheme or no token")?;
     if !rfc6749::is_bearer(scheme) {
         return Err("the scheme is not Bearer");
     }

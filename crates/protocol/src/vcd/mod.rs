@@ -228,8 +228,14 @@ impl SessionRequest {
 /// Whether a body is XML: by media type, else by its first non-blank byte.
 fn is_xml(headers: &HeaderMap, body: &[u8]) -> bool {
     match wire::media_type(headers) {
-        Some(m) if m.ends_with("xml") => true,
-        Some(m) if m.contains("json") => false,
+        Some(m) if wire::ends_with_ignore_case(m, "xml") => true,
+        Some(m)
+            if m.as_bytes()
+                .windows(4)
+                .any(|w| w.eq_ignore_ascii_case(b"json")) =>
+        {
+            false
+        }
         _ => body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<'),
     }
 }
@@ -288,11 +294,10 @@ impl LogoutRequest {
 
     /// Server side: the session token of a logout, or 401 when there is none.
     pub fn parse(req: &Request<Bytes>) -> Result<Secret, VcdError> {
+        // Any scheme: the session's own type is sent back as it came.
         wire::header_str(req.headers(), AUTHORIZATION.as_str())
-            .and_then(|v| v.split_once(' '))
-            .map(|(_, t)| t.trim())
-            .filter(|t| !t.is_empty())
-            .map(Secret::new)
+            .and_then(wire::split_authorization)
+            .map(|(_, token)| Secret::new(token))
             .ok_or_else(VcdError::invalid_credentials)
     }
 }

@@ -163,15 +163,7 @@ impl BearerCall {
     /// `GET {base}{path}` with `Authorization: Bearer …`; `path` is
     /// [`REVOKE_PATH`] or [`VERIFY_PATH`].
     pub fn encode(&self, base: &BaseUrl, path: &str) -> Result<Request<Bytes>, RequestError> {
-        if !wire::is_visible_ascii(self.token.expose()) {
-            return Err(RequestError::new(
-                "VE-11",
-                "token",
-                "must be visible ASCII without spaces",
-            ));
-        }
-        let auth =
-            wire::secret_header("VE-11", "token", &format!("Bearer {}", self.token.expose()))?;
+        let auth = rfc6749::bearer_header("VE-11", "token", &self.token)?;
         Ok(wire::request(
             Method::GET,
             base.join(path)?,
@@ -182,12 +174,7 @@ impl BearerCall {
 
     /// Server side: the bearer token of a revoke or verify call.
     pub fn parse(req: &Request<Bytes>) -> Result<BearerCall, VenafiError> {
-        let token = wire::header_str(req.headers(), AUTHORIZATION.as_str())
-            .and_then(|v| v.split_once(' '))
-            .filter(|(scheme, _)| rfc6749::is_bearer(scheme))
-            .map(|(_, t)| t.trim())
-            .filter(|t| !t.is_empty())
-            .ok_or(VenafiError::InvalidToken)?;
+        let token = rfc6749::bearer_token(req.headers()).ok_or(VenafiError::InvalidToken)?;
         Ok(BearerCall {
             token: Secret::new(token),
         })
