@@ -177,22 +177,19 @@ impl TokenRequest {
             .authorization
             .ok_or(DecodeError::MissingMember("Authorization"))?;
         let provider = b.provider.ok_or(DecodeError::MissingMember("provider"))?;
-        let (p, token) = vcschema::decode(&authorization).map_err(|e| DecodeError::Contract {
-            check: "CE-06",
-            reason: format!("`Authorization` {e}"),
-        })?;
-        if p != provider || token != b.access_token {
+        let (p, token) =
+            vcschema::decode(authorization.expose()).map_err(|e| DecodeError::Contract {
+                check: "CE-06",
+                reason: format!("`Authorization` {e}"),
+            })?;
+        if p != provider || token != b.access_token.expose() {
             return Err(DecodeError::Contract {
                 check: "CE-06",
                 reason: "`Authorization` does not encode this provider and access token".into(),
             }
             .into());
         }
-        let mut grant = Grant::new(
-            GrantKind::AccessToken,
-            Secret::new(b.access_token),
-            b.token_type,
-        );
+        let mut grant = Grant::new(GrantKind::AccessToken, b.access_token, b.token_type);
         rfc6749::observe_success(&mut grant, headers);
         if let Some(e) = b.expires_in {
             e.apply(&mut grant);
@@ -224,7 +221,7 @@ impl TokenRequest {
         grant.scope = b.scope;
         grant.extra = GrantExtra::Cess {
             provider,
-            authorization: Secret::new(authorization),
+            authorization,
         };
         Ok(grant)
     }
@@ -263,7 +260,7 @@ struct ReceivedBody {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenBody {
     /// The access token.
-    pub access_token: String,
+    pub access_token: Secret,
     /// Seconds of validity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_in: Option<ExpiresIn>,
@@ -281,19 +278,19 @@ pub struct TokenBody {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub authorization: Option<String>,
+    pub authorization: Option<Secret>,
 }
 
 impl TokenBody {
     /// The documented success body; the `Authorization` value is computed.
     pub fn new(access_token: &str, expires_in: Duration, scope: &str, provider: &str) -> Self {
         TokenBody {
-            access_token: access_token.to_owned(),
+            access_token: Secret::new(access_token),
             expires_in: Some(ExpiresIn::Number(expires_in.as_secs())),
             token_type: "bearer".into(),
             scope: Some(scope.to_owned()),
             provider: Some(provider.to_owned()),
-            authorization: Some(vcschema::encode(provider, access_token)),
+            authorization: Some(Secret::new(vcschema::encode(provider, access_token))),
         }
     }
 

@@ -141,11 +141,7 @@ impl TokenRequest {
             }
             .into());
         }
-        let mut grant = Grant::new(
-            GrantKind::AccessToken,
-            Secret::new(b.access_token),
-            b.token_type,
-        );
+        let mut grant = Grant::new(GrantKind::AccessToken, b.access_token, b.token_type);
         match b.expires_in {
             Some(e) => e.apply(&mut grant),
             None => grant.warn("CG-04", "no `expires_in`: the token's lifetime is unknown"),
@@ -203,7 +199,7 @@ impl TokenRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenBody {
     /// The access token (a JWT at Cognito).
-    pub access_token: String,
+    pub access_token: Secret,
     /// Seconds of validity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_in: Option<ExpiresIn>,
@@ -214,14 +210,14 @@ pub struct TokenBody {
     pub scope: Option<String>,
     /// Never for client credentials (CG-14); decoded to report it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub refresh_token: Option<String>,
+    pub refresh_token: Option<Secret>,
 }
 
 impl TokenBody {
     /// Cognito's success body for a token and its lifetime.
     pub fn new(access_token: impl Into<String>, expires_in: Duration) -> Self {
         TokenBody {
-            access_token: access_token.into(),
+            access_token: Secret::new(access_token),
             expires_in: Some(ExpiresIn::Number(expires_in.as_secs())),
             token_type: "Bearer".into(),
             scope: None,

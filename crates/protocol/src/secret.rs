@@ -44,6 +44,20 @@ impl fmt::Display for Secret {
     }
 }
 
+/// On the wire a secret is a plain JSON string: response bodies hold
+/// `Secret` fields so that their `Debug` stays redacted.
+impl serde::Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.expose())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Secret::new)
+    }
+}
+
 impl From<String> for Secret {
     fn from(value: String) -> Self {
         Secret::new(value)

@@ -173,7 +173,7 @@ fn decode(status: StatusCode, body: &[u8]) -> Result<Grant, ProviderError> {
     let session_id = b
         .session_id
         .ok_or(DecodeError::MissingMember("sessionId"))?;
-    let mut grant = Grant::new(GrantKind::VaultSession, Secret::new(session_id), "");
+    let mut grant = Grant::new(GrantKind::VaultSession, session_id, "");
     if b.response_status == "WARNING" {
         for w in b.warnings.iter().chain(b.errors.iter()).flatten() {
             grant.warn("VV-08", format!("{}: {}", w.kind, w.message));
@@ -222,7 +222,7 @@ pub struct VaultRef {
 struct ResponseBody {
     response_status: String,
     response_message: Option<String>,
-    session_id: Option<String>,
+    session_id: Option<Secret>,
     user_id: Option<u64>,
     #[serde(default)]
     vault_ids: Vec<VaultRef>,
@@ -238,7 +238,7 @@ struct ResponseBody {
 pub struct SessionBody {
     response_status: &'static str,
     /// The session id.
-    pub session_id: String,
+    pub session_id: Secret,
     /// The user's id.
     pub user_id: u64,
     /// The vaults the user may open.
@@ -257,7 +257,7 @@ impl SessionBody {
     ) -> Self {
         SessionBody {
             response_status: "SUCCESS",
-            session_id: session_id.into(),
+            session_id: Secret::new(session_id),
             user_id,
             vault_ids,
             vault_id,

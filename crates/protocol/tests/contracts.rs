@@ -480,7 +480,10 @@ fn ce_06_vcschema_mismatch_is_a_contract_failure() {
         "authentication_session",
         "P",
     );
-    body.authorization = Some(tokenprobe_protocol::vcschema::encode("P", "other-token"));
+    body.authorization = Some(Secret::new(tokenprobe_protocol::vcschema::encode(
+        "P",
+        "other-token",
+    )));
     let res = body.to_response();
     let err = cess_req()
         .decode_response(res.status(), res.headers(), res.body())
@@ -1184,6 +1187,20 @@ fn secrets_never_reach_debug_or_error_text() {
     assert!(!format!("{err} {err:?}").contains(secret));
     let v = venafi::AuthorizeRequest::new("a", "u", Secret::new(secret), "ssh").unwrap();
     assert!(!format!("{v:?}").contains(secret));
+    // Response bodies, as a server builds them or a client reads them.
+    let bodies = format!(
+        "{:?} {:?} {:?}",
+        cognito::TokenBody::new(secret, Duration::from_secs(60)),
+        cess::TokenBody::new(secret, Duration::from_secs(60), "s", "P"),
+        veeva::SessionBody::new(secret, 1, vec![], 1),
+    );
+    assert!(!bodies.contains(secret), "{bodies}");
+    let venafi_body = format!(
+        r#"{{"access_token":"{secret}","refresh_token":"{secret}","token_type":"Bearer"}}"#
+    );
+    let parsed: venafi::TokenBody = serde_json::from_str(&venafi_body).unwrap();
+    assert!(!format!("{parsed:?}").contains(secret));
+    assert_eq!(parsed.access_token.expose(), secret);
     let vv = vcd::SessionRequest::new(Secret::new(secret), "Finance").unwrap();
     assert!(!format!("{vv:?} {:?}", vv.encode(&base()).unwrap()).contains(secret));
 }

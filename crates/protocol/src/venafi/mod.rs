@@ -209,11 +209,7 @@ fn decode_token(
     }
     let b: TokenBody = wire::decode_json(body)?;
     rfc6749::require_bearer("VE-03", &b.token_type)?;
-    let mut grant = Grant::new(
-        GrantKind::AccessToken,
-        Secret::new(b.access_token),
-        b.token_type,
-    );
+    let mut grant = Grant::new(GrantKind::AccessToken, b.access_token, b.token_type);
     rfc6749::observe_success(&mut grant, headers);
     if let Some(e) = b.expires_in {
         e.apply(&mut grant);
@@ -231,7 +227,7 @@ fn decode_token(
             _ => {}
         }
         grant.refresh = Some(Refresh {
-            token: Secret::new(token),
+            token,
             until: b.refresh_until,
         });
     }
@@ -299,10 +295,10 @@ struct RefreshBody<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenBody {
     /// The bearer access token.
-    pub access_token: String,
+    pub access_token: Secret,
     /// Only when refresh is enabled for the integration.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub refresh_token: Option<String>,
+    pub refresh_token: Option<Secret>,
     /// Seconds until the access token expires.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_in: Option<ExpiresIn>,
