@@ -277,10 +277,7 @@ pub fn parse_request(req: &Request<Bytes>) -> Result<TokenRequest, Rejection> {
             ));
         }
     }
-    let invalid_client = |why: &str| Rejection {
-        status: StatusCode::UNAUTHORIZED,
-        error: rfc6749::OAuthError::new(ErrorCode::InvalidClient).describe(why),
-    };
+    let invalid_client = |why: &str| Rejection::invalid_client(why);
     let (id, secret, auth) = match (req.headers().get(AUTHORIZATION), body_id, body_secret) {
         // A body `client_id` beside Basic identifies, it does not authenticate:
         // allowed when it names the same client (RFC 6749 §2.3.1, §3.2.1).

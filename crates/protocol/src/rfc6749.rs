@@ -157,6 +157,16 @@ impl Rejection {
         }
     }
 
+    /// A 401 `invalid_client`: unknown client, wrong secret or no client
+    /// authentication (CG-08, CG-09); [`Rejection::to_response`] adds the
+    /// RFC-08 challenge.
+    pub fn invalid_client(description: impl Into<String>) -> Self {
+        Rejection {
+            status: StatusCode::UNAUTHORIZED,
+            error: OAuthError::new(ErrorCode::InvalidClient).describe(description),
+        }
+    }
+
     /// A 405 for a token endpoint asked with another method than POST.
     pub fn method_not_allowed() -> Self {
         Rejection {

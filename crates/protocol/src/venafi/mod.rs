@@ -325,6 +325,35 @@ impl TokenBody {
     }
 }
 
+/// The `200` of `GET Authorize/Verify` for a live token. Venafi's document
+/// names the call but not its body; these are the members TPP sends, in its
+/// spelling (inferred).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifyBody {
+    /// The API integration's Application ID.
+    pub application: String,
+    /// Identity provider and GUID of the user.
+    pub identity: String,
+    /// The token's scope.
+    pub scope: String,
+    /// Expiry, epoch seconds.
+    pub expires_unix_time: u64,
+    /// Seconds left.
+    pub valid_for: u64,
+}
+
+impl VerifyBody {
+    /// The `200` response.
+    pub fn to_response(&self) -> Response<Bytes> {
+        wire::json_response(StatusCode::OK, self, wire::no_store_headers())
+    }
+}
+
+/// The answer to `GET Revoke/Token` for a live token: `200`, no body.
+pub fn revoke_response() -> Response<Bytes> {
+    wire::response(StatusCode::OK, wire::no_store_headers(), Bytes::new())
+}
+
 /// Venafi's documented error messages, and the text of any other.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

@@ -1,0 +1,50 @@
+//! `tokenprobe`: the one binary. Subcommands: `serve` (the stub server).
+
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Conformance checks, load runs and a stub server for OAuth-style token
+/// endpoints (Veeva Vault, VaultID CESS, Venafi TPP, RFC 6749 client
+/// credentials / Amazon Cognito, VMware Cloud Director).
+#[derive(Parser)]
+#[command(name = "tokenprobe", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the five systems on one port, as documented, with faults and
+    /// quirks from a configuration file.
+    Serve(serve::ServeArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(&format!("cannot start the runtime: {e}")),
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(args) => serve::run(args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&format!("{e:#}")),
+    }
+}
+
+#[allow(clippy::print_stderr)]
+fn fail(message: &str) -> ExitCode {
+    eprintln!("tokenprobe: {message}");
+    ExitCode::FAILURE
+}

@@ -1,0 +1,149 @@
+//! `tokenprobe serve`: the stub server in the foreground.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use tokenprobe_protocol::Secret;
+use tokenprobe_stub::{Config, Stub, StubHandle, Tls, is_demo_secret};
+use tracing_subscriber::EnvFilter;
+
+/// Options of `serve`.
+#[derive(Args)]
+pub(crate) struct ServeArgs {
+    /// TOML configuration (accounts, token lifetimes, JWT algorithm, faults,
+    /// quirks); the built-in demo accounts when absent.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Address to listen on; port 0 picks a free one.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Serve HTTPS with a certificate made at start, signed by a throwaway CA.
+    #[arg(long)]
+    tls: bool,
+    /// Serve HTTPS with this certificate chain (PEM) instead.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Write the generated CA certificate here, for clients to trust.
+    #[arg(long, value_name = "FILE", requires = "tls")]
+    write_ca: Option<PathBuf>,
+    /// Do not log each request.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let level = if args.quiet { "warn" } else { "info" };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level)),
+        )
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .init();
+
+    let config = match &args.config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    let mut builder = Stub::builder(config).listen(args.listen);
+    match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => {
+            builder = builder.tls(Tls::Files {
+                cert: cert.clone(),
+                key: key.clone(),
+            });
+        }
+        _ if args.tls => builder = builder.tls(Tls::SelfSigned),
+        _ => {}
+    }
+    let stub = builder.start().await?;
+    if let (Some(path), Some(pem)) = (&args.write_ca, stub.ca_pem()) {
+        std::fs::write(path, pem).with_context(|| format!("writing {}", path.display()))?;
+    }
+    print_banner(&stub, args.write_ca.as_deref())?;
+
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
+    tracing::warn!("Ctrl-C: finishing requests in flight, then stopping");
+    stub.shutdown().await;
+    Ok(())
+}
+
+/// The address and one working `curl` line per system. A secret is shown
+/// only when it is the built-in demo one; others stay behind a variable.
+fn print_banner(stub: &StubHandle, ca: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let c = stub.config();
+    let url = stub.base_url().to_string();
+    let url = url.trim_end_matches('/');
+    let tls = match (stub.ca_pem(), ca) {
+        (None, _) => String::new(),
+        (Some(_), Some(path)) => format!(" --cacert {}", path.display()),
+        (Some(_), None) => " --cacert CA.pem (see --write-ca)".into(),
+    };
+    let shown = |s: &Secret, var: &str| {
+        if is_demo_secret(s) {
+            s.expose().to_owned()
+        } else {
+            format!("${var}")
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "tokenprobe stub serving on {url} (JWT {:?})", c.jwt.algorithm)?;
+    writeln!(out, "Ctrl-C stops it. Try:")?;
+    if let Some(client) = c.cognito.clients.first() {
+        let cognito = format!(
+            "curl -s{tls} -u '{}:{}' -d grant_type=client_credentials {url}/oauth2/token",
+            client.id,
+            shown(&client.secret, "COGNITO_SECRET")
+        );
+        writeln!(out, "\n# cognito (RFC 6749 client credentials)\n{cognito}")?;
+        writeln!(
+            out,
+            "\n# veeva and vcd take that token:\nTOKEN=$({cognito} | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')"
+        )?;
+    }
+    if let Some(p) = c.veeva.profiles.first() {
+        writeln!(
+            out,
+            "\n# veeva\ncurl -s{tls} -X POST -H \"Authorization: Bearer $TOKEN\" -H 'Accept: application/json' {url}/auth/oauth/session/{}",
+            p.id
+        )?;
+    }
+    if let Some(org) = c.vcd.orgs.first() {
+        writeln!(
+            out,
+            "\n# vcd\ncurl -s{tls} -i -X POST -H \"Authorization: Bearer $TOKEN; org={org}\" -H 'Accept: application/*+xml;version=38.0' {url}/cloudapi/1.0.0/sessions"
+        )?;
+    }
+    if let (Some(client), Some(user)) = (c.cess.clients.first(), c.cess.users.first()) {
+        writeln!(
+            out,
+            "\n# cess\ncurl -s{tls} -H 'Content-Type: application/json' -d '{{\"client_id\":\"{}\",\"client_secret\":\"{}\",\"username\":\"{}\",\"password\":\"{}\",\"grant_type\":\"password\"}}' {url}/oauth",
+            client.id,
+            shown(&client.secret, "CESS_SECRET"),
+            user.username,
+            shown(&user.otp, "CESS_OTP")
+        )?;
+    }
+    if let (Some(app), Some(user)) = (c.venafi.applications.first(), c.venafi.users.first()) {
+        let scope = &app.scope;
+        writeln!(
+            out,
+            "\n# venafi\ncurl -s{tls} -H 'Content-Type: application/json' -d '{{\"client_id\":\"{}\",\"username\":\"{}\",\"password\":\"{}\",\"scope\":\"{scope}\"}}' {url}/vedauth/authorize/oauth",
+            app.client_id,
+            user.username,
+            shown(&user.password, "VENAFI_PASSWORD")
+        )?;
+    }
+    writeln!(out)?;
+    out.flush()?;
+    Ok(())
+}

@@ -1,0 +1,498 @@
+//! The stub's configuration: accounts, token lifetimes, the JWT key, and
+//! faults and quirks per route. Every field has a default that works out of
+//! the box; a TOML file replaces what it names. Unknown keys and bad values
+//! are refused with the file, line and column.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_spanned::Spanned;
+use tokenprobe_protocol::taxid::TaxId;
+use tokenprobe_protocol::venafi::Scope;
+use tokenprobe_protocol::Secret;
+
+use crate::fault::RouteFaults;
+use crate::route::{Quirk, RouteKey};
+
+/// The whole configuration. `Config::default()` is the embedded demo.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Larger request bodies get `413` (not read further).
+    pub max_body_bytes: usize,
+    /// How Cognito-style access tokens are signed.
+    pub jwt: JwtConfig,
+    /// `true`: Vault and VCD take any bearer token; `false`: only tokens the
+    /// stub's own `cognito` route signed and that have not expired.
+    pub accept_any_token: bool,
+    /// RFC 6749 client credentials.
+    pub cognito: CognitoConfig,
+    /// VaultID CESS.
+    pub cess: CessConfig,
+    /// Venafi TPP.
+    pub venafi: VenafiConfig,
+    /// Veeva Vault.
+    pub veeva: VeevaConfig,
+    /// VMware Cloud Director.
+    pub vcd: VcdConfig,
+    /// Faults and quirks per route; `all` applies to routes without their own.
+    pub faults: BTreeMap<RouteKey, RouteFaults>,
+}
+
+/// The signing algorithm of Cognito-style access tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum JwtAlgorithm {
+    /// What Cognito uses.
+    RS256,
+    /// ECDSA P-256: far cheaper to sign, for high rates.
+    ES256,
+}
+
+/// The JWT signing key and claims.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JwtConfig {
+    /// `RS256` (default) or `ES256`.
+    pub algorithm: JwtAlgorithm,
+    /// A PKCS#8 PEM private key; generated at start when absent.
+    pub key_file: Option<PathBuf>,
+    /// The `kid`; by default the key's RFC 7638 thumbprint.
+    pub kid: Option<String>,
+    /// The `iss` claim.
+    pub issuer: String,
+}
+
+impl Default for JwtConfig {
+    fn default() -> Self {
+        JwtConfig {
+            algorithm: JwtAlgorithm::RS256,
+            key_file: None,
+            kid: None,
+            issuer: "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_tokenprobe".into(),
+        }
+    }
+}
+
+/// One RFC 6749 client.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CognitoClient {
+    /// `client_id`.
+    pub id: String,
+    /// `client_secret`.
+    pub secret: Secret,
+    /// Scopes the client may ask for.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// Access token lifetime.
+    #[serde(default = "one_hour")]
+    pub lifetime_secs: u64,
+}
+
+/// The `cognito` route's clients.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CognitoConfig {
+    /// Known clients.
+    pub clients: Vec<CognitoClient>,
+}
+
+impl Default for CognitoConfig {
+    fn default() -> Self {
+        CognitoConfig {
+            clients: vec![CognitoClient {
+                id: DEMO_ID.into(),
+                secret: Secret::new(DEMO_SECRET),
+                scopes: vec!["tokenprobe/read".into(), "tokenprobe/write".into()],
+                lifetime_secs: 3600,
+            }],
+        }
+    }
+}
+
+/// A CESS API client.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CessClient {
+    /// `client_id`.
+    pub id: String,
+    /// `client_secret`.
+    pub secret: Secret,
+}
+
+/// A CESS user: a CPF or CNPJ and the OTP it accepts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CessUser {
+    /// CPF or CNPJ with valid check digits.
+    #[serde(deserialize_with = "tax_id")]
+    pub username: TaxId,
+    /// The one OTP the stub accepts for this user.
+    pub otp: Secret,
+    /// The user's cloud, echoed as `provider`.
+    #[serde(default = "demo_provider")]
+    pub provider: String,
+}
+
+/// What CESS does with a `lifetime` above the limit for the user's kind (CE-11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TooLongLifetime {
+    /// 400 `invalid_request`.
+    Reject,
+    /// A grant whose `expires_in` is the limit.
+    Cap,
+}
+
+/// VaultID CESS.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CessConfig {
+    /// Known clients.
+    pub clients: Vec<CessClient>,
+    /// Known users.
+    pub users: Vec<CessUser>,
+    /// `expires_in` when no `lifetime` is asked (capped by the user's limit).
+    pub lifetime_secs: u32,
+    /// See [`TooLongLifetime`]; the protocol refuses such requests, so
+    /// `cap` applies only when the quirk-free parser would let one through.
+    pub too_long_lifetime: TooLongLifetime,
+}
+
+impl Default for CessConfig {
+    fn default() -> Self {
+        CessConfig {
+            clients: vec![CessClient {
+                id: DEMO_ID.into(),
+                secret: Secret::new(DEMO_SECRET),
+            }],
+            users: vec![CessUser {
+                username: demo_tax_id(),
+                otp: Secret::new(DEMO_OTP),
+                provider: demo_provider(),
+            }],
+            lifetime_secs: 604_800,
+            too_long_lifetime: TooLongLifetime::Reject,
+        }
+    }
+}
+
+/// A Venafi API integration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VenafiApplication {
+    /// The Application ID sent as `client_id`.
+    pub client_id: String,
+    /// The widest scope the integration allows.
+    #[serde(deserialize_with = "venafi_scope")]
+    pub scope: Scope,
+    /// Whether refresh tokens are issued.
+    #[serde(default = "yes")]
+    pub refresh: bool,
+    /// Access token lifetime.
+    #[serde(default = "one_hour")]
+    pub lifetime_secs: u64,
+    /// How long the refresh token works.
+    #[serde(default = "ninety_days")]
+    pub refresh_lifetime_secs: u64,
+}
+
+/// A Venafi user.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VenafiUser {
+    /// e.g. `local:admin`.
+    pub username: String,
+    /// The password.
+    pub password: Secret,
+    /// Sent back as `identity`.
+    pub identity: String,
+}
+
+/// Venafi TPP.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VenafiConfig {
+    /// `false`: every authorize gets 400 "Username/Password authentication not enabled".
+    pub password_auth: bool,
+    /// API integrations.
+    pub applications: Vec<VenafiApplication>,
+    /// Users.
+    pub users: Vec<VenafiUser>,
+}
+
+impl Default for VenafiConfig {
+    fn default() -> Self {
+        VenafiConfig {
+            password_auth: true,
+            applications: vec![VenafiApplication {
+                client_id: DEMO_ID.into(),
+                scope: "certificate:discover,manage,delete,revoke;configuration:manage;ssh:manage;statistics"
+                    .parse()
+                    .expect("the demo scope follows the grammar"),
+                refresh: true,
+                lifetime_secs: 3600,
+                refresh_lifetime_secs: ninety_days(),
+            }],
+            users: vec![VenafiUser {
+                username: "local:admin".into(),
+                password: Secret::new(DEMO_PASSWORD),
+                identity: "local:{3a6c5d2e-1f0b-4c47-9a53-6d2b8e1f4c7a}".into(),
+            }],
+        }
+    }
+}
+
+/// A Vault security profile and the session it gives.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VeevaProfile {
+    /// The profile id in the path.
+    pub id: String,
+    /// `userId`.
+    pub user_id: u64,
+    /// `vaultId`.
+    pub vault_id: u64,
+    /// `vaultIds`.
+    pub vaults: Vec<VeevaVault>,
+}
+
+/// One vault of a profile.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VeevaVault {
+    /// Id.
+    pub id: u64,
+    /// Name.
+    pub name: String,
+    /// API base URL.
+    pub url: String,
+}
+
+/// Veeva Vault.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VeevaConfig {
+    /// Known profiles.
+    pub profiles: Vec<VeevaProfile>,
+}
+
+impl Default for VeevaConfig {
+    fn default() -> Self {
+        let vault = |id, name: &str, host: &str| VeevaVault {
+            id,
+            name: name.into(),
+            url: format!("https://{host}-veevapharm.veevavault.com/api"),
+        };
+        VeevaConfig {
+            profiles: vec![VeevaProfile {
+                id: DEMO_ID.into(),
+                user_id: 12021,
+                vault_id: 1776,
+                vaults: vec![
+                    vault(1776, "PromoMats", "promomats"),
+                    vault(1777, "eTMF", "etmf"),
+                    vault(1779, "QualityDocs", "qualitydocs"),
+                ],
+            }],
+        }
+    }
+}
+
+/// VMware Cloud Director.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VcdConfig {
+    /// Tenant organizations.
+    pub orgs: Vec<String>,
+    /// The user named in every Session.
+    pub user: String,
+    /// Session lifetime.
+    pub session_lifetime_secs: u64,
+}
+
+impl Default for VcdConfig {
+    fn default() -> Self {
+        VcdConfig {
+            orgs: vec!["Finance".into(), "System".into()],
+            user: "bob".into(),
+            session_lifetime_secs: 1800,
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_body_bytes: 64 * 1024,
+            jwt: JwtConfig::default(),
+            accept_any_token: false,
+            cognito: CognitoConfig::default(),
+            cess: CessConfig::default(),
+            venafi: VenafiConfig::default(),
+            veeva: VeevaConfig::default(),
+            vcd: VcdConfig::default(),
+            faults: BTreeMap::new(),
+        }
+    }
+}
+
+/// The demo client id every system knows by default.
+pub const DEMO_ID: &str = "tokenprobe-demo";
+/// The demo secret of the default clients.
+pub const DEMO_SECRET: &str = "demo-secret";
+/// The OTP of the default CESS user.
+pub const DEMO_OTP: &str = "123456";
+/// The password of the default Venafi user.
+pub const DEMO_PASSWORD: &str = "demo-password";
+
+/// Whether a secret is one of the built-in demo ones (which may be shown).
+pub fn is_demo_secret(s: &Secret) -> bool {
+    [DEMO_SECRET, DEMO_OTP, DEMO_PASSWORD].contains(&s.expose())
+}
+
+fn demo_provider() -> String {
+    "SOLUTIHOM".into()
+}
+
+fn demo_tax_id() -> TaxId {
+    // 123.456.789-09: a CPF whose check digits are right.
+    TaxId::complete("123456789").expect("a nine-digit CPF base")
+}
+
+fn one_hour() -> u64 {
+    3600
+}
+
+fn ninety_days() -> u64 {
+    90 * 86_400
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn tax_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<TaxId, D::Error> {
+    let s = String::deserialize(d)?;
+    TaxId::parse(&s).map_err(serde::de::Error::custom)
+}
+
+fn venafi_scope<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Scope, D::Error> {
+    let s = String::deserialize(d)?;
+    s.parse().map_err(serde::de::Error::custom)
+}
+
+/// A configuration file that could not be used, with where and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The file (or `<inline>`).
+    pub origin: String,
+    /// 1-based line, where known.
+    pub line: Option<usize>,
+    /// 1-based column, where known.
+    pub column: Option<usize>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.line, self.column) {
+            (Some(l), Some(c)) => write!(f, "{}:{l}:{c}: {}", self.origin, self.message),
+            _ => write!(f, "{}: {}", self.origin, self.message),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl ConfigError {
+    fn at(origin: &str, text: &str, span: Option<Range<usize>>, message: impl Into<String>) -> Self {
+        let (line, column) = match span {
+            Some(span) => {
+                let before = text.get(..span.start).unwrap_or(text);
+                let line = before.matches('\n').count() + 1;
+                let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+                (Some(line), Some(column))
+            }
+            None => (None, None),
+        };
+        ConfigError {
+            origin: origin.into(),
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads and checks a TOML file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            origin: origin.clone(),
+            line: None,
+            column: None,
+            message: e.to_string(),
+        })?;
+        Config::from_toml(&text, &origin)
+    }
+
+    /// Parses and checks TOML text; `origin` names it in errors.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text)
+            .map_err(|e| ConfigError::at(origin, text, e.span(), e.message().trim_end()))?;
+        config.check(|span, msg| ConfigError::at(origin, text, Some(span), msg))?;
+        Ok(config)
+    }
+
+    /// What serde alone cannot see: a quirk on a route it does not apply to,
+    /// a stall window that ends before it starts.
+    fn check(
+        &self,
+        error: impl Fn(Range<usize>, String) -> ConfigError,
+    ) -> Result<(), ConfigError> {
+        for (route, faults) in &self.faults {
+            for quirk in &faults.quirks {
+                if !route.routes().iter().any(|r| quirk.get_ref().applies_to(*r)) {
+                    return Err(error(
+                        quirk.span(),
+                        format!(
+                            "quirk `{}` does not apply to route `{}`; it applies to: {}",
+                            quirk.get_ref().name(),
+                            route.name(),
+                            quirk.get_ref().route_names().join(", ")
+                        ),
+                    ));
+                }
+            }
+            if let Some(w) = &faults.stall_window {
+                if w.get_ref().until_ms <= w.get_ref().from_ms {
+                    return Err(error(
+                        w.span(),
+                        "stall_window: until_ms must be after from_ms".into(),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The faults of a route: its own entry, else `all`.
+    pub(crate) fn faults_for(&self, key: RouteKey) -> Option<&RouteFaults> {
+        self.faults.get(&key).or_else(|| self.faults.get(&RouteKey::All))
+    }
+
+    /// Whether a quirk is on for a route.
+    pub(crate) fn quirk(&self, key: RouteKey, quirk: Quirk) -> bool {
+        self.faults_for(key)
+            .is_some_and(|f| f.quirks.iter().any(|q| *q.get_ref() == quirk))
+    }
+}
+
+/// A value kept with where it was in the file (re-exported for fault types).
+pub(crate) type Located<T> = Spanned<T>;

@@ -1,0 +1,124 @@
+//! `POST /oauth2/token`: RFC 6749 client credentials, as Cognito answers
+//! it, with signed JWT access tokens.
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Method, Request, Response};
+use tokenprobe_protocol::Secret;
+use tokenprobe_protocol::cognito::{self, TokenBody, TokenRequest};
+use tokenprobe_protocol::jwt::AccessTokenClaims;
+use tokenprobe_protocol::rfc6749::{ErrorCode, Rejection};
+
+use super::{State, with_body};
+use crate::config::CognitoClient;
+use crate::route::{Quirk, Route};
+use crate::tokens::{now, random_id};
+
+pub(super) fn token(state: &State, req: &Request<Bytes>) -> Response<Bytes> {
+    match grant(state, req) {
+        Ok(res) => res,
+        Err(rejection) => rejection.to_response(),
+    }
+}
+
+fn parse(state: &State, req: &Request<Bytes>) -> Result<TokenRequest, Rejection> {
+    let quirk = |q| state.quirk(Route::Cognito, q);
+    if req.method() == Method::GET && quirk(Quirk::GetAccepted) {
+        if let Some(post) = with_body(req, Method::POST, |b| Some(b.to_vec())) {
+            return cognito::parse_request(&post);
+        }
+    }
+    match cognito::parse_request(req) {
+        Err(r)
+            if r.error.code == ErrorCode::UnsupportedGrantType
+                && quirk(Quirk::AnyGrantTypeAccepted) =>
+        {
+            let swapped = with_body(req, Method::POST, |body| {
+                let pairs = form_urlencoded::parse(body).map(|(k, v)| match k.as_ref() {
+                    "grant_type" => (k, Cow::Borrowed(cognito::GRANT_TYPE)),
+                    _ => (k, v),
+                });
+                Some(
+                    form_urlencoded::Serializer::new(String::new())
+                        .extend_pairs(pairs)
+                        .finish()
+                        .into_bytes(),
+                )
+            });
+            swapped.map_or(Err(r), |req| cognito::parse_request(&req))
+        }
+        other => other,
+    }
+}
+
+fn grant(state: &State, req: &Request<Bytes>) -> Result<Response<Bytes>, Rejection> {
+    let quirk = |q| state.quirk(Route::Cognito, q);
+    let asked = parse(state, req)?;
+    let known = state
+        .config
+        .cognito
+        .clients
+        .iter()
+        .find(|c| c.id == asked.client_id());
+    let stranger;
+    let client = match known {
+        Some(c) => {
+            if c.secret != *asked.client_secret() && !quirk(Quirk::AnyPasswordAccepted) {
+                return Err(Rejection::invalid_client("client authentication failed"));
+            }
+            c
+        }
+        None if quirk(Quirk::UnknownClientAccepted) => {
+            stranger = CognitoClient {
+                id: asked.client_id().to_owned(),
+                secret: Secret::new(""),
+                scopes: Vec::new(),
+                lifetime_secs: 3600,
+            };
+            &stranger
+        }
+        None => return Err(Rejection::invalid_client("unknown client")),
+    };
+    // Cognito grants every scope of the client when none is asked.
+    let scope = match asked.scope() {
+        None => client.scopes.join(" "),
+        Some(asked_scope) => {
+            let lacking = asked_scope
+                .split(' ')
+                .find(|s| !client.scopes.iter().any(|c| c == s));
+            if let Some(s) = lacking.filter(|_| !quirk(Quirk::UnlistedScopeGranted)) {
+                return Err(Rejection::bad_request(
+                    ErrorCode::InvalidScope,
+                    format!("the client may not have the scope {s}"),
+                ));
+            }
+            asked_scope.to_owned()
+        }
+    };
+    let lifetime = client.lifetime_secs;
+    let iat = now();
+    let stretch = if quirk(Quirk::JwtLifetimeMismatch) { 2 } else { 1 };
+    let claims = AccessTokenClaims {
+        sub: Some(client.id.clone()),
+        token_use: Some("access".into()),
+        scope: (!scope.is_empty()).then_some(scope),
+        auth_time: Some(iat),
+        iss: Some(state.signer.issuer().to_owned()),
+        exp: Some(iat + stretch * lifetime),
+        iat: Some(iat),
+        version: Some(2),
+        jti: Some(random_id()),
+        client_id: Some(client.id.clone()),
+    };
+    let kid = quirk(Quirk::JwtUnknownKid).then_some("not-in-the-jwks");
+    let mut body = TokenBody::new(
+        state.signer.sign(&claims, kid),
+        Duration::from_secs(lifetime),
+    );
+    if quirk(Quirk::RefreshTokenIssued) {
+        body.refresh_token = Some(Secret::new(random_id()));
+    }
+    Ok(body.to_response())
+}

@@ -1,0 +1,120 @@
+//! The five systems' handlers. Each turns an `http::Request<Bytes>` into
+//! the documented `http::Response<Bytes>` with the protocol crate's server
+//! side; what they add is the stub's own state: accounts, issued tokens,
+//! revocations, and the quirks a route was told to have.
+
+mod cess;
+mod cognito;
+mod vcd;
+mod veeva;
+mod venafi;
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, PRAGMA, WWW_AUTHENTICATE};
+use http::{HeaderValue, Method, Request, Response, StatusCode};
+
+use crate::config::Config;
+use crate::route::{Quirk, Route, RouteKey};
+use crate::tokens::{JwtSigner, OpaqueTokens};
+
+/// Everything a handler may read or change.
+pub(crate) struct State {
+    pub(crate) config: Config,
+    pub(crate) signer: JwtSigner,
+    pub(crate) opaque: OpaqueTokens,
+    pub(crate) started: Instant,
+}
+
+impl State {
+    /// Whether `route` was told to have `quirk`.
+    pub(crate) fn quirk(&self, route: Route, quirk: Quirk) -> bool {
+        self.config.quirk(RouteKey::Route(route), quirk)
+    }
+
+    /// A bearer token the stub's `cognito` route signed (or any, if so
+    /// configured); `false` also when `route` has the quirk that accepts
+    /// invalid tokens.
+    pub(crate) fn accepts_idp_token(&self, route: Route, token: &str) -> bool {
+        self.config.accept_any_token
+            || self.quirk(route, Quirk::InvalidTokenAccepted)
+            || self.signer.verify(token).is_some()
+    }
+}
+
+/// The answer of `route` to `req`, quirks included.
+pub(crate) fn answer(state: &State, route: Route, req: &Request<Bytes>) -> Response<Bytes> {
+    let res = match route {
+        Route::Cognito => cognito::token(state, req),
+        Route::Jwks => jwks(state, req),
+        Route::Cess => cess::token(state, req),
+        Route::VenafiAuthorize => venafi::authorize(state, req),
+        Route::VenafiRefresh => venafi::refresh(state, req),
+        Route::VenafiRevoke => venafi::revoke(state, req),
+        Route::VenafiVerify => venafi::verify(state, req),
+        Route::Veeva => veeva::session(state, req),
+        Route::VcdLogin => vcd::login(state, req),
+        Route::VcdCurrent => vcd::current(state, req),
+    };
+    rewrite(state, route, res)
+}
+
+/// The quirks that change any response of a route after the fact.
+fn rewrite(state: &State, route: Route, mut res: Response<Bytes>) -> Response<Bytes> {
+    let success = res.status().is_success();
+    if success && state.quirk(route, Quirk::NoCacheControl) {
+        res.headers_mut().remove(CACHE_CONTROL);
+        res.headers_mut().remove(PRAGMA);
+    }
+    if res.status() == StatusCode::UNAUTHORIZED && state.quirk(route, Quirk::NoWwwAuthenticate) {
+        res.headers_mut().remove(WWW_AUTHENTICATE);
+    }
+    if state.quirk(route, Quirk::WrongContentType) {
+        res.headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    }
+    if success && state.quirk(route, Quirk::ExpiresInString) {
+        if let Ok(mut body) = serde_json::from_slice::<serde_json::Value>(res.body()) {
+            if let Some(v) = body.get_mut("expires_in") {
+                *v = serde_json::Value::String(v.to_string());
+                *res.body_mut() = Bytes::from(body.to_string());
+            }
+        }
+    }
+    res
+}
+
+fn jwks(state: &State, req: &Request<Bytes>) -> Response<Bytes> {
+    if req.method() != Method::GET {
+        return plain(StatusCode::METHOD_NOT_ALLOWED, "use GET");
+    }
+    let mut res = Response::new(Bytes::copy_from_slice(state.signer.jwks()));
+    res.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    res
+}
+
+/// A short text answer for what no system documents (unknown paths).
+pub(crate) fn plain(status: StatusCode, text: &'static str) -> Response<Bytes> {
+    let mut res = Response::new(Bytes::from_static(text.as_bytes()));
+    *res.status_mut() = status;
+    res.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    res
+}
+
+/// `req` with one member of its body changed, for quirks that let through
+/// what the protocol refuses. `edit` gets the body and returns the new one.
+pub(crate) fn with_body(
+    req: &Request<Bytes>,
+    method: Method,
+    edit: impl FnOnce(&[u8]) -> Option<Vec<u8>>,
+) -> Option<Request<Bytes>> {
+    let body = edit(req.body())?;
+    let mut out = Request::new(Bytes::from(body));
+    *out.method_mut() = method;
+    *out.uri_mut() = req.uri().clone();
+    *out.headers_mut() = req.headers().clone();
+    Some(out)
+}

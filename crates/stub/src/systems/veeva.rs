@@ -1,0 +1,52 @@
+//! `POST /auth/oauth/session/{profile}`: a Vault session for an identity
+//! provider's access token. Failures are FAILURE bodies with HTTP 200.
+
+use bytes::Bytes;
+use http::{Request, Response};
+use tokenprobe_protocol::veeva::{self, SessionBody, VaultFailure, VaultRef};
+
+use super::State;
+use crate::route::{Quirk, Route};
+use crate::tokens::random_id;
+
+pub(super) fn session(state: &State, req: &Request<Bytes>) -> Response<Bytes> {
+    match open(state, req) {
+        Ok(res) => res,
+        Err(mut failure) => {
+            if state.quirk(Route::Veeva, Quirk::FailureWithoutErrors) {
+                failure.errors.clear();
+                failure.error_type = None;
+            }
+            failure.to_response()
+        }
+    }
+}
+
+fn open(state: &State, req: &Request<Bytes>) -> Result<Response<Bytes>, VaultFailure> {
+    let asked = veeva::parse_request(req)?;
+    if !state.accepts_idp_token(Route::Veeva, asked.access_token().expose()) {
+        return Err(VaultFailure::invalid_token());
+    }
+    let profiles = &state.config.veeva.profiles;
+    let profile = profiles
+        .iter()
+        .find(|p| p.id == asked.profile_id())
+        .or_else(|| {
+            profiles
+                .first()
+                .filter(|_| state.quirk(Route::Veeva, Quirk::UnknownProfileAccepted))
+        })
+        .ok_or_else(VaultFailure::unknown_profile)?;
+    // Vault session ids are 128 upper-case hex digits.
+    let session_id: String = (0..4).map(|_| random_id()).collect::<String>().to_uppercase();
+    let vaults = profile
+        .vaults
+        .iter()
+        .map(|v| VaultRef {
+            id: v.id,
+            name: v.name.clone(),
+            url: v.url.clone(),
+        })
+        .collect();
+    Ok(SessionBody::new(session_id, profile.user_id, vaults, profile.vault_id).to_response())
+}

@@ -1,0 +1,161 @@
+//! Venafi TPP token authentication: authorize, refresh, revoke, verify.
+
+use bytes::Bytes;
+use http::{Request, Response};
+use tokenprobe_protocol::Secret;
+use tokenprobe_protocol::rfc6749::ExpiresIn;
+use tokenprobe_protocol::venafi::{
+    self, BearerCall, TokenBody, VenafiError, VerifyBody, revoke_response,
+};
+
+use super::State;
+use crate::config::VenafiApplication;
+use crate::route::{Quirk, Route};
+use crate::tokens::{Opaque, Use, now, random_id};
+
+fn respond(r: Result<Response<Bytes>, VenafiError>) -> Response<Bytes> {
+    r.unwrap_or_else(|e| e.to_response())
+}
+
+fn application<'a>(state: &'a State, client_id: &str) -> Result<&'a VenafiApplication, VenafiError> {
+    state
+        .config
+        .venafi
+        .applications
+        .iter()
+        .find(|a| a.client_id == client_id)
+        .ok_or_else(|| VenafiError::FailedToIssueGrant("Unknown application".into()))
+}
+
+pub(super) fn authorize(state: &State, req: &Request<Bytes>) -> Response<Bytes> {
+    respond(authorize_inner(state, req))
+}
+
+fn authorize_inner(state: &State, req: &Request<Bytes>) -> Result<Response<Bytes>, VenafiError> {
+    let quirk = |q| state.quirk(Route::VenafiAuthorize, q);
+    let asked = venafi::parse_authorize(req)?;
+    if !state.config.venafi.password_auth {
+        return Err(VenafiError::PasswordAuthNotEnabled);
+    }
+    let app = application(state, asked.client_id())?;
+    let user = state
+        .config
+        .venafi
+        .users
+        .iter()
+        .find(|u| u.username == asked.username())
+        .filter(|u| u.password == *asked.password() || quirk(Quirk::AnyPasswordAccepted))
+        .ok_or(VenafiError::InvalidCredentials)?;
+    if !asked.scope().is_within(&app.scope) && !quirk(Quirk::UnlistedScopeGranted) {
+        return Err(VenafiError::ScopeNotAllowed(asked.scope().to_string()));
+    }
+    let scope = if quirk(Quirk::ScopeWidened) {
+        app.scope.to_string()
+    } else {
+        asked.scope().to_string()
+    };
+    let now = now();
+    let grant = Opaque {
+        kind: Use::VenafiRefresh,
+        jti: random_id(),
+        gid: random_id(),
+        cid: app.client_id.clone(),
+        sub: user.identity.clone(),
+        scope,
+        iat: now,
+        exp: now + app.refresh_lifetime_secs,
+    };
+    Ok(issue(state, app, grant))
+}
+
+/// A new access token (and refresh token, if the application has them) for
+/// `grant`, whose `exp` is when refreshing stops.
+fn issue(state: &State, app: &VenafiApplication, grant: Opaque) -> Response<Bytes> {
+    let now = now();
+    let expires = now + app.lifetime_secs;
+    let access = Opaque {
+        kind: Use::VenafiAccess,
+        jti: random_id(),
+        exp: expires.min(grant.exp),
+        iat: now,
+        ..grant.clone()
+    };
+    let (refresh_token, refresh_until) = if app.refresh {
+        let refresh = Opaque {
+            jti: random_id(),
+            iat: now,
+            ..grant.clone()
+        };
+        (
+            Some(Secret::new(state.opaque.issue(&refresh))),
+            Some(grant.exp),
+        )
+    } else {
+        (None, None)
+    };
+    TokenBody {
+        access_token: Secret::new(state.opaque.issue(&access)),
+        refresh_token,
+        expires_in: Some(ExpiresIn::Number(access.exp - now)),
+        expires: Some(access.exp),
+        token_type: "Bearer".into(),
+        scope: Some(grant.scope),
+        identity: Some(grant.sub),
+        refresh_until,
+    }
+    .to_response()
+}
+
+pub(super) fn refresh(state: &State, req: &Request<Bytes>) -> Response<Bytes> {
+    respond(refresh_inner(state, req))
+}
+
+fn refresh_inner(state: &State, req: &Request<Bytes>) -> Result<Response<Bytes>, VenafiError> {
+    let asked = venafi::parse_refresh(req)?;
+    let app = application(state, &asked.client_id)?;
+    let invalid = || VenafiError::FailedToIssueGrant("Invalid or expired refresh token".into());
+    if state.quirk(Route::VenafiRefresh, Quirk::RefreshRejected) {
+        return Err(invalid());
+    }
+    let old = state
+        .opaque
+        .recognize(asked.refresh_token.expose(), Use::VenafiRefresh, true)
+        .filter(|t| t.cid == app.client_id)
+        .ok_or_else(invalid)?;
+    // Single use: the first of two concurrent refreshes wins.
+    if !state.opaque.kill(&old.jti, old.exp) {
+        return Err(invalid());
+    }
+    Ok(issue(state, app, old))
+}
+
+/// The live access token a revoke or verify call carries.
+fn bearer(state: &State, req: &Request<Bytes>, honour_revocation: bool) -> Result<Opaque, VenafiError> {
+    let call = BearerCall::parse(req)?;
+    state
+        .opaque
+        .recognize(call.token.expose(), Use::VenafiAccess, honour_revocation)
+        .ok_or(VenafiError::InvalidToken)
+}
+
+pub(super) fn revoke(state: &State, req: &Request<Bytes>) -> Response<Bytes> {
+    respond(bearer(state, req, true).map(|t| {
+        // Revoking ends the grant: its access and refresh tokens alike.
+        state.opaque.kill(&t.gid, now() + 366 * 86_400);
+        revoke_response()
+    }))
+}
+
+pub(super) fn verify(state: &State, req: &Request<Bytes>) -> Response<Bytes> {
+    let honour = !state.quirk(Route::VenafiVerify, Quirk::RevokedTokenAccepted);
+    respond(bearer(state, req, honour).map(|t| {
+        VerifyBody {
+            application: t.cid,
+            identity: t.sub,
+            scope: t.scope,
+            expires_unix_time: t.exp,
+            valid_for: t.exp.saturating_sub(now()),
+        }
+        .to_response()
+    }))
+}
