@@ -96,7 +96,11 @@ fn print_banner(stub: &StubHandle, ca: Option<&std::path::Path>) -> anyhow::Resu
         }
     };
     let mut out = std::io::stdout().lock();
-    writeln!(out, "tokenprobe stub serving on {url} (JWT {:?})", c.jwt.algorithm)?;
+    writeln!(
+        out,
+        "tokenprobe stub serving on {url} (JWT {:?})",
+        c.jwt.algorithm
+    )?;
     writeln!(out, "Ctrl-C stops it. Try:")?;
     if let Some(client) = c.cognito.clients.first() {
         let cognito = format!(

@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use serde_spanned::Spanned;
+use tokenprobe_protocol::Secret;
 use tokenprobe_protocol::taxid::TaxId;
 use tokenprobe_protocol::venafi::Scope;
-use tokenprobe_protocol::Secret;
 
 use crate::fault::RouteFaults;
 use crate::route::{Quirk, RouteKey};
@@ -410,7 +410,12 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 impl ConfigError {
-    fn at(origin: &str, text: &str, span: Option<Range<usize>>, message: impl Into<String>) -> Self {
+    fn at(
+        origin: &str,
+        text: &str,
+        span: Option<Range<usize>>,
+        message: impl Into<String>,
+    ) -> Self {
         let (line, column) = match span {
             Some(span) => {
                 let before = text.get(..span.start).unwrap_or(text);
@@ -458,7 +463,11 @@ impl Config {
     ) -> Result<(), ConfigError> {
         for (route, faults) in &self.faults {
             for quirk in &faults.quirks {
-                if !route.routes().iter().any(|r| quirk.get_ref().applies_to(*r)) {
+                if !route
+                    .routes()
+                    .iter()
+                    .any(|r| quirk.get_ref().applies_to(*r))
+                {
                     return Err(error(
                         quirk.span(),
                         format!(
@@ -484,7 +493,9 @@ impl Config {
 
     /// The faults of a route: its own entry, else `all`.
     pub(crate) fn faults_for(&self, key: RouteKey) -> Option<&RouteFaults> {
-        self.faults.get(&key).or_else(|| self.faults.get(&RouteKey::All))
+        self.faults
+            .get(&key)
+            .or_else(|| self.faults.get(&RouteKey::All))
     }
 
     /// Whether a quirk is on for a route.

@@ -154,8 +154,10 @@ impl Latency {
             LatencyDistribution::Uniform(lo, hi) => {
                 rng.random_range(lo.as_secs_f64()..=hi.as_secs_f64())
             }
-            LatencyDistribution::Normal(mean, sd) => Normal::new(mean.as_secs_f64(), sd.as_secs_f64())
-                .map_or(mean.as_secs_f64(), |n| n.sample(rng)),
+            LatencyDistribution::Normal(mean, sd) => {
+                Normal::new(mean.as_secs_f64(), sd.as_secs_f64())
+                    .map_or(mean.as_secs_f64(), |n| n.sample(rng))
+            }
             LatencyDistribution::Exponential(mean) => {
                 Exp::new(1.0 / mean.as_secs_f64()).map_or(mean.as_secs_f64(), |e| e.sample(rng))
             }
@@ -285,7 +287,11 @@ impl RouteFaults {
                 hold += l.sample(rng);
             }
         }
-        let outcome = if self.reset.as_ref().is_some_and(|r| r.probability.fires(rng)) {
+        let outcome = if self
+            .reset
+            .as_ref()
+            .is_some_and(|r| r.probability.fires(rng))
+        {
             Outcome::Reset
         } else if let Some(e) = self.error.as_ref().filter(|e| e.probability.fires(rng)) {
             Outcome::Error(e.response())
@@ -319,7 +325,10 @@ mod tests {
         let mut rng = SmallRng::seed_from_u64(7);
         let draws: Vec<_> = (0..10_000).map(|_| l.sample(&mut rng)).collect();
         assert!(draws.iter().all(|d| *d <= Duration::from_millis(80)));
-        assert!(draws.iter().any(|d| *d == Duration::from_millis(80)), "the cap is reached");
+        assert!(
+            draws.iter().any(|d| *d == Duration::from_millis(80)),
+            "the cap is reached"
+        );
         let mean = draws.iter().map(Duration::as_secs_f64).sum::<f64>() / 10_000.0;
         // An exponential of mean 50 ms cut at 80 ms has mean 50·(1 − e^−1.6) ≈ 39.9 ms.
         assert!((mean - 0.0399).abs() < 0.002, "mean {mean}");

@@ -34,9 +34,9 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use config::{
-    CessClient, CessConfig, CessUser, CognitoClient, CognitoConfig, Config, ConfigError,
-    DEMO_ID, DEMO_OTP, DEMO_PASSWORD, DEMO_SECRET, JwtAlgorithm, JwtConfig, VcdConfig, VeevaConfig, VeevaProfile,
-    VeevaVault, VenafiApplication, VenafiConfig, VenafiUser, is_demo_secret,
+    CessClient, CessConfig, CessUser, CognitoClient, CognitoConfig, Config, ConfigError, DEMO_ID,
+    DEMO_OTP, DEMO_PASSWORD, DEMO_SECRET, JwtAlgorithm, JwtConfig, VcdConfig, VeevaConfig,
+    VeevaProfile, VeevaVault, VenafiApplication, VenafiConfig, VenafiUser, is_demo_secret,
 };
 pub use fault::{
     ErrorFault, Latency, LatencyDistribution, Probability, Reset, RouteFaults, Stall, StallWindow,

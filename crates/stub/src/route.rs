@@ -288,7 +288,10 @@ impl Quirk {
 
     /// The check id it breaks on `route`.
     pub fn check(self, route: Route) -> Option<&'static str> {
-        self.breaks().iter().find(|(r, _)| *r == route).map(|(_, id)| *id)
+        self.breaks()
+            .iter()
+            .find(|(r, _)| *r == route)
+            .map(|(_, id)| *id)
     }
 
     /// The names of the routes it applies to.
@@ -303,7 +306,8 @@ impl Quirk {
             .enumerate()
             .flat_map(|(i, c)| {
                 let dash = (i > 0 && c.is_ascii_uppercase()).then_some('-');
-                dash.into_iter().chain(std::iter::once(c.to_ascii_lowercase()))
+                dash.into_iter()
+                    .chain(std::iter::once(c.to_ascii_lowercase()))
             })
             .collect()
     }

@@ -179,7 +179,10 @@ async fn handle(
     let (method, path) = (req.method().clone(), req.uri().path().to_owned());
 
     let (parts, body) = req.into_parts();
-    let res = match Limited::new(body, state.config.max_body_bytes).collect().await {
+    let res = match Limited::new(body, state.config.max_body_bytes)
+        .collect()
+        .await
+    {
         Err(e) if e.is::<http_body_util::LengthLimitError>() => {
             plain(StatusCode::PAYLOAD_TOO_LARGE, "request body too large")
         }

@@ -85,9 +85,8 @@ fn self_signed() -> Result<Generated, rcgen::Error> {
         .distinguished_name
         .push(DnType::CommonName, "tokenprobe stub");
     let leaf = leaf_params.signed_by(&leaf_key, &issuer)?;
-    let key = PrivateKeyDer::try_from(leaf_key.serialize_der()).map_err(|e| {
-        rcgen::Error::PemError(format!("generated key: {e}"))
-    })?;
+    let key = PrivateKeyDer::try_from(leaf_key.serialize_der())
+        .map_err(|e| rcgen::Error::PemError(format!("generated key: {e}")))?;
     Ok((
         vec![leaf.der().clone(), ca_cert.der().clone()],
         key,

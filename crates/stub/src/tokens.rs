@@ -101,7 +101,12 @@ impl JwtSigner {
                     n: URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero()),
                     e: URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero()),
                 });
-                (SigningKey::Rsa(pair), params, Algorithm::RS256, KeyAlgorithm::RS256)
+                (
+                    SigningKey::Rsa(pair),
+                    params,
+                    Algorithm::RS256,
+                    KeyAlgorithm::RS256,
+                )
             }
             JwtAlgorithm::ES256 => {
                 let alg = &ECDSA_P256_SHA256_FIXED_SIGNING;
@@ -121,7 +126,12 @@ impl JwtSigner {
                     x: URL_SAFE_NO_PAD.encode(x),
                     y: URL_SAFE_NO_PAD.encode(y),
                 });
-                (SigningKey::Ec(pair), params, Algorithm::ES256, KeyAlgorithm::ES256)
+                (
+                    SigningKey::Ec(pair),
+                    params,
+                    Algorithm::ES256,
+                    KeyAlgorithm::ES256,
+                )
             }
         };
         let mut jwk = Jwk {
@@ -275,7 +285,12 @@ impl OpaqueTokens {
     /// A live token of the given use: signed here, not expired, and unless
     /// told otherwise (a quirk), its grant not revoked and (for refresh
     /// tokens) not used before.
-    pub(crate) fn recognize(&self, token: &str, kind: Use, honour_revocation: bool) -> Option<Opaque> {
+    pub(crate) fn recognize(
+        &self,
+        token: &str,
+        kind: Use,
+        honour_revocation: bool,
+    ) -> Option<Opaque> {
         let mut v = Validation::new(Algorithm::HS256);
         v.validate_aud = false;
         v.leeway = 0;
@@ -285,8 +300,7 @@ impl OpaqueTokens {
             .claims;
         let dead = &self.dead.lock().ok()?.0;
         let revoked = dead.contains_key(&t.gid) || dead.contains_key(&t.jti);
-        (t.kind == kind && t.exp > now() && !(revoked && honour_revocation))
-            .then_some(t)
+        (t.kind == kind && t.exp > now() && !(revoked && honour_revocation)).then_some(t)
     }
 
     /// Ends a grant or session, or uses up a refresh token, by its id;

@@ -99,7 +99,11 @@ fn grant(state: &State, req: &Request<Bytes>) -> Result<Response<Bytes>, Rejecti
     };
     let lifetime = client.lifetime_secs;
     let iat = now();
-    let stretch = if quirk(Quirk::JwtLifetimeMismatch) { 2 } else { 1 };
+    let stretch = if quirk(Quirk::JwtLifetimeMismatch) {
+        2
+    } else {
+        1
+    };
     let claims = AccessTokenClaims {
         sub: Some(client.id.clone()),
         token_use: Some("access".into()),

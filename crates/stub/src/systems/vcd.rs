@@ -123,7 +123,10 @@ fn document(state: &State, s: &Opaque) -> VcdSession {
     VcdSession {
         id: Some(format!("urn:vcloud:session:{}", uuid(&s.gid))),
         user: s.sub.clone(),
-        user_urn: Some(format!("urn:vcloud:user:{}", uuid(&format!("{:0>32x}", fxhash(&s.sub))))),
+        user_urn: Some(format!(
+            "urn:vcloud:user:{}",
+            uuid(&format!("{:0>32x}", fxhash(&s.sub)))
+        )),
         org: s.scope.clone(),
         org_urn: Some(format!("urn:vcloud:org:{org_id}")),
         roles: vec![if s.scope.eq_ignore_ascii_case(SYSTEM_ORG) {
@@ -162,8 +165,9 @@ fn document(state: &State, s: &Opaque) -> VcdSession {
 
 /// A stable number for a name, so an org or user keeps its URN.
 fn fxhash(s: &str) -> u128 {
-    s.bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u128, |h, b| (h ^ u128::from(b)).wrapping_mul(0x100_0000_01b3))
+    s.bytes().fold(0xcbf2_9ce4_8422_2325_u128, |h, b| {
+        (h ^ u128::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 pub(super) fn current(state: &State, req: &Request<Bytes>) -> Response<Bytes> {

@@ -38,7 +38,10 @@ fn open(state: &State, req: &Request<Bytes>) -> Result<Response<Bytes>, VaultFai
         })
         .ok_or_else(VaultFailure::unknown_profile)?;
     // Vault session ids are 128 upper-case hex digits.
-    let session_id: String = (0..4).map(|_| random_id()).collect::<String>().to_uppercase();
+    let session_id: String = (0..4)
+        .map(|_| random_id())
+        .collect::<String>()
+        .to_uppercase();
     let vaults = profile
         .vaults
         .iter()

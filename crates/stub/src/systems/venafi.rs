@@ -17,7 +17,10 @@ fn respond(r: Result<Response<Bytes>, VenafiError>) -> Response<Bytes> {
     r.unwrap_or_else(|e| e.to_response())
 }
 
-fn application<'a>(state: &'a State, client_id: &str) -> Result<&'a VenafiApplication, VenafiError> {
+fn application<'a>(
+    state: &'a State,
+    client_id: &str,
+) -> Result<&'a VenafiApplication, VenafiError> {
     state
         .config
         .venafi
@@ -130,7 +133,11 @@ fn refresh_inner(state: &State, req: &Request<Bytes>) -> Result<Response<Bytes>,
 }
 
 /// The live access token a revoke or verify call carries.
-fn bearer(state: &State, req: &Request<Bytes>, honour_revocation: bool) -> Result<Opaque, VenafiError> {
+fn bearer(
+    state: &State,
+    req: &Request<Bytes>,
+    honour_revocation: bool,
+) -> Result<Opaque, VenafiError> {
     let call = BearerCall::parse(req)?;
     state
         .opaque

@@ -1,0 +1,133 @@
+//! Malformed requests of every kind get a documented 4xx (or Vault's
+//! FAILURE body), never a 5xx and never a crash; a proptest sends arbitrary
+//! bodies and headers to every route.
+
+mod support;
+
+use http::{Method, StatusCode};
+use proptest::prelude::*;
+use support::{Harness, fast_config};
+use tokenprobe_stub::Route;
+
+/// A path for each route.
+fn path(route: Route) -> &'static str {
+    match route {
+        Route::Cognito => "/oauth2/token",
+        Route::Jwks => "/.well-known/jwks.json",
+        Route::Cess => "/oauth",
+        Route::VenafiAuthorize => "/vedauth/authorize/oauth",
+        Route::VenafiRefresh => "/vedauth/authorize/token",
+        Route::VenafiRevoke => "/vedauth/revoke/token",
+        Route::VenafiVerify => "/vedauth/authorize/verify",
+        Route::Veeva => "/auth/oauth/session/tokenprobe-demo",
+        Route::VcdLogin => "/cloudapi/1.0.0/sessions",
+        Route::VcdCurrent => "/cloudapi/1.0.0/sessions/current",
+    }
+}
+
+fn refused(r: &support::Reply) -> bool {
+    let vault_failure = r.status == StatusCode::OK && r.json()["responseStatus"] == "FAILURE";
+    r.status.is_client_error() || vault_failure
+}
+
+#[tokio::test]
+async fn malformed_requests_are_refused_with_a_4xx() {
+    let h = Harness::start(fast_config()).await;
+    let huge = vec![b'a'; 65 * 1024];
+    let bodies: [(&str, &str, Vec<u8>); 7] = [
+        ("bad JSON", "application/json", b"{\"client_id\": ".to_vec()),
+        (
+            "JSON of the wrong shape",
+            "application/json",
+            b"[1, 2, 3]".to_vec(),
+        ),
+        ("missing fields", "application/json", b"{}".to_vec()),
+        (
+            "invalid UTF-8",
+            "application/json",
+            vec![0xff, 0xfe, b'{', 0x80],
+        ),
+        ("wrong content type", "text/xml", b"<a/>".to_vec()),
+        (
+            "form where JSON is due",
+            "application/x-www-form-urlencoded",
+            b"a=b&c".to_vec(),
+        ),
+        ("huge body", "application/json", huge),
+    ];
+    for route in Route::ALL.into_iter().filter(|r| *r != Route::Jwks) {
+        for (what, media, body) in &bodies {
+            let r = h
+                .send(h.raw(
+                    Method::POST,
+                    path(route),
+                    &[("content-type", media)],
+                    body.clone(),
+                ))
+                .await;
+            assert!(refused(&r), "{route}, {what}: {} {}", r.status, r.text());
+            if *what == "huge body" {
+                assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{route}");
+            }
+        }
+    }
+    let r = h
+        .send(h.raw(Method::GET, "/no/such/endpoint", &[], ""))
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(h.stub.unrouted_requests(), 1);
+}
+
+#[tokio::test]
+async fn wrong_methods_are_refused_with_a_4xx() {
+    let h = Harness::start(fast_config()).await;
+    for route in Route::ALL {
+        for method in [Method::PUT, Method::PATCH, Method::OPTIONS] {
+            let r = h.send(h.raw(method.clone(), path(route), &[], "")).await;
+            assert!(refused(&r), "{method} {route}: {}", r.status);
+        }
+    }
+}
+
+fn header_name() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("content-type".to_owned()),
+        Just("authorization".to_owned()),
+        Just("accept".to_owned()),
+        Just("x-vaultapi-clientid".to_owned()),
+        "[a-z][a-z0-9-]{0,15}",
+    ]
+}
+
+fn header_value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("application/json".to_owned()),
+        Just("application/x-www-form-urlencoded".to_owned()),
+        Just("Bearer x; org=Finance".to_owned()),
+        Just("Basic Og==".to_owned()),
+        Just("application/*+xml;version=38.0".to_owned()),
+        "[ -~]{0,40}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_requests_never_get_a_5xx(
+        route in proptest::sample::select(Route::ALL.to_vec()),
+        method in proptest::sample::select(vec![Method::GET, Method::POST, Method::DELETE]),
+        headers in proptest::collection::vec((header_name(), header_value()), 0..4),
+        body in proptest::collection::vec(any::<u8>(), 0..512),
+    ) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let h = Harness::start(fast_config()).await;
+            let headers: Vec<(&str, &str)> =
+                headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let r = h.send(h.raw(method.clone(), path(route), &headers, body)).await;
+            prop_assert!(!r.status.is_server_error(), "{method} {route}: {}", r.status);
+            Ok(())
+        })?;
+    }
+}
