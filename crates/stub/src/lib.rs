@@ -141,6 +141,7 @@ impl StubBuilder {
                 signer,
                 opaque: tokens::OpaqueTokens::new(),
                 started: Instant::now(),
+                verified: Default::default(),
             },
             counters: Counters::default(),
         });

@@ -197,7 +197,9 @@ async fn handle(
                         hold: Duration::ZERO,
                         outcome: Outcome::Answer,
                     });
-                    tokio::time::sleep_until((arrived + hold).into()).await;
+                    if !hold.is_zero() {
+                        tokio::time::sleep_until((arrived + hold).into()).await;
+                    }
                     match outcome {
                         Outcome::Reset => {
                             shared.counters.resets.fetch_add(1, Ordering::Relaxed);

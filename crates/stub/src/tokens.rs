@@ -15,6 +15,7 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use aws_lc_rs::hmac;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{
@@ -27,7 +28,7 @@ use jsonwebtoken::jwk::{
     EllipticCurveKeyType, Jwk, JwkSet, KeyAlgorithm, PublicKeyUse, RSAKeyParameters, RSAKeyType,
     ThumbprintHash,
 };
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use rand::RngCore;
 use rustls::pki_types::PrivatePkcs8KeyDer;
 use rustls::pki_types::pem::PemObject;
@@ -48,6 +49,17 @@ pub(crate) fn random_id() -> String {
     let mut b = [0u8; 16];
     rand::rng().fill_bytes(&mut b);
     b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// A compact JWS (RFC 7515 §7.1): `header.claims.signature`, each part
+/// base64url; `header` comes encoded.
+fn compact(header: &str, claims: &impl Serialize, sign: impl FnOnce(&[u8]) -> Vec<u8>) -> String {
+    let claims = serde_json::to_vec(claims).unwrap_or_default();
+    let mut out = format!("{header}.{}", URL_SAFE_NO_PAD.encode(claims));
+    let signature = sign(out.as_bytes());
+    out.push('.');
+    out.push_str(&URL_SAFE_NO_PAD.encode(signature));
+    out
 }
 
 /// Why the JWT key could not be set up.
@@ -185,23 +197,18 @@ impl JwtSigner {
             )),
             None => self.header.clone(),
         };
-        let claims = serde_json::to_vec(claims).unwrap_or_default();
-        let mut out = format!("{header}.{}", URL_SAFE_NO_PAD.encode(claims));
-        let signature = match &self.key {
-            SigningKey::Rsa(pair) => {
-                let mut sig = vec![0; pair.public_modulus_len()];
-                pair.sign(&RSA_PKCS1_SHA256, &self.rng, out.as_bytes(), &mut sig)
-                    .map(|()| sig)
-            }
-            SigningKey::Ec(pair) => pair
-                .sign(&self.rng, out.as_bytes())
-                .map(|s| s.as_ref().to_vec()),
-        };
-        out.push('.');
         // Signing with a key that loaded cannot fail short of memory
         // exhaustion; an empty signature then fails verification honestly.
-        out.push_str(&URL_SAFE_NO_PAD.encode(signature.unwrap_or_default()));
-        out
+        compact(&header, claims, |input| match &self.key {
+            SigningKey::Rsa(pair) => {
+                let mut sig = vec![0; pair.public_modulus_len()];
+                pair.sign(&RSA_PKCS1_SHA256, &self.rng, input, &mut sig)
+                    .map_or_else(|_| Vec::new(), |()| sig)
+            }
+            SigningKey::Ec(pair) => pair
+                .sign(&self.rng, input)
+                .map_or_else(|_| Vec::new(), |s| s.as_ref().to_vec()),
+        })
     }
 
     /// The claims of a token this stub signed and that has not expired.
@@ -224,6 +231,9 @@ fn read_pkcs8(path: &Path) -> Result<Vec<u8>, KeyError> {
             reason: format!("expected a PKCS#8 PEM private key ({e})"),
         })
 }
+
+/// `{"alg":"HS256","typ":"JWT"}`, encoded.
+const HS256_HEADER: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
 
 /// What an opaque token is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -259,8 +269,8 @@ pub(crate) struct Opaque {
 /// Issues and recognizes opaque tokens; remembers revoked grants and used
 /// refresh tokens until they would have expired anyway.
 pub(crate) struct OpaqueTokens {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
+    /// HS256, held: jsonwebtoken would rebuild the key on every call.
+    key: hmac::Key,
     /// id (a grant id or a refresh token's jti) → when it can be
     /// forgotten; and the size at which to next forget the expired.
     dead: Mutex<(HashMap<String, u64>, usize)>,
@@ -271,15 +281,15 @@ impl OpaqueTokens {
         let mut key = [0u8; 32];
         rand::rng().fill_bytes(&mut key);
         OpaqueTokens {
-            encoding: EncodingKey::from_secret(&key),
-            decoding: DecodingKey::from_secret(&key),
+            key: hmac::Key::new(hmac::HMAC_SHA256, &key),
             dead: Mutex::new((HashMap::new(), 1024)),
         }
     }
 
     pub(crate) fn issue(&self, token: &Opaque) -> String {
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), token, &self.encoding)
-            .unwrap_or_default()
+        compact(HS256_HEADER, token, |input| {
+            hmac::sign(&self.key, input).as_ref().to_vec()
+        })
     }
 
     /// A live token of the given use: signed here, not expired, and unless
@@ -291,13 +301,11 @@ impl OpaqueTokens {
         kind: Use,
         honour_revocation: bool,
     ) -> Option<Opaque> {
-        let mut v = Validation::new(Algorithm::HS256);
-        v.validate_aud = false;
-        v.leeway = 0;
-        v.required_spec_claims.clear();
-        let t = jsonwebtoken::decode::<Opaque>(token, &self.decoding, &v)
-            .ok()?
-            .claims;
+        let (input, signature) = token.rsplit_once('.')?;
+        let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;
+        hmac::verify(&self.key, input.as_bytes(), &signature).ok()?;
+        let claims = URL_SAFE_NO_PAD.decode(input.split_once('.')?.1).ok()?;
+        let t: Opaque = serde_json::from_slice(&claims).ok()?;
         let dead = &self.dead.lock().ok()?.0;
         let revoked = dead.contains_key(&t.gid) || dead.contains_key(&t.jti);
         (t.kind == kind && t.exp > now() && !(revoked && honour_revocation)).then_some(t)

@@ -161,3 +161,12 @@ fn tempfile_in_target(name: &str) -> (std::path::PathBuf, std::fs::File) {
     let f = std::fs::File::create(&path).unwrap();
     (path, f)
 }
+
+#[test]
+fn the_annotated_example_configuration_loads() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/stub.toml");
+    let c = Config::load(&path).unwrap();
+    assert_eq!(c.jwt.algorithm, JwtAlgorithm::ES256);
+    assert_eq!(c.veeva.profiles[0].vaults.len(), 2);
+    assert_eq!(c.faults.len(), 2);
+}

@@ -9,6 +9,8 @@ mod vcd;
 mod veeva;
 mod venafi;
 
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -17,7 +19,7 @@ use http::{HeaderValue, Method, Request, Response, StatusCode};
 
 use crate::config::Config;
 use crate::route::{Quirk, Route, RouteKey};
-use crate::tokens::{JwtSigner, OpaqueTokens};
+use crate::tokens::{JwtSigner, OpaqueTokens, now};
 
 /// Everything a handler may read or change.
 pub(crate) struct State {
@@ -25,7 +27,13 @@ pub(crate) struct State {
     pub(crate) signer: JwtSigner,
     pub(crate) opaque: OpaqueTokens,
     pub(crate) started: Instant,
+    /// IdP tokens already verified → their `exp`: a relying party checks a
+    /// signature once, not on every call (bounded; cleared when full).
+    pub(crate) verified: Mutex<HashMap<String, u64>>,
 }
+
+/// At most this many verified IdP tokens are remembered.
+const VERIFIED_CAPACITY: usize = 4096;
 
 impl State {
     /// Whether `route` was told to have `quirk`.
@@ -37,9 +45,28 @@ impl State {
     /// configured); `false` also when `route` has the quirk that accepts
     /// invalid tokens.
     pub(crate) fn accepts_idp_token(&self, route: Route, token: &str) -> bool {
-        self.config.accept_any_token
-            || self.quirk(route, Quirk::InvalidTokenAccepted)
-            || self.signer.verify(token).is_some()
+        if self.config.accept_any_token || self.quirk(route, Quirk::InvalidTokenAccepted) {
+            return true;
+        }
+        let now = now();
+        let known = self
+            .verified
+            .lock()
+            .ok()
+            .and_then(|m| m.get(token).copied());
+        if known.is_some_and(|exp| exp > now) {
+            return true;
+        }
+        let Some(exp) = self.signer.verify(token).and_then(|c| c.exp) else {
+            return false;
+        };
+        if let Ok(mut m) = self.verified.lock() {
+            if m.len() >= VERIFIED_CAPACITY {
+                m.clear();
+            }
+            m.insert(token.to_owned(), exp);
+        }
+        true
     }
 }
 
