@@ -27,7 +27,11 @@ fn serve_prints_its_address_logs_requests_and_stops_on_sigint() {
     // The banner ends with the venafi curl line.
     while !banner.contains("/vedauth/authorize/oauth") {
         let mut line = String::new();
-        assert_ne!(stdout.read_line(&mut line).unwrap(), 0, "the banner ended early:\n{banner}");
+        assert_ne!(
+            stdout.read_line(&mut line).unwrap(),
+            0,
+            "the banner ended early:\n{banner}"
+        );
         banner.push_str(&line);
     }
     for system in ["# cognito", "# veeva", "# vcd", "# cess", "# venafi"] {
@@ -50,7 +54,13 @@ fn serve_prints_its_address_logs_requests_and_stops_on_sigint() {
     assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
 
     let pid = child.id().to_string();
-    assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     let deadline = Instant::now() + Duration::from_secs(20);
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -61,9 +71,17 @@ fn serve_prints_its_address_logs_requests_and_stops_on_sigint() {
     };
     assert!(status.success(), "{status}");
     let mut log = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut log).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
     assert!(log.contains("POST /oauth2/token cognito 200"), "{log}");
-    assert!(!log.contains("demo-secret") && !log.contains("eyJ"), "a secret in the log:\n{log}");
+    assert!(
+        !log.contains("demo-secret") && !log.contains("eyJ"),
+        "a secret in the log:\n{log}"
+    );
 }
 
 #[test]

@@ -137,16 +137,6 @@ pub struct CessUser {
     pub provider: String,
 }
 
-/// What CESS does with a `lifetime` above the limit for the user's kind (CE-11).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum TooLongLifetime {
-    /// 400 `invalid_request`.
-    Reject,
-    /// A grant whose `expires_in` is the limit.
-    Cap,
-}
-
 /// VaultID CESS.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -155,11 +145,9 @@ pub struct CessConfig {
     pub clients: Vec<CessClient>,
     /// Known users.
     pub users: Vec<CessUser>,
-    /// `expires_in` when no `lifetime` is asked (capped by the user's limit).
+    /// `expires_in` when no `lifetime` is asked (capped by the user's
+    /// limit). A `lifetime` above the limit is refused with 400 (CE-11).
     pub lifetime_secs: u32,
-    /// See [`TooLongLifetime`]; the protocol refuses such requests, so
-    /// `cap` applies only when the quirk-free parser would let one through.
-    pub too_long_lifetime: TooLongLifetime,
 }
 
 impl Default for CessConfig {
@@ -175,7 +163,6 @@ impl Default for CessConfig {
                 provider: demo_provider(),
             }],
             lifetime_secs: 604_800,
-            too_long_lifetime: TooLongLifetime::Reject,
         }
     }
 }

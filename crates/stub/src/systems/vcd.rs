@@ -113,7 +113,7 @@ fn document(state: &State, s: &Opaque) -> VcdSession {
             h.get(20..).unwrap_or_default()
         )
     };
-    let org_id = uuid(&format!("{:0>32x}", fxhash(&s.scope)));
+    let org_id = uuid(&format!("{:0>32x}", name_hash(&s.scope)));
     let link = |rel: &str, media: &str, href: String| Link {
         rel: rel.into(),
         media_type: Some(media.into()),
@@ -125,7 +125,7 @@ fn document(state: &State, s: &Opaque) -> VcdSession {
         user: s.sub.clone(),
         user_urn: Some(format!(
             "urn:vcloud:user:{}",
-            uuid(&format!("{:0>32x}", fxhash(&s.sub)))
+            uuid(&format!("{:0>32x}", name_hash(&s.sub)))
         )),
         org: s.scope.clone(),
         org_urn: Some(format!("urn:vcloud:org:{org_id}")),
@@ -164,7 +164,7 @@ fn document(state: &State, s: &Opaque) -> VcdSession {
 }
 
 /// A stable number for a name, so an org or user keeps its URN.
-fn fxhash(s: &str) -> u128 {
+fn name_hash(s: &str) -> u128 {
     s.bytes().fold(0xcbf2_9ce4_8422_2325_u128, |h, b| {
         (h ^ u128::from(b)).wrapping_mul(0x100_0000_01b3)
     })
@@ -174,15 +174,15 @@ pub(super) fn current(state: &State, req: &Request<Bytes>) -> Response<Bytes> {
     let (format, version) = asked_format(req);
     let result = (|| {
         let token = LogoutRequest::parse(req)?;
-        let live = |honour| {
+        let live = || {
             state
                 .opaque
-                .recognize(token.expose(), Use::VcdSession, honour)
+                .recognize(token.expose(), Use::VcdSession, true)
                 .ok_or_else(VcdError::invalid_credentials)
         };
         match *req.method() {
             Method::GET => {
-                let s = live(true)?;
+                let s = live()?;
                 Ok(vcd::session_response(
                     token.expose(),
                     "Bearer",
@@ -192,7 +192,7 @@ pub(super) fn current(state: &State, req: &Request<Bytes>) -> Response<Bytes> {
                 ))
             }
             Method::DELETE => {
-                let s = live(true)?;
+                let s = live()?;
                 if !state.quirk(Route::VcdCurrent, Quirk::LogoutIgnored) {
                     state.opaque.kill(&s.gid, s.exp);
                 }
