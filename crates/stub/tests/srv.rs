@@ -88,3 +88,24 @@ fn every_srv_id_of_the_reference_has_a_check() {
         assert!(support::CHECKS.contains(&id), "{id} has no check");
     }
 }
+
+/// VCD answers the Session in the form `Accept` asks for.
+#[tokio::test]
+async fn vcd_session_is_json_when_accept_asks_for_json() {
+    use tokenprobe_protocol::vcd::{ApiVersion, SessionFormat, VcdSession};
+    let h = Harness::start(fast_config()).await;
+    let token = h.idp_token().await;
+    let accept = SessionFormat::Json.accept(ApiVersion::DEFAULT);
+    let r = h.vcd_login(Some(&support::vcd_auth(&token)), &accept).await;
+    assert_eq!(r.status, 200);
+    assert!(
+        tokenprobe_protocol::wire::is_json(&r.headers),
+        "{:?}",
+        r.headers
+    );
+    let session = VcdSession::from_json(&r.body).unwrap();
+    assert_eq!(
+        (session.user.as_str(), session.org.as_str()),
+        ("bob", "Finance")
+    );
+}

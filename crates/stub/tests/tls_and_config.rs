@@ -170,3 +170,45 @@ fn the_annotated_example_configuration_loads() {
     assert_eq!(c.veeva.profiles[0].vaults.len(), 2);
     assert_eq!(c.faults.len(), 2);
 }
+
+#[tokio::test]
+async fn tls_from_certificate_and_key_files() {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let (cert_path, mut f) = tempfile_in_target("cert.pem");
+    f.write_all(cert.pem().as_bytes()).unwrap();
+    let (key_path, mut f) = tempfile_in_target("tls-key.pem");
+    f.write_all(key.serialize_pem().as_bytes()).unwrap();
+    let mut config = Config::default();
+    config.jwt.algorithm = JwtAlgorithm::ES256;
+    let stub = Stub::builder(config)
+        .tls(Tls::Files {
+            cert: cert_path,
+            key: key_path,
+        })
+        .start()
+        .await
+        .unwrap();
+    assert!(stub.ca_pem().is_none(), "no generated CA for given files");
+    let trusting = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(cert.pem().as_bytes()).unwrap())
+        .build()
+        .unwrap();
+    let url = format!("https://{}/.well-known/jwks.json", stub.addr());
+    assert_eq!(trusting.get(&url).send().await.unwrap().status(), 200);
+
+    let missing = Tls::Files {
+        cert: "/nonexistent/cert.pem".into(),
+        key: "/nonexistent/key.pem".into(),
+    };
+    let e = Stub::builder(Config::default())
+        .tls(missing)
+        .start()
+        .await
+        .err()
+        .unwrap();
+    assert!(e.to_string().contains("/nonexistent/cert.pem"), "{e}");
+}
