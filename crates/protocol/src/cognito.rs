@@ -18,6 +18,9 @@ use crate::rfc6749::{self, ErrorCode, ExpiresIn, Rejection};
 use crate::secret::Secret;
 use crate::wire;
 
+/// Where Cognito (and the stub) publish the token signing keys.
+pub const JWKS_PATH: &str = "/.well-known/jwks.json";
+
 /// The token endpoint's path.
 pub const TOKEN_PATH: &str = "/oauth2/token";
 /// The only grant type this flow sends.

@@ -32,8 +32,7 @@ pub enum Route {
     VcdCurrent,
 }
 
-/// Where the stub publishes its JWT keys.
-pub const JWKS_PATH: &str = "/.well-known/jwks.json";
+pub use cognito::JWKS_PATH;
 
 impl Route {
     /// Every route, in a stable order.
@@ -71,7 +70,7 @@ impl Route {
     pub fn of(path: &str) -> Option<Route> {
         Some(match path {
             cognito::TOKEN_PATH => Route::Cognito,
-            JWKS_PATH => Route::Jwks,
+            cognito::JWKS_PATH => Route::Jwks,
             cess::TOKEN_PATH => Route::Cess,
             venafi::AUTHORIZE_PATH => Route::VenafiAuthorize,
             venafi::REFRESH_PATH => Route::VenafiRefresh,

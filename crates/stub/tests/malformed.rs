@@ -7,6 +7,7 @@ mod support;
 use http::{Method, StatusCode};
 use proptest::prelude::*;
 use support::{Harness, fast_config};
+use tokenprobe_conformance::catalog::Reply;
 use tokenprobe_stub::Route;
 
 /// A path for each route.
@@ -25,7 +26,7 @@ fn path(route: Route) -> &'static str {
     }
 }
 
-fn refused(r: &support::Reply) -> bool {
+fn refused(r: &Reply) -> bool {
     let vault_failure = r.status == StatusCode::OK && r.json()["responseStatus"] == "FAILURE";
     r.status.is_client_error() || vault_failure
 }
@@ -58,13 +59,17 @@ async fn malformed_requests_are_refused_with_a_4xx() {
     for route in Route::ALL.into_iter().filter(|r| *r != Route::Jwks) {
         for (what, media, body) in &bodies {
             let r = h
-                .send(h.raw(
-                    Method::POST,
-                    path(route),
-                    &[("content-type", media)],
-                    body.clone(),
-                ))
-                .await;
+                .send(
+                    h.raw(
+                        Method::POST,
+                        path(route),
+                        &[("content-type", media)],
+                        body.clone(),
+                    )
+                    .unwrap(),
+                )
+                .await
+                .unwrap();
             assert!(refused(&r), "{route}, {what}: {} {}", r.status, r.text());
             if *what == "huge body" {
                 assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{route}");
@@ -72,8 +77,9 @@ async fn malformed_requests_are_refused_with_a_4xx() {
         }
     }
     let r = h
-        .send(h.raw(Method::GET, "/no/such/endpoint", &[], ""))
-        .await;
+        .send(h.raw(Method::GET, "/no/such/endpoint", &[], "").unwrap())
+        .await
+        .unwrap();
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(h.stub.unrouted_requests(), 1);
 }
@@ -83,7 +89,10 @@ async fn wrong_methods_are_refused_with_a_4xx() {
     let h = Harness::start(fast_config()).await;
     for route in Route::ALL {
         for method in [Method::PUT, Method::PATCH, Method::OPTIONS] {
-            let r = h.send(h.raw(method.clone(), path(route), &[], "")).await;
+            let r = h
+                .send(h.raw(method.clone(), path(route), &[], "").unwrap())
+                .await
+                .unwrap();
             assert!(refused(&r), "{method} {route}: {}", r.status);
         }
     }
@@ -125,7 +134,7 @@ proptest! {
             let h = Harness::start(fast_config()).await;
             let headers: Vec<(&str, &str)> =
                 headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-            let r = h.send(h.raw(method.clone(), path(route), &headers, body)).await;
+            let r = h.send(h.raw(method.clone(), path(route), &headers, body).unwrap()).await.unwrap();
             prop_assert!(!r.status.is_server_error(), "{method} {route}: {}", r.status);
             Ok(())
         })?;

@@ -6,14 +6,15 @@
 
 mod support;
 
-use support::{Harness, check, fast_config};
+use support::{fast_config, stub};
+use tokenprobe_conformance::catalog::{CHECKS, check};
 
 macro_rules! srv {
     ($($name:ident => $id:literal,)*) => {$(
         #[tokio::test]
         #[allow(non_snake_case)]
         async fn $name() {
-            let h = Harness::start(fast_config()).await;
+            let (_stub, h) = stub(fast_config()).await;
             if let Err(why) = check(&h, $id).await {
                 panic!("{} broken by the stub: {why}", $id);
             }
@@ -63,7 +64,7 @@ srv! {
 /// RS256, as Cognito signs: the JWKS verifies it too.
 #[tokio::test]
 async fn CG_15_rs256_verifies_with_the_jwks() {
-    let h = Harness::start(tokenprobe_stub::Config::default()).await;
+    let (_stub, h) = stub(tokenprobe_stub::Config::default()).await;
     check(&h, "CG-15").await.unwrap();
     check(&h, "CG-05").await.unwrap();
 }
@@ -85,7 +86,7 @@ fn every_srv_id_of_the_reference_has_a_check() {
         srv.len()
     );
     for id in srv {
-        assert!(support::CHECKS.contains(&id), "{id} has no check");
+        assert!(CHECKS.contains(&id), "{id} has no check");
     }
 }
 
@@ -93,10 +94,13 @@ fn every_srv_id_of_the_reference_has_a_check() {
 #[tokio::test]
 async fn vcd_session_is_json_when_accept_asks_for_json() {
     use tokenprobe_protocol::vcd::{ApiVersion, SessionFormat, VcdSession};
-    let h = Harness::start(fast_config()).await;
-    let token = h.idp_token().await;
+    let (_stub, h) = stub(fast_config()).await;
+    let token = h.idp_token().await.unwrap();
     let accept = SessionFormat::Json.accept(ApiVersion::DEFAULT);
-    let r = h.vcd_login(Some(&support::vcd_auth(&token)), &accept).await;
+    let r = h
+        .vcd_login(Some(&h.vcd_auth(&token).unwrap()), &accept)
+        .await
+        .unwrap();
     assert_eq!(r.status, 200);
     assert!(
         tokenprobe_protocol::wire::is_json(&r.headers),

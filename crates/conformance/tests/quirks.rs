@@ -5,11 +5,12 @@ mod support;
 
 use std::collections::BTreeSet;
 
-use support::{CHECKS, Harness, check};
+use support::stub;
+use tokenprobe_conformance::catalog::{CHECKS, check};
 use tokenprobe_stub::{Config, Quirk};
 
 async fn broken_checks(config: Config) -> BTreeSet<String> {
-    let h = Harness::start(config).await;
+    let (_stub, h) = stub(config).await;
     let mut broken = BTreeSet::new();
     for id in CHECKS {
         if check(&h, id).await.is_err() {

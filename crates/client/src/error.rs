@@ -1,0 +1,198 @@
+//! One error type for everything that can go wrong acquiring a token, with
+//! a short stable kind that reports count by. Classified once, here.
+
+use std::fmt;
+use std::time::Duration;
+
+use http::StatusCode;
+use tokenprobe_protocol::{ProviderError, RequestError};
+
+/// What kind of failure, as reports name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ErrorKind {
+    /// No connection, or it broke before an answer.
+    Connect,
+    /// The TLS handshake failed (certificate, protocol).
+    Tls,
+    /// The connect or total timeout passed.
+    Timeout,
+    /// An HTTP error status with no body the protocol recognizes.
+    HttpStatus,
+    /// The provider refused, in its own documented error form.
+    Provider,
+    /// An answer that breaks the contract or does not parse.
+    Decode,
+    /// Refused before sending: the request would break the contract.
+    Refused,
+    /// A secret could not be read (environment variable or file).
+    Config,
+}
+
+impl ErrorKind {
+    /// The short name used in reports: `connect`, `tls`, `timeout`,
+    /// `http_status`, `provider`, `decode`, `refused`, `config`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Connect => "connect",
+            ErrorKind::Tls => "tls",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::HttpStatus => "http_status",
+            ErrorKind::Provider => "provider",
+            ErrorKind::Decode => "decode",
+            ErrorKind::Refused => "refused",
+            ErrorKind::Config => "config",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A failed step. Its text never holds a secret: request errors name the
+/// field, provider errors carry what the server said about it, transport
+/// errors carry no URL credentials (base URLs cannot hold any).
+#[derive(Debug, Clone)]
+pub struct ClientError {
+    kind: ErrorKind,
+    status: Option<StatusCode>,
+    code: Option<String>,
+    retry_after: Option<Duration>,
+    message: String,
+    provider: Option<Box<ProviderError>>,
+}
+
+impl ClientError {
+    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        ClientError {
+            kind,
+            status: None,
+            code: None,
+            retry_after: None,
+            message: message.into(),
+            provider: None,
+        }
+    }
+
+    /// The kind.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The HTTP status, where there was an answer.
+    pub fn status(&self) -> Option<StatusCode> {
+        self.status
+    }
+
+    /// The provider's error code (`invalid_client`, `INVALID_SESSION_ID`, …).
+    pub fn code(&self) -> Option<&str> {
+        self.code.as_deref()
+    }
+
+    /// The answer's `Retry-After`, where it had one.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+
+    /// The protocol's typed reading of the answer, for provider and decode errors.
+    pub fn provider_error(&self) -> Option<&ProviderError> {
+        self.provider.as_deref()
+    }
+
+    /// `kind` or `kind(code)` / `kind(status)`: how reports group errors.
+    pub fn label(&self) -> String {
+        match (&self.code, self.status) {
+            (Some(c), _) if self.kind == ErrorKind::Provider => format!("provider({c})"),
+            (_, Some(s)) if self.kind == ErrorKind::HttpStatus => {
+                format!("http_status({})", s.as_u16())
+            }
+            _ => self.kind.as_str().to_owned(),
+        }
+    }
+
+    pub(crate) fn with_retry_after(mut self, d: Option<Duration>) -> Self {
+        self.retry_after = d;
+        self
+    }
+
+    /// Classifies a transport failure.
+    pub(crate) fn transport(e: &reqwest::Error) -> Self {
+        let kind = if e.is_timeout() {
+            ErrorKind::Timeout
+        } else if is_tls(e) {
+            ErrorKind::Tls
+        } else {
+            ErrorKind::Connect
+        };
+        ClientError::new(kind, chain(e))
+    }
+
+    /// Classifies a provider's answer the protocol did not accept.
+    pub(crate) fn provider(e: ProviderError) -> Self {
+        let status = e.status();
+        let (kind, code) = match &e {
+            ProviderError::Decode(_) => (ErrorKind::Decode, None),
+            ProviderError::Status { .. } => (ErrorKind::HttpStatus, None),
+            other => (ErrorKind::Provider, other.code().map(str::to_owned)),
+        };
+        ClientError {
+            kind,
+            status,
+            code,
+            retry_after: None,
+            message: e.to_string(),
+            provider: Some(Box::new(e)),
+        }
+    }
+}
+
+impl From<RequestError> for ClientError {
+    fn from(e: RequestError) -> Self {
+        ClientError::new(ErrorKind::Refused, e.to_string())
+    }
+}
+
+impl fmt::Display for ClientError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.label(), self.message)
+    }
+}
+
+impl std::error::Error for ClientError {}
+
+/// The error and its causes, one line.
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
+
+/// Whether a rustls error is among the causes.
+fn is_tls(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if c.downcast_ref::<rustls::Error>().is_some() {
+            return true;
+        }
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            if io
+                .get_ref()
+                .is_some_and(|i| i.downcast_ref::<rustls::Error>().is_some())
+            {
+                return true;
+            }
+        }
+        cause = c.source();
+    }
+    false
+}

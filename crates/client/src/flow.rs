@@ -1,0 +1,473 @@
+//! A `Flow` acquires a grant from one system in one or more steps, each
+//! timed on its own. Configured from serde types (what scenario files
+//! hold); requests that do not change are validated once, at `Flow::new`.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::Request;
+use serde::{Deserialize, Deserializer};
+use tokenprobe_protocol::client_auth::ClientAuth;
+use tokenprobe_protocol::vcd::{ApiVersion, SessionFormat};
+use tokenprobe_protocol::{
+    BaseUrl, Grant, ProviderError, Secret, cess, cognito, vcd, veeva, venafi,
+};
+
+use crate::error::{ClientError, ErrorKind};
+use crate::secret_source::SecretSource;
+use crate::transport::{Answer, Transport};
+
+fn base_url<'de, D: Deserializer<'de>>(d: D) -> Result<BaseUrl, D::Error> {
+    let s = String::deserialize(d)?;
+    s.parse().map_err(serde::de::Error::custom)
+}
+
+/// Any RFC 6749 client-credentials endpoint (`cognito`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CognitoConfig {
+    /// e.g. `https://auth.example.com`.
+    #[serde(deserialize_with = "base_url")]
+    pub base_url: BaseUrl,
+    /// `client_id`.
+    pub client_id: String,
+    /// `client_secret`.
+    pub client_secret: SecretSource,
+    /// HTTP Basic (default) or in the body.
+    #[serde(default)]
+    pub auth: ClientAuth,
+    /// Scopes to ask for.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+}
+
+/// VaultID CESS.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CessConfig {
+    /// Base URL.
+    #[serde(deserialize_with = "base_url")]
+    pub base_url: BaseUrl,
+    /// `client_id`.
+    pub client_id: String,
+    /// `client_secret`.
+    pub client_secret: SecretSource,
+    /// CPF or CNPJ.
+    pub username: String,
+    /// The OTP.
+    pub otp: SecretSource,
+    /// Scopes; left out when empty (the server's default applies).
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// Requested lifetime, seconds.
+    pub lifetime: Option<u32>,
+    /// The user's cloud.
+    pub provider: Option<String>,
+}
+
+/// Venafi TPP.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VenafiConfig {
+    /// Base URL.
+    #[serde(deserialize_with = "base_url")]
+    pub base_url: BaseUrl,
+    /// The API integration's Application ID.
+    pub client_id: String,
+    /// User.
+    pub username: String,
+    /// Password.
+    pub password: SecretSource,
+    /// Scope in Venafi's grammar.
+    pub scope: String,
+}
+
+/// Where the two-step flows get their identity provider's token.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+pub enum IdpConfig {
+    /// A fixed token (from the environment or a file).
+    Token(SecretSource),
+    /// An RFC 6749 client-credentials endpoint, asked on every acquisition.
+    Cognito(CognitoConfig),
+}
+
+/// Veeva Vault.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VeevaConfig {
+    /// The Vault's base URL.
+    #[serde(deserialize_with = "base_url")]
+    pub base_url: BaseUrl,
+    /// The OAuth 2.0 / OIDC profile id.
+    pub profile_id: String,
+    /// Tracking client id.
+    pub client_id: Option<String>,
+    /// The first step.
+    pub idp: IdpConfig,
+}
+
+/// The Session form.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VcdFormat {
+    /// XML (the default).
+    #[default]
+    Xml,
+    /// JSON.
+    Json,
+}
+
+/// VMware Cloud Director.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VcdConfig {
+    /// Base URL.
+    #[serde(deserialize_with = "base_url")]
+    pub base_url: BaseUrl,
+    /// Organization.
+    pub org: String,
+    /// `/sessions/provider`.
+    #[serde(default)]
+    pub provider: bool,
+    /// API version, e.g. `38.0`.
+    pub version: Option<String>,
+    /// Session form.
+    #[serde(default)]
+    pub format: VcdFormat,
+    /// The first step.
+    pub idp: IdpConfig,
+}
+
+/// One system's flow, as a scenario file names it (`system = "…"`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "system", rename_all = "lowercase")]
+pub enum FlowConfig {
+    /// RFC 6749 client credentials.
+    Cognito(CognitoConfig),
+    /// VaultID CESS.
+    Cess(CessConfig),
+    /// Venafi TPP.
+    Venafi(VenafiConfig),
+    /// Veeva Vault (two steps).
+    Veeva(VeevaConfig),
+    /// Cloud Director (two steps).
+    Vcd(VcdConfig),
+}
+
+/// How long one step took.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepTime {
+    /// `token`, `idp`, `session`, `authorize`, `refresh`.
+    pub step: &'static str,
+    /// Wall time of its request, answer read.
+    pub elapsed: Duration,
+}
+
+/// A grant and how its steps went.
+#[derive(Debug, Clone)]
+pub struct Acquired {
+    /// The grant.
+    pub grant: Grant,
+    /// The steps, in order.
+    pub steps: Vec<StepTime>,
+}
+
+/// A failed acquisition: which step, why, and the steps' times (the failed
+/// one included).
+#[derive(Debug, Clone)]
+pub struct FlowError {
+    /// The failing step.
+    pub step: &'static str,
+    /// Why.
+    pub error: ClientError,
+    /// Times of the steps up to and including the failed one.
+    pub steps: Vec<StepTime>,
+}
+
+impl std::fmt::Display for FlowError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "step {}: {}", self.step, self.error)
+    }
+}
+
+impl std::error::Error for FlowError {}
+
+#[derive(Debug, Clone)]
+enum Idp {
+    Token(Secret),
+    Cognito(cognito::TokenRequest, BaseUrl),
+}
+
+#[derive(Debug, Clone)]
+enum Plan {
+    Cognito(cognito::TokenRequest),
+    Cess(cess::TokenRequest),
+    Venafi(venafi::AuthorizeRequest),
+    Veeva {
+        idp: Idp,
+        profile_id: String,
+        client_id: Option<String>,
+    },
+    Vcd {
+        idp: Idp,
+        org: String,
+        provider: bool,
+        version: ApiVersion,
+        format: SessionFormat,
+    },
+}
+
+/// A configured, validated flow. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Flow {
+    base: BaseUrl,
+    plan: Plan,
+}
+
+fn cognito_request(c: &CognitoConfig) -> Result<cognito::TokenRequest, ClientError> {
+    Ok(
+        cognito::TokenRequest::new(c.client_id.clone(), c.client_secret.resolve()?, c.auth)?
+            .with_scopes(c.scopes.iter().map(String::as_str))?,
+    )
+}
+
+fn idp(c: &IdpConfig) -> Result<Idp, ClientError> {
+    Ok(match c {
+        IdpConfig::Token(s) => Idp::Token(s.resolve()?),
+        IdpConfig::Cognito(c) => Idp::Cognito(cognito_request(c)?, c.base_url.clone()),
+    })
+}
+
+impl Flow {
+    /// Reads the secrets and validates what can be validated before any
+    /// request: a `refused` error here means nothing would be sent.
+    pub fn new(config: &FlowConfig) -> Result<Flow, ClientError> {
+        let (base, plan) = match config {
+            FlowConfig::Cognito(c) => (c.base_url.clone(), Plan::Cognito(cognito_request(c)?)),
+            FlowConfig::Cess(c) => {
+                let mut r = cess::TokenRequest::new(
+                    c.client_id.clone(),
+                    c.client_secret.resolve()?,
+                    &c.username,
+                    c.otp.resolve()?,
+                )?;
+                if !c.scopes.is_empty() {
+                    r = r.with_scopes(c.scopes.iter().map(String::as_str))?;
+                }
+                if let Some(l) = c.lifetime {
+                    r = r.with_lifetime(l)?;
+                }
+                if let Some(p) = &c.provider {
+                    r = r.with_provider(p.clone())?;
+                }
+                (c.base_url.clone(), Plan::Cess(r))
+            }
+            FlowConfig::Venafi(c) => (
+                c.base_url.clone(),
+                Plan::Venafi(venafi::AuthorizeRequest::new(
+                    c.client_id.clone(),
+                    c.username.clone(),
+                    c.password.resolve()?,
+                    &c.scope,
+                )?),
+            ),
+            FlowConfig::Veeva(c) => {
+                // Validate the profile and tracking id once, with a stand-in token.
+                let probe = veeva::SessionRequest::new(c.profile_id.clone(), Secret::new("x"))?;
+                if let Some(id) = &c.client_id {
+                    probe.with_client_id(id.clone())?;
+                }
+                (
+                    c.base_url.clone(),
+                    Plan::Veeva {
+                        idp: idp(&c.idp)?,
+                        profile_id: c.profile_id.clone(),
+                        client_id: c.client_id.clone(),
+                    },
+                )
+            }
+            FlowConfig::Vcd(c) => {
+                vcd::validate_org(&c.org)?;
+                let version = match &c.version {
+                    Some(v) => v.parse().map_err(|_| {
+                        ClientError::new(
+                            ErrorKind::Refused,
+                            format!("VCD-01: version {v:?} is not major.minor"),
+                        )
+                    })?,
+                    None => ApiVersion::DEFAULT,
+                };
+                let format = match c.format {
+                    VcdFormat::Xml => SessionFormat::Xml,
+                    VcdFormat::Json => SessionFormat::Json,
+                };
+                (
+                    c.base_url.clone(),
+                    Plan::Vcd {
+                        idp: idp(&c.idp)?,
+                        org: c.org.clone(),
+                        provider: c.provider,
+                        version,
+                        format,
+                    },
+                )
+            }
+        };
+        Ok(Flow { base, plan })
+    }
+
+    /// The names of the steps, in order.
+    pub fn steps(&self) -> &'static [&'static str] {
+        match &self.plan {
+            Plan::Cognito(_) | Plan::Cess(_) => &["token"],
+            Plan::Venafi(_) => &["authorize"],
+            Plan::Veeva {
+                idp: Idp::Token(_), ..
+            }
+            | Plan::Vcd {
+                idp: Idp::Token(_), ..
+            } => &["session"],
+            Plan::Veeva { .. } | Plan::Vcd { .. } => &["idp", "session"],
+        }
+    }
+
+    /// Runs every step and returns the grant of the last.
+    pub async fn acquire(&self, t: &Transport) -> Result<Acquired, FlowError> {
+        let mut steps = Vec::with_capacity(2);
+        let grant = match &self.plan {
+            Plan::Cognito(r) => {
+                step(t, &mut steps, "token", r.encode(&self.base), |a| {
+                    r.decode_response(a.status, &a.headers, &a.body)
+                })
+                .await?
+            }
+            Plan::Cess(r) => {
+                step(t, &mut steps, "token", r.encode(&self.base), |a| {
+                    r.decode_response(a.status, &a.headers, &a.body)
+                })
+                .await?
+            }
+            Plan::Venafi(r) => {
+                step(t, &mut steps, "authorize", r.encode(&self.base), |a| {
+                    r.decode_response(a.status, &a.headers, &a.body)
+                })
+                .await?
+            }
+            Plan::Veeva {
+                idp,
+                profile_id,
+                client_id,
+            } => {
+                let token = idp_token(t, &mut steps, idp).await?;
+                let r = veeva::SessionRequest::new(profile_id.clone(), token).and_then(|r| {
+                    match client_id {
+                        Some(id) => r.with_client_id(id.clone()),
+                        None => Ok(r),
+                    }
+                });
+                let r = match r {
+                    Ok(r) => r,
+                    Err(e) => return Err(refused("session", e.into(), steps)),
+                };
+                step(t, &mut steps, "session", r.encode(&self.base), |a| {
+                    r.decode_response(a.status, &a.headers, &a.body)
+                })
+                .await?
+            }
+            Plan::Vcd {
+                idp,
+                org,
+                provider,
+                version,
+                format,
+            } => {
+                let token = idp_token(t, &mut steps, idp).await?;
+                let mut r = match vcd::SessionRequest::new(token, org.clone()) {
+                    Ok(r) => r,
+                    Err(e) => return Err(refused("session", e.into(), steps)),
+                };
+                r.provider = *provider;
+                r.version = *version;
+                r.format = *format;
+                step(t, &mut steps, "session", r.encode(&self.base), |a| {
+                    r.decode_response(a.status, &a.headers, &a.body)
+                })
+                .await?
+            }
+        };
+        Ok(Acquired { grant, steps })
+    }
+
+    /// Uses the grant's refresh token, where the system has one (Venafi);
+    /// `None` when there is nothing to refresh with.
+    pub async fn refresh(
+        &self,
+        t: &Transport,
+        grant: &Grant,
+    ) -> Option<Result<Acquired, FlowError>> {
+        let Plan::Venafi(r) = &self.plan else {
+            return None;
+        };
+        let token = grant.refresh.as_ref()?.token.clone();
+        let req = venafi::RefreshRequest {
+            client_id: r.client_id().to_owned(),
+            refresh_token: token,
+        };
+        let mut steps = Vec::with_capacity(1);
+        let result = step(t, &mut steps, "refresh", req.encode(&self.base), |a| {
+            req.decode_response(a.status, &a.headers, &a.body)
+        })
+        .await;
+        Some(result.map(|grant| Acquired { grant, steps }))
+    }
+}
+
+fn refused(step: &'static str, error: ClientError, steps: Vec<StepTime>) -> FlowError {
+    FlowError { step, error, steps }
+}
+
+async fn idp_token(
+    t: &Transport,
+    steps: &mut Vec<StepTime>,
+    idp: &Idp,
+) -> Result<Secret, FlowError> {
+    match idp {
+        Idp::Token(s) => Ok(s.clone()),
+        Idp::Cognito(r, base) => step(t, steps, "idp", r.encode(base), |a| {
+            r.decode_response(a.status, &a.headers, &a.body)
+        })
+        .await
+        .map(|g| g.secret),
+    }
+}
+
+/// Sends one step's request, times it, and decodes the answer.
+async fn step<T>(
+    t: &Transport,
+    steps: &mut Vec<StepTime>,
+    name: &'static str,
+    request: Result<Request<Bytes>, tokenprobe_protocol::RequestError>,
+    decode: impl FnOnce(&Answer) -> Result<T, ProviderError>,
+) -> Result<T, FlowError> {
+    let fail = |error, steps: &mut Vec<StepTime>| FlowError {
+        step: name,
+        error,
+        steps: std::mem::take(steps),
+    };
+    let request = match request {
+        Ok(r) => r,
+        Err(e) => return Err(fail(e.into(), steps)),
+    };
+    let started = Instant::now();
+    let answer = t.send(request).await;
+    steps.push(StepTime {
+        step: name,
+        elapsed: started.elapsed(),
+    });
+    let answer = answer.map_err(|e| fail(e, steps))?;
+    decode(&answer).map_err(|e| {
+        let e = ClientError::provider(e).with_retry_after(answer.retry_after());
+        fail(e, steps)
+    })
+}

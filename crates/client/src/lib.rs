@@ -1,0 +1,30 @@
+//! Token acquisition over the wire, for the load driver, the conformance
+//! checks and anyone scripting against the five token endpoints.
+//!
+//! - [`Flow`]: one system's steps (a token request, or an IdP token then a
+//!   session), each timed on its own, configured from serde types;
+//! - [`ClientError`]: one error with a stable short [`ErrorKind`];
+//! - [`Transport`]: reqwest with rustls, timeouts, connection reuse or a new
+//!   connection per request, custom CA, and an explicit `insecure` switch;
+//! - [`TokenCache`]: refresh ahead of expiry, single flight, refresh tokens;
+//! - [`RetryPolicy`]: opt-in, bounded, jittered, `Retry-After`-aware.
+//!
+//! Every rule of the wire comes from `tokenprobe-protocol`; secrets come
+//! from the environment or files ([`SecretSource`]) and never print.
+
+mod cache;
+mod error;
+mod flow;
+mod retry;
+mod secret_source;
+mod transport;
+
+pub use cache::TokenCache;
+pub use error::{ClientError, ErrorKind};
+pub use flow::{
+    Acquired, CessConfig, CognitoConfig, Flow, FlowConfig, FlowError, IdpConfig, StepTime,
+    VcdConfig, VcdFormat, VeevaConfig, VenafiConfig,
+};
+pub use retry::RetryPolicy;
+pub use secret_source::SecretSource;
+pub use transport::{Answer, HttpOptions, Transport};

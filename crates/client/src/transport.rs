@@ -1,0 +1,133 @@
+//! The wire: a reqwest client with rustls, timeouts, connection reuse or a
+//! fresh connection per request, and the trust settings the user chose.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, Request, StatusCode};
+use serde::Deserialize;
+
+use crate::error::{ClientError, ErrorKind};
+
+/// How requests go out. TLS verification stays on unless `insecure` is set.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpOptions {
+    /// Connect timeout (TCP and TLS), milliseconds.
+    pub connect_timeout_ms: u64,
+    /// Whole-request timeout, milliseconds.
+    pub timeout_ms: u64,
+    /// `false`: every request opens a new connection (TLS handshake
+    /// included), as a fresh client of the token endpoint would.
+    pub reuse_connections: bool,
+    /// Extra trusted CA certificates (PEM), e.g. the stub's.
+    pub ca_file: Option<PathBuf>,
+    /// Accept any certificate. Only for a test server you trust.
+    pub insecure: bool,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        HttpOptions {
+            connect_timeout_ms: 5_000,
+            timeout_ms: 30_000,
+            reuse_connections: true,
+            ca_file: None,
+            insecure: false,
+        }
+    }
+}
+
+/// An answer, read whole.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// Status.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// Body.
+    pub body: Bytes,
+}
+
+impl Answer {
+    /// `Retry-After` in seconds or as an HTTP date.
+    pub fn retry_after(&self) -> Option<Duration> {
+        let v = self.headers.get(http::header::RETRY_AFTER)?.to_str().ok()?;
+        match v.trim().parse::<u64>() {
+            Ok(secs) => Some(Duration::from_secs(secs)),
+            Err(_) => httpdate::parse_http_date(v)
+                .ok()?
+                .duration_since(std::time::SystemTime::now())
+                .ok(),
+        }
+    }
+}
+
+/// Sends requests. Cheap to clone (the connection pool is shared).
+#[derive(Debug, Clone)]
+pub struct Transport {
+    client: reqwest::Client,
+}
+
+impl Transport {
+    /// A transport with `options`; the CA file is read now.
+    pub fn new(options: &HttpOptions) -> Result<Transport, ClientError> {
+        let extra = match &options.ca_file {
+            Some(path) => Some(std::fs::read(path).map_err(|e| {
+                ClientError::new(
+                    ErrorKind::Config,
+                    format!("CA file {}: {e}", path.display()),
+                )
+            })?),
+            None => None,
+        };
+        Transport::with_ca_pem(options, extra.as_deref())
+    }
+
+    /// A transport that also trusts the CA certificates in `pem`.
+    pub fn with_ca_pem(
+        options: &HttpOptions,
+        pem: Option<&[u8]>,
+    ) -> Result<Transport, ClientError> {
+        let mut b = reqwest::Client::builder()
+            .use_rustls_tls()
+            .connect_timeout(Duration::from_millis(options.connect_timeout_ms))
+            .timeout(Duration::from_millis(options.timeout_ms))
+            .redirect(reqwest::redirect::Policy::none())
+            .danger_accept_invalid_certs(options.insecure);
+        if !options.reuse_connections {
+            b = b.pool_max_idle_per_host(0);
+        }
+        if let Some(pem) = pem {
+            let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
+                ClientError::new(ErrorKind::Config, format!("CA certificates: {e}"))
+            })?;
+            for c in certs {
+                b = b.add_root_certificate(c);
+            }
+        }
+        let client = b
+            .build()
+            .map_err(|e| ClientError::new(ErrorKind::Config, format!("HTTP client: {e}")))?;
+        Ok(Transport { client })
+    }
+
+    /// Sends one request and reads the whole answer.
+    pub async fn send(&self, req: Request<Bytes>) -> Result<Answer, ClientError> {
+        let req = reqwest::Request::try_from(req)
+            .map_err(|e| ClientError::new(ErrorKind::Refused, e.to_string()))?;
+        let res = self
+            .client
+            .execute(req)
+            .await
+            .map_err(|e| ClientError::transport(&e))?;
+        let (status, headers) = (res.status(), res.headers().clone());
+        let body = res.bytes().await.map_err(|e| ClientError::transport(&e))?;
+        Ok(Answer {
+            status,
+            headers,
+            body,
+        })
+    }
+}
