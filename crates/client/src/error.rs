@@ -177,22 +177,20 @@ fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     out
 }
 
-/// Whether a rustls error is among the causes.
+/// Whether a rustls error is among the causes. `io::Error` hides its
+/// payload from `source()`, so it is opened by hand (hyper-rustls nests two).
 fn is_tls(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(c) = cause {
-        if c.downcast_ref::<rustls::Error>().is_some() {
+    if e.downcast_ref::<rustls::Error>().is_some() {
+        return true;
+    }
+    if let Some(inner) = e
+        .downcast_ref::<std::io::Error>()
+        .and_then(|io| io.get_ref())
+    {
+        let inner: &(dyn std::error::Error + 'static) = inner;
+        if is_tls(inner) {
             return true;
         }
-        if let Some(io) = c.downcast_ref::<std::io::Error>() {
-            if io
-                .get_ref()
-                .is_some_and(|i| i.downcast_ref::<rustls::Error>().is_some())
-            {
-                return true;
-            }
-        }
-        cause = c.source();
     }
-    false
+    e.source().is_some_and(is_tls)
 }

@@ -351,6 +351,7 @@ impl Flow {
             Plan::Venafi(r) => {
                 step(t, &mut steps, "authorize", r.encode(&self.base), |a| {
                     r.decode_response(a.status, &a.headers, &a.body)
+                        .map(with_skew_check)
                 })
                 .await?
             }
@@ -417,10 +418,23 @@ impl Flow {
         let mut steps = Vec::with_capacity(1);
         let result = step(t, &mut steps, "refresh", req.encode(&self.base), |a| {
             req.decode_response(a.status, &a.headers, &a.body)
+                .map(with_skew_check)
         })
         .await;
         Some(result.map(|grant| Acquired { grant, steps }))
     }
+}
+
+/// Venafi's VE-03: `expires` against the clock at receipt (the protocol
+/// crate reads no clock).
+fn with_skew_check(mut grant: Grant) -> Grant {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    if let Some(w) = venafi::check_expiry_skew(&grant, now) {
+        grant.warnings.push(w);
+    }
+    grant
 }
 
 fn refused(step: &'static str, error: ClientError, steps: Vec<StepTime>) -> FlowError {

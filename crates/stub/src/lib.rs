@@ -210,6 +210,11 @@ impl StubHandle {
         self.shared.counters.unrouted()
     }
 
+    /// Connections accepted so far.
+    pub fn connections(&self) -> u64 {
+        self.shared.counters.connections()
+    }
+
     /// Connections reset by fault injection.
     pub fn resets(&self) -> u64 {
         self.shared.counters.resets()

@@ -33,6 +33,7 @@ pub(crate) struct Counters {
     per_route: [AtomicU64; Route::ALL.len()],
     unrouted: AtomicU64,
     resets: AtomicU64,
+    connections: AtomicU64,
 }
 
 impl Counters {
@@ -63,6 +64,10 @@ impl Counters {
 
     pub(crate) fn resets(&self) -> u64 {
         self.resets.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn connections(&self) -> u64 {
+        self.connections.load(Ordering::Relaxed)
     }
 }
 
@@ -132,6 +137,7 @@ pub(crate) async fn serve(
             _ = stop.changed() => break,
         };
         let _ = stream.set_nodelay(true);
+        shared.counters.connections.fetch_add(1, Ordering::Relaxed);
         let resetter = Arc::new(Resetter::new(&stream));
         let shared = shared.clone();
         let service = service_fn(move |req| {
