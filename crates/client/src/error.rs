@@ -112,6 +112,11 @@ impl ClientError {
         }
     }
 
+    #[cfg(test)]
+    pub(crate) fn set_status(&mut self, status: StatusCode) {
+        self.status = Some(status);
+    }
+
     pub(crate) fn with_retry_after(mut self, d: Option<Duration>) -> Self {
         self.retry_after = d;
         self

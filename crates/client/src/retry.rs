@@ -78,3 +78,74 @@ impl RetryPolicy {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::StatusCode;
+
+    fn status(code: u16, retry_after: Option<u64>) -> ClientError {
+        let mut e = ClientError::new(ErrorKind::HttpStatus, "x");
+        e.set_status(StatusCode::from_u16(code).unwrap());
+        e.with_retry_after(retry_after.map(Duration::from_secs))
+    }
+
+    #[test]
+    fn only_transient_failures_are_retried() {
+        for code in [429, 502, 503, 504] {
+            assert!(RetryPolicy::is_retryable(&status(code, None)), "{code}");
+        }
+        for code in [400, 401, 403, 404, 500] {
+            assert!(!RetryPolicy::is_retryable(&status(code, None)), "{code}");
+        }
+        assert!(RetryPolicy::is_retryable(&ClientError::new(
+            ErrorKind::Timeout,
+            "t"
+        )));
+        assert!(RetryPolicy::is_retryable(&ClientError::new(
+            ErrorKind::Connect,
+            "c"
+        )));
+        for kind in [
+            ErrorKind::Tls,
+            ErrorKind::Decode,
+            ErrorKind::Refused,
+            ErrorKind::Config,
+        ] {
+            assert!(
+                !RetryPolicy::is_retryable(&ClientError::new(kind, "x")),
+                "{kind}"
+            );
+        }
+    }
+
+    #[test]
+    fn retry_after_is_honoured_on_429_and_503_within_the_cap() {
+        let p = RetryPolicy {
+            max_attempts: 3,
+            base_delay_ms: 100,
+            max_delay_ms: 5_000,
+        };
+        assert_eq!(p.delay(1, &status(503, Some(2))), Duration::from_secs(2));
+        assert_eq!(p.delay(1, &status(429, Some(60))), Duration::from_secs(5));
+        // Not on a 502: backoff instead, at most base·2^(n−1).
+        assert!(p.delay(1, &status(502, Some(60))) <= Duration::from_millis(100));
+    }
+
+    #[test]
+    fn backoff_doubles_and_stays_under_the_cap() {
+        let p = RetryPolicy {
+            max_attempts: 40,
+            base_delay_ms: 100,
+            max_delay_ms: 1_000,
+        };
+        let e = ClientError::new(ErrorKind::Timeout, "t");
+        for attempt in 1..40 {
+            let bound = (100u64 << (attempt - 1).min(20)).min(1_000);
+            assert!(
+                p.delay(attempt, &e) <= Duration::from_millis(bound),
+                "{attempt}"
+            );
+        }
+    }
+}

@@ -54,3 +54,24 @@ impl From<&str> for SecretSource {
         SecretSource::Value(Secret::new(s))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_name_the_source_and_files_lose_their_newline() {
+        let e = SecretSource::Env("TOKENPROBE_SURELY_UNSET_VAR".into())
+            .resolve()
+            .unwrap_err();
+        assert!(e.to_string().contains("TOKENPROBE_SURELY_UNSET_VAR"), "{e}");
+        let path = std::env::temp_dir().join(format!("tokenprobe-secret-{}", std::process::id()));
+        std::fs::write(&path, "s3cret\n").unwrap();
+        let s = SecretSource::File(path.clone()).resolve().unwrap();
+        assert_eq!(s.expose(), "s3cret");
+        std::fs::remove_file(&path).unwrap();
+        let e = SecretSource::File(path.clone()).resolve().unwrap_err();
+        assert!(e.to_string().contains(&path.display().to_string()), "{e}");
+        assert!(!format!("{:?}", SecretSource::Value(Secret::new("s3cret"))).contains("s3cret"));
+    }
+}

@@ -131,3 +131,37 @@ impl Transport {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(retry_after: &str) -> Answer {
+        let mut headers = HeaderMap::new();
+        headers.insert(http::header::RETRY_AFTER, retry_after.parse().unwrap());
+        Answer {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            headers,
+            body: Bytes::new(),
+        }
+    }
+
+    #[test]
+    fn retry_after_in_seconds_or_as_a_date() {
+        assert_eq!(answer("7").retry_after(), Some(Duration::from_secs(7)));
+        let later = std::time::SystemTime::now() + Duration::from_secs(120);
+        let d = answer(&httpdate::fmt_http_date(later))
+            .retry_after()
+            .unwrap();
+        assert!(
+            d > Duration::from_secs(100) && d <= Duration::from_secs(120),
+            "{d:?}"
+        );
+        assert_eq!(answer("soon").retry_after(), None);
+        assert_eq!(
+            answer("Wed, 21 Oct 2015 07:28:00 GMT").retry_after(),
+            None,
+            "a past date"
+        );
+    }
+}
