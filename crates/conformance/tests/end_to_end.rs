@@ -77,6 +77,16 @@ fn transport() -> Transport {
     Transport::new(&HttpOptions::default()).unwrap()
 }
 
+/// A cache that refreshes 60 s ahead and keeps expiry-less grants 10 min.
+fn cache(flow: Flow) -> TokenCache {
+    TokenCache::new(
+        flow,
+        transport(),
+        Duration::from_secs(60),
+        Duration::from_secs(600),
+    )
+}
+
 async fn start(config: Config) -> StubHandle {
     Stub::start(config).await.unwrap()
 }
@@ -113,12 +123,7 @@ async fn each_of_the_five_flows_acquires_a_conforming_grant_from_the_stub() {
 async fn a_cold_cache_makes_one_request_for_100_concurrent_callers() {
     let stub = start(fast_config()).await;
     let flow = Flow::new(&FlowConfig::Cognito(cognito(&stub.base_url()))).unwrap();
-    let cache = Arc::new(TokenCache::new(
-        flow,
-        transport(),
-        Duration::from_secs(60),
-        Duration::from_secs(600),
-    ));
+    let cache = Arc::new(cache(flow));
     let tasks: Vec<_> = (0..100)
         .map(|_| {
             let cache = cache.clone();
@@ -142,12 +147,7 @@ async fn venafi_refresh_is_used_when_the_access_token_nears_expiry() {
     let stub = start(config).await;
     let flow = Flow::new(&FlowConfig::Venafi(venafi(&stub.base_url()))).unwrap();
     // A 60 s margin on a 30 s token: every grant is already near expiry.
-    let cache = TokenCache::new(
-        flow,
-        transport(),
-        Duration::from_secs(60),
-        Duration::from_secs(600),
-    );
+    let cache = cache(flow);
     let first = cache.get().await.unwrap();
     let second = cache.get().await.unwrap();
     assert_ne!(first.secret, second.secret);
@@ -159,12 +159,7 @@ async fn venafi_refresh_is_used_when_the_access_token_nears_expiry() {
 async fn an_invalidated_grant_is_replaced_and_a_live_one_is_reused() {
     let stub = start(fast_config()).await;
     let flow = Flow::new(&FlowConfig::Cognito(cognito(&stub.base_url()))).unwrap();
-    let cache = TokenCache::new(
-        flow,
-        transport(),
-        Duration::from_secs(60),
-        Duration::from_secs(600),
-    );
+    let cache = cache(flow);
     let first = cache.get().await.unwrap();
     assert_eq!(cache.get().await.unwrap().secret, first.secret);
     cache.invalidate(&first).await;
