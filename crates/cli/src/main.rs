@@ -1,5 +1,7 @@
-//! `tokenprobe`: the one binary. Subcommands: `serve` (the stub server).
+//! `tokenprobe`: the one binary. Subcommands: `load` (a load run and its
+//! report), `report` (re-render a report), `serve` (the stub server).
 
+mod load;
 mod serve;
 
 use std::process::ExitCode;
@@ -18,6 +20,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run a load scenario and write its report (exit 0: thresholds hold,
+    /// 1: a threshold failed, 2: the scenario or setup is wrong).
+    Load(load::LoadArgs),
+    /// Re-render a report directory from its saved data.
+    Report(load::ReportArgs),
     /// Serve the five systems on one port, as documented, with faults and
     /// quirks from a configuration file.
     Serve(serve::ServeArgs),
@@ -35,10 +42,13 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Serve(args) => serve::run(args).await,
+            Command::Load(args) => Ok(Some(load::load(args).await)),
+            Command::Report(args) => Ok(Some(load::report(args))),
         }
     });
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(Some(code)) => code,
+        Ok(None) => ExitCode::SUCCESS,
         Err(e) => fail(&format!("{e:#}")),
     }
 }

@@ -37,7 +37,7 @@ pub(crate) struct ServeArgs {
     quiet: bool,
 }
 
-pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<Option<std::process::ExitCode>> {
     let level = if args.quiet { "warn" } else { "info" };
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -74,7 +74,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .context("waiting for Ctrl-C")?;
     tracing::warn!("Ctrl-C: finishing requests in flight, then stopping");
     stub.shutdown().await;
-    Ok(())
+    Ok(None)
 }
 
 /// The address and one working `curl` line per system. A secret is shown

@@ -17,18 +17,27 @@ use crate::error::{ClientError, ErrorKind};
 use crate::secret_source::SecretSource;
 use crate::transport::{Answer, Transport};
 
-fn base_url<'de, D: Deserializer<'de>>(d: D) -> Result<BaseUrl, D::Error> {
+fn base_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<BaseUrl>, D::Error> {
     let s = String::deserialize(d)?;
-    s.parse().map_err(serde::de::Error::custom)
+    s.parse().map(Some).map_err(serde::de::Error::custom)
+}
+
+fn need_base(b: &Option<BaseUrl>) -> Result<BaseUrl, ClientError> {
+    b.clone().ok_or_else(|| {
+        ClientError::new(
+            ErrorKind::Config,
+            "no base_url (give one, or a scenario target)",
+        )
+    })
 }
 
 /// Any RFC 6749 client-credentials endpoint (`cognito`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CognitoConfig {
-    /// e.g. `https://auth.example.com`.
-    #[serde(deserialize_with = "base_url")]
-    pub base_url: BaseUrl,
+    /// e.g. `https://auth.example.com`; a scenario's target when absent.
+    #[serde(default, deserialize_with = "base_url")]
+    pub base_url: Option<BaseUrl>,
     /// `client_id`.
     pub client_id: String,
     /// `client_secret`.
@@ -45,9 +54,9 @@ pub struct CognitoConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CessConfig {
-    /// Base URL.
-    #[serde(deserialize_with = "base_url")]
-    pub base_url: BaseUrl,
+    /// Base URL; a scenario's target when absent.
+    #[serde(default, deserialize_with = "base_url")]
+    pub base_url: Option<BaseUrl>,
     /// `client_id`.
     pub client_id: String,
     /// `client_secret`.
@@ -69,9 +78,9 @@ pub struct CessConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VenafiConfig {
-    /// Base URL.
-    #[serde(deserialize_with = "base_url")]
-    pub base_url: BaseUrl,
+    /// Base URL; a scenario's target when absent.
+    #[serde(default, deserialize_with = "base_url")]
+    pub base_url: Option<BaseUrl>,
     /// The API integration's Application ID.
     pub client_id: String,
     /// User.
@@ -96,9 +105,9 @@ pub enum IdpConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VeevaConfig {
-    /// The Vault's base URL.
-    #[serde(deserialize_with = "base_url")]
-    pub base_url: BaseUrl,
+    /// The Vault's base URL; a scenario's target when absent.
+    #[serde(default, deserialize_with = "base_url")]
+    pub base_url: Option<BaseUrl>,
     /// The OAuth 2.0 / OIDC profile id.
     pub profile_id: String,
     /// Tracking client id.
@@ -122,9 +131,9 @@ pub enum VcdFormat {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VcdConfig {
-    /// Base URL.
-    #[serde(deserialize_with = "base_url")]
-    pub base_url: BaseUrl,
+    /// Base URL; a scenario's target when absent.
+    #[serde(default, deserialize_with = "base_url")]
+    pub base_url: Option<BaseUrl>,
     /// Organization.
     pub org: String,
     /// `/sessions/provider`.
@@ -153,6 +162,43 @@ pub enum FlowConfig {
     Veeva(VeevaConfig),
     /// Cloud Director (two steps).
     Vcd(VcdConfig),
+}
+
+impl FlowConfig {
+    /// Gives every step without a `base_url` (the flow's, and a cognito
+    /// IdP's) this one: how a scenario points its flows at its target.
+    pub fn default_base_url(&mut self, base: &BaseUrl) {
+        let fill = |b: &mut Option<BaseUrl>| {
+            b.get_or_insert_with(|| base.clone());
+        };
+        let idp = match self {
+            FlowConfig::Cognito(c) => return fill(&mut c.base_url),
+            FlowConfig::Cess(c) => return fill(&mut c.base_url),
+            FlowConfig::Venafi(c) => return fill(&mut c.base_url),
+            FlowConfig::Veeva(c) => {
+                fill(&mut c.base_url);
+                &mut c.idp
+            }
+            FlowConfig::Vcd(c) => {
+                fill(&mut c.base_url);
+                &mut c.idp
+            }
+        };
+        if let IdpConfig::Cognito(c) = idp {
+            fill(&mut c.base_url);
+        }
+    }
+
+    /// The system's id (`cognito`, `cess`, …).
+    pub fn system(&self) -> &'static str {
+        match self {
+            FlowConfig::Cognito(_) => "cognito",
+            FlowConfig::Cess(_) => "cess",
+            FlowConfig::Venafi(_) => "venafi",
+            FlowConfig::Veeva(_) => "veeva",
+            FlowConfig::Vcd(_) => "vcd",
+        }
+    }
 }
 
 /// How long one step took.
@@ -235,7 +281,7 @@ fn cognito_request(c: &CognitoConfig) -> Result<cognito::TokenRequest, ClientErr
 fn idp(c: &IdpConfig) -> Result<Idp, ClientError> {
     Ok(match c {
         IdpConfig::Token(s) => Idp::Token(s.resolve()?),
-        IdpConfig::Cognito(c) => Idp::Cognito(cognito_request(c)?, c.base_url.clone()),
+        IdpConfig::Cognito(c) => Idp::Cognito(cognito_request(c)?, need_base(&c.base_url)?),
     })
 }
 
@@ -244,7 +290,7 @@ impl Flow {
     /// request: a `refused` error here means nothing would be sent.
     pub fn new(config: &FlowConfig) -> Result<Flow, ClientError> {
         let (base, plan) = match config {
-            FlowConfig::Cognito(c) => (c.base_url.clone(), Plan::Cognito(cognito_request(c)?)),
+            FlowConfig::Cognito(c) => (need_base(&c.base_url)?, Plan::Cognito(cognito_request(c)?)),
             FlowConfig::Cess(c) => {
                 let mut r = cess::TokenRequest::new(
                     c.client_id.clone(),
@@ -261,10 +307,10 @@ impl Flow {
                 if let Some(p) = &c.provider {
                     r = r.with_provider(p.clone())?;
                 }
-                (c.base_url.clone(), Plan::Cess(r))
+                (need_base(&c.base_url)?, Plan::Cess(r))
             }
             FlowConfig::Venafi(c) => (
-                c.base_url.clone(),
+                need_base(&c.base_url)?,
                 Plan::Venafi(venafi::AuthorizeRequest::new(
                     c.client_id.clone(),
                     c.username.clone(),
@@ -279,7 +325,7 @@ impl Flow {
                     probe.with_client_id(id.clone())?;
                 }
                 (
-                    c.base_url.clone(),
+                    need_base(&c.base_url)?,
                     Plan::Veeva {
                         idp: idp(&c.idp)?,
                         profile_id: c.profile_id.clone(),
@@ -303,7 +349,7 @@ impl Flow {
                     VcdFormat::Json => SessionFormat::Json,
                 };
                 (
-                    c.base_url.clone(),
+                    need_base(&c.base_url)?,
                     Plan::Vcd {
                         idp: idp(&c.idp)?,
                         org: c.org.clone(),

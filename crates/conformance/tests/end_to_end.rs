@@ -23,7 +23,7 @@ use tokenprobe_stub::{
 
 fn cognito(base: &BaseUrl) -> CognitoConfig {
     CognitoConfig {
-        base_url: base.clone(),
+        base_url: Some(base.clone()),
         client_id: DEMO_ID.into(),
         client_secret: DEMO_SECRET.into(),
         auth: ClientAuth::Basic,
@@ -36,7 +36,7 @@ fn flows(base: &BaseUrl) -> Vec<FlowConfig> {
     vec![
         FlowConfig::Cognito(cognito(base)),
         FlowConfig::Cess(CessConfig {
-            base_url: base.clone(),
+            base_url: Some(base.clone()),
             client_id: DEMO_ID.into(),
             client_secret: DEMO_SECRET.into(),
             username: "12345678909".into(),
@@ -47,13 +47,13 @@ fn flows(base: &BaseUrl) -> Vec<FlowConfig> {
         }),
         FlowConfig::Venafi(venafi(base)),
         FlowConfig::Veeva(VeevaConfig {
-            base_url: base.clone(),
+            base_url: Some(base.clone()),
             profile_id: DEMO_ID.into(),
             client_id: Some("tokenprobe-e2e".into()),
             idp: IdpConfig::Cognito(cognito(base)),
         }),
         FlowConfig::Vcd(VcdConfig {
-            base_url: base.clone(),
+            base_url: Some(base.clone()),
             org: "Finance".into(),
             provider: false,
             version: None,
@@ -65,7 +65,7 @@ fn flows(base: &BaseUrl) -> Vec<FlowConfig> {
 
 fn venafi(base: &BaseUrl) -> VenafiConfig {
     VenafiConfig {
-        base_url: base.clone(),
+        base_url: Some(base.clone()),
         client_id: DEMO_ID.into(),
         username: "local:admin".into(),
         password: DEMO_PASSWORD.into(),
@@ -314,7 +314,7 @@ proptest! {
             }];
             let stub = start(config).await;
             let flow = Flow::new(&FlowConfig::Cognito(CognitoConfig {
-                base_url: stub.base_url(),
+                base_url: Some(stub.base_url()),
                 client_id: id,
                 client_secret: secret.as_str().into(),
                 auth: if body { ClientAuth::Body } else { ClientAuth::Basic },
@@ -357,7 +357,7 @@ proptest! {
                 username.push(if last == '0' { '1' } else { '0' });
             }
             let flow = Flow::new(&FlowConfig::Cess(CessConfig {
-                base_url: stub.base_url(),
+                base_url: Some(stub.base_url()),
                 client_id: DEMO_ID.into(),
                 client_secret: DEMO_SECRET.into(),
                 username,

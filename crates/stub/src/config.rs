@@ -397,7 +397,8 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 impl ConfigError {
-    fn at(
+    /// An error at byte range `span` of `text`, with its line and column.
+    pub fn at(
         origin: &str,
         text: &str,
         span: Option<Range<usize>>,

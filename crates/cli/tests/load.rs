@@ -1,0 +1,169 @@
+//! `tokenprobe load` and `tokenprobe report` as a user runs them: exit
+//! codes, scenario mistakes with their place, a partial report after
+//! SIGINT. Traffic goes only to the in-process stub on loopback.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("tokenprobe-cli-load-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn scenario(name: &str, body: &str) -> PathBuf {
+    let d = dir(name);
+    let path = d.join(format!("{name}.toml"));
+    let text = format!("output = \"{}\"\n{body}", d.join("reports").display());
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+const RUN: &str = "target = \"stub\"\n[[flows]]\nsystem = \"cognito\"\nclient_id = \"tokenprobe-demo\"\n\
+                   client_secret = { value = \"demo-secret\" }\n[load]\nmodel = \"open\"\nrate = 50\n\
+                   [limits]\nduration = \"1s\"\n";
+
+fn load(path: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tokenprobe"))
+        .args(["load", "--quiet"])
+        .arg(path)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn thresholds_set_the_exit_status() {
+    let pass = scenario(
+        "pass",
+        &format!("thresholds = [\"p99 < 1h\", \"error_rate < 1%\"]\n{RUN}"),
+    );
+    let out = load(&pass);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("PASS") && text.contains("accounting: started"),
+        "{text}"
+    );
+
+    let fail = scenario("fail", &format!("thresholds = [\"p99 < 1us\"]\n{RUN}"));
+    let out = load(&fail);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("FAIL"), "{text}");
+
+    // The report re-renders from its saved data, with the same verdict.
+    let report = text
+        .lines()
+        .find_map(|l| l.strip_prefix("report: "))
+        .unwrap();
+    let again = Command::new(env!("CARGO_BIN_EXE_tokenprobe"))
+        .args(["report", report])
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stdout).contains("FAIL"));
+}
+
+#[test]
+fn scenario_mistakes_exit_2_with_file_line_and_column_before_any_traffic() {
+    for (name, body, place) in [
+        (
+            "unknown-key",
+            format!("colour = \"red\"\n{RUN}"),
+            ":2:1: unknown field `colour`",
+        ),
+        ("bad-duration", RUN.replace("\"1s\"", "\"soon\""), ":11:12:"),
+        (
+            "bad-target",
+            RUN.replace("\"stub\"", "\"ftp://x\""),
+            ":2:10:",
+        ),
+        (
+            "bad-threshold",
+            format!("thresholds = [\"p99 fast\"]\n{RUN}"),
+            ":2:15: no comparison",
+        ),
+        (
+            "missing-var",
+            RUN.replace("\"tokenprobe-demo\"", "\"${TOKENPROBE_UNSET_FOR_TEST}\""),
+            ":5:14: environment variable",
+        ),
+    ] {
+        let path = scenario(name, &body);
+        let out = load(&path);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+        assert!(
+            err.contains(&format!("{}{place}", path.display())),
+            "{name}: {err}"
+        );
+        assert!(
+            !dir(name).join("reports").exists(),
+            "{name}: no run started"
+        );
+    }
+    // A flow the protocol refuses is also caught before traffic.
+    let path = scenario(
+        "refused",
+        &RUN.replace(
+            "system = \"cognito\"",
+            "system = \"vcd\"\norg = \"a;b\"\nidp = { token = { value = \"t\" } }",
+        )
+        .replace(
+            "client_id = \"tokenprobe-demo\"\nclient_secret = { value = \"demo-secret\" }\n",
+            "",
+        ),
+    );
+    let out = load(&path);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("VCD-02"));
+}
+
+#[test]
+fn sigint_mid_run_leaves_a_report_marked_partial() {
+    let path = scenario("partial", &RUN.replace("\"1s\"", "\"60s\""));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tokenprobe"))
+        .args(["load", "--quiet"])
+        .arg(&path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "load did not stop on SIGINT");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let lines: Vec<String> = stdout.lines().map(Result::unwrap).collect();
+    assert!(lines[0].contains("PARTIAL"), "{lines:?}");
+    let report = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("report: "))
+        .unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(Path::new(report).join("summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(summary["partial"], true);
+    let started = summary["counts"]["started"].as_u64().unwrap();
+    assert!(
+        started > 20 && started < 50 * 60,
+        "stopped early after {started}"
+    );
+}

@@ -1,0 +1,226 @@
+//! The driver: starts acquisitions by the load model and hands each result
+//! to the recorder.
+//!
+//! Open model: arrivals follow the schedule (constant or ramped rate); each
+//! acquisition's latency counts from its *intended* start, so a stalled
+//! server cannot hide behind a waiting driver (coordinated omission). The
+//! driver never sends more than the schedule says so far; when it falls
+//! behind, the lag histogram says by how much. Closed model: N users in a
+//! loop, latency from each actual start.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokenprobe_client::{Flow, Transport};
+use tokio::sync::watch;
+use tokio::time::sleep_until;
+
+use crate::recorder::{Outcome, Recorder};
+use crate::scenario::{LoadModel, Plan};
+
+/// A flow and its name in reports.
+#[derive(Debug, Clone)]
+pub struct NamedFlow {
+    /// e.g. `cognito`, or `cognito-2` for a second cognito flow.
+    pub name: String,
+    /// The flow.
+    pub flow: Flow,
+}
+
+/// What the driver knows at the end.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DriverStats {
+    /// Arrivals the schedule called for (open model) or acquisitions begun (closed).
+    pub scheduled: u64,
+    /// From the first arrival to the last result.
+    pub elapsed: Duration,
+    /// Stopped early (Ctrl-C, SIGTERM).
+    pub partial: bool,
+    /// Still in flight when the grace period ended, counted as `cancelled`.
+    pub cancelled: u64,
+}
+
+/// Shared by the acquisition tasks.
+struct Shared {
+    recorder: Arc<Mutex<Recorder>>,
+    transport: Transport,
+    in_flight: AtomicUsize,
+    /// Set once the grace period is over: late results are not recorded
+    /// (they were counted as cancelled).
+    closed: std::sync::atomic::AtomicBool,
+}
+
+impl Shared {
+    /// Runs one acquisition and records it, latency from `intended`.
+    async fn acquire(&self, flow: &NamedFlow, intended: Instant) {
+        let began = Instant::now();
+        let result = flow.flow.acquire(&self.transport).await;
+        let total = intended.elapsed();
+        let (steps, error) = match &result {
+            Ok(a) => (&a.steps, None),
+            Err(e) => (&e.steps, Some(e.error.label())),
+        };
+        // The first step also waited for the driver: count that wait too.
+        let queued = began.saturating_duration_since(intended);
+        let steps: Vec<(&'static str, Duration)> = steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                (
+                    s.step,
+                    if i == 0 {
+                        s.elapsed + queued
+                    } else {
+                        s.elapsed
+                    },
+                )
+            })
+            .collect();
+        if let Ok(mut r) = self.recorder.lock() {
+            if !self.closed.load(Ordering::SeqCst) {
+                r.record(&Outcome {
+                    flow: &flow.name,
+                    steps: &steps,
+                    total,
+                    error,
+                });
+            }
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
+/// Sleeps until `at`. tokio's timer has millisecond granularity, which
+/// would add up to a millisecond to every measured latency; so it sleeps
+/// to within a millisecond, then yields until the moment.
+async fn wait_until(at: Instant) {
+    const SPIN: Duration = Duration::from_millis(1);
+    if let Some(early) = at.checked_sub(SPIN) {
+        if Instant::now() < early {
+            sleep_until(early.into()).await;
+        }
+    }
+    while Instant::now() < at {
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Runs the plan's load model until its duration or count, or `stop`.
+pub async fn drive(
+    plan: &Plan,
+    flows: Vec<NamedFlow>,
+    transport: Transport,
+    recorder: Arc<Mutex<Recorder>>,
+    started: Instant,
+    mut stop: watch::Receiver<bool>,
+) -> DriverStats {
+    let shared = Arc::new(Shared {
+        recorder: recorder.clone(),
+        transport,
+        in_flight: AtomicUsize::new(0),
+        closed: false.into(),
+    });
+    let flows: Arc<[NamedFlow]> = flows.into();
+    let limit = plan.scenario.limits.acquisitions.unwrap_or(u64::MAX);
+    let end = started.checked_add(plan.duration);
+    let mut partial = false;
+    let scheduled = match &plan.scenario.load {
+        LoadModel::Open { max_in_flight, .. } => {
+            let mut next = started;
+            let mut n = 0u64;
+            loop {
+                let t = next - started;
+                if n >= limit || end.is_some_and(|e| next >= e) {
+                    break;
+                }
+                let rate = plan.rate_at(t);
+                if rate <= 0.0 {
+                    // A stage at rate 0: no arrival; look again shortly.
+                    next += Duration::from_millis(10);
+                    continue;
+                }
+                tokio::select! {
+                    () = wait_until(next) => {}
+                    _ = stop.changed() => { partial = true; break; }
+                }
+                let now = Instant::now();
+                let flow = flows[(n % flows.len() as u64) as usize].clone();
+                if let Ok(mut r) = recorder.lock() {
+                    r.lag(now.saturating_duration_since(next));
+                    if shared.in_flight.load(Ordering::SeqCst) >= *max_in_flight {
+                        r.dropped();
+                    } else {
+                        shared.in_flight.fetch_add(1, Ordering::SeqCst);
+                        let (shared, intended) = (shared.clone(), next);
+                        tokio::spawn(async move { shared.acquire(&flow, intended).await });
+                    }
+                }
+                n += 1;
+                next += Duration::from_secs_f64(1.0 / rate);
+            }
+            n
+        }
+        LoadModel::Closed { users, think_time } => {
+            let begun = Arc::new(AtomicU64::new(0));
+            let mut tasks = Vec::with_capacity(*users);
+            for u in 0..*users {
+                let (shared, flows, begun, mut stop) =
+                    (shared.clone(), flows.clone(), begun.clone(), stop.clone());
+                let think = think_time.unwrap_or_default();
+                tasks.push(tokio::spawn(async move {
+                    loop {
+                        let n = begun.fetch_add(1, Ordering::SeqCst);
+                        let over = end.is_some_and(|e| Instant::now() >= e);
+                        if n >= limit || over || *stop.borrow() {
+                            begun.fetch_sub(1, Ordering::SeqCst);
+                            return;
+                        }
+                        let flow = &flows[((n + u as u64) % flows.len() as u64) as usize];
+                        shared.in_flight.fetch_add(1, Ordering::SeqCst);
+                        shared.acquire(flow, Instant::now()).await;
+                        if !think.is_zero() {
+                            tokio::select! {
+                                () = tokio::time::sleep(think) => {}
+                                _ = stop.changed() => return,
+                            }
+                        }
+                    }
+                }));
+            }
+            let all = async {
+                for t in tasks {
+                    let _ = t.await;
+                }
+            };
+            tokio::select! {
+                () = all => {}
+                _ = stop.changed() => { partial = true; }
+            }
+            begun.load(Ordering::SeqCst).min(limit)
+        }
+    };
+    if *stop.borrow() {
+        partial = true;
+    }
+    // Let acquisitions in flight finish, within the grace period.
+    let deadline = Instant::now() + plan.grace;
+    while shared.in_flight.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let cancelled = match recorder.lock() {
+        Ok(mut r) => {
+            shared.closed.store(true, Ordering::SeqCst);
+            let left = shared.in_flight.load(Ordering::SeqCst) as u64;
+            r.cancelled(left);
+            left
+        }
+        Err(_) => 0,
+    };
+    DriverStats {
+        scheduled,
+        elapsed: started.elapsed(),
+        partial,
+        cancelled,
+    }
+}

@@ -1,0 +1,220 @@
+//! Load runs of token acquisition: a scenario file ([`Plan`]) drives the
+//! client's flows at a controlled rate ([`driver`]), a [`Recorder`] keeps
+//! coordinated-omission-correct HDR histograms per flow, step and outcome
+//! and accounts for every acquisition, and [`report`] turns the saved data
+//! into a table, `summary.json`, `latency.hlog` and `report.html`, with
+//! thresholds that set the exit status.
+
+pub mod driver;
+mod html;
+pub mod recorder;
+pub mod report;
+pub mod scenario;
+pub mod threshold;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use tokenprobe_client::{Flow, Transport};
+use tokenprobe_stub::{Config as StubConfig, JwtAlgorithm, Stub};
+use tokio::sync::watch;
+
+pub use recorder::Recorder;
+pub use report::Summary;
+pub use scenario::{LoadModel, Plan, Target};
+
+use driver::NamedFlow;
+
+/// Why a run could not start or finish.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The scenario's flows or target (before any traffic).
+    #[error("{0}")]
+    Setup(String),
+    /// Writing the report.
+    #[error("report: {0}")]
+    Report(String),
+}
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// No progress line.
+    pub quiet: bool,
+    /// Changes to `true` to stop early (Ctrl-C, SIGTERM).
+    pub stop: watch::Receiver<bool>,
+}
+
+/// A finished run.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    /// Where the report is.
+    pub dir: PathBuf,
+    /// What it says.
+    pub summary: Summary,
+    /// The terminal table.
+    pub table: String,
+}
+
+/// `YYYYMMDDTHHMMSSZ`.
+fn stamp(t: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(t)
+        .to_string()
+        .chars()
+        .filter(|c| !matches!(c, '-' | ':'))
+        .collect()
+}
+
+/// Runs a plan: starts the embedded stub if asked, drives the load, writes
+/// the report directory and renders it.
+pub async fn run(plan: &Plan, options: RunOptions) -> Result<Finished, LoadError> {
+    let setup = |e: &dyn std::fmt::Display| LoadError::Setup(e.to_string());
+    let s = &plan.scenario;
+    let stub = match &s.target {
+        scenario::Target::Stub => {
+            let config = s.stub.clone().unwrap_or_else(|| {
+                let mut c = StubConfig::default();
+                c.jwt.algorithm = JwtAlgorithm::ES256;
+                c
+            });
+            Some(Stub::start(config).await.map_err(|e| setup(&e))?)
+        }
+        scenario::Target::Url(_) => None,
+    };
+    let base = match (&s.target, &stub) {
+        (scenario::Target::Url(u), _) => u.clone(),
+        (_, Some(stub)) => stub.base_url(),
+        _ => return Err(LoadError::Setup("no target".into())),
+    };
+    let mut flows = Vec::new();
+    for config in &s.flows {
+        let mut config = config.clone();
+        config.default_base_url(&base);
+        let system = config.system();
+        let n = flows
+            .iter()
+            .filter(|f: &&NamedFlow| f.name.starts_with(system))
+            .count();
+        let name = if n == 0 {
+            system.to_owned()
+        } else {
+            format!("{system}-{}", n + 1)
+        };
+        let flow = Flow::new(&config).map_err(|e| LoadError::Setup(format!("flow {name}: {e}")))?;
+        flows.push(NamedFlow { name, flow });
+    }
+    let transport = Transport::new(&s.http).map_err(|e| setup(&e))?;
+
+    let wall = SystemTime::now();
+    let dir = s.output.join(format!("{}-{}", plan.name, stamp(wall)));
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| LoadError::Report(format!("{}: {e}", dir.display())))?;
+    let started = Instant::now();
+    let recorder = Recorder::new(&dir.join("latency.hlog"), started, wall)
+        .map_err(|e| LoadError::Report(e.to_string()))?;
+    let recorder = Arc::new(Mutex::new(recorder));
+
+    let ticker = tokio::spawn(rotate_every_second(recorder.clone()));
+    let progress = (!options.quiet && std::io::stdout().is_terminal())
+        .then(|| tokio::spawn(show_progress(recorder.clone(), plan.clone(), started)));
+    let stats = driver::drive(
+        plan,
+        flows,
+        transport,
+        recorder.clone(),
+        started,
+        options.stop.clone(),
+    )
+    .await;
+    ticker.abort();
+    if let Some(p) = progress {
+        p.abort();
+    }
+    if let Some(stub) = stub {
+        stub.shutdown().await;
+    }
+    // Late results (after the grace period) are no longer recorded, so the
+    // recorder can be closed while their tasks wind down.
+    let (counts, lag) = recorder
+        .lock()
+        .map_err(|_| LoadError::Report("the recorder lock was poisoned".into()))?
+        .finish()
+        .map_err(|e| LoadError::Report(e.to_string()))?;
+
+    let elapsed = stats.elapsed.as_secs_f64().max(1e-9);
+    let target_rate = match &s.load {
+        LoadModel::Open { .. } => {
+            Some(stats.scheduled as f64 / elapsed.min(plan.duration.as_secs_f64().max(1e-9)))
+        }
+        LoadModel::Closed { .. } => None,
+    };
+    let q = |q| lag.value_at_quantile(q) as f64 / 1000.0;
+    let summary = Summary {
+        schema: report::SCHEMA.into(),
+        scenario: plan.name.clone(),
+        started_at: humantime::format_rfc3339_millis(wall).to_string(),
+        elapsed_secs: elapsed,
+        partial: stats.partial,
+        model: match &s.load {
+            LoadModel::Open { .. } => "open".into(),
+            LoadModel::Closed { .. } => "closed".into(),
+        },
+        target_rate,
+        achieved_rate: counts.started as f64 / elapsed,
+        scheduled: stats.scheduled,
+        counts,
+        driver_lag_ms: [q(0.5), q(0.99), lag.max() as f64 / 1000.0],
+        threshold_texts: plan.thresholds.iter().map(|t| t.text.clone()).collect(),
+        latency: Vec::new(),
+        thresholds: Vec::new(),
+    };
+    let json = serde_json::to_vec_pretty(&summary).map_err(|e| LoadError::Report(e.to_string()))?;
+    std::fs::write(dir.join("summary.json"), json).map_err(|e| LoadError::Report(e.to_string()))?;
+    let (summary, table) = report::render_dir(&dir).map_err(LoadError::Report)?;
+    Ok(Finished {
+        dir,
+        summary,
+        table,
+    })
+}
+
+async fn rotate_every_second(recorder: Arc<Mutex<Recorder>>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        if let Ok(mut r) = recorder.lock() {
+            let _ = r.rotate();
+        }
+    }
+}
+
+async fn show_progress(recorder: Arc<Mutex<Recorder>>, plan: Plan, started: Instant) {
+    let bar = indicatif::ProgressBar::new_spinner();
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    loop {
+        tick.tick().await;
+        let Ok(r) = recorder.lock() else { return };
+        let (p50, p99, errors) = r.live();
+        let t = started.elapsed();
+        let done = r.counts().started;
+        drop(r);
+        let target = match &plan.scenario.load {
+            LoadModel::Open { .. } => format!(" target {:.0}/s", plan.rate_at(t)),
+            LoadModel::Closed { users, .. } => format!(" {users} users"),
+        };
+        let f = |d: Option<Duration>| {
+            d.map_or("-".into(), |d| format!("{:.1}ms", d.as_secs_f64() * 1000.0))
+        };
+        bar.set_message(format!(
+            "{:>5.1}s{target} achieved {:.0}/s  p50 {}  p99 {}  errors {errors}",
+            t.as_secs_f64(),
+            done as f64 / t.as_secs_f64().max(1e-3),
+            f(p50),
+            f(p99),
+        ));
+        bar.tick();
+    }
+}

@@ -1,0 +1,279 @@
+//! The recorder: one HdrHistogram (1 µs to 60 s, 3 significant digits)
+//! per flow, step and outcome, plus the whole acquisition; interval
+//! histograms written every second to an HdrHistogram interval log as the
+//! run goes, so memory stays flat however long it runs; and the counters
+//! that account for every acquisition.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime};
+
+use hdrhistogram::Histogram;
+use hdrhistogram::serialization::V2DeflateSerializer;
+use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
+use serde::{Deserialize, Serialize};
+
+/// Microseconds: the unit of every histogram.
+pub const LOWEST: u64 = 1;
+/// 60 s; longer values are recorded as 60 s.
+pub const HIGHEST: u64 = 60_000_000;
+
+/// A new histogram with the recorder's bounds.
+pub fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(LOWEST, HIGHEST, 3)
+        .unwrap_or_else(|_| Histogram::new(3).unwrap_or_else(|_| unreachable_histogram()))
+}
+
+#[allow(clippy::panic)]
+fn unreachable_histogram() -> Histogram<u64> {
+    panic!("3 significant digits is a valid precision")
+}
+
+/// What a histogram holds: a flow (or `all`), a step (or `total`), and
+/// whether the acquisition succeeded.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Key {
+    /// Flow name, or `all`.
+    pub flow: String,
+    /// Step name, or `total`.
+    pub step: String,
+    /// Success or error.
+    pub ok: bool,
+}
+
+impl Key {
+    /// The interval log tag: `flow/step/ok` or `flow/step/err`.
+    pub fn tag(&self) -> String {
+        format!(
+            "{}/{}/{}",
+            self.flow,
+            self.step,
+            if self.ok { "ok" } else { "err" }
+        )
+    }
+
+    /// The key of a tag.
+    pub fn from_tag(tag: &str) -> Option<Key> {
+        let mut parts = tag.split('/');
+        let (flow, step, outcome) = (parts.next()?, parts.next()?, parts.next()?);
+        Some(Key {
+            flow: flow.to_owned(),
+            step: step.to_owned(),
+            ok: match outcome {
+                "ok" => true,
+                "err" => false,
+                _ => return None,
+            },
+        })
+    }
+
+    /// `flow/step`, how thresholds and tables name it.
+    pub fn scope(&self) -> String {
+        format!("{}/{}", self.flow, self.step)
+    }
+}
+
+/// Every acquisition, counted once.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    /// Started: `ok` + the sum of `errors`.
+    pub started: u64,
+    /// Succeeded.
+    pub ok: u64,
+    /// Failed, by error label (`connect`, `provider(invalid_client)`, …).
+    pub errors: BTreeMap<String, u64>,
+    /// Never started: the in-flight cap was reached.
+    pub dropped_in_flight_cap: u64,
+    /// Per flow: (ok, errors).
+    pub per_flow: BTreeMap<String, (u64, u64)>,
+}
+
+impl Counts {
+    /// All errors.
+    pub fn error_total(&self) -> u64 {
+        self.errors.values().sum()
+    }
+}
+
+/// A finished acquisition, as the driver hands it over.
+#[derive(Debug, Clone)]
+pub struct Outcome<'a> {
+    /// The flow's name.
+    pub flow: &'a str,
+    /// Per step: name and latency.
+    pub steps: &'a [(&'static str, Duration)],
+    /// The whole acquisition's latency (from its intended start).
+    pub total: Duration,
+    /// `None` for success, else the error label.
+    pub error: Option<String>,
+}
+
+/// Records acquisitions and writes interval histograms.
+pub struct Recorder {
+    started: Instant,
+    cumulative: BTreeMap<Key, Histogram<u64>>,
+    interval: BTreeMap<Key, Histogram<u64>>,
+    interval_start: Duration,
+    lag: Histogram<u64>,
+    counts: Counts,
+    log: BufWriter<File>,
+    serializer: V2DeflateSerializer,
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros())
+        .unwrap_or(u64::MAX)
+        .clamp(LOWEST, HIGHEST)
+}
+
+impl Recorder {
+    /// Starts a recorder whose interval log is `hlog`.
+    pub fn new(hlog: &Path, started: Instant, wall: SystemTime) -> std::io::Result<Recorder> {
+        let mut log = BufWriter::new(File::create(hlog)?);
+        let mut serializer = V2DeflateSerializer::new();
+        IntervalLogWriterBuilder::new()
+            .add_comment("tokenprobe latency log; values in microseconds; tags flow/step/outcome")
+            .with_start_time(wall)
+            .with_base_time(wall)
+            .begin_log_with(&mut log, &mut serializer)?;
+        Ok(Recorder {
+            started,
+            cumulative: BTreeMap::new(),
+            interval: BTreeMap::new(),
+            interval_start: Duration::ZERO,
+            lag: histogram(),
+            counts: Counts::default(),
+            log,
+            serializer,
+        })
+    }
+
+    fn add(&mut self, key: Key, value: u64) {
+        let v = value.clamp(LOWEST, HIGHEST);
+        if let Some(h) = self.interval.get_mut(&key) {
+            h.saturating_record(v);
+        } else {
+            let mut h = histogram();
+            h.saturating_record(v);
+            self.interval.insert(key.clone(), h);
+        }
+        self.cumulative
+            .entry(key)
+            .or_insert_with(histogram)
+            .saturating_record(v);
+    }
+
+    /// One finished acquisition: its steps, its total, its bucket.
+    pub fn record(&mut self, o: &Outcome<'_>) {
+        let ok = o.error.is_none();
+        for (step, d) in o.steps {
+            self.add(
+                Key {
+                    flow: o.flow.to_owned(),
+                    step: (*step).to_owned(),
+                    ok,
+                },
+                micros(*d),
+            );
+        }
+        let total = micros(o.total);
+        self.add(
+            Key {
+                flow: o.flow.to_owned(),
+                step: "total".into(),
+                ok,
+            },
+            total,
+        );
+        self.add(
+            Key {
+                flow: "all".into(),
+                step: "total".into(),
+                ok,
+            },
+            total,
+        );
+        let c = &mut self.counts;
+        c.started += 1;
+        let per_flow = c.per_flow.entry(o.flow.to_owned()).or_default();
+        match &o.error {
+            None => {
+                c.ok += 1;
+                per_flow.0 += 1;
+            }
+            Some(label) => {
+                *c.errors.entry(label.clone()).or_default() += 1;
+                per_flow.1 += 1;
+            }
+        }
+    }
+
+    /// Acquisitions still in flight when the grace period ended: started,
+    /// and counted as the error `cancelled` (no latency: they never ended).
+    pub fn cancelled(&mut self, n: u64) {
+        if n > 0 {
+            self.counts.started += n;
+            *self.counts.errors.entry("cancelled".into()).or_default() += n;
+        }
+    }
+
+    /// An arrival the in-flight cap kept from starting.
+    pub fn dropped(&mut self) {
+        self.counts.dropped_in_flight_cap += 1;
+    }
+
+    /// How late the scheduler started an acquisition.
+    pub fn lag(&mut self, late: Duration) {
+        self.lag.saturating_record(micros(late));
+    }
+
+    /// The counters so far.
+    pub fn counts(&self) -> &Counts {
+        &self.counts
+    }
+
+    /// p50 and p99 of all successful acquisitions so far, and the errors.
+    pub fn live(&self) -> (Option<Duration>, Option<Duration>, u64) {
+        let h = self.cumulative.get(&Key {
+            flow: "all".into(),
+            step: "total".into(),
+            ok: true,
+        });
+        let q = |q| {
+            h.filter(|h| !h.is_empty())
+                .map(|h| Duration::from_micros(h.value_at_quantile(q)))
+        };
+        (q(0.5), q(0.99), self.counts.error_total())
+    }
+
+    /// The scheduler's lag histogram.
+    pub fn lag_histogram(&self) -> &Histogram<u64> {
+        &self.lag
+    }
+
+    /// Writes the current interval's histograms to the log and starts a new
+    /// interval.
+    pub fn rotate(&mut self) -> std::io::Result<()> {
+        let now = self.started.elapsed();
+        let length = now.saturating_sub(self.interval_start);
+        let mut writer =
+            IntervalLogWriterBuilder::new().begin_log_with(&mut self.log, &mut self.serializer)?;
+        for (key, h) in &self.interval {
+            let tag = key.tag();
+            writer
+                .write_histogram(h, self.interval_start, length, Tag::new(&tag))
+                .map_err(|e| std::io::Error::other(format!("{e:?}")))?;
+        }
+        self.interval.clear();
+        self.interval_start = now;
+        self.log.flush()
+    }
+
+    /// Writes the last interval; the counters and the lag histogram.
+    pub fn finish(&mut self) -> std::io::Result<(Counts, Histogram<u64>)> {
+        self.rotate()?;
+        Ok((self.counts.clone(), self.lag.clone()))
+    }
+}

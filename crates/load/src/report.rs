@@ -1,0 +1,313 @@
+//! Reports, always made from the saved data (`summary.json` for the
+//! counters and the run's facts, `latency.hlog` for every histogram), so
+//! that `tokenprobe report DIR` renders exactly what the run did: the
+//! terminal table, `summary.json` (schema `tokenprobe.summary/1`) and a
+//! self-contained `report.html`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::Duration;
+
+use base64::Engine;
+use hdrhistogram::Histogram;
+use hdrhistogram::serialization::Deserializer;
+use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
+use serde::{Deserialize, Serialize};
+
+use crate::recorder::{Counts, Key, histogram};
+use crate::threshold::{Metric, Threshold};
+
+/// The version of `summary.json`'s schema.
+pub const SCHEMA: &str = "tokenprobe.summary/1";
+
+/// Latency of one flow/step/outcome, milliseconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LatencyRow {
+    /// Flow (or `all`).
+    pub flow: String,
+    /// Step (or `total`).
+    pub step: String,
+    /// `ok` or `err`.
+    pub outcome: String,
+    /// Recorded values.
+    pub count: u64,
+    /// Mean.
+    pub mean_ms: f64,
+    /// Percentiles.
+    pub p50_ms: f64,
+    /// p90.
+    pub p90_ms: f64,
+    /// p99.
+    pub p99_ms: f64,
+    /// p99.9.
+    pub p999_ms: f64,
+    /// Max.
+    pub max_ms: f64,
+}
+
+/// A threshold's verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// As written.
+    pub threshold: String,
+    /// The measured value (ms or fraction); none when nothing was measured.
+    pub actual: Option<f64>,
+    /// Whether it holds (a threshold on nothing fails).
+    pub pass: bool,
+}
+
+/// `summary.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// [`SCHEMA`].
+    pub schema: String,
+    /// The scenario's name.
+    pub scenario: String,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    /// Seconds from the first arrival to the last result.
+    pub elapsed_secs: f64,
+    /// Stopped early by Ctrl-C or SIGTERM.
+    pub partial: bool,
+    /// `open` or `closed`.
+    pub model: String,
+    /// Mean rate the schedule asked for (open model).
+    pub target_rate: Option<f64>,
+    /// Started acquisitions per second.
+    pub achieved_rate: f64,
+    /// Arrivals scheduled: `started + dropped_in_flight_cap` (open model).
+    pub scheduled: u64,
+    /// Every acquisition in one bucket: `started = ok + Σ errors`.
+    pub counts: Counts,
+    /// How late the scheduler started acquisitions (p50, p99, max; ms).
+    pub driver_lag_ms: [f64; 3],
+    /// Thresholds as written.
+    pub threshold_texts: Vec<String>,
+    /// Per flow/step/outcome.
+    #[serde(default)]
+    pub latency: Vec<LatencyRow>,
+    /// Verdicts.
+    #[serde(default)]
+    pub thresholds: Vec<Verdict>,
+}
+
+impl Summary {
+    /// Whether every threshold holds.
+    pub fn passed(&self) -> bool {
+        self.thresholds.iter().all(|v| v.pass)
+    }
+
+    /// Errors over started acquisitions.
+    pub fn error_rate(&self) -> f64 {
+        let started = self.counts.started.max(1) as f64;
+        self.counts.error_total() as f64 / started
+    }
+}
+
+/// One interval of the log.
+#[derive(Debug, Clone)]
+pub struct Interval {
+    /// Offset from the start.
+    pub start: Duration,
+    /// Length.
+    pub length: Duration,
+    /// Its histogram.
+    pub key: Key,
+    /// Values.
+    pub histogram: Histogram<u64>,
+}
+
+/// Reads an interval log back with hdrhistogram's own reader.
+pub fn read_hlog(bytes: &[u8]) -> Result<Vec<Interval>, String> {
+    let mut out = Vec::new();
+    let mut deserializer = Deserializer::new();
+    for entry in IntervalLogIterator::new(bytes) {
+        let LogEntry::Interval(h) = entry.map_err(|e| format!("latency.hlog: {e:?}"))? else {
+            continue;
+        };
+        let key = h
+            .tag()
+            .and_then(|t| Key::from_tag(t.as_str()))
+            .ok_or("latency.hlog: an interval without a flow/step/outcome tag")?;
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(h.encoded_histogram())
+            .map_err(|e| format!("latency.hlog: {e}"))?;
+        let histogram: Histogram<u64> = deserializer
+            .deserialize(&mut raw.as_slice())
+            .map_err(|e| format!("latency.hlog: {e:?}"))?;
+        out.push(Interval {
+            start: h.start_timestamp(),
+            length: h.duration(),
+            key,
+            histogram,
+        });
+    }
+    Ok(out)
+}
+
+fn ms(us: u64) -> f64 {
+    us as f64 / 1000.0
+}
+
+fn row(key: &Key, h: &Histogram<u64>) -> LatencyRow {
+    let q = |q| ms(h.value_at_quantile(q));
+    LatencyRow {
+        flow: key.flow.clone(),
+        step: key.step.clone(),
+        outcome: if key.ok { "ok" } else { "err" }.into(),
+        count: h.len(),
+        mean_ms: h.mean() / 1000.0,
+        p50_ms: q(0.5),
+        p90_ms: q(0.9),
+        p99_ms: q(0.99),
+        p999_ms: q(0.999),
+        max_ms: ms(h.max()),
+    }
+}
+
+/// Totals of every key over the whole run.
+pub fn cumulative(intervals: &[Interval]) -> BTreeMap<Key, Histogram<u64>> {
+    let mut all: BTreeMap<Key, Histogram<u64>> = BTreeMap::new();
+    for i in intervals {
+        let h = all.entry(i.key.clone()).or_insert_with(histogram);
+        let _ = h.add(&i.histogram);
+    }
+    all
+}
+
+fn evaluate(t: &Threshold, s: &Summary, totals: &BTreeMap<Key, Histogram<u64>>) -> Verdict {
+    let scope = t.scope.clone().unwrap_or_else(|| "all/total".into());
+    let (flow, step) = scope.split_once('/').unwrap_or((scope.as_str(), "total"));
+    let h = totals
+        .get(&Key {
+            flow: flow.into(),
+            step: step.into(),
+            ok: true,
+        })
+        .filter(|h| !h.is_empty());
+    let actual = match t.metric {
+        Metric::Percentile(q) => h.map(|h| ms(h.value_at_quantile(q / 100.0))),
+        Metric::Max => h.map(|h| ms(h.max())),
+        Metric::Mean => h.map(|h| h.mean() / 1000.0),
+        Metric::ErrorRate => match &t.scope {
+            None => Some(s.error_rate()),
+            Some(_) => s
+                .counts
+                .per_flow
+                .get(flow)
+                .map(|(ok, err)| *err as f64 / (*ok + *err).max(1) as f64),
+        },
+        Metric::AchievedRate => s
+            .target_rate
+            .filter(|r| *r > 0.0)
+            .map(|r| s.achieved_rate / r),
+    };
+    Verdict {
+        threshold: t.text.clone(),
+        actual,
+        pass: actual.is_some_and(|a| t.holds(a)),
+    }
+}
+
+/// Re-renders a report directory from `summary.json` and `latency.hlog`:
+/// rewrites `summary.json` (latency rows, verdicts) and `report.html`, and
+/// returns the summary and the terminal table.
+pub fn render_dir(dir: &Path) -> Result<(Summary, String), String> {
+    let read = |name: &str| {
+        std::fs::read(dir.join(name)).map_err(|e| format!("{}: {e}", dir.join(name).display()))
+    };
+    let mut summary: Summary = serde_json::from_slice(&read("summary.json")?)
+        .map_err(|e| format!("{}: {e}", dir.join("summary.json").display()))?;
+    if summary.schema != SCHEMA {
+        return Err(format!(
+            "summary.json has schema {:?}, expected {SCHEMA}",
+            summary.schema
+        ));
+    }
+    let intervals = read_hlog(&read("latency.hlog")?)?;
+    let totals = cumulative(&intervals);
+    summary.latency = totals.iter().map(|(k, h)| row(k, h)).collect();
+    let thresholds: Vec<Threshold> = summary
+        .threshold_texts
+        .iter()
+        .map(|t| t.parse())
+        .collect::<Result<_, _>>()?;
+    summary.thresholds = thresholds
+        .iter()
+        .map(|t| evaluate(t, &summary, &totals))
+        .collect();
+    let json = serde_json::to_vec_pretty(&summary).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("summary.json"), json).map_err(|e| e.to_string())?;
+    let html = crate::html::page(&summary, &intervals, &totals);
+    std::fs::write(dir.join("report.html"), html).map_err(|e| e.to_string())?;
+    let table = table(&summary);
+    Ok((summary, table))
+}
+
+/// The terminal table.
+pub fn table(s: &Summary) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}{} — {} model, {:.1} s, {} started ({:.1}/s{})",
+        s.scenario,
+        if s.partial {
+            " (PARTIAL: stopped early)"
+        } else {
+            ""
+        },
+        s.model,
+        s.elapsed_secs,
+        s.counts.started,
+        s.achieved_rate,
+        s.target_rate
+            .map_or(String::new(), |t| format!(" of {t:.1}/s asked")),
+    );
+    let _ = writeln!(
+        out,
+        "{:<28} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "flow/step (ok)", "count", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms"
+    );
+    for r in s.latency.iter().filter(|r| r.outcome == "ok") {
+        let _ = writeln!(
+            out,
+            "{:<28} {:>8} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
+            format!("{}/{}", r.flow, r.step),
+            r.count,
+            r.p50_ms,
+            r.p90_ms,
+            r.p99_ms,
+            r.p999_ms,
+            r.max_ms
+        );
+    }
+    let c = &s.counts;
+    let _ = writeln!(
+        out,
+        "accounting: started {} = ok {} + errors {}; dropped (in-flight cap) {}; scheduled {}",
+        c.started,
+        c.ok,
+        c.error_total(),
+        c.dropped_in_flight_cap,
+        s.scheduled
+    );
+    for (label, n) in &c.errors {
+        let _ = writeln!(out, "  error {label}: {n}");
+    }
+    let [p50, p99, max] = s.driver_lag_ms;
+    let _ = writeln!(
+        out,
+        "driver lag: p50 {p50:.2} ms, p99 {p99:.2} ms, max {max:.2} ms"
+    );
+    for v in &s.thresholds {
+        let _ = writeln!(
+            out,
+            "threshold {:<32} {} (measured {})",
+            v.threshold,
+            if v.pass { "PASS" } else { "FAIL" },
+            v.actual.map_or("nothing".into(), |a| format!("{a:.4}"))
+        );
+    }
+    out
+}

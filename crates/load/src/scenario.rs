@@ -1,0 +1,367 @@
+//! Scenario files: the target, the flows, the load model, limits,
+//! thresholds and where reports go. `${VAR}` expands from the environment
+//! before parsing; every mistake is reported with file, line and column
+//! (of the original text) before any traffic.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+use serde_spanned::Spanned;
+use tokenprobe_client::{FlowConfig, HttpOptions};
+use tokenprobe_protocol::BaseUrl;
+use tokenprobe_stub::{Config as StubConfig, ConfigError};
+
+use crate::threshold::Threshold;
+
+/// Where the traffic goes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    /// The embedded stub, started in-process on loopback.
+    Stub,
+    /// A server.
+    Url(BaseUrl),
+}
+
+impl<'de> Deserialize<'de> for Target {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if s == "stub" {
+            return Ok(Target::Stub);
+        }
+        s.parse()
+            .map(Target::Url)
+            .map_err(|e| serde::de::Error::custom(format!("target: `stub` or a base URL ({e})")))
+    }
+}
+
+fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let s = String::deserialize(d)?;
+    humantime::parse_duration(&s).map_err(|e| {
+        serde::de::Error::custom(format!(
+            "duration {s:?}: {e} (e.g. \"30s\", \"2m\", \"500ms\")"
+        ))
+    })
+}
+
+fn opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    duration(d).map(Some)
+}
+
+fn rate<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    let r = f64::deserialize(d)?;
+    if r.is_finite() && r >= 0.0 {
+        Ok(r)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "a rate is ≥ 0 per second, not {r}"
+        )))
+    }
+}
+
+/// One step of an open model's rate: ramp linearly to `rate` over `duration`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stage {
+    /// How long.
+    #[serde(deserialize_with = "duration")]
+    pub duration: Duration,
+    /// Acquisitions per second at its end.
+    #[serde(deserialize_with = "rate")]
+    pub rate: f64,
+}
+
+/// How acquisitions are started.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "model", rename_all = "lowercase", deny_unknown_fields)]
+pub enum LoadModel {
+    /// A constant arrival rate (optionally ramped by stages); latency is
+    /// measured from each acquisition's intended start.
+    Open {
+        /// Acquisitions per second (at the start, when there are stages).
+        #[serde(deserialize_with = "rate")]
+        rate: f64,
+        /// Ramps after the start.
+        #[serde(default)]
+        stages: Vec<Stage>,
+        /// At most this many in flight; further arrivals are dropped and counted.
+        #[serde(default = "default_in_flight")]
+        max_in_flight: usize,
+    },
+    /// N virtual users, each acquiring in a loop.
+    Closed {
+        /// How many.
+        users: usize,
+        /// Pause between one user's acquisitions.
+        #[serde(default, deserialize_with = "opt_duration")]
+        think_time: Option<Duration>,
+    },
+}
+
+fn default_in_flight() -> usize {
+    1000
+}
+
+/// When the run ends: its duration or acquisition count, whichever first.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// How long (for an open model with stages, their sum when absent).
+    #[serde(default, deserialize_with = "opt_duration")]
+    pub duration: Option<Duration>,
+    /// At most this many acquisitions.
+    pub acquisitions: Option<u64>,
+    /// After the end (or Ctrl-C), how long acquisitions in flight may finish.
+    #[serde(default, deserialize_with = "opt_duration")]
+    pub grace: Option<Duration>,
+}
+
+/// A whole scenario file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Names the report directory; the file's stem when absent.
+    pub name: Option<String>,
+    /// `stub` or a base URL; flows without a `base_url` use it.
+    pub target: Target,
+    /// The embedded stub's configuration (faults, quirks, accounts).
+    #[serde(default)]
+    pub stub: Option<StubConfig>,
+    /// Timeouts, connection mode, TLS trust.
+    #[serde(default)]
+    pub http: HttpOptions,
+    /// The flows, taken in turn.
+    pub flows: Vec<FlowConfig>,
+    /// The load model.
+    pub load: LoadModel,
+    /// When to stop.
+    pub limits: Limits,
+    /// Pass/fail conditions, e.g. `p99 < 250ms`.
+    #[serde(default)]
+    pub thresholds: Vec<Spanned<String>>,
+    /// Where report directories go.
+    #[serde(default = "default_output")]
+    pub output: PathBuf,
+}
+
+fn default_output() -> PathBuf {
+    PathBuf::from("reports")
+}
+
+/// A checked scenario: thresholds parsed, limits resolved.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The file's content.
+    pub scenario: Scenario,
+    /// The name.
+    pub name: String,
+    /// Parsed thresholds.
+    pub thresholds: Vec<Threshold>,
+    /// The run's length.
+    pub duration: Duration,
+    /// The grace period.
+    pub grace: Duration,
+}
+
+/// Replaces `${VAR}` with the environment's value. Returns the text and,
+/// for each replacement, (expanded start, expanded end, original start,
+/// original end), so positions map back to the file.
+fn expand(text: &str, origin: &str) -> Result<(String, Vec<[usize; 4]>), ConfigError> {
+    let mut out = String::with_capacity(text.len());
+    let mut map = Vec::new();
+    let mut rest = 0;
+    while let Some(i) = text
+        .get(rest..)
+        .and_then(|t| t.find("${"))
+        .map(|i| i + rest)
+    {
+        let Some(len) = text.get(i + 2..).and_then(|t| t.find('}')) else {
+            return Err(ConfigError::at(
+                origin,
+                text,
+                Some(i..i + 2),
+                "`${` without a closing `}`",
+            ));
+        };
+        let name = text.get(i + 2..i + 2 + len).unwrap_or_default();
+        let value = std::env::var(name).map_err(|_| {
+            ConfigError::at(
+                origin,
+                text,
+                Some(i..i + 3 + len),
+                format!("environment variable {name} is not set"),
+            )
+        })?;
+        out.push_str(text.get(rest..i).unwrap_or_default());
+        let start = out.len();
+        out.push_str(&value);
+        map.push([start, out.len(), i, i + 3 + len]);
+        rest = i + 3 + len;
+    }
+    out.push_str(text.get(rest..).unwrap_or_default());
+    Ok((out, map))
+}
+
+/// Where an offset of the expanded text was in the original.
+fn original(offset: usize, map: &[[usize; 4]]) -> usize {
+    match map.iter().rev().find(|m| m[0] <= offset) {
+        Some(&[_, exp_end, orig_start, _]) if offset < exp_end => orig_start,
+        Some(&[_, exp_end, _, orig_end]) => offset - exp_end + orig_end,
+        None => offset,
+    }
+}
+
+impl Plan {
+    /// Reads, expands, parses and checks a scenario file.
+    pub fn load(path: &std::path::Path) -> Result<Plan, ConfigError> {
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::at(&origin, "", None, e.to_string()))?;
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+        Plan::parse(&text, &origin, stem.as_deref().unwrap_or("scenario"))
+    }
+
+    /// Parses scenario text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str, default_name: &str) -> Result<Plan, ConfigError> {
+        let (expanded, map) = expand(text, origin)?;
+        let at = |span: Option<std::ops::Range<usize>>, msg: String| {
+            let span = span.map(|s| original(s.start, &map)..original(s.end, &map));
+            ConfigError::at(origin, text, span, msg)
+        };
+        let scenario: Scenario = toml::from_str(&expanded)
+            .map_err(|e| at(e.span(), e.message().trim_end().to_owned()))?;
+        let thresholds = scenario
+            .thresholds
+            .iter()
+            .map(|t| {
+                t.get_ref()
+                    .parse::<Threshold>()
+                    .map_err(|e| at(Some(t.span()), e))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let stages: Duration = match &scenario.load {
+            LoadModel::Open { stages, .. } => stages.iter().map(|s| s.duration).sum(),
+            LoadModel::Closed { .. } => Duration::ZERO,
+        };
+        let duration = scenario.limits.duration.unwrap_or(stages);
+        let whole = Some(0..expanded.len().min(1));
+        if duration.is_zero() && scenario.limits.acquisitions.is_none() {
+            return Err(at(
+                whole,
+                "[limits] needs a duration or an acquisition count".into(),
+            ));
+        }
+        if scenario.flows.is_empty() {
+            return Err(at(whole, "no [[flows]]".into()));
+        }
+        if scenario.stub.is_some() && scenario.target != Target::Stub {
+            return Err(at(whole, "[stub] is only for target = \"stub\"".into()));
+        }
+        let grace = scenario.limits.grace.unwrap_or_else(|| {
+            Duration::from_millis(scenario.http.timeout_ms) + Duration::from_secs(1)
+        });
+        Ok(Plan {
+            name: scenario
+                .name
+                .clone()
+                .unwrap_or_else(|| default_name.to_owned()),
+            duration: if duration.is_zero() {
+                Duration::MAX
+            } else {
+                duration
+            },
+            scenario,
+            thresholds,
+            grace,
+        })
+    }
+
+    /// The open model's rate `t` after the start (linear ramps between stages).
+    pub fn rate_at(&self, t: Duration) -> f64 {
+        let LoadModel::Open { rate, stages, .. } = &self.scenario.load else {
+            return 0.0;
+        };
+        let (mut from, mut begin) = (*rate, Duration::ZERO);
+        for s in stages {
+            let end = begin + s.duration;
+            if t < end {
+                let f = (t - begin).as_secs_f64() / s.duration.as_secs_f64().max(f64::MIN_POSITIVE);
+                return from + (s.rate - from) * f;
+            }
+            (from, begin) = (s.rate, end);
+        }
+        from
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = "target = \"stub\"\n[[flows]]\nsystem = \"cognito\"\nclient_id = \"a\"\n\
+                           client_secret = { value = \"s\" }\n[load]\nmodel = \"open\"\nrate = 10\n\
+                           [limits]\nduration = \"1s\"\n";
+
+    fn err(text: &str) -> String {
+        Plan::parse(text, "s.toml", "s").unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_minimal_scenario_parses() {
+        let p = Plan::parse(MINIMAL, "s.toml", "s").unwrap();
+        assert_eq!((p.name.as_str(), p.duration), ("s", Duration::from_secs(1)));
+        assert_eq!(p.grace, Duration::from_secs(31));
+    }
+
+    #[test]
+    fn mistakes_name_file_line_and_column() {
+        // Inside the tagged tables ([load], [[flows]]) serde buffers the
+        // values, so the place is the table's own line.
+        let e = err(&MINIMAL.replace("rate = 10", "rate = -1"));
+        assert!(
+            e.starts_with("s.toml:6:1: a rate is ≥ 0 per second, not -1"),
+            "{e}"
+        );
+        let e = err(&MINIMAL.replace("cognito", "kerberos"));
+        assert!(
+            e.starts_with("s.toml:3:10: unknown variant `kerberos`"),
+            "{e}"
+        );
+        let e = err(&format!("{MINIMAL}colour = 1\n"));
+        assert!(e.starts_with("s.toml:11:1: unknown field `colour`"), "{e}");
+        let e = err(&MINIMAL.replace("\"1s\"", "\"soon\""));
+        assert!(e.starts_with("s.toml:10:12: duration \"soon\""), "{e}");
+        let e = err(&format!(
+            "thresholds = [\"p99 < 1ms\", \"p99 << 2\"]\n{MINIMAL}"
+        ));
+        assert!(e.starts_with("s.toml:1:28: `< 2` is not a duration"), "{e}");
+    }
+
+    #[test]
+    fn variables_expand_and_a_missing_one_is_an_error_at_its_place() {
+        // SAFETY-free: set_var is safe in edition 2024 only inside unsafe; use an always-set variable.
+        let p = Plan::parse(&MINIMAL.replace("\"a\"", "\"${HOME}\""), "s.toml", "s").unwrap();
+        let tokenprobe_client::FlowConfig::Cognito(c) = &p.scenario.flows[0] else {
+            panic!()
+        };
+        assert_eq!(c.client_id, std::env::var("HOME").unwrap());
+        let e = err(&MINIMAL.replace("\"a\"", "\"${TOKENPROBE_NOT_SET_ANYWHERE}\""));
+        assert_eq!(
+            e,
+            "s.toml:4:14: environment variable TOKENPROBE_NOT_SET_ANYWHERE is not set"
+        );
+        // Positions after an expansion map back to the original text.
+        let text = MINIMAL.replace("client_id = \"a\"", "client_id = \"${HOME}\", oops = 1");
+        assert!(err(&text).starts_with("s.toml:4:"), "{}", err(&text));
+    }
+
+    #[test]
+    fn stages_ramp_linearly() {
+        let text = MINIMAL.replace("rate = 10\n", "rate = 0\nstages = [{ duration = \"10s\", rate = 100 }, { duration = \"10s\", rate = 100 }]\n")
+            .replace("duration = \"1s\"\n", "");
+        let p = Plan::parse(&text, "s.toml", "s").unwrap();
+        assert_eq!(p.duration, Duration::from_secs(20));
+        assert!((p.rate_at(Duration::from_secs(5)) - 50.0).abs() < 1e-9);
+        assert!((p.rate_at(Duration::from_secs(15)) - 100.0).abs() < 1e-9);
+    }
+}

@@ -1,0 +1,164 @@
+//! Pass/fail conditions on a run: `p99 < 250ms`, `p50(veeva/session) <
+//! 20ms`, `error_rate < 0.1%`, `achieved_rate >= 95%`. A scope in
+//! parentheses names a flow (`veeva`) or a flow's step (`veeva/session`);
+//! without one, the whole acquisition over all flows.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// What is measured.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum Metric {
+    /// A latency percentile (0–100).
+    Percentile(f64),
+    /// The largest latency.
+    Max,
+    /// The mean latency.
+    Mean,
+    /// Errors over started acquisitions.
+    ErrorRate,
+    /// Achieved over target rate.
+    AchievedRate,
+}
+
+/// A comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Op {
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+}
+
+/// One condition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Threshold {
+    /// As written.
+    pub text: String,
+    /// The metric.
+    pub metric: Metric,
+    /// `flow` or `flow/step`; the whole run when absent.
+    pub scope: Option<String>,
+    /// The comparison.
+    pub op: Op,
+    /// Milliseconds for latencies, a fraction for rates.
+    pub value: f64,
+}
+
+impl FromStr for Threshold {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let usage = "expected e.g. `p99 < 250ms`, `p50(veeva/session) <= 20ms`, \
+                     `error_rate < 0.1%`, `achieved_rate >= 95%`";
+        let (op, at, len) = ["<=", ">=", "<", ">"]
+            .iter()
+            .find_map(|o| text.find(o).map(|i| (*o, i, o.len())))
+            .ok_or_else(|| format!("no comparison in `{text}`; {usage}"))?;
+        let op = match op {
+            "<=" => Op::Le,
+            ">=" => Op::Ge,
+            "<" => Op::Lt,
+            _ => Op::Gt,
+        };
+        let (left, right) = (text[..at].trim(), text[at + len..].trim());
+        let (name, scope) = match left.split_once('(') {
+            Some((n, rest)) => {
+                let scope = rest
+                    .strip_suffix(')')
+                    .ok_or_else(|| format!("unclosed `(` in `{text}`"))?;
+                (n.trim(), Some(scope.trim().to_owned()))
+            }
+            None => (left, None),
+        };
+        let metric = match name {
+            "max" => Metric::Max,
+            "mean" => Metric::Mean,
+            "error_rate" => Metric::ErrorRate,
+            "achieved_rate" => Metric::AchievedRate,
+            p => match p.strip_prefix('p').and_then(|n| n.parse::<f64>().ok()) {
+                Some(q) if (0.0..=100.0).contains(&q) => Metric::Percentile(q),
+                _ => return Err(format!("unknown metric `{name}`; {usage}")),
+            },
+        };
+        let value = match metric {
+            Metric::ErrorRate | Metric::AchievedRate => match right.strip_suffix('%') {
+                Some(p) => p.trim().parse::<f64>().map(|p| p / 100.0),
+                None => right.parse::<f64>(),
+            }
+            .map_err(|_| format!("`{right}` is not a rate such as 0.1% or 0.001"))?,
+            _ => humantime::parse_duration(right)
+                .map(|d| d.as_secs_f64() * 1000.0)
+                .map_err(|_| format!("`{right}` is not a duration such as 250ms"))?,
+        };
+        if scope.is_some() && metric == Metric::AchievedRate {
+            return Err("achieved_rate applies to the whole run, not a scope".into());
+        }
+        Ok(Threshold {
+            text: text.trim().to_owned(),
+            metric,
+            scope,
+            op,
+            value,
+        })
+    }
+}
+
+impl Threshold {
+    /// Whether `actual` meets it.
+    pub fn holds(&self, actual: f64) -> bool {
+        match self.op {
+            Op::Lt => actual < self.value,
+            Op::Le => actual <= self.value,
+            Op::Gt => actual > self.value,
+            Op::Ge => actual >= self.value,
+        }
+    }
+}
+
+impl fmt::Display for Threshold {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thresholds_parse() {
+        let t: Threshold = "p99 < 250ms".parse().unwrap();
+        assert_eq!(
+            (t.metric, t.op, t.value),
+            (Metric::Percentile(99.0), Op::Lt, 250.0)
+        );
+        let t: Threshold = "p99.9(veeva/session) <= 1s".parse().unwrap();
+        assert_eq!(t.scope.as_deref(), Some("veeva/session"));
+        assert_eq!((t.metric, t.value), (Metric::Percentile(99.9), 1000.0));
+        let t: Threshold = "error_rate < 0.1%".parse().unwrap();
+        assert!((t.value - 0.001).abs() < 1e-12);
+        let t: Threshold = "achieved_rate >= 95%".parse().unwrap();
+        assert!(t.holds(0.95) && !t.holds(0.94));
+    }
+
+    #[test]
+    fn mistakes_say_what_was_expected() {
+        for bad in [
+            "p99 250ms",
+            "p101 < 1ms",
+            "latency < 1ms",
+            "p99 < fast",
+            "error_rate < lots",
+            "p99(x < 1ms",
+        ] {
+            assert!(bad.parse::<Threshold>().is_err(), "{bad}");
+        }
+    }
+}

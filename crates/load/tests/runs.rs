@@ -1,0 +1,162 @@
+//! Whole load runs against the stub on loopback (bounded in time and
+//! count): coordinated omission, accounting under faults, the interval log
+//! read back with hdrhistogram's own reader.
+
+use std::path::PathBuf;
+
+use tokenprobe_load::recorder::Key;
+use tokenprobe_load::report::{Summary, cumulative, read_hlog};
+use tokenprobe_load::{Plan, RunOptions};
+use tokenprobe_stub::{Config, Route, Stub};
+
+fn out_dir(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("tokenprobe-load-{name}-{}", std::process::id()))
+}
+
+const CESS_FLOW: &str = "[[flows]]\nsystem = \"cess\"\nclient_id = \"tokenprobe-demo\"\n\
+    client_secret = { value = \"demo-secret\" }\nusername = \"12345678909\"\notp = { value = \"123456\" }\n";
+
+async fn run(text: &str, name: &str) -> (Summary, PathBuf) {
+    let text = format!("output = \"{}\"\n{text}", out_dir(name).display());
+    let plan = Plan::parse(&text, &format!("{name}.toml"), name).unwrap();
+    let (_stop, stopped) = tokio::sync::watch::channel(false);
+    let done = tokenprobe_load::run(
+        &plan,
+        RunOptions {
+            quiet: true,
+            stop: stopped,
+        },
+    )
+    .await
+    .unwrap();
+    (done.summary, done.dir)
+}
+
+fn total_ok(s: &Summary) -> &tokenprobe_load::report::LatencyRow {
+    s.latency
+        .iter()
+        .find(|r| r.flow == "all" && r.step == "total" && r.outcome == "ok")
+        .expect("a total row")
+}
+
+fn accounted(s: &Summary) {
+    let c = &s.counts;
+    assert_eq!(
+        c.started,
+        c.ok + c.error_total(),
+        "started = ok + errors: {c:?}"
+    );
+    if s.model == "open" {
+        assert_eq!(
+            s.scheduled,
+            c.started + c.dropped_in_flight_cap,
+            "scheduled = started + dropped"
+        );
+    }
+}
+
+/// A 1 s stall in a 10 s run at a constant rate: 10 % of acquisitions wait
+/// for the stall's end, their waits spread evenly over 0–1 s. Measured from
+/// the intended start, p95 is the middle of those waits (≈ 500 ms) and p99
+/// their 90th percentile (≈ 900 ms), plus the base latency. The tolerance
+/// is ±60 ms (timer and scheduling noise on a shared machine).
+///
+/// A closed model under the same stall hides it: its few users simply wait,
+/// so only one acquisition per user sees the stall and p99 stays at the
+/// base latency while the max shows the second.
+#[tokio::test]
+async fn coordinated_omission_open_model_sees_the_stall_and_closed_hides_it() {
+    let stall = "[stub]\njwt = { algorithm = \"ES256\" }\n[stub.faults.cess]\nstall_window = { from_ms = 4000, until_ms = 5000 }\n";
+    let open = format!(
+        "target = \"stub\"\nthresholds = [\"p95 < 1h\"]\n{CESS_FLOW}[load]\nmodel = \"open\"\nrate = 100\n[limits]\nduration = \"10s\"\n{stall}"
+    );
+    let closed = format!(
+        "target = \"stub\"\n{CESS_FLOW}[load]\nmodel = \"closed\"\nusers = 4\n[limits]\nduration = \"10s\"\n{stall}"
+    );
+    let ((open, _), (closed, _)) = tokio::join!(run(&open, "co-open"), run(&closed, "co-closed"));
+    accounted(&open);
+    accounted(&closed);
+    let o = total_ok(&open);
+    // p95 is not a column of the table; the threshold's measurement is it.
+    let p95 = open.thresholds[0].actual.unwrap();
+    assert!((p95 - 500.0).abs() < 60.0, "open p95 {p95} ms");
+    assert!((o.p99_ms - 900.0).abs() < 60.0, "open p99 {} ms", o.p99_ms);
+    let c = total_ok(&closed);
+    assert!(
+        c.p99_ms < 100.0,
+        "closed p99 {} ms hides the stall",
+        c.p99_ms
+    );
+    assert!(
+        c.max_ms > 500.0,
+        "closed max {} ms still shows it",
+        c.max_ms
+    );
+}
+
+#[tokio::test]
+async fn every_acquisition_lands_in_exactly_one_bucket_under_faults() {
+    let config = Config::from_toml(
+        "[jwt]\nalgorithm = \"ES256\"\n[faults.cess]\n\
+         error = { probability = 0.05, status = 503 }\nreset = { probability = 0.05 }\n\
+         stall = { probability = 0.01, ms = 1500 }\n",
+        "faults.toml",
+    )
+    .unwrap();
+    let stub = Stub::start(config).await.unwrap();
+    let text = format!(
+        "target = \"{}\"\n{CESS_FLOW}[http]\ntimeout_ms = 1000\n[load]\nmodel = \"open\"\nrate = 300\nmax_in_flight = 8\n\
+         [limits]\nduration = \"3s\"\n",
+        stub.base_url()
+    );
+    let (s, dir) = run(&text, "accounting").await;
+    accounted(&s);
+    let e = &s.counts.errors;
+    assert!(e.get("http_status(503)").is_some_and(|n| *n > 0), "{e:?}");
+    assert!(e.get("connect").is_some_and(|n| *n > 0), "{e:?}");
+    assert!(e.get("timeout").is_some_and(|n| *n > 0), "{e:?}");
+    // The server saw every started acquisition exactly once.
+    assert_eq!(stub.requests(Route::Cess), s.counts.started);
+    // And the interval log holds one value per finished acquisition.
+    let log = std::fs::read(dir.join("latency.hlog")).unwrap();
+    let totals = cumulative(&read_hlog(&log).unwrap());
+    let count = |ok| {
+        totals
+            .get(&Key {
+                flow: "all".into(),
+                step: "total".into(),
+                ok,
+            })
+            .map_or(0, |h| h.len())
+    };
+    assert_eq!(count(true), s.counts.ok);
+    assert_eq!(count(false), s.counts.error_total());
+}
+
+#[tokio::test]
+async fn the_interval_log_reads_back_with_hdrhistogram_and_re_renders() {
+    let text = format!(
+        "target = \"stub\"\n{CESS_FLOW}[load]\nmodel = \"open\"\nrate = 50\n[limits]\nduration = \"2500ms\"\n"
+    );
+    let (s, dir) = run(&text, "hlog").await;
+    accounted(&s);
+    let log = std::fs::read(dir.join("latency.hlog")).unwrap();
+    // hdrhistogram's own reader, entry by entry.
+    let mut intervals = 0;
+    for entry in hdrhistogram::serialization::interval_log::IntervalLogIterator::new(&log) {
+        if let hdrhistogram::serialization::interval_log::LogEntry::Interval(_) = entry.unwrap() {
+            intervals += 1;
+        }
+    }
+    assert!(
+        intervals >= 3 * 3,
+        "one histogram per key and second: {intervals}"
+    );
+    let (again, _) = tokenprobe_load::report::render_dir(&dir).unwrap();
+    assert_eq!(again.latency, s.latency);
+    assert!(
+        std::fs::read_to_string(dir.join("report.html"))
+            .unwrap()
+            .contains("<svg")
+    );
+}
