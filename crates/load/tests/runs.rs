@@ -160,3 +160,27 @@ async fn the_interval_log_reads_back_with_hdrhistogram_and_re_renders() {
             .contains("<svg")
     );
 }
+
+/// Every scenario in `scenarios/` parses (with its `${VAR}`s filled in).
+#[test]
+fn the_shipped_scenarios_parse() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&root).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut filled = String::new();
+        let mut rest = text.as_str();
+        while let Some(i) = rest.find("${") {
+            let end = rest[i..].find('}').unwrap() + i;
+            let var = &rest[i + 2..end];
+            filled.push_str(&rest[..i]);
+            filled.push_str(if var.ends_with("URL") { "https://staging.example" } else { "12345678909" });
+            rest = &rest[end + 1..];
+        }
+        filled.push_str(rest);
+        Plan::parse(&filled, &path.display().to_string(), "x").unwrap_or_else(|e| panic!("{e}"));
+        n += 1;
+    }
+    assert!(n >= 6, "{n} scenarios");
+}
