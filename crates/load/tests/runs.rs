@@ -175,7 +175,11 @@ fn the_shipped_scenarios_parse() {
             let end = rest[i..].find('}').unwrap() + i;
             let var = &rest[i + 2..end];
             filled.push_str(&rest[..i]);
-            filled.push_str(if var.ends_with("URL") { "https://staging.example" } else { "12345678909" });
+            filled.push_str(if var.ends_with("URL") {
+                "https://staging.example"
+            } else {
+                "12345678909"
+            });
             rest = &rest[end + 1..];
         }
         filled.push_str(rest);
