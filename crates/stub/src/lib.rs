@@ -187,7 +187,7 @@ impl StubHandle {
         let scheme = if self.tls { "https" } else { "http" };
         format!("{scheme}://{}", self.addr)
             .parse()
-            .unwrap_or_else(|_| unreachable_base_url())
+            .expect("a socket address makes a base URL")
     }
 
     /// The PEM of the CA that signed the generated certificate.
@@ -234,9 +234,4 @@ impl Drop for StubHandle {
     fn drop(&mut self) {
         let _ = self.stop.send(true);
     }
-}
-
-#[allow(clippy::panic)]
-fn unreachable_base_url() -> BaseUrl {
-    panic!("a socket address always makes a base URL")
 }
