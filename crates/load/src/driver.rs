@@ -52,8 +52,8 @@ struct Shared {
 }
 
 impl Shared {
-    /// Runs one acquisition and records it, latency from `intended`.
-    async fn acquire(&self, flow: &NamedFlow, intended: Instant) {
+    /// Runs acquisition of flow `index` and records it, latency from `intended`.
+    async fn acquire(&self, index: usize, flow: &NamedFlow, intended: Instant) {
         let began = Instant::now();
         let result = flow.flow.acquire(&self.transport).await;
         let total = intended.elapsed();
@@ -63,25 +63,18 @@ impl Shared {
         };
         // The first step also waited for the driver: count that wait too.
         let queued = began.saturating_duration_since(intended);
-        let steps: Vec<(&'static str, Duration)> = steps
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                (
-                    s.step,
-                    if i == 0 {
-                        s.elapsed + queued
-                    } else {
-                        s.elapsed
-                    },
-                )
-            })
-            .collect();
+        // A flow has at most two steps (an IdP token, then a session).
+        let mut times = [Duration::ZERO; 2];
+        for (t, s) in times.iter_mut().zip(steps) {
+            *t = s.elapsed;
+        }
+        times[0] += queued;
+        let steps = &times[..steps.len().min(times.len())];
         if let Ok(mut r) = self.recorder.lock() {
             if !self.closed.load(Ordering::SeqCst) {
                 r.record(&Outcome {
-                    flow: &flow.name,
-                    steps: &steps,
+                    flow: index,
+                    steps,
                     total,
                     error,
                 });
@@ -145,15 +138,17 @@ pub async fn drive(
                     _ = stop.changed() => { partial = true; break; }
                 }
                 let now = Instant::now();
-                let flow = flows[(n % flows.len() as u64) as usize].clone();
+                let index = (n % flows.len() as u64) as usize;
                 if let Ok(mut r) = recorder.lock() {
                     r.lag(now.saturating_duration_since(next));
                     if shared.in_flight.load(Ordering::SeqCst) >= *max_in_flight {
                         r.dropped();
                     } else {
                         shared.in_flight.fetch_add(1, Ordering::SeqCst);
-                        let (shared, intended) = (shared.clone(), next);
-                        tokio::spawn(async move { shared.acquire(&flow, intended).await });
+                        let (shared, flows, intended) = (shared.clone(), flows.clone(), next);
+                        tokio::spawn(async move {
+                            shared.acquire(index, &flows[index], intended).await;
+                        });
                     }
                 }
                 n += 1;
@@ -176,9 +171,9 @@ pub async fn drive(
                             begun.fetch_sub(1, Ordering::SeqCst);
                             return;
                         }
-                        let flow = &flows[((n + u as u64) % flows.len() as u64) as usize];
+                        let index = ((n + u as u64) % flows.len() as u64) as usize;
                         shared.in_flight.fetch_add(1, Ordering::SeqCst);
-                        shared.acquire(flow, Instant::now()).await;
+                        shared.acquire(index, &flows[index], Instant::now()).await;
                         if !think.is_zero() {
                             tokio::select! {
                                 () = tokio::time::sleep(think) => {}

@@ -112,7 +112,11 @@ pub async fn run(plan: &Plan, options: RunOptions) -> Result<Finished, LoadError
     std::fs::create_dir_all(&dir)
         .map_err(|e| LoadError::Report(format!("{}: {e}", dir.display())))?;
     let started = Instant::now();
-    let recorder = Recorder::new(&dir.join("latency.hlog"), started, wall)
+    let layout: Vec<(String, &'static [&'static str])> = flows
+        .iter()
+        .map(|f| (f.name.clone(), f.flow.steps()))
+        .collect();
+    let recorder = Recorder::new(&dir.join("latency.hlog"), started, wall, &layout)
         .map_err(|e| LoadError::Report(e.to_string()))?;
     let recorder = Arc::new(Mutex::new(recorder));
 
@@ -199,7 +203,7 @@ async fn show_progress(recorder: Arc<Mutex<Recorder>>, plan: Plan, started: Inst
         let Ok(r) = recorder.lock() else { return };
         let (p50, p99, errors) = r.live();
         let t = started.elapsed();
-        let done = r.counts().started;
+        let done = r.started();
         drop(r);
         let target = match &plan.scenario.load {
             LoadModel::Open { .. } => format!(" target {:.0}/s", plan.rate_at(t)),

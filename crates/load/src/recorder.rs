@@ -95,24 +95,63 @@ impl Counts {
 /// A finished acquisition, as the driver hands it over.
 #[derive(Debug, Clone)]
 pub struct Outcome<'a> {
-    /// The flow's name.
-    pub flow: &'a str,
-    /// Per step: name and latency.
-    pub steps: &'a [(&'static str, Duration)],
+    /// The flow's index in the recorder's layout.
+    pub flow: usize,
+    /// The latency of each step it ran, in the flow's step order.
+    pub steps: &'a [Duration],
     /// The whole acquisition's latency (from its intended start).
     pub total: Duration,
     /// `None` for success, else the error label.
     pub error: Option<String>,
 }
 
-/// Records acquisitions and writes interval histograms.
+/// The histograms of one flow/step (or total): [ok, err], for the whole
+/// run and for the current interval.
+struct Slot {
+    flow: String,
+    step: &'static str,
+    cumulative: [Histogram<u64>; 2],
+    interval: [Histogram<u64>; 2],
+}
+
+impl Slot {
+    fn new(flow: &str, step: &'static str) -> Slot {
+        Slot {
+            flow: flow.to_owned(),
+            step,
+            cumulative: [histogram(), histogram()],
+            interval: [histogram(), histogram()],
+        }
+    }
+
+    fn key(&self, ok: bool) -> Key {
+        Key {
+            flow: self.flow.clone(),
+            step: self.step.to_owned(),
+            ok,
+        }
+    }
+
+    fn add(&mut self, ok: bool, micros: u64) {
+        let i = usize::from(!ok);
+        self.cumulative[i].saturating_record(micros);
+        self.interval[i].saturating_record(micros);
+    }
+}
+
+/// Records acquisitions and writes interval histograms. Every histogram is
+/// made at the start (one per flow, step and outcome), so recording is a
+/// few array writes with no allocation.
 pub struct Recorder {
     started: Instant,
-    cumulative: BTreeMap<Key, Histogram<u64>>,
-    interval: BTreeMap<Key, Histogram<u64>>,
+    /// Per flow: the index of its first slot; then its steps, then its total.
+    flows: Vec<(usize, usize)>,
+    /// The last slot is `all/total`.
+    slots: Vec<Slot>,
     interval_start: Duration,
     lag: Histogram<u64>,
     counts: Counts,
+    per_flow: Vec<(u64, u64)>,
     log: BufWriter<File>,
     serializer: V2DeflateSerializer,
 }
@@ -124,8 +163,14 @@ fn micros(d: Duration) -> u64 {
 }
 
 impl Recorder {
-    /// Starts a recorder whose interval log is `hlog`.
-    pub fn new(hlog: &Path, started: Instant, wall: SystemTime) -> std::io::Result<Recorder> {
+    /// Starts a recorder for `flows` (name and step names, in order) whose
+    /// interval log is `hlog`.
+    pub fn new(
+        hlog: &Path,
+        started: Instant,
+        wall: SystemTime,
+        flows: &[(String, &'static [&'static str])],
+    ) -> std::io::Result<Recorder> {
         let mut log = BufWriter::new(File::create(hlog)?);
         let mut serializer = V2DeflateSerializer::new();
         IntervalLogWriterBuilder::new()
@@ -133,10 +178,19 @@ impl Recorder {
             .with_start_time(wall)
             .with_base_time(wall)
             .begin_log_with(&mut log, &mut serializer)?;
+        let mut slots = Vec::new();
+        let mut index = Vec::new();
+        for (name, steps) in flows {
+            index.push((slots.len(), steps.len()));
+            slots.extend(steps.iter().map(|s| Slot::new(name, s)));
+            slots.push(Slot::new(name, "total"));
+        }
+        slots.push(Slot::new("all", "total"));
         Ok(Recorder {
             started,
-            cumulative: BTreeMap::new(),
-            interval: BTreeMap::new(),
+            per_flow: vec![(0, 0); flows.len()],
+            flows: index,
+            slots,
             interval_start: Duration::ZERO,
             lag: histogram(),
             counts: Counts::default(),
@@ -145,54 +199,23 @@ impl Recorder {
         })
     }
 
-    fn add(&mut self, key: Key, value: u64) {
-        let v = value.clamp(LOWEST, HIGHEST);
-        if let Some(h) = self.interval.get_mut(&key) {
-            h.saturating_record(v);
-        } else {
-            let mut h = histogram();
-            h.saturating_record(v);
-            self.interval.insert(key.clone(), h);
-        }
-        self.cumulative
-            .entry(key)
-            .or_insert_with(histogram)
-            .saturating_record(v);
-    }
-
     /// One finished acquisition: its steps, its total, its bucket.
     pub fn record(&mut self, o: &Outcome<'_>) {
         let ok = o.error.is_none();
-        for (step, d) in o.steps {
-            self.add(
-                Key {
-                    flow: o.flow.to_owned(),
-                    step: (*step).to_owned(),
-                    ok,
-                },
-                micros(*d),
-            );
+        let Some(&(first, steps)) = self.flows.get(o.flow) else {
+            return;
+        };
+        for (slot, d) in self.slots[first..first + steps].iter_mut().zip(o.steps) {
+            slot.add(ok, micros(*d));
         }
         let total = micros(o.total);
-        self.add(
-            Key {
-                flow: o.flow.to_owned(),
-                step: "total".into(),
-                ok,
-            },
-            total,
-        );
-        self.add(
-            Key {
-                flow: "all".into(),
-                step: "total".into(),
-                ok,
-            },
-            total,
-        );
+        self.slots[first + steps].add(ok, total);
+        if let Some(all) = self.slots.last_mut() {
+            all.add(ok, total);
+        }
         let c = &mut self.counts;
         c.started += 1;
-        let per_flow = c.per_flow.entry(o.flow.to_owned()).or_default();
+        let per_flow = &mut self.per_flow[o.flow];
         match &o.error {
             None => {
                 c.ok += 1;
@@ -225,17 +248,25 @@ impl Recorder {
     }
 
     /// The counters so far.
-    pub fn counts(&self) -> &Counts {
-        &self.counts
+    pub fn counts(&self) -> Counts {
+        let mut c = self.counts.clone();
+        for (i, (ok, err)) in self.per_flow.iter().enumerate() {
+            if let Some(&(first, steps)) = self.flows.get(i) {
+                c.per_flow
+                    .insert(self.slots[first + steps].flow.clone(), (*ok, *err));
+            }
+        }
+        c
+    }
+
+    /// Acquisitions recorded so far.
+    pub fn started(&self) -> u64 {
+        self.counts.started
     }
 
     /// p50 and p99 of all successful acquisitions so far, and the errors.
     pub fn live(&self) -> (Option<Duration>, Option<Duration>, u64) {
-        let h = self.cumulative.get(&Key {
-            flow: "all".into(),
-            step: "total".into(),
-            ok: true,
-        });
+        let h = self.slots.last().map(|s| &s.cumulative[0]);
         let q = |q| {
             h.filter(|h| !h.is_empty())
                 .map(|h| Duration::from_micros(h.value_at_quantile(q)))
@@ -255,13 +286,23 @@ impl Recorder {
         let length = now.saturating_sub(self.interval_start);
         let mut writer =
             IntervalLogWriterBuilder::new().begin_log_with(&mut self.log, &mut self.serializer)?;
-        for (key, h) in &self.interval {
-            let tag = key.tag();
-            writer
-                .write_histogram(h, self.interval_start, length, Tag::new(&tag))
-                .map_err(|e| std::io::Error::other(format!("{e:?}")))?;
+        for slot in &mut self.slots {
+            for (i, ok) in [(0, true), (1, false)] {
+                if slot.interval[i].is_empty() {
+                    continue;
+                }
+                let tag = slot.key(ok).tag();
+                writer
+                    .write_histogram(
+                        &slot.interval[i],
+                        self.interval_start,
+                        length,
+                        Tag::new(&tag),
+                    )
+                    .map_err(|e| std::io::Error::other(format!("{e:?}")))?;
+                slot.interval[i].reset();
+            }
         }
-        self.interval.clear();
         self.interval_start = now;
         self.log.flush()
     }
@@ -269,6 +310,6 @@ impl Recorder {
     /// Writes the last interval; the counters and the lag histogram.
     pub fn finish(&mut self) -> std::io::Result<(Counts, Histogram<u64>)> {
         self.rotate()?;
-        Ok((self.counts.clone(), self.lag.clone()))
+        Ok((self.counts(), self.lag.clone()))
     }
 }
