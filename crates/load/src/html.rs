@@ -9,7 +9,7 @@ use hdrhistogram::Histogram;
 use plotters::prelude::*;
 
 use crate::recorder::Key;
-use crate::report::{Interval, Summary};
+use crate::report::{Log, Summary};
 
 const PALETTE: [RGBColor; 8] = [
     RGBColor(31, 119, 180),
@@ -112,11 +112,8 @@ fn escape(s: &str) -> String {
 }
 
 /// The page.
-pub(crate) fn page(
-    s: &Summary,
-    intervals: &[Interval],
-    totals: &BTreeMap<Key, Histogram<u64>>,
-) -> String {
+pub(crate) fn page(s: &Summary, log: &Log) -> String {
+    let totals = &log.totals;
     let spectra: Vec<Series> = totals
         .iter()
         .filter(|(k, h)| k.ok && !h.is_empty())
@@ -134,20 +131,20 @@ pub(crate) fn page(
     let mut p50 = Vec::new();
     let mut p99 = Vec::new();
     let mut rate: BTreeMap<u64, (f64, f64, f64)> = BTreeMap::new();
-    for i in intervals {
+    for i in &log.points {
         let t = i.start.as_secs_f64();
         let secs = i.length.as_secs_f64().max(1e-3);
-        if i.key == all_ok && !i.histogram.is_empty() {
-            p50.push((t, i.histogram.value_at_quantile(0.5) as f64 / 1000.0));
-            p99.push((t, i.histogram.value_at_quantile(0.99) as f64 / 1000.0));
+        if i.key == all_ok && i.count > 0 {
+            p50.push((t, i.p50_us as f64 / 1000.0));
+            p99.push((t, i.p99_us as f64 / 1000.0));
         }
         let slot = rate
             .entry(i.start.as_millis() as u64)
             .or_insert((t, 0.0, 0.0));
         if i.key == all_ok {
-            slot.1 += i.histogram.len() as f64 / secs;
+            slot.1 += i.count as f64 / secs;
         } else if i.key == all_err {
-            slot.2 += i.histogram.len() as f64 / secs;
+            slot.2 += i.count as f64 / secs;
         }
     }
     let ok_rate: Vec<_> = rate.values().map(|(t, ok, _)| (*t, *ok)).collect();

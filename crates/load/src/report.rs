@@ -15,7 +15,7 @@ use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
 use serde::{Deserialize, Serialize};
 
-use crate::recorder::{Counts, Key, histogram};
+use crate::recorder::{Counts, Key};
 use crate::threshold::{Metric, Threshold};
 
 /// The version of `summary.json`'s schema.
@@ -105,22 +105,37 @@ impl Summary {
     }
 }
 
-/// One interval of the log.
-#[derive(Debug, Clone)]
-pub struct Interval {
+/// What the over-time charts need of one interval histogram (the
+/// histogram itself is folded into the totals and dropped, so reading a
+/// long run's log takes memory for its keys, not for its seconds).
+#[derive(Debug, Clone, PartialEq)]
+pub struct IntervalPoint {
     /// Offset from the start.
     pub start: Duration,
     /// Length.
     pub length: Duration,
-    /// Its histogram.
+    /// Its histogram's key.
     pub key: Key,
-    /// Values.
-    pub histogram: Histogram<u64>,
+    /// Values in it.
+    pub count: u64,
+    /// Its p50 and p99, microseconds.
+    pub p50_us: u64,
+    /// p99.
+    pub p99_us: u64,
+}
+
+/// The saved data of a run, read back.
+#[derive(Debug, Clone, Default)]
+pub struct Log {
+    /// Every key's histogram over the whole run.
+    pub totals: BTreeMap<Key, Histogram<u64>>,
+    /// One point per interval histogram, in log order.
+    pub points: Vec<IntervalPoint>,
 }
 
 /// Reads an interval log back with hdrhistogram's own reader.
-pub fn read_hlog(bytes: &[u8]) -> Result<Vec<Interval>, String> {
-    let mut out = Vec::new();
+pub fn read_hlog(bytes: &[u8]) -> Result<Log, String> {
+    let mut log = Log::default();
     let mut deserializer = Deserializer::new();
     for entry in IntervalLogIterator::new(bytes) {
         let LogEntry::Interval(h) = entry.map_err(|e| format!("latency.hlog: {e:?}"))? else {
@@ -136,14 +151,23 @@ pub fn read_hlog(bytes: &[u8]) -> Result<Vec<Interval>, String> {
         let histogram: Histogram<u64> = deserializer
             .deserialize(&mut raw.as_slice())
             .map_err(|e| format!("latency.hlog: {e:?}"))?;
-        out.push(Interval {
+        log.points.push(IntervalPoint {
             start: h.start_timestamp(),
             length: h.duration(),
-            key,
-            histogram,
+            key: key.clone(),
+            count: histogram.len(),
+            p50_us: histogram.value_at_quantile(0.5),
+            p99_us: histogram.value_at_quantile(0.99),
         });
+        let total = log
+            .totals
+            .entry(key)
+            .or_insert_with(crate::recorder::histogram);
+        total
+            .add(&histogram)
+            .map_err(|e| format!("latency.hlog: {e:?}"))?;
     }
-    Ok(out)
+    Ok(log)
 }
 
 fn ms(us: u64) -> f64 {
@@ -164,16 +188,6 @@ fn row(key: &Key, h: &Histogram<u64>) -> LatencyRow {
         p999_ms: q(0.999),
         max_ms: ms(h.max()),
     }
-}
-
-/// Totals of every key over the whole run.
-pub fn cumulative(intervals: &[Interval]) -> BTreeMap<Key, Histogram<u64>> {
-    let mut all: BTreeMap<Key, Histogram<u64>> = BTreeMap::new();
-    for i in intervals {
-        let h = all.entry(i.key.clone()).or_insert_with(histogram);
-        let _ = h.add(&i.histogram);
-    }
-    all
 }
 
 fn evaluate(t: &Threshold, s: &Summary, totals: &BTreeMap<Key, Histogram<u64>>) -> Verdict {
@@ -225,8 +239,8 @@ pub fn render_dir(dir: &Path) -> Result<(Summary, String), String> {
             summary.schema
         ));
     }
-    let intervals = read_hlog(&read("latency.hlog")?)?;
-    let totals = cumulative(&intervals);
+    let log = read_hlog(&read("latency.hlog")?)?;
+    let totals = &log.totals;
     summary.latency = totals.iter().map(|(k, h)| row(k, h)).collect();
     let thresholds: Vec<Threshold> = summary
         .threshold_texts
@@ -235,11 +249,11 @@ pub fn render_dir(dir: &Path) -> Result<(Summary, String), String> {
         .collect::<Result<_, _>>()?;
     summary.thresholds = thresholds
         .iter()
-        .map(|t| evaluate(t, &summary, &totals))
+        .map(|t| evaluate(t, &summary, totals))
         .collect();
     let json = serde_json::to_vec_pretty(&summary).map_err(|e| e.to_string())?;
     std::fs::write(dir.join("summary.json"), json).map_err(|e| e.to_string())?;
-    let html = crate::html::page(&summary, &intervals, &totals);
+    let html = crate::html::page(&summary, &log);
     std::fs::write(dir.join("report.html"), html).map_err(|e| e.to_string())?;
     let table = table(&summary);
     Ok((summary, table))

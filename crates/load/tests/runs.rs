@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use tokenprobe_load::recorder::Key;
-use tokenprobe_load::report::{Summary, cumulative, read_hlog};
+use tokenprobe_load::report::{Summary, read_hlog};
 use tokenprobe_load::{Plan, RunOptions};
 use tokenprobe_stub::{Config, Route, Stub};
 
@@ -119,7 +119,7 @@ async fn every_acquisition_lands_in_exactly_one_bucket_under_faults() {
     assert_eq!(stub.requests(Route::Cess), s.counts.started);
     // And the interval log holds one value per finished acquisition.
     let log = std::fs::read(dir.join("latency.hlog")).unwrap();
-    let totals = cumulative(&read_hlog(&log).unwrap());
+    let totals = read_hlog(&log).unwrap().totals;
     let count = |ok| {
         totals
             .get(&Key {
