@@ -51,10 +51,7 @@ fn say(text: &str) {
 pub(crate) async fn load(args: LoadArgs) -> ExitCode {
     let mut plan = match Plan::load(&args.scenario) {
         Ok(p) => p,
-        Err(e) => {
-            eprintln!("tokenprobe: {e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return setup_error(&e),
     };
     if let (Some(r), LoadModel::Open { rate, .. }) = (args.rate, &mut plan.scenario.load) {
         *rate = r;
@@ -83,19 +80,29 @@ pub(crate) async fn load(args: LoadArgs) -> ExitCode {
     )
     .await
     {
-        Ok(done) => {
-            say(&format!("{}\nreport: {}", done.table, done.dir.display()));
-            if done.summary.passed() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            }
-        }
-        Err(e) => {
-            eprintln!("tokenprobe: {e}");
-            ExitCode::from(2)
-        }
+        Ok(done) => verdict(
+            &done.summary,
+            &format!("{}\nreport: {}", done.table, done.dir.display()),
+        ),
+        Err(e) => setup_error(&e),
     }
+}
+
+/// Prints the table; 0 when every threshold holds, else 1.
+fn verdict(summary: &tokenprobe_load::Summary, table: &str) -> ExitCode {
+    say(table);
+    if summary.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// A scenario, setup or report error: exit 2.
+#[allow(clippy::print_stderr)]
+fn setup_error(e: &dyn std::fmt::Display) -> ExitCode {
+    eprintln!("tokenprobe: {e}");
+    ExitCode::from(2)
 }
 
 /// Ctrl-C or SIGTERM.
@@ -119,20 +126,9 @@ async fn wait_for_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-#[allow(clippy::print_stderr)]
 pub(crate) fn report(args: ReportArgs) -> ExitCode {
     match tokenprobe_load::report::render_dir(&args.dir) {
-        Ok((summary, table)) => {
-            say(&table);
-            if summary.passed() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            }
-        }
-        Err(e) => {
-            eprintln!("tokenprobe: {e}");
-            ExitCode::from(2)
-        }
+        Ok((summary, table)) => verdict(&summary, &table),
+        Err(e) => setup_error(&e),
     }
 }

@@ -5,7 +5,9 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+mod support;
 
 fn dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("tokenprobe-cli-load-{name}-{}", std::process::id()));
@@ -137,19 +139,7 @@ fn sigint_mid_run_leaves_a_report_marked_partial() {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(1500));
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-INT", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while child.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < deadline, "load did not stop on SIGINT");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    support::interrupt(&mut child, Duration::from_secs(30));
     let stdout = BufReader::new(child.stdout.take().unwrap());
     let lines: Vec<String> = stdout.lines().map(Result::unwrap).collect();
     assert!(lines[0].contains("PARTIAL"), "{lines:?}");

@@ -5,7 +5,9 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+mod support;
 
 #[test]
 fn serve_prints_its_address_logs_requests_and_stops_on_sigint() {
@@ -53,22 +55,7 @@ fn serve_prints_its_address_logs_requests_and_stops_on_sigint() {
     s.read_to_string(&mut reply).unwrap();
     assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
 
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-INT", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "serve did not stop on SIGINT");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = support::interrupt(&mut child, Duration::from_secs(20));
     assert!(status.success(), "{status}");
     let mut log = String::new();
     child
