@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// Conformance checks, load runs and a stub server for OAuth-style token
+/// Load runs and a stub server for OAuth-style token
 /// endpoints (Veeva Vault, VaultID CESS, Venafi TPP, RFC 6749 client
 /// credentials / Amazon Cognito, VMware Cloud Director).
 #[derive(Parser)]
