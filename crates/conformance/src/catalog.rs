@@ -362,7 +362,7 @@ pub async fn check(h: &Target, id: &str) -> Checked {
             )
         }
         "VV-07" => {
-            let r = h.veeva(&h.accounts.client_id, None).await?;
+            let r = h.veeva(&h.accounts.veeva_profile, None).await?;
             let v = r.json();
             expect(
                 v["responseStatus"] != "FAILURE"
@@ -371,11 +371,13 @@ pub async fn check(h: &Target, id: &str) -> Checked {
             )
         }
         "VV-09" => {
-            let r = h.veeva(&h.accounts.client_id, None).await?;
+            let r = h.veeva(&h.accounts.veeva_profile, None).await?;
             expect(!is_session(&r), || "a session without Authorization".into())
         }
         "VV-10" => {
-            let r = h.veeva(&h.accounts.client_id, Some("not-a-token")).await?;
+            let r = h
+                .veeva(&h.accounts.veeva_profile, Some("not-a-token"))
+                .await?;
             expect(!is_session(&r), || "a session for an invalid token".into())
         }
         "VV-11" => {
@@ -389,7 +391,7 @@ pub async fn check(h: &Target, id: &str) -> Checked {
             let req = cess::TokenRequest::new(
                 &h.accounts.client_id,
                 Secret::new(h.accounts.client_secret.expose()),
-                "12345678909",
+                &h.accounts.cess_username,
                 Secret::new(h.accounts.cess_otp.expose()),
             )
             .map_err(|e| e.to_string())?;

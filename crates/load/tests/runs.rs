@@ -188,3 +188,51 @@ fn the_shipped_scenarios_parse() {
     }
     assert!(n >= 6, "{n} scenarios");
 }
+
+mod parsers_never_panic {
+    use proptest::prelude::*;
+    use tokenprobe_load::Plan;
+    use tokenprobe_load::recorder::Key;
+    use tokenprobe_load::threshold::Threshold;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn thresholds(text in "\\PC{0,40}") {
+            let _ = text.parse::<Threshold>();
+        }
+
+        #[test]
+        fn thresholds_near_the_grammar(
+            metric in "(p[0-9.]{0,6}|max|mean|error_rate|achieved_rate|[a-z]{0,5})",
+            scope in "(\\([a-z/]{0,10}\\)?)?",
+            op in "(<|<=|>|>=|=|)",
+            value in "[0-9.]{0,6}(ms|s|us|%|h|x|)",
+        ) {
+            let _ = format!("{metric}{scope} {op} {value}").parse::<Threshold>();
+        }
+
+        #[test]
+        fn scenarios(text in "\\PC{0,200}") {
+            let _ = Plan::parse(&text, "fuzz.toml", "fuzz");
+        }
+
+        #[test]
+        fn scenario_expansions(prefix in "[a-z =\"\\n]{0,20}", var in "[A-Z_${}]{0,12}", suffix in "[a-z =\"\\n}]{0,20}") {
+            let _ = Plan::parse(&format!("{prefix}${{{var}{suffix}"), "fuzz.toml", "fuzz");
+        }
+
+        #[test]
+        fn tags(text in "\\PC{0,30}") {
+            if let Some(k) = Key::from_tag(&text) {
+                prop_assert_eq!(Key::from_tag(&k.tag()), Some(k));
+            }
+        }
+
+        #[test]
+        fn interval_logs(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let _ = tokenprobe_load::report::read_hlog(&bytes);
+        }
+    }
+}
