@@ -1,12 +1,16 @@
 //! The driver's hot path: recording one finished acquisition (every
-//! histogram and counter it touches).
+//! histogram and counter it touches), and a whole acquisition (encode,
+//! exchange, decode, record) through an exchange that answers at once, so
+//! that what is measured is tokenprobe's own cost per acquisition.
 //!
 //! `cargo bench -p tokenprobe-benches --bench recorder`
 
 use std::hint::black_box;
 use std::time::{Duration, Instant, SystemTime};
 
+use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
+use tokenprobe_client::{Answer, ClientError, Exchange, Flow, FlowConfig};
 use tokenprobe_load::Recorder;
 use tokenprobe_load::recorder::Outcome;
 
@@ -43,5 +47,70 @@ fn record(c: &mut Criterion) {
     let _ = std::fs::remove_file(log);
 }
 
-criterion_group!(benches, record);
+/// Answers every request at once with a canned CESS grant (the seed example).
+struct Instant200;
+
+impl Exchange for Instant200 {
+    async fn send(&self, _req: http::Request<Bytes>) -> Result<Answer, ClientError> {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        );
+        headers.insert(
+            http::header::CACHE_CONTROL,
+            http::HeaderValue::from_static("no-store"),
+        );
+        headers.insert(
+            http::header::PRAGMA,
+            http::HeaderValue::from_static("no-cache"),
+        );
+        Ok(Answer {
+            status: http::StatusCode::OK,
+            headers,
+            body: Bytes::from_static(include_bytes!("../tests/fixtures/cess/token-success.json")),
+        })
+    }
+}
+
+fn acquisition(c: &mut Criterion) {
+    let log =
+        std::env::temp_dir().join(format!("tokenprobe-bench-acq-{}.hlog", std::process::id()));
+    let config: FlowConfig = toml::from_str(
+        "system = \"cess\"\nbase_url = \"https://cess.example\"\nclient_id = \"a\"\n\
+         client_secret = { value = \"s\" }\nusername = \"12345678909\"\notp = { value = \"1\" }\n",
+    )
+    .unwrap();
+    let flow = Flow::new(&config).unwrap();
+    let flows: Vec<(String, &'static [&'static str])> = vec![("cess".into(), flow.steps())];
+    let mut r = Recorder::new(&log, Instant::now(), SystemTime::now(), &flows).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    assert!(rt.block_on(flow.acquire(&Instant200)).is_ok());
+    let mut g = c.benchmark_group("driver");
+    g.bench_function("one acquisition, instant exchange, recorded", |b| {
+        b.iter(|| {
+            let intended = Instant::now();
+            let got = rt.block_on(flow.acquire(black_box(&Instant200)));
+            let (steps, error) = match &got {
+                Ok(a) => (a.steps.iter().map(|s| s.elapsed).collect::<Vec<_>>(), None),
+                Err(e) => (
+                    e.steps.iter().map(|s| s.elapsed).collect(),
+                    Some(e.error.label()),
+                ),
+            };
+            r.record(&Outcome {
+                flow: 0,
+                steps: &steps,
+                total: intended.elapsed(),
+                error,
+            });
+        })
+    });
+    g.finish();
+    let _ = std::fs::remove_file(log);
+}
+
+criterion_group!(benches, record, acquisition);
 criterion_main!(benches);

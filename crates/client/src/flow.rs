@@ -15,7 +15,7 @@ use tokenprobe_protocol::{
 
 use crate::error::{ClientError, ErrorKind};
 use crate::secret_source::SecretSource;
-use crate::transport::{Answer, Transport};
+use crate::transport::{Answer, Exchange};
 
 fn base_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<BaseUrl>, D::Error> {
     let s = String::deserialize(d)?;
@@ -379,7 +379,7 @@ impl Flow {
     }
 
     /// Runs every step and returns the grant of the last.
-    pub async fn acquire(&self, t: &Transport) -> Result<Acquired, FlowError> {
+    pub async fn acquire(&self, t: &impl Exchange) -> Result<Acquired, FlowError> {
         let mut steps = Vec::with_capacity(2);
         let grant = match &self.plan {
             Plan::Cognito(r) => {
@@ -450,7 +450,7 @@ impl Flow {
     /// `None` when there is nothing to refresh with.
     pub async fn refresh(
         &self,
-        t: &Transport,
+        t: &impl Exchange,
         grant: &Grant,
     ) -> Option<Result<Acquired, FlowError>> {
         let Plan::Venafi(r) = &self.plan else {
@@ -488,7 +488,7 @@ fn refused(step: &'static str, error: ClientError, steps: Vec<StepTime>) -> Flow
 }
 
 async fn idp_token(
-    t: &Transport,
+    t: &impl Exchange,
     steps: &mut Vec<StepTime>,
     idp: &Idp,
 ) -> Result<Secret, FlowError> {
@@ -504,7 +504,7 @@ async fn idp_token(
 
 /// Sends one step's request, times it, and decodes the answer.
 async fn step<T>(
-    t: &Transport,
+    t: &impl Exchange,
     steps: &mut Vec<StepTime>,
     name: &'static str,
     request: Result<Request<Bytes>, tokenprobe_protocol::RequestError>,

@@ -27,4 +27,4 @@ pub use flow::{
 };
 pub use retry::RetryPolicy;
 pub use secret_source::SecretSource;
-pub use transport::{Answer, HttpOptions, Transport};
+pub use transport::{Answer, Exchange, HttpOptions, Transport};

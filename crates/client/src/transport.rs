@@ -64,6 +64,25 @@ impl Answer {
     }
 }
 
+/// What a flow sends its requests through: the network ([`Transport`]), or
+/// anything that answers a request, such as a bench's instant answer.
+pub trait Exchange {
+    /// Sends one request and reads the whole answer.
+    fn send(
+        &self,
+        req: Request<Bytes>,
+    ) -> impl std::future::Future<Output = Result<Answer, ClientError>> + Send;
+}
+
+impl Exchange for Transport {
+    fn send(
+        &self,
+        req: Request<Bytes>,
+    ) -> impl std::future::Future<Output = Result<Answer, ClientError>> + Send {
+        Transport::send(self, req)
+    }
+}
+
 /// Sends requests. Cheap to clone (the connection pool is shared).
 #[derive(Debug, Clone)]
 pub struct Transport {
