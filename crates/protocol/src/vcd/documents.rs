@@ -47,34 +47,51 @@ pub struct Link {
     pub href: String,
 }
 
-/// An element's attributes as (local name, unescaped value).
-type Attributes = Vec<(String, String)>;
+/// The wanted attributes of an element: (local name, unescaped value).
+type Attributes = Vec<(&'static str, String)>;
+
+const SESSION_ATTRIBUTES: &[&str] = &["user", "org", "userUrn", "roles"];
+const ERROR_ATTRIBUTES: &[&str] = &[
+    "majorErrorCode",
+    "minorErrorCode",
+    "message",
+    "vendorSpecificErrorCode",
+    "stackTrace",
+];
+const LINK_ATTRIBUTES: &[&str] = &["rel", "href", "type", "name"];
 
 fn xml_error(e: impl fmt::Display) -> DecodeError {
     DecodeError::Xml(e.to_string())
 }
 
-/// The attributes of an element, read leniently: a valueless attribute (the
-/// seed's `...` elision) is kept with an empty value and ignored, rather
-/// than failing the whole document.
-fn attributes(e: &BytesStart<'_>) -> Result<Attributes, DecodeError> {
-    let mut out = Vec::new();
+/// The `wanted` attributes of an element, read leniently: a valueless
+/// attribute (the seed's `...` elision) does not fail the whole document.
+/// Others are skipped without being unescaped or copied.
+fn attributes(e: &BytesStart<'_>, wanted: &[&'static str]) -> Result<Attributes, DecodeError> {
+    let mut out = Vec::with_capacity(wanted.len());
     for a in e.html_attributes() {
         let a = a.map_err(xml_error)?;
-        let key = String::from_utf8_lossy(a.key.local_name().as_ref()).into_owned();
+        let local = a.key.local_name();
+        let Some(name) = wanted.iter().find(|w| w.as_bytes() == local.as_ref()) else {
+            continue;
+        };
         let value = a.unescape_value().map_err(xml_error)?.into_owned();
-        out.push((key, value));
+        out.push((*name, value));
     }
     Ok(out)
 }
 
 fn take(attrs: &mut Attributes, name: &str) -> Option<String> {
-    let i = attrs.iter().position(|(k, _)| k == name)?;
+    let i = attrs.iter().position(|(k, _)| *k == name)?;
     Some(attrs.swap_remove(i).1)
 }
 
 /// The root element's attributes and its direct `Link` children.
-fn read_root(xml: &[u8], root: &[u8]) -> Result<(Attributes, Vec<Link>), DecodeError> {
+fn read_root(
+    xml: &[u8],
+    root: &[u8],
+    wanted: &[&'static str],
+) -> Result<(Attributes, Vec<Link>), DecodeError> {
     let mut reader = Reader::from_reader(xml);
     let mut attrs = None;
     let mut links = Vec::new();
@@ -101,9 +118,9 @@ fn read_root(xml: &[u8], root: &[u8]) -> Result<(Attributes, Vec<Link>), DecodeE
                         String::from_utf8_lossy(root)
                     )));
                 }
-                attrs = Some(attributes(e)?);
+                attrs = Some(attributes(e, wanted)?);
             } else if depth == 1 && name.as_ref() == b"Link" {
-                let mut a = attributes(e)?;
+                let mut a = attributes(e, LINK_ATTRIBUTES)?;
                 links.push(Link {
                     rel: take(&mut a, "rel").ok_or(DecodeError::MissingMember("Link/@rel"))?,
                     href: take(&mut a, "href").ok_or(DecodeError::MissingMember("Link/@href"))?,
@@ -144,7 +161,7 @@ struct SessionJson {
 impl VcdSession {
     /// Parses the XML `Session` (VCD-04).
     pub fn from_xml(xml: &[u8]) -> Result<VcdSession, DecodeError> {
-        let (mut a, links) = read_root(xml, b"Session")?;
+        let (mut a, links) = read_root(xml, b"Session", SESSION_ATTRIBUTES)?;
         Ok(VcdSession {
             user: take(&mut a, "user").ok_or(DecodeError::MissingMember("Session/@user"))?,
             org: take(&mut a, "org").ok_or(DecodeError::MissingMember("Session/@org"))?,
@@ -296,7 +313,7 @@ impl VcdError {
 
     /// Parses the XML form (VCD-06).
     pub fn from_xml(xml: &[u8]) -> Result<VcdError, DecodeError> {
-        let (mut a, _) = read_root(xml, b"Error")?;
+        let (mut a, _) = read_root(xml, b"Error", ERROR_ATTRIBUTES)?;
         let major = take(&mut a, "majorErrorCode")
             .ok_or(DecodeError::MissingMember("Error/@majorErrorCode"))?;
         Ok(VcdError {
