@@ -27,6 +27,31 @@ pub(crate) struct LoadArgs {
     /// No progress line.
     #[arg(long, short)]
     quiet: bool,
+    /// Run as shard I of N of one run: 1/N of the rate and count, outputs
+    /// tagged with --run-id; merge the shards with `tokenprobe merge`.
+    #[arg(long, value_name = "I/N", requires = "run_id")]
+    shard: Option<String>,
+    /// The run's id, the same for every shard.
+    #[arg(long, value_name = "ID", requires = "shard")]
+    run_id: Option<String>,
+    /// When every shard starts (RFC 3339, e.g. 2026-11-23T10:00:00Z); at once when absent.
+    #[arg(long, value_name = "RFC3339", requires = "shard", value_parser = rfc3339)]
+    start_at: Option<std::time::SystemTime>,
+}
+
+fn rfc3339(s: &str) -> Result<std::time::SystemTime, String> {
+    humantime::parse_rfc3339_weak(s).map_err(|e| e.to_string())
+}
+
+/// Options of `merge`.
+#[derive(Args)]
+pub(crate) struct MergeArgs {
+    /// The shards' report directories.
+    #[arg(required = true)]
+    dirs: Vec<PathBuf>,
+    /// Where the merged report goes.
+    #[arg(long)]
+    out: PathBuf,
 }
 
 fn humantime_duration(s: &str) -> Result<Duration, String> {
@@ -64,6 +89,12 @@ pub(crate) async fn load(args: LoadArgs) -> ExitCode {
     }
     if let Some(o) = args.output {
         plan.scenario.output = o;
+    }
+    if let (Some(shard), Some(run_id)) = (&args.shard, args.run_id) {
+        match tokenprobe_load::Shard::parse(shard, run_id, args.start_at) {
+            Ok(s) => plan = plan.sharded(s),
+            Err(e) => return setup_error(&e),
+        }
     }
     let (stop, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
@@ -131,4 +162,25 @@ pub(crate) fn report(args: ReportArgs) -> ExitCode {
         Ok((summary, table)) => verdict(&summary, &table),
         Err(e) => setup_error(&e),
     }
+}
+
+pub(crate) fn merge(args: MergeArgs) -> ExitCode {
+    let dirs: Vec<&std::path::Path> = args.dirs.iter().map(PathBuf::as_path).collect();
+    match tokenprobe_load::merge::merge(&dirs, &args.out) {
+        Ok(m) => {
+            for w in &m.warnings {
+                warn(w);
+            }
+            verdict(
+                &m.summary,
+                &format!("{}\nreport: {}", m.table, args.out.display()),
+            )
+        }
+        Err(e) => setup_error(&e),
+    }
+}
+
+#[allow(clippy::print_stderr)]
+fn warn(text: &str) {
+    eprintln!("tokenprobe: warning: {text}");
 }

@@ -25,6 +25,9 @@ enum Command {
     Load(load::LoadArgs),
     /// Re-render a report directory from its saved data.
     Report(load::ReportArgs),
+    /// Merge the shards of one run (`load --shard I/N --run-id ID`) into one
+    /// report, with a row per shard.
+    Merge(load::MergeArgs),
     /// Serve the five systems on one port, as documented, with faults and
     /// quirks from a configuration file.
     Serve(serve::ServeArgs),
@@ -44,6 +47,7 @@ fn main() -> ExitCode {
             Command::Serve(args) => serve::run(args).await,
             Command::Load(args) => Ok(Some(load::load(args).await)),
             Command::Report(args) => Ok(Some(load::report(args))),
+            Command::Merge(args) => Ok(Some(load::merge(args))),
         }
     });
     match result {

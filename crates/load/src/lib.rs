@@ -7,6 +7,7 @@
 
 pub mod driver;
 mod html;
+pub mod merge;
 pub mod recorder;
 pub mod report;
 pub mod scenario;
@@ -23,7 +24,7 @@ use tokio::sync::watch;
 
 pub use recorder::Recorder;
 pub use report::Summary;
-pub use scenario::{LoadModel, Plan, Target};
+pub use scenario::{LoadModel, Plan, Shard, Target};
 
 use driver::NamedFlow;
 
@@ -107,8 +108,23 @@ pub async fn run(plan: &Plan, options: RunOptions) -> Result<Finished, LoadError
     }
     let transport = Transport::new(&s.http).map_err(|e| setup(&e))?;
 
+    if let Some(at) = plan.shard.as_ref().and_then(|s| s.start_at) {
+        // Every shard starts together, so their intervals line up.
+        if let Ok(wait) = at.duration_since(SystemTime::now()) {
+            let mut stop = options.stop.clone();
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                _ = stop.changed() => {}
+            }
+        }
+    }
     let wall = SystemTime::now();
-    let dir = s.output.join(format!("{}-{}", plan.name, stamp(wall)));
+    let shard_suffix = plan.shard.as_ref().map_or(String::new(), |s| {
+        format!("-{}-shard{}of{}", s.run_id, s.index, s.count)
+    });
+    let dir = s
+        .output
+        .join(format!("{}-{}{shard_suffix}", plan.name, stamp(wall)));
     std::fs::create_dir_all(&dir)
         .map_err(|e| LoadError::Report(format!("{}: {e}", dir.display())))?;
     let started = Instant::now();
@@ -173,6 +189,9 @@ pub async fn run(plan: &Plan, options: RunOptions) -> Result<Finished, LoadError
         threshold_texts: plan.thresholds.iter().map(|t| t.text.clone()).collect(),
         latency: Vec::new(),
         thresholds: Vec::new(),
+        run_id: plan.shard.as_ref().map(|s| s.run_id.clone()),
+        shard: plan.shard.as_ref().map(|s| [s.index, s.count]),
+        shards: Vec::new(),
     };
     let json = serde_json::to_vec_pretty(&summary).map_err(|e| LoadError::Report(e.to_string()))?;
     std::fs::write(dir.join("summary.json"), json).map_err(|e| LoadError::Report(e.to_string()))?;

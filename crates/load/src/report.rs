@@ -90,6 +90,32 @@ pub struct Summary {
     /// Verdicts.
     #[serde(default)]
     pub thresholds: Vec<Verdict>,
+    /// The run this shard belongs to (sharded runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
+    /// `[I, N]`: shard I of N (sharded runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<[u32; 2]>,
+    /// A merged report: one row per shard merged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shards: Vec<ShardRow>,
+}
+
+/// One shard of a merged report, so that one sick load generator shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShardRow {
+    /// `I` of `I/N`.
+    pub shard: u32,
+    /// When it started (RFC 3339).
+    pub started_at: String,
+    /// Started acquisitions.
+    pub started: u64,
+    /// Errors.
+    pub errors: u64,
+    /// Started per second.
+    pub achieved_rate: f64,
+    /// p99 of its successful acquisitions, ms.
+    pub p99_ms: Option<f64>,
 }
 
 impl Summary {
@@ -133,9 +159,12 @@ pub struct Log {
     pub points: Vec<IntervalPoint>,
 }
 
-/// Reads an interval log back with hdrhistogram's own reader.
-pub fn read_hlog(bytes: &[u8]) -> Result<Log, String> {
-    let mut log = Log::default();
+/// Calls `f` with every interval histogram of a log (start, length, key,
+/// histogram), read with hdrhistogram's own reader.
+pub fn for_each_interval(
+    bytes: &[u8],
+    mut f: impl FnMut(Duration, Duration, Key, Histogram<u64>) -> Result<(), String>,
+) -> Result<(), String> {
     let mut deserializer = Deserializer::new();
     for entry in IntervalLogIterator::new(bytes) {
         let LogEntry::Interval(h) = entry.map_err(|e| format!("latency.hlog: {e:?}"))? else {
@@ -151,22 +180,29 @@ pub fn read_hlog(bytes: &[u8]) -> Result<Log, String> {
         let histogram: Histogram<u64> = deserializer
             .deserialize(&mut raw.as_slice())
             .map_err(|e| format!("latency.hlog: {e:?}"))?;
+        f(h.start_timestamp(), h.duration(), key, histogram)?;
+    }
+    Ok(())
+}
+
+/// Reads an interval log back: totals per key, and a point per interval.
+pub fn read_hlog(bytes: &[u8]) -> Result<Log, String> {
+    let mut log = Log::default();
+    for_each_interval(bytes, |start, length, key, histogram| {
         log.points.push(IntervalPoint {
-            start: h.start_timestamp(),
-            length: h.duration(),
+            start,
+            length,
             key: key.clone(),
             count: histogram.len(),
             p50_us: histogram.value_at_quantile(0.5),
             p99_us: histogram.value_at_quantile(0.99),
         });
-        let total = log
-            .totals
+        log.totals
             .entry(key)
-            .or_insert_with(crate::recorder::histogram);
-        total
+            .or_insert_with(crate::recorder::histogram)
             .add(&histogram)
-            .map_err(|e| format!("latency.hlog: {e:?}"))?;
-    }
+            .map_err(|e| format!("latency.hlog: {e:?}"))
+    })?;
     Ok(log)
 }
 
@@ -314,6 +350,24 @@ pub fn table(s: &Summary) -> String {
         out,
         "driver lag: p50 {p50:.2} ms, p99 {p99:.2} ms, max {max:.2} ms"
     );
+    if !s.shards.is_empty() {
+        let _ = writeln!(
+            out,
+            "{:<8} {:>10} {:>8} {:>10} {:>9}",
+            "shard", "started", "errors", "rate /s", "p99 ms"
+        );
+        for r in &s.shards {
+            let _ = writeln!(
+                out,
+                "{:<8} {:>10} {:>8} {:>10.1} {:>9}",
+                r.shard,
+                r.started,
+                r.errors,
+                r.achieved_rate,
+                r.p99_ms.map_or("-".into(), |p| format!("{p:.2}"))
+            );
+        }
+    }
     for v in &s.thresholds {
         let _ = writeln!(
             out,

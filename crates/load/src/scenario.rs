@@ -161,6 +161,65 @@ pub struct Plan {
     pub duration: Duration,
     /// The grace period.
     pub grace: Duration,
+    /// Part of a sharded run, when it is one.
+    pub shard: Option<Shard>,
+}
+
+/// One of N load generators of one run: it takes 1/N of the rate and of
+/// the count, tags its report, and starts at the common start time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shard {
+    /// 1-based index.
+    pub index: u32,
+    /// How many.
+    pub count: u32,
+    /// Names the run; every shard of it has the same.
+    pub run_id: String,
+    /// When every shard starts; at once when absent.
+    pub start_at: Option<std::time::SystemTime>,
+}
+
+impl Shard {
+    /// `I/N` with 1 ≤ I ≤ N.
+    pub fn parse(
+        text: &str,
+        run_id: String,
+        start_at: Option<std::time::SystemTime>,
+    ) -> Result<Shard, String> {
+        let (i, n) = text
+            .split_once('/')
+            .ok_or_else(|| format!("--shard {text}: expected I/N, e.g. 2/5"))?;
+        let (index, count) = (i.trim().parse::<u32>(), n.trim().parse::<u32>());
+        match (index, count) {
+            (Ok(index), Ok(count)) if index >= 1 && index <= count => Ok(Shard {
+                index,
+                count,
+                run_id,
+                start_at,
+            }),
+            _ => Err(format!("--shard {text}: expected I/N with 1 ≤ I ≤ N")),
+        }
+    }
+}
+
+impl Plan {
+    /// Makes this plan shard `shard`: 1/N of the rate (every stage's too)
+    /// and of the acquisition count (the first shards take the remainder).
+    pub fn sharded(mut self, shard: Shard) -> Plan {
+        let n = f64::from(shard.count);
+        if let LoadModel::Open { rate, stages, .. } = &mut self.scenario.load {
+            *rate /= n;
+            for s in stages {
+                s.rate /= n;
+            }
+        }
+        if let Some(total) = self.scenario.limits.acquisitions {
+            let (n, i) = (u64::from(shard.count), u64::from(shard.index));
+            self.scenario.limits.acquisitions = Some(total / n + u64::from(i <= total % n));
+        }
+        self.shard = Some(shard);
+        self
+    }
 }
 
 /// Replaces `${VAR}` with the environment's value. Returns the text and,
@@ -273,6 +332,7 @@ impl Plan {
             scenario,
             thresholds,
             grace,
+            shard: None,
         })
     }
 

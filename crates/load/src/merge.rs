@@ -1,0 +1,215 @@
+//! Merging the shards of one run into one report. HdrHistograms add without
+//! loss, so the merged percentiles are exactly those of one histogram fed
+//! every sample; the counters add up; each shard keeps a row of its own.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use hdrhistogram::Histogram;
+use hdrhistogram::serialization::V2DeflateSerializer;
+use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
+
+use crate::recorder::{Counts, Key, histogram};
+use crate::report::{SCHEMA, ShardRow, Summary, for_each_interval, render_dir};
+
+/// A merged report and what the merge noticed.
+#[derive(Debug, Clone)]
+pub struct Merged {
+    /// The merged summary.
+    pub summary: Summary,
+    /// Its table.
+    pub table: String,
+    /// Missing shards, clocks that disagree.
+    pub warnings: Vec<String>,
+}
+
+fn read_summary(dir: &Path) -> Result<Summary, String> {
+    let path = dir.join("summary.json");
+    let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let s: Summary =
+        serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    if s.schema != SCHEMA {
+        return Err(format!(
+            "{}: schema {:?}, expected {SCHEMA}",
+            path.display(),
+            s.schema
+        ));
+    }
+    Ok(s)
+}
+
+/// Merges the shard report directories `dirs` into `out`.
+pub fn merge(dirs: &[&Path], out: &Path) -> Result<Merged, String> {
+    let mut shards = Vec::new();
+    for dir in dirs {
+        shards.push((*dir, read_summary(dir)?));
+    }
+    let Some((_, first)) = shards.first() else {
+        return Err("nothing to merge".into());
+    };
+    let run_id = first
+        .run_id
+        .clone()
+        .ok_or_else(|| format!("{}: not a shard (no run id)", dirs[0].display()))?;
+    let count = first.shard.map_or(0, |s| s[1]);
+    for (dir, s) in &shards {
+        if s.run_id.as_deref() != Some(run_id.as_str()) {
+            return Err(format!(
+                "{}: run id {:?}, not {run_id:?}: refusing to merge different runs",
+                dir.display(),
+                s.run_id.as_deref().unwrap_or("none")
+            ));
+        }
+        if s.shard.map(|s| s[1]) != Some(count) {
+            return Err(format!("{}: a shard of a different count", dir.display()));
+        }
+    }
+    let mut warnings = Vec::new();
+    let mut missing = false;
+    let present: Vec<u32> = shards
+        .iter()
+        .filter_map(|(_, s)| s.shard.map(|s| s[0]))
+        .collect();
+    for i in 1..=count {
+        match present.iter().filter(|p| **p == i).count() {
+            0 => {
+                missing = true;
+                warnings.push(format!("shard {i}/{count} of run {run_id} is missing"));
+            }
+            1 => {}
+            n => return Err(format!("shard {i}/{count} given {n} times")),
+        }
+    }
+    let starts: Vec<SystemTime> = shards
+        .iter()
+        .filter_map(|(_, s)| humantime::parse_rfc3339_weak(&s.started_at).ok())
+        .collect();
+    let earliest = starts
+        .iter()
+        .min()
+        .copied()
+        .unwrap_or(SystemTime::UNIX_EPOCH);
+    let latest = starts.iter().max().copied().unwrap_or(earliest);
+    let spread = latest.duration_since(earliest).unwrap_or_default();
+    if spread > Duration::from_secs(1) {
+        warnings.push(format!(
+            "the shards started {:.1} s apart (more than one interval): their intervals do not line up",
+            spread.as_secs_f64()
+        ));
+    }
+
+    // Interval histograms, added per (second since the common start, key).
+    let mut intervals: BTreeMap<(u64, Key), (Duration, Histogram<u64>)> = BTreeMap::new();
+    for (dir, s) in &shards {
+        let offset = humantime::parse_rfc3339_weak(&s.started_at)
+            .ok()
+            .and_then(|t| t.duration_since(earliest).ok())
+            .unwrap_or_default();
+        let path = dir.join("latency.hlog");
+        let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        for_each_interval(&bytes, |start, length, key, h| {
+            let second = (start + offset).as_secs();
+            let slot = intervals
+                .entry((second, key))
+                .or_insert_with(|| (length, histogram()));
+            slot.0 = slot.0.max(length);
+            slot.1
+                .add(&h)
+                .map_err(|e| format!("{}: {e:?}", path.display()))
+        })?;
+    }
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    write_hlog(&out.join("latency.hlog"), earliest, &intervals).map_err(|e| e.to_string())?;
+
+    let mut counts = Counts::default();
+    let mut rows = Vec::new();
+    let (mut scheduled, mut elapsed, mut target, mut lag) = (0, 0f64, None::<f64>, [0f64; 3]);
+    for (_, s) in &shards {
+        let c = &s.counts;
+        counts.started += c.started;
+        counts.ok += c.ok;
+        counts.dropped_in_flight_cap += c.dropped_in_flight_cap;
+        for (label, n) in &c.errors {
+            *counts.errors.entry(label.clone()).or_default() += n;
+        }
+        for (flow, (ok, err)) in &c.per_flow {
+            let e = counts.per_flow.entry(flow.clone()).or_default();
+            e.0 += ok;
+            e.1 += err;
+        }
+        scheduled += s.scheduled;
+        elapsed = elapsed.max(s.elapsed_secs);
+        target = match (target, s.target_rate) {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
+        };
+        for (m, v) in lag.iter_mut().zip(s.driver_lag_ms) {
+            *m = m.max(v);
+        }
+        rows.push(ShardRow {
+            shard: s.shard.map_or(0, |s| s[0]),
+            started_at: s.started_at.clone(),
+            started: c.started,
+            errors: c.error_total(),
+            achieved_rate: s.achieved_rate,
+            p99_ms: s
+                .latency
+                .iter()
+                .find(|r| r.flow == "all" && r.step == "total" && r.outcome == "ok")
+                .map(|r| r.p99_ms),
+        });
+    }
+    rows.sort_by_key(|r| r.shard);
+    let summary = Summary {
+        schema: SCHEMA.into(),
+        scenario: first.scenario.clone(),
+        started_at: humantime::format_rfc3339_millis(earliest).to_string(),
+        elapsed_secs: elapsed,
+        partial: missing || shards.iter().any(|(_, s)| s.partial),
+        model: first.model.clone(),
+        target_rate: target,
+        achieved_rate: counts.started as f64 / elapsed.max(1e-9),
+        scheduled,
+        counts,
+        driver_lag_ms: lag,
+        threshold_texts: first.threshold_texts.clone(),
+        latency: Vec::new(),
+        thresholds: Vec::new(),
+        run_id: Some(run_id),
+        shard: None,
+        shards: rows,
+    };
+    let json = serde_json::to_vec_pretty(&summary).map_err(|e| e.to_string())?;
+    std::fs::write(out.join("summary.json"), json).map_err(|e| e.to_string())?;
+    let (summary, table) = render_dir(out)?;
+    Ok(Merged {
+        summary,
+        table,
+        warnings,
+    })
+}
+
+fn write_hlog(
+    path: &Path,
+    start: SystemTime,
+    intervals: &BTreeMap<(u64, Key), (Duration, Histogram<u64>)>,
+) -> std::io::Result<()> {
+    let mut file = BufWriter::new(File::create(path)?);
+    let mut serializer = V2DeflateSerializer::new();
+    let mut writer = IntervalLogWriterBuilder::new()
+        .add_comment("tokenprobe latency log, merged from shards; values in microseconds")
+        .with_start_time(start)
+        .with_base_time(start)
+        .begin_log_with(&mut file, &mut serializer)?;
+    for ((second, key), (length, h)) in intervals {
+        let tag = key.tag();
+        writer
+            .write_histogram(h, Duration::from_secs(*second), *length, Tag::new(&tag))
+            .map_err(|e| std::io::Error::other(format!("{e:?}")))?;
+    }
+    drop(writer);
+    file.flush()
+}
