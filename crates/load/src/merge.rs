@@ -13,7 +13,7 @@ use hdrhistogram::serialization::V2DeflateSerializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
 
 use crate::recorder::{Counts, Key, histogram};
-use crate::report::{SCHEMA, ShardRow, Summary, for_each_interval, render_dir};
+use crate::report::{DecodedInterval, Intervals, SCHEMA, ShardRow, Summary, render_dir};
 
 /// A merged report and what the merge noticed.
 #[derive(Debug, Clone)]
@@ -101,8 +101,9 @@ pub fn merge(dirs: &[&Path], out: &Path) -> Result<Merged, String> {
         ));
     }
 
-    // Interval histograms, added per (second since the common start, key).
-    let mut intervals: BTreeMap<(u64, Key), (Duration, Histogram<u64>)> = BTreeMap::new();
+    // The shards' logs, merged in time order one second at a time, so that
+    // memory holds one second of histograms, however long the run.
+    let mut logs = Vec::new();
     for (dir, s) in &shards {
         let offset = humantime::parse_rfc3339_weak(&s.started_at)
             .ok()
@@ -110,19 +111,43 @@ pub fn merge(dirs: &[&Path], out: &Path) -> Result<Merged, String> {
             .unwrap_or_default();
         let path = dir.join("latency.hlog");
         let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        for_each_interval(&bytes, |start, length, key, h| {
-            let second = (start + offset).as_secs();
-            let slot = intervals
-                .entry((second, key))
-                .or_insert_with(|| (length, histogram()));
-            slot.0 = slot.0.max(length);
-            slot.1
-                .add(&h)
-                .map_err(|e| format!("{}: {e:?}", path.display()))
-        })?;
+        logs.push((bytes, offset));
     }
+    let mut heads: Vec<_> = logs
+        .iter()
+        .map(|(bytes, offset)| (Intervals::new(bytes).peekable(), *offset))
+        .collect();
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
-    write_hlog(&out.join("latency.hlog"), earliest, &intervals).map_err(|e| e.to_string())?;
+    let mut log =
+        HlogWriter::create(&out.join("latency.hlog"), earliest).map_err(|e| e.to_string())?;
+    let second_of = |i: &Result<DecodedInterval, String>, offset: Duration| {
+        i.as_ref()
+            .map_or(0, |(start, ..)| (*start + offset).as_secs())
+    };
+    loop {
+        let next = heads
+            .iter_mut()
+            .filter_map(|(it, offset)| it.peek().map(|i| second_of(i, *offset)))
+            .min();
+        let Some(second) = next else { break };
+        let mut this_second: BTreeMap<Key, (Duration, Histogram<u64>)> = BTreeMap::new();
+        for (it, offset) in &mut heads {
+            while it.peek().is_some_and(|i| second_of(i, *offset) == second) {
+                let Some(interval) = it.next() else { break };
+                let (_, length, key, h) = interval?;
+                let slot = this_second
+                    .entry(key)
+                    .or_insert_with(|| (length, histogram()));
+                slot.0 = slot.0.max(length);
+                slot.1.add(&h).map_err(|e| format!("latency.hlog: {e:?}"))?;
+            }
+        }
+        for (key, (length, h)) in &this_second {
+            log.write(Duration::from_secs(second), *length, key, h)
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    log.finish().map_err(|e| e.to_string())?;
 
     let mut counts = Counts::default();
     let mut rows = Vec::new();
@@ -192,24 +217,39 @@ pub fn merge(dirs: &[&Path], out: &Path) -> Result<Merged, String> {
     })
 }
 
-fn write_hlog(
-    path: &Path,
-    start: SystemTime,
-    intervals: &BTreeMap<(u64, Key), (Duration, Histogram<u64>)>,
-) -> std::io::Result<()> {
-    let mut file = BufWriter::new(File::create(path)?);
-    let mut serializer = V2DeflateSerializer::new();
-    let mut writer = IntervalLogWriterBuilder::new()
-        .add_comment("tokenprobe latency log, merged from shards; values in microseconds")
-        .with_start_time(start)
-        .with_base_time(start)
-        .begin_log_with(&mut file, &mut serializer)?;
-    for ((second, key), (length, h)) in intervals {
-        let tag = key.tag();
-        writer
-            .write_histogram(h, Duration::from_secs(*second), *length, Tag::new(&tag))
-            .map_err(|e| std::io::Error::other(format!("{e:?}")))?;
+/// Writes a merged interval log, one histogram at a time.
+struct HlogWriter {
+    file: BufWriter<File>,
+    serializer: V2DeflateSerializer,
+}
+
+impl HlogWriter {
+    fn create(path: &Path, start: SystemTime) -> std::io::Result<HlogWriter> {
+        let mut file = BufWriter::new(File::create(path)?);
+        let mut serializer = V2DeflateSerializer::new();
+        IntervalLogWriterBuilder::new()
+            .add_comment("tokenprobe latency log, merged from shards; values in microseconds")
+            .with_start_time(start)
+            .with_base_time(start)
+            .begin_log_with(&mut file, &mut serializer)?;
+        Ok(HlogWriter { file, serializer })
     }
-    drop(writer);
-    file.flush()
+
+    fn write(
+        &mut self,
+        start: Duration,
+        length: Duration,
+        key: &Key,
+        h: &Histogram<u64>,
+    ) -> std::io::Result<()> {
+        let tag = key.tag();
+        IntervalLogWriterBuilder::new()
+            .begin_log_with(&mut self.file, &mut self.serializer)?
+            .write_histogram(h, start, length, Tag::new(&tag))
+            .map_err(|e| std::io::Error::other(format!("{e:?}")))
+    }
+
+    fn finish(mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
 }

@@ -159,28 +159,63 @@ pub struct Log {
     pub points: Vec<IntervalPoint>,
 }
 
-/// Calls `f` with every interval histogram of a log (start, length, key,
-/// histogram), read with hdrhistogram's own reader.
+/// One interval of a log, decoded: (start, length, key, histogram).
+pub type DecodedInterval = (Duration, Duration, Key, Histogram<u64>);
+
+/// The interval histograms of a log, decoded one at a time with
+/// hdrhistogram's own reader (comments and headers skipped).
+pub struct Intervals<'a> {
+    entries: IntervalLogIterator<'a>,
+    deserializer: Deserializer,
+}
+
+impl<'a> Intervals<'a> {
+    /// Over the bytes of a log.
+    pub fn new(bytes: &'a [u8]) -> Self {
+        Intervals {
+            entries: IntervalLogIterator::new(bytes),
+            deserializer: Deserializer::new(),
+        }
+    }
+}
+
+impl Iterator for Intervals<'_> {
+    type Item = Result<DecodedInterval, String>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let h = match self.entries.next()? {
+                Ok(LogEntry::Interval(h)) => h,
+                Ok(_) => continue,
+                Err(e) => return Some(Err(format!("latency.hlog: {e:?}"))),
+            };
+            let decoded = (|| {
+                let key = h
+                    .tag()
+                    .and_then(|t| Key::from_tag(t.as_str()))
+                    .ok_or("latency.hlog: an interval without a flow/step/outcome tag")?;
+                let raw = base64::engine::general_purpose::STANDARD
+                    .decode(h.encoded_histogram())
+                    .map_err(|e| format!("latency.hlog: {e}"))?;
+                let histogram: Histogram<u64> = self
+                    .deserializer
+                    .deserialize(&mut raw.as_slice())
+                    .map_err(|e| format!("latency.hlog: {e:?}"))?;
+                Ok((h.start_timestamp(), h.duration(), key, histogram))
+            })();
+            return Some(decoded);
+        }
+    }
+}
+
+/// Calls `f` with every interval histogram of a log.
 pub fn for_each_interval(
     bytes: &[u8],
     mut f: impl FnMut(Duration, Duration, Key, Histogram<u64>) -> Result<(), String>,
 ) -> Result<(), String> {
-    let mut deserializer = Deserializer::new();
-    for entry in IntervalLogIterator::new(bytes) {
-        let LogEntry::Interval(h) = entry.map_err(|e| format!("latency.hlog: {e:?}"))? else {
-            continue;
-        };
-        let key = h
-            .tag()
-            .and_then(|t| Key::from_tag(t.as_str()))
-            .ok_or("latency.hlog: an interval without a flow/step/outcome tag")?;
-        let raw = base64::engine::general_purpose::STANDARD
-            .decode(h.encoded_histogram())
-            .map_err(|e| format!("latency.hlog: {e}"))?;
-        let histogram: Histogram<u64> = deserializer
-            .deserialize(&mut raw.as_slice())
-            .map_err(|e| format!("latency.hlog: {e:?}"))?;
-        f(h.start_timestamp(), h.duration(), key, histogram)?;
+    for interval in Intervals::new(bytes) {
+        let (start, length, key, h) = interval?;
+        f(start, length, key, h)?;
     }
     Ok(())
 }
