@@ -274,11 +274,6 @@ impl Recorder {
         (q(0.5), q(0.99), self.counts.error_total())
     }
 
-    /// The scheduler's lag histogram.
-    pub fn lag_histogram(&self) -> &Histogram<u64> {
-        &self.lag
-    }
-
     /// Writes the current interval's histograms to the log and starts a new
     /// interval.
     pub fn rotate(&mut self) -> std::io::Result<()> {

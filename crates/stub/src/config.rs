@@ -9,7 +9,6 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use serde_spanned::Spanned;
 use tokenprobe_protocol::Secret;
 use tokenprobe_protocol::taxid::TaxId;
 use tokenprobe_protocol::venafi::Scope;
@@ -492,6 +491,3 @@ impl Config {
             .is_some_and(|f| f.quirks.iter().any(|q| *q.get_ref() == quirk))
     }
 }
-
-/// A value kept with where it was in the file (re-exported for fault types).
-pub(crate) type Located<T> = Spanned<T>;

@@ -11,8 +11,8 @@ use rand::Rng;
 use rand_distr::{Distribution, Exp, Normal};
 use serde::Deserialize;
 
-use crate::config::Located;
 use crate::route::Quirk;
+use serde_spanned::Spanned;
 
 /// A probability in `[0, 1]`.
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Deserialize)]
@@ -57,9 +57,9 @@ pub struct RouteFaults {
     /// The request is held, then answered.
     pub stall: Option<Stall>,
     /// Every request arriving in the window is held until it closes.
-    pub stall_window: Option<Located<StallWindow>>,
+    pub stall_window: Option<Spanned<StallWindow>>,
     /// Contracts broken on purpose.
-    pub quirks: Vec<Located<Quirk>>,
+    pub quirks: Vec<Spanned<Quirk>>,
 }
 
 /// Added latency, drawn from a distribution, at most `cap_ms`.
@@ -369,12 +369,11 @@ mod tests {
     fn the_stall_window_holds_until_it_closes() {
         let f: RouteFaults =
             toml::from_str("stall_window = { from_ms = 1000, until_ms = 3000 }").unwrap();
-        let mut rng = SmallRng::seed_from_u64(0);
+        let rng = SmallRng::seed_from_u64(0);
         let at = |ms| f.plan(Duration::from_millis(ms), &mut rng.clone()).hold;
         assert_eq!(at(999), Duration::ZERO);
         assert_eq!(at(1000), Duration::from_millis(2000));
         assert_eq!(at(2500), Duration::from_millis(500));
         assert_eq!(at(3000), Duration::ZERO);
-        let _ = &mut rng;
     }
 }
