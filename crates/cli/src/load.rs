@@ -66,7 +66,7 @@ pub(crate) struct ReportArgs {
 }
 
 /// Prints to stdout; a closed pipe (`| head`) is not an error worth a panic.
-fn say(text: &str) {
+pub(crate) fn say(text: &str) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{text}");
@@ -131,13 +131,13 @@ fn verdict(summary: &tokenprobe_load::Summary, table: &str) -> ExitCode {
 
 /// A scenario, setup or report error: exit 2.
 #[allow(clippy::print_stderr)]
-fn setup_error(e: &dyn std::fmt::Display) -> ExitCode {
+pub(crate) fn setup_error(e: &dyn std::fmt::Display) -> ExitCode {
     eprintln!("tokenprobe: {e}");
     ExitCode::from(2)
 }
 
 /// Ctrl-C or SIGTERM.
-async fn wait_for_signal() {
+pub(crate) async fn wait_for_signal() {
     #[cfg(unix)]
     {
         let mut term =

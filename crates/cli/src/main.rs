@@ -1,6 +1,9 @@
-//! `tokenprobe`: the one binary. Subcommands: `load` (a load run and its
-//! report), `report` (re-render a report), `serve` (the stub server).
+//! `tokenprobe`: the one binary. Subcommands: `check` (the contract
+//! catalog against an endpoint), `load` (a load run and its report),
+//! `report` (re-render a report), `merge` (join shards), `serve` (the stub
+//! server).
 
+mod check;
 mod load;
 mod serve;
 
@@ -8,7 +11,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// Load runs and a stub server for OAuth-style token
+/// Conformance checks, load runs and a stub server for OAuth-style token
 /// endpoints (Veeva Vault, VaultID CESS, Venafi TPP, RFC 6749 client
 /// credentials / Amazon Cognito, VMware Cloud Director).
 #[derive(Parser)]
@@ -20,6 +23,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Check an endpoint against its documented contract, check by check
+    /// (exit 0: nothing failed, 1: a check failed or could not run, 2: the
+    /// config or the command line is wrong).
+    Check(check::CheckArgs),
     /// Run a load scenario and write its report (exit 0: thresholds hold,
     /// 1: a threshold failed, 2: the scenario or setup is wrong).
     Load(load::LoadArgs),
@@ -44,6 +51,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
+            Command::Check(args) => Ok(Some(check::check(args).await)),
             Command::Serve(args) => serve::run(args).await,
             Command::Load(args) => Ok(Some(load::load(args).await)),
             Command::Report(args) => Ok(Some(load::report(args))),

@@ -48,6 +48,10 @@ pub struct CognitoConfig {
     /// Scopes to ask for.
     #[serde(default)]
     pub scopes: Vec<String>,
+    /// The token endpoint's path under `base_url` (default `/oauth2/token`),
+    /// for any other RFC 6749 server.
+    #[serde(default)]
+    pub token_path: Option<String>,
 }
 
 /// VaultID CESS.
@@ -271,11 +275,15 @@ pub struct Flow {
     plan: Plan,
 }
 
-fn cognito_request(c: &CognitoConfig) -> Result<cognito::TokenRequest, ClientError> {
-    Ok(
+/// The request a `cognito` configuration describes (its secret read now).
+pub fn cognito_request(c: &CognitoConfig) -> Result<cognito::TokenRequest, ClientError> {
+    let mut r =
         cognito::TokenRequest::new(c.client_id.clone(), c.client_secret.resolve()?, c.auth)?
-            .with_scopes(c.scopes.iter().map(String::as_str))?,
-    )
+            .with_scopes(c.scopes.iter().map(String::as_str))?;
+    if let Some(path) = &c.token_path {
+        r = r.with_path(path.clone())?;
+    }
+    Ok(r)
 }
 
 fn idp(c: &IdpConfig) -> Result<Idp, ClientError> {

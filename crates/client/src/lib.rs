@@ -23,7 +23,7 @@ pub use cache::TokenCache;
 pub use error::{ClientError, ErrorKind};
 pub use flow::{
     Acquired, CessConfig, CognitoConfig, Flow, FlowConfig, FlowError, IdpConfig, StepTime,
-    VcdConfig, VcdFormat, VeevaConfig, VenafiConfig,
+    VcdConfig, VcdFormat, VeevaConfig, VenafiConfig, cognito_request,
 };
 pub use retry::RetryPolicy;
 pub use secret_source::SecretSource;

@@ -1,7 +1,19 @@
-//! Conformance: the contract catalog ([`catalog`]), one check per contract
-//! id a live server can break, runnable against the stub in tests or
-//! against a staging endpoint; and (in `tests/`) the suite: wiremock tests
-//! for every `req` and `resp` id, the catalog against the in-process stub for
-//! every `srv` id, and end-to-end runs of the client against the stub.
+//! Conformance: the contract catalog and what runs it against a live
+//! server. [`catalog`] holds one entry per contract id a server can break
+//! (as data), [`checks`] the requests each sends and how it reads the
+//! answers, [`run`] the order, the safety rules and the verdicts, and
+//! [`report`] the table, JSON and JUnit forms. [`target`] is one system's
+//! server and accounts; [`evidence`] keeps what was sent and received, with
+//! every secret redacted.
+//!
+//! The suite (in `tests/`) proves the client right with wiremock tests for
+//! every `req` and `resp` id, and the catalog right against the in-process
+//! stub: every check passes on the demo configuration, and each stub quirk
+//! breaks exactly the check it names.
 
 pub mod catalog;
+pub mod checks;
+pub mod evidence;
+pub mod report;
+pub mod run;
+pub mod target;

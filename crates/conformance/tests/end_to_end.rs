@@ -28,6 +28,7 @@ fn cognito(base: &BaseUrl) -> CognitoConfig {
         client_secret: DEMO_SECRET.into(),
         auth: ClientAuth::Basic,
         scopes: vec!["tokenprobe/read".into()],
+        token_path: None,
     }
 }
 
@@ -319,6 +320,7 @@ proptest! {
                 client_secret: secret.as_str().into(),
                 auth: if body { ClientAuth::Body } else { ClientAuth::Basic },
                 scopes: vec![],
+                token_path: None,
             }));
             match flow {
                 Ok(flow) => {

@@ -1,22 +1,42 @@
 //! Each quirk breaks exactly the contract it names, on each route it
-//! applies to: every other check still passes.
+//! applies to: every other check still passes (or skips with a reason),
+//! and the broken one says how, under its id.
 
 mod support;
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
-use support::stub;
-use tokenprobe_conformance::catalog::{CHECKS, check};
-use tokenprobe_stub::{Config, Quirk};
+use tokenprobe_conformance::catalog::ENTRIES;
+use tokenprobe_conformance::report;
+use tokenprobe_conformance::run::{Outcome, Selection, run};
+use tokenprobe_stub::{Config, Quirk, Stub};
 
+/// The ids that failed or warned, after checking that every non-pass
+/// says why and that nothing errored.
 async fn broken_checks(config: Config) -> BTreeSet<String> {
-    let (_stub, h) = stub(config).await;
+    let stub = Stub::start(config).await.unwrap();
+    let selection = Selection {
+        include_negative: true,
+        spacing: Duration::ZERO,
+        ..Selection::default()
+    };
+    let r = run(&support::targets(&stub), &selection, |_| {}).await;
+    let every: usize = ENTRIES.iter().map(|e| e.systems.len()).sum();
+    assert_eq!(r.verdicts.len(), every, "{}", report::table(&r));
     let mut broken = BTreeSet::new();
-    for id in CHECKS {
-        if check(&h, id).await.is_err() {
-            broken.insert((*id).to_owned());
+    for v in &r.verdicts {
+        assert_ne!(v.outcome, Outcome::Error, "{}", report::line(v));
+        if v.outcome != Outcome::Pass {
+            assert!(!v.reason.is_empty(), "{}", report::line(v));
+        }
+        if matches!(v.outcome, Outcome::Fail | Outcome::Warn) {
+            assert!(report::line(v).starts_with(v.id));
+            assert!(!v.evidence.is_empty(), "{} kept no evidence", v.id);
+            broken.insert(v.id.to_owned());
         }
     }
+    assert!(r.sessions_left.is_empty(), "{:?}", r.sessions_left);
     broken
 }
 

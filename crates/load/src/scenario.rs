@@ -270,6 +270,52 @@ fn original(offset: usize, map: &[[usize; 4]]) -> usize {
     }
 }
 
+/// A configuration file's text with `${VAR}` expanded from the
+/// environment, able to place an error at its position in the original.
+#[derive(Debug)]
+pub struct Expanded<'a> {
+    text: &'a str,
+    origin: &'a str,
+    map: Vec<[usize; 4]>,
+    /// The text after expansion.
+    pub expanded: String,
+}
+
+impl<'a> Expanded<'a> {
+    /// Expands `text`; `origin` names it in errors. An unset variable is
+    /// an error at its place.
+    pub fn new(text: &'a str, origin: &'a str) -> Result<Self, ConfigError> {
+        let (expanded, map) = expand(text, origin)?;
+        Ok(Expanded {
+            text,
+            origin,
+            map,
+            expanded,
+        })
+    }
+
+    /// An error at `span` of the expanded text, placed in the original.
+    pub fn error(
+        &self,
+        span: Option<std::ops::Range<usize>>,
+        msg: impl Into<String>,
+    ) -> ConfigError {
+        let span = span.map(|s| original(s.start, &self.map)..original(s.end, &self.map));
+        ConfigError::at(self.origin, self.text, span, msg.into())
+    }
+
+    /// An error about the file as a whole (placed at its start).
+    pub fn whole(&self, msg: impl Into<String>) -> ConfigError {
+        self.error(Some(0..self.expanded.len().min(1)), msg)
+    }
+
+    /// Parses the expanded text as TOML into `T`.
+    pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, ConfigError> {
+        toml::from_str(&self.expanded)
+            .map_err(|e| self.error(e.span(), e.message().trim_end().to_owned()))
+    }
+}
+
 impl Plan {
     /// Reads, expands, parses and checks a scenario file.
     pub fn load(path: &std::path::Path) -> Result<Plan, ConfigError> {
@@ -282,13 +328,9 @@ impl Plan {
 
     /// Parses scenario text; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str, default_name: &str) -> Result<Plan, ConfigError> {
-        let (expanded, map) = expand(text, origin)?;
-        let at = |span: Option<std::ops::Range<usize>>, msg: String| {
-            let span = span.map(|s| original(s.start, &map)..original(s.end, &map));
-            ConfigError::at(origin, text, span, msg)
-        };
-        let scenario: Scenario = toml::from_str(&expanded)
-            .map_err(|e| at(e.span(), e.message().trim_end().to_owned()))?;
+        let file = Expanded::new(text, origin)?;
+        let at = |span, msg| file.error(span, msg);
+        let scenario: Scenario = file.parse()?;
         let thresholds = scenario
             .thresholds
             .iter()
@@ -303,18 +345,14 @@ impl Plan {
             LoadModel::Closed { .. } => Duration::ZERO,
         };
         let duration = scenario.limits.duration.unwrap_or(stages);
-        let whole = Some(0..expanded.len().min(1));
         if duration.is_zero() && scenario.limits.acquisitions.is_none() {
-            return Err(at(
-                whole,
-                "[limits] needs a duration or an acquisition count".into(),
-            ));
+            return Err(file.whole("[limits] needs a duration or an acquisition count"));
         }
         if scenario.flows.is_empty() {
-            return Err(at(whole, "no [[flows]]".into()));
+            return Err(file.whole("no [[flows]]"));
         }
         if scenario.stub.is_some() && scenario.target != Target::Stub {
-            return Err(at(whole, "[stub] is only for target = \"stub\"".into()));
+            return Err(file.whole("[stub] is only for target = \"stub\""));
         }
         let grace = scenario.limits.grace.unwrap_or_else(|| {
             Duration::from_millis(scenario.http.timeout_ms) + Duration::from_secs(1)

@@ -35,6 +35,7 @@ pub struct TokenRequest {
     client_secret: Secret,
     auth: ClientAuth,
     scope: Option<String>,
+    path: String,
 }
 
 impl TokenRequest {
@@ -58,7 +59,29 @@ impl TokenRequest {
             client_secret,
             auth,
             scope: None,
+            path: TOKEN_PATH.to_owned(),
         })
+    }
+
+    /// The same request sent to another token path, for RFC 6749 servers
+    /// other than Cognito (Keycloak's `/realms/{realm}/protocol/openid-connect/token`,
+    /// Okta's `/oauth2/default/v1/token`, Auth0's `/oauth/token`).
+    pub fn with_path(mut self, path: impl Into<String>) -> Result<Self, RequestError> {
+        let path = path.into();
+        if !path.starts_with('/') || path.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(RequestError::new(
+                "CG-01",
+                "token_path",
+                format!("{path:?} is not an absolute path (it starts with `/`, no spaces)"),
+            ));
+        }
+        self.path = path;
+        Ok(self)
+    }
+
+    /// The token endpoint's path.
+    pub fn path(&self) -> &str {
+        &self.path
     }
 
     /// The same request asking for these scopes, space-joined; none means
@@ -92,7 +115,7 @@ impl TokenRequest {
         &self.client_secret
     }
 
-    /// `POST {base}/oauth2/token`, form-encoded (CG-01..03).
+    /// `POST {base}{path}` (`/oauth2/token` unless set), form-encoded (CG-01..03).
     pub fn encode(&self, base: &BaseUrl) -> Result<Request<Bytes>, RequestError> {
         let mut form = form_urlencoded::Serializer::new(String::new());
         form.append_pair("grant_type", GRANT_TYPE);
@@ -117,7 +140,7 @@ impl TokenRequest {
         }
         Ok(wire::request(
             Method::POST,
-            base.join(TOKEN_PATH)?,
+            base.join(&self.path)?,
             headers,
             form.finish(),
         ))

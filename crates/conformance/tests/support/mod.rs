@@ -1,9 +1,11 @@
-//! The in-process stub and a catalog target for it.
+//! The in-process stub and catalog targets for it.
 
 #![allow(dead_code, unreachable_pub)]
 
 use tokenprobe_client::{HttpOptions, Transport};
-use tokenprobe_conformance::catalog::{Accounts, Target};
+use tokenprobe_conformance::catalog::{System, entry_for};
+use tokenprobe_conformance::run::{Outcome, Verdict, one};
+use tokenprobe_conformance::target::{Accounts, Target};
 use tokenprobe_stub::{Config, JwtAlgorithm, Stub, StubHandle};
 
 /// The demo configuration with ES256 keys (fast to make).
@@ -13,13 +15,51 @@ pub fn fast_config() -> Config {
     c
 }
 
-/// A running stub and a target for it.
+/// A target for `system` on a running stub, as the demo accounts.
+pub fn target(stub: &StubHandle, system: System) -> Target {
+    Target::new(
+        system,
+        stub.base_url(),
+        Transport::new(&HttpOptions::default()).unwrap(),
+        Accounts::default(),
+    )
+}
+
+/// One target per system on a running stub.
+pub fn targets(stub: &StubHandle) -> Vec<Target> {
+    System::ALL.iter().map(|s| target(stub, *s)).collect()
+}
+
+/// A running stub and a `cognito` target for it (the request helpers work
+/// for every system).
 pub async fn stub(config: Config) -> (StubHandle, Target) {
     let stub = Stub::start(config).await.expect("the stub starts");
-    let target = Target {
-        base: stub.base_url(),
-        transport: Transport::new(&HttpOptions::default()).unwrap(),
-        accounts: Accounts::default(),
-    };
+    let target = target(&stub, System::Cognito);
     (stub, target)
+}
+
+/// Runs check `id` against each system it applies to on a fresh stub.
+pub async fn verdicts(config: Config, id: &str) -> Vec<Verdict> {
+    let stub = Stub::start(config).await.expect("the stub starts");
+    let entry = entry_for(id).expect("a catalog entry");
+    let mut out = Vec::new();
+    for system in entry.systems {
+        out.push(one(entry, &target(&stub, *system)).await);
+    }
+    out
+}
+
+/// Panics unless every verdict passed (or was skipped with a reason).
+pub fn assert_holds(verdicts: &[Verdict]) {
+    for v in verdicts {
+        let skipped_with_reason = v.outcome == Outcome::Skip && !v.reason.is_empty();
+        assert!(
+            v.outcome == Outcome::Pass || skipped_with_reason,
+            "{} on {}: {} {}",
+            v.id,
+            v.system,
+            v.outcome.name(),
+            v.reason
+        );
+    }
 }

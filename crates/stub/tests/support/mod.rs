@@ -6,7 +6,8 @@
 use std::ops::Deref;
 
 use tokenprobe_client::{HttpOptions, Transport};
-use tokenprobe_conformance::catalog::{Accounts, Target};
+use tokenprobe_conformance::catalog::System;
+use tokenprobe_conformance::target::{Accounts, Target};
 use tokenprobe_stub::{Config, JwtAlgorithm, Stub, StubHandle};
 
 /// A stub and a client for it.
@@ -25,11 +26,12 @@ pub fn fast_config() -> Config {
 impl Harness {
     pub async fn start(config: Config) -> Harness {
         let stub = Stub::start(config).await.expect("the stub starts");
-        let target = Target {
-            base: stub.base_url(),
-            transport: Transport::new(&HttpOptions::default()).unwrap(),
-            accounts: Accounts::default(),
-        };
+        let target = Target::new(
+            System::Cognito,
+            stub.base_url(),
+            Transport::new(&HttpOptions::default()).unwrap(),
+            Accounts::default(),
+        );
         Harness { stub, target }
     }
 }

@@ -1,0 +1,255 @@
+//! `tokenprobe check`: the contract catalog against a live endpoint (or
+//! the built-in stub), from a scenario-style file.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use clap::Args;
+use serde::{Deserialize, Deserializer};
+use tokenprobe_client::{FlowConfig, HttpOptions, Transport};
+use tokenprobe_conformance::catalog::System;
+use tokenprobe_conformance::report;
+use tokenprobe_conformance::run::{Selection, run};
+use tokenprobe_conformance::target::{Options, Target};
+use tokenprobe_load::scenario::{Expanded, Target as Where};
+use tokenprobe_stub::{Config as StubConfig, ConfigError, JwtAlgorithm, Stub, StubHandle};
+
+use crate::load::{say, setup_error, wait_for_signal};
+
+/// Options of `check`.
+#[derive(Args)]
+pub(crate) struct CheckArgs {
+    /// A scenario-style file: `target`, `[http]`, `[[flows]]` with the
+    /// credentials, and an optional `[check]` table. A load scenario works
+    /// as it is; its load settings are not used.
+    config: PathBuf,
+    /// Only the flows of these systems (comma-separated).
+    #[arg(long, value_delimiter = ',', value_parser = system)]
+    system: Vec<System>,
+    /// Only these check ids (comma-separated), e.g. CG-07,RFC-02.
+    #[arg(long, value_delimiter = ',', value_name = "IDS")]
+    only: Vec<String>,
+    /// Also run the checks that send a wrong secret, password or OTP (one
+    /// request each, spaced out): they can lock a real account.
+    #[arg(long)]
+    include_negative: bool,
+    /// The pause before each negative check [default: [check] spacing, or 2s].
+    #[arg(long, value_parser = duration)]
+    spacing: Option<Duration>,
+    /// Write every verdict with its evidence (secrets redacted) as JSON.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Write JUnit XML, one testcase per check id and system.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+}
+
+fn system(s: &str) -> Result<System, String> {
+    System::from_name(s).ok_or_else(|| {
+        let names: Vec<&str> = System::ALL.iter().map(|s| s.name()).collect();
+        format!("{s:?} is not one of {}", names.join(", "))
+    })
+}
+
+fn duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| e.to_string())
+}
+
+/// The file `check` reads: the parts of a scenario it needs.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckFile {
+    #[serde(rename = "name")]
+    _name: Option<String>,
+    target: Where,
+    #[serde(default)]
+    stub: Option<StubConfig>,
+    #[serde(default)]
+    http: HttpOptions,
+    flows: Vec<FlowConfig>,
+    #[serde(default)]
+    check: CheckSettings,
+    // A load scenario's own settings, accepted so one file serves both.
+    #[serde(rename = "load")]
+    _load: Option<toml::Value>,
+    #[serde(rename = "limits")]
+    _limits: Option<toml::Value>,
+    #[serde(rename = "thresholds")]
+    _thresholds: Option<toml::Value>,
+    #[serde(rename = "output")]
+    _output: Option<toml::Value>,
+}
+
+/// `[check]`.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct CheckSettings {
+    /// `cognito` (Amazon Cognito's contract) or `rfc6749` (any
+    /// client-credentials server: Cognito-only claims not required).
+    #[serde(default)]
+    mode: Mode,
+    /// The JWKS path under the `cognito` base URL.
+    jwks_path: Option<String>,
+    /// The pause before each negative check.
+    #[serde(default, deserialize_with = "spacing")]
+    spacing: Option<Duration>,
+}
+
+#[derive(Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum Mode {
+    #[default]
+    Cognito,
+    Rfc6749,
+}
+
+fn spacing<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    let s = String::deserialize(d)?;
+    duration(&s).map(Some).map_err(serde::de::Error::custom)
+}
+
+fn read(path: &Path) -> Result<CheckFile, ConfigError> {
+    let origin = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::at(&origin, "", None, e.to_string()))?;
+    let file = Expanded::new(&text, &origin)?;
+    let config: CheckFile = file.parse()?;
+    if config.flows.is_empty() {
+        return Err(file.whole("no [[flows]]: nothing to check"));
+    }
+    if config.stub.is_some() && config.target != Where::Stub {
+        return Err(file.whole("[stub] is only for target = \"stub\""));
+    }
+    Ok(config)
+}
+
+#[allow(clippy::print_stderr)]
+pub(crate) async fn check(args: CheckArgs) -> ExitCode {
+    let config = match read(&args.config) {
+        Ok(c) => c,
+        Err(e) => return setup_error(&e),
+    };
+    let (stub, targets) = match targets(&config).await {
+        Ok(t) => t,
+        Err(e) => return setup_error(&e),
+    };
+    if let Some(stub) = &stub {
+        eprintln!(
+            "tokenprobe: checking the built-in stub at {}",
+            stub.base_url()
+        );
+    }
+    let configured: Vec<System> = targets.iter().map(|t| t.system).collect();
+    let missing: Vec<&str> = args
+        .system
+        .iter()
+        .filter(|s| !configured.contains(s))
+        .map(|s| s.name())
+        .collect();
+    if !missing.is_empty() {
+        return setup_error(&format!(
+            "--system {}: the config has no flow for it",
+            missing.join(",")
+        ));
+    }
+    let selection = Selection {
+        only: (!args.only.is_empty())
+            .then(|| args.only.iter().map(|s| s.trim().to_uppercase()).collect()),
+        systems: (!args.system.is_empty())
+            .then(|| args.system.iter().copied().collect::<BTreeSet<_>>()),
+        include_negative: args.include_negative,
+        spacing: args
+            .spacing
+            .or(config.check.spacing)
+            .unwrap_or(Duration::from_secs(2)),
+        ..Selection::default()
+    };
+    let in_scope: Vec<System> = configured
+        .iter()
+        .copied()
+        .filter(|s| selection.systems.as_ref().is_none_or(|w| w.contains(s)))
+        .collect();
+    let unknown = selection.unknown_ids(&in_scope);
+    if !unknown.is_empty() {
+        return setup_error(&format!(
+            "--only {}: no such check for the systems checked ({})",
+            unknown.join(","),
+            in_scope
+                .iter()
+                .map(|s| s.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let stop = selection.stop.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        eprintln!("tokenprobe: stopping after the check in flight; ending its sessions");
+        stop.store(true, Ordering::SeqCst);
+    });
+
+    say(&report::header());
+    let r = run(&targets, &selection, |v| say(&report::line(v))).await;
+    say(&report::summary(&r));
+    drop(stub);
+
+    if let Err(e) = write_outputs(&args, &r) {
+        return setup_error(&e);
+    }
+    if r.ok() && !r.interrupted {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// One target per flow; the stub first when the target is `stub`.
+async fn targets(config: &CheckFile) -> Result<(Option<StubHandle>, Vec<Target>), String> {
+    let stub = match &config.target {
+        Where::Stub => {
+            let c = config.stub.clone().unwrap_or_else(|| {
+                let mut c = StubConfig::default();
+                c.jwt.algorithm = JwtAlgorithm::ES256;
+                c
+            });
+            Some(Stub::start(c).await.map_err(|e| format!("the stub: {e}"))?)
+        }
+        Where::Url(_) => None,
+    };
+    let base = match (&config.target, &stub) {
+        (Where::Url(u), _) => u.clone(),
+        (_, Some(s)) => s.base_url(),
+        (Where::Stub, None) => return Err("the stub did not start".into()),
+    };
+    let options = Options {
+        generic: config.check.mode == Mode::Rfc6749,
+        jwks_path: config.check.jwks_path.clone(),
+    };
+    let mut targets = Vec::new();
+    for (i, flow) in config.flows.iter().enumerate() {
+        let transport = Transport::new(&config.http).map_err(|e| e.to_string())?;
+        let target = Target::from_flow(flow, &base, transport)
+            .map_err(|e| format!("flow {} ({}): {e}", i + 1, flow.system()))?;
+        targets.push(target.with_options(options.clone()));
+    }
+    Ok((stub, targets))
+}
+
+fn write_outputs(args: &CheckArgs, r: &tokenprobe_conformance::run::Report) -> Result<(), String> {
+    let write = |path: &Path, text: &str| {
+        std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    };
+    if let Some(path) = &args.json {
+        write(path, &report::json(r))?;
+        say(&format!("evidence: {}", path.display()));
+    }
+    if let Some(path) = &args.junit {
+        let xml = report::junit(r).map_err(|e| format!("JUnit: {e}"))?;
+        write(path, &xml)?;
+        say(&format!("junit: {}", path.display()));
+    }
+    Ok(())
+}
