@@ -175,22 +175,21 @@ pub async fn run(
         let (negative, safe): (Vec<&Entry>, Vec<&Entry>) =
             chosen.into_iter().partition(|e| e.negative);
         for entry in safe.into_iter().chain(negative) {
+            let gated = entry.negative && !selection.include_negative;
+            if entry.negative && !gated && negatives_run > 0 {
+                pause(selection).await;
+            }
             let verdict = if selection.stop.load(Ordering::SeqCst) {
                 report.interrupted = true;
                 skipped(entry, target, "interrupted before it ran")
-            } else if entry.negative && !selection.include_negative {
+            } else if gated {
                 skipped(
                     entry,
                     target,
                     "sends a wrong credential, which can lock a real account: run with --include-negative",
                 )
             } else {
-                if entry.negative {
-                    if negatives_run > 0 {
-                        tokio::time::sleep(selection.spacing).await;
-                    }
-                    negatives_run += 1;
-                }
+                negatives_run += usize::from(entry.negative);
                 one(entry, target).await
             };
             progress(&verdict);
@@ -202,6 +201,18 @@ pub async fn run(
         report.sessions_left.extend(left);
     }
     report
+}
+
+/// The spacing before a negative check, cut short by a stop.
+async fn pause(selection: &Selection) {
+    let until = Instant::now() + selection.spacing;
+    while !selection.stop.load(Ordering::SeqCst) {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        tokio::time::sleep(left.min(Duration::from_millis(50))).await;
+    }
 }
 
 fn skipped(entry: &'static Entry, target: &Target, why: &str) -> Verdict {

@@ -1,0 +1,481 @@
+//! The live runner end to end against the stub and wiremock: negative
+//! checks only when asked for and spaced out, sessions ended, reports that
+//! parse back, no secret in any output, generic RFC 6749 mode, and a dead
+//! server reported as `error`.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use tokenprobe_client::{HttpOptions, Transport};
+use tokenprobe_conformance::catalog::{ENTRIES, System};
+use tokenprobe_conformance::report;
+use tokenprobe_conformance::run::{Outcome, Report, Selection, run};
+use tokenprobe_conformance::target::{Accounts, Options, Target};
+use tokenprobe_protocol::{BaseUrl, Secret};
+use tokenprobe_stub::{Config, Route, Stub, StubHandle};
+use wiremock::matchers::{body_string_contains, header_exists, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn all(include_negative: bool) -> Selection {
+    Selection {
+        include_negative,
+        spacing: Duration::ZERO,
+        ..Selection::default()
+    }
+}
+
+fn quirked(route: &str, quirk: &str) -> Config {
+    let text = format!("[jwt]\nalgorithm = \"ES256\"\n[faults.{route}]\nquirks = [\"{quirk}\"]\n");
+    Config::from_toml(&text, "quirk.toml").unwrap()
+}
+
+async fn run_on(config: Config, selection: &Selection) -> (StubHandle, Report) {
+    let stub = Stub::start(config).await.unwrap();
+    let r = run(&support::targets(&stub), selection, |_| {}).await;
+    (stub, r)
+}
+
+fn outcome(r: &Report, id: &str, system: System) -> (Outcome, String) {
+    let v = r
+        .verdicts
+        .iter()
+        .find(|v| v.id == id && v.system == system)
+        .unwrap_or_else(|| panic!("no verdict for {id} on {system}"));
+    (v.outcome, v.reason.clone())
+}
+
+#[tokio::test]
+async fn negative_checks_are_skipped_unless_asked_for() {
+    // The stub takes any password: only a negative check can see it.
+    let config = quirked("cognito", "any-password-accepted");
+    let (_stub, r) = run_on(config.clone(), &all(false)).await;
+    let negative: Vec<_> = r
+        .verdicts
+        .iter()
+        .filter(|v| ENTRIES.iter().any(|e| e.id == v.id && e.negative))
+        .collect();
+    assert_eq!(negative.len(), 4, "{}", report::table(&r));
+    for v in negative {
+        assert_eq!(v.outcome, Outcome::Skip, "{}", report::line(v));
+        assert!(v.reason.contains("--include-negative"), "{}", v.reason);
+        assert!(v.evidence.is_empty(), "{} sent something", v.id);
+    }
+    assert!(r.ok(), "{}", report::table(&r));
+
+    let (_stub, r) = run_on(config, &all(true)).await;
+    let (o, reason) = outcome(&r, "CG-08", System::Cognito);
+    assert_eq!(o, Outcome::Fail, "{reason}");
+    assert!(reason.starts_with("200"), "{reason}");
+    assert!(!r.ok());
+}
+
+#[tokio::test]
+async fn negative_checks_run_last_once_each_and_spaced_out() {
+    let selection = Selection {
+        spacing: Duration::from_millis(150),
+        ..all(true)
+    };
+    let started = Instant::now();
+    let (_stub, r) = run_on(support::fast_config(), &selection).await;
+    let elapsed = started.elapsed();
+    let negatives: Vec<&str> = r
+        .verdicts
+        .iter()
+        .filter(|v| ENTRIES.iter().any(|e| e.id == v.id && e.negative))
+        .map(|v| v.id)
+        .collect();
+    assert_eq!(negatives, ["CG-08", "CG-09", "CE-09", "VE-08"]);
+    // Three pauses between four negative checks: a lower bound only.
+    assert!(elapsed >= Duration::from_millis(450), "{elapsed:?}");
+    for v in r.verdicts.iter().filter(|v| negatives.contains(&v.id)) {
+        let wrong = v.evidence.len();
+        assert_eq!(wrong, 1, "{} sent {wrong} requests", v.id);
+    }
+    // Within a system, the negative checks come after the others.
+    let cognito: Vec<&str> = r
+        .verdicts
+        .iter()
+        .filter(|v| v.system == System::Cognito)
+        .map(|v| v.id)
+        .collect();
+    assert_eq!(&cognito[cognito.len() - 2..], ["CG-08", "CG-09"]);
+}
+
+#[tokio::test]
+async fn sessions_the_checks_open_are_ended() {
+    let (stub, r) = run_on(support::fast_config(), &all(false)).await;
+    assert!(r.sessions_left.is_empty(), "{:?}", r.sessions_left);
+    // Venafi: the shared grant and its refresh, VE-10's grant and refresh;
+    // VCD: VCD-09's session (VE-11 and VCD-11 end their own).
+    assert!(r.sessions_ended >= 3, "{}", r.sessions_ended);
+    let logouts = r
+        .cleanup
+        .iter()
+        .filter(|e| e.request.starts_with("DELETE") && e.status == Some(204))
+        .count();
+    assert_eq!(logouts, 1, "{:?}", r.cleanup);
+    let revokes = r
+        .cleanup
+        .iter()
+        .filter(|e| e.request.contains("/vedauth/revoke/token"))
+        .count();
+    assert!(revokes >= 2, "{:?}", r.cleanup);
+    // VE-11 revokes its own grant, besides the cleanup.
+    assert!(stub.requests(Route::VenafiRevoke) > revokes as u64);
+    assert!(stub.requests(Route::VcdCurrent) >= 4);
+}
+
+const PLANTED: [&str; 3] = [
+    "PLANTED-client-secret-7f3a9c",
+    "PLANTED-otp-5521",
+    "PLANTED-password-93d1",
+];
+
+fn planted_stub() -> Config {
+    let text = format!(
+        r#"
+[jwt]
+algorithm = "ES256"
+[[cognito.clients]]
+id = "tokenprobe-demo"
+secret = "{0}"
+scopes = ["tokenprobe/read"]
+lifetime_secs = 3600
+[[cess.clients]]
+id = "tokenprobe-demo"
+secret = "{0}"
+[[cess.users]]
+username = "12345678909"
+otp = "{1}"
+provider = "SOLUTIHOM"
+[[venafi.users]]
+username = "local:admin"
+password = "{2}"
+identity = "local:{{3a6c5d2e-1f0b-4c47-9a53-6d2b8e1f4c7a}}"
+[faults.cess]
+quirks = ["any-grant-type-accepted"]
+[faults.venafi-authorize]
+quirks = ["scope-widened"]
+"#,
+        PLANTED[0], PLANTED[1], PLANTED[2]
+    );
+    Config::from_toml(&text, "planted.toml").unwrap()
+}
+
+fn planted_targets(stub: &StubHandle) -> Vec<Target> {
+    System::ALL
+        .iter()
+        .map(|s| {
+            let accounts = Accounts {
+                client_secret: Secret::new(PLANTED[0]),
+                cess_otp: Secret::new(PLANTED[1]),
+                venafi_password: Secret::new(PLANTED[2]),
+                ..Accounts::default()
+            };
+            let transport = Transport::new(&HttpOptions::default()).unwrap();
+            Target::new(*s, stub.base_url(), transport, accounts)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn no_secret_reaches_any_output() {
+    let stub = Stub::start(planted_stub()).await.unwrap();
+    let targets = planted_targets(&stub);
+    let mut streamed = String::new();
+    let r = run(&targets, &all(true), |v| {
+        streamed.push_str(&report::line(v));
+        streamed.push('\n');
+    })
+    .await;
+    // The secrets worked, and a break echoing a token was reported (CE-10
+    // is inferred, so a warning).
+    let (o, reason) = outcome(&r, "CE-10", System::Cess);
+    assert_eq!(o, Outcome::Warn, "{}", report::table(&r));
+    assert!(reason.contains("[redacted]"), "{reason}");
+    assert_eq!(r.count(Outcome::Error), 0, "{}", report::table(&r));
+
+    let outputs = [
+        ("table", report::table(&r)),
+        ("streamed", streamed),
+        ("json", report::json(&r)),
+        ("junit", report::junit(&r).unwrap()),
+        ("report debug", format!("{r:?}")),
+        ("targets debug", format!("{targets:?}")),
+    ];
+    for (name, text) in &outputs {
+        for secret in PLANTED {
+            assert!(!text.contains(secret), "{secret} in the {name}");
+        }
+    }
+    // Every token the server issued was redacted wherever it appeared.
+    let json: serde_json::Value = serde_json::from_str(&outputs[2].1).unwrap();
+    let mut values = Vec::new();
+    collect_members(&json, &mut values);
+    assert!(values.len() > 10, "{values:?}");
+    for v in values {
+        assert_eq!(v, "[redacted]");
+    }
+}
+
+/// The values of every credential member inside evidence bodies.
+fn collect_members(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Object(m) => m.values().for_each(|v| collect_members(v, out)),
+        serde_json::Value::Array(a) => a.iter().for_each(|v| collect_members(v, out)),
+        serde_json::Value::String(s) => {
+            if let Ok(inner) = serde_json::from_str::<serde_json::Value>(s) {
+                for key in [
+                    "access_token",
+                    "refresh_token",
+                    "Authorization",
+                    "sessionId",
+                ] {
+                    if let Some(t) = inner.get(key).and_then(|t| t.as_str()) {
+                        out.push(t.to_owned());
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn the_json_and_junit_reports_parse_back() {
+    let (_stub, r) = run_on(quirked("venafi-authorize", "scope-widened"), &all(false)).await;
+    let failed = r.count(Outcome::Fail) + r.count(Outcome::Error);
+    let skipped = r.count(Outcome::Skip);
+    assert_eq!(
+        r.count(Outcome::Warn),
+        1,
+        "VE-12 is inferred: {}",
+        report::table(&r)
+    );
+
+    let json: serde_json::Value = serde_json::from_str(&report::json(&r)).unwrap();
+    let verdicts = json["report"]["verdicts"].as_array().unwrap();
+    assert_eq!(verdicts.len(), r.verdicts.len());
+    assert_eq!(json["summary"]["skip"], skipped);
+    for v in verdicts {
+        for key in [
+            "id",
+            "system",
+            "title",
+            "mark",
+            "sends",
+            "expects",
+            "outcome",
+            "elapsed_ms",
+        ] {
+            assert!(!v[key].is_null(), "{key} missing in {v}");
+        }
+        if v["outcome"] != "skip" {
+            let e = &v["evidence"][0];
+            assert!(e["request"].as_str().unwrap().contains("http://127.0.0.1"));
+            assert!(e["status"].is_u64() && e["elapsed_ms"].is_f64(), "{e}");
+        }
+    }
+
+    let xml = report::junit(&r).unwrap();
+    let junit = parse_junit(&xml);
+    assert_eq!(junit.root["tests"], r.verdicts.len().to_string());
+    assert_eq!(junit.root["failures"], r.count(Outcome::Fail).to_string());
+    assert_eq!(junit.root["errors"], r.count(Outcome::Error).to_string());
+    assert_eq!(junit.root["skipped"], skipped.to_string());
+    assert_eq!(junit.cases.len(), r.verdicts.len());
+    assert_eq!(junit.failures, failed);
+    assert_eq!(junit.skipped, skipped);
+    let names: BTreeSet<(String, String)> = junit.cases.iter().cloned().collect();
+    assert_eq!(
+        names.len(),
+        r.verdicts.len(),
+        "a testcase per id and system"
+    );
+    for v in &r.verdicts {
+        let class = format!("tokenprobe.{}", v.system);
+        assert!(
+            junit
+                .cases
+                .iter()
+                .any(|(c, n)| *c == class && n.starts_with(v.id)),
+            "no testcase for {} on {}",
+            v.id,
+            v.system
+        );
+    }
+    assert_eq!(junit.suites, 5);
+}
+
+#[derive(Default)]
+struct Junit {
+    root: std::collections::HashMap<String, String>,
+    suites: usize,
+    cases: Vec<(String, String)>,
+    failures: usize,
+    skipped: usize,
+}
+
+/// Reads the JUnit structure back: `testsuites` > `testsuite` > `testcase`
+/// with `failure`/`error`/`skipped` children.
+fn parse_junit(xml: &str) -> Junit {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut out = Junit::default();
+    let mut stack: Vec<String> = Vec::new();
+    loop {
+        let event = reader.read_event().expect("well-formed XML");
+        let (e, empty) = match &event {
+            Event::Start(e) => (e.clone(), false),
+            Event::Empty(e) => (e.clone(), true),
+            Event::End(_) => {
+                stack.pop();
+                continue;
+            }
+            Event::Eof => break,
+            _ => continue,
+        };
+        let name = String::from_utf8(e.name().as_ref().to_vec()).unwrap();
+        let attrs: std::collections::HashMap<String, String> = e
+            .attributes()
+            .map(|a| {
+                let a = a.unwrap();
+                (
+                    String::from_utf8(a.key.as_ref().to_vec()).unwrap(),
+                    a.unescape_value().unwrap().into_owned(),
+                )
+            })
+            .collect();
+        let parent = stack.last().map(String::as_str);
+        match (name.as_str(), parent) {
+            ("testsuites", None) => out.root = attrs,
+            ("testsuite", Some("testsuites")) => out.suites += 1,
+            ("testcase", Some("testsuite")) => {
+                out.cases
+                    .push((attrs["classname"].clone(), attrs["name"].clone()));
+            }
+            ("failure" | "error", Some("testcase")) => {
+                assert!(attrs.contains_key("message") && attrs.contains_key("type"));
+                out.failures += 1;
+            }
+            ("skipped", Some("testcase")) => out.skipped += 1,
+            ("system-out" | "system-err", Some("testcase" | "testsuite")) => {}
+            (other, parent) => panic!("unexpected <{other}> in {parent:?}"),
+        }
+        if !empty {
+            stack.push(name);
+        }
+    }
+    out
+}
+
+fn generic_target(server: &MockServer, generic: bool) -> Target {
+    let accounts = Accounts {
+        client_id: "svc".into(),
+        client_secret: Secret::new("svc-secret"),
+        token_path: "/realms/demo/protocol/openid-connect/token".into(),
+        ..Accounts::default()
+    };
+    let base: BaseUrl = server.uri().parse().unwrap();
+    let transport = Transport::new(&HttpOptions::default()).unwrap();
+    Target::new(System::Cognito, base, transport, accounts).with_options(Options {
+        generic,
+        jwks_path: None,
+    })
+}
+
+#[tokio::test]
+async fn generic_mode_runs_against_any_client_credentials_server() {
+    let server = MockServer::start().await;
+    let token_path = "/realms/demo/protocol/openid-connect/token";
+    Mock::given(method("POST"))
+        .and(path(token_path))
+        .and(header_exists("authorization"))
+        .and(body_string_contains("grant_type=client_credentials"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("cache-control", "no-store")
+                .insert_header("pragma", "no-cache")
+                .set_body_raw(
+                    r#"{"access_token":"opaque-1a2b3c","token_type":"Bearer","expires_in":300}"#,
+                    "application/json",
+                ),
+        )
+        .mount(&server)
+        .await;
+    let only: BTreeSet<String> = ["CG-05", "CG-07", "CG-14", "CG-15", "RFC-06", "RFC-09"]
+        .map(String::from)
+        .into();
+    let selection = Selection {
+        only: Some(only),
+        ..all(false)
+    };
+
+    let r = run(&[generic_target(&server, true)], &selection, |_| {}).await;
+    assert_eq!(r.verdicts.len(), 6);
+    for (id, want) in [
+        ("CG-05", Outcome::Skip),
+        ("CG-15", Outcome::Skip),
+        ("CG-07", Outcome::Pass),
+        ("CG-14", Outcome::Pass),
+        ("RFC-06", Outcome::Pass),
+        ("RFC-09", Outcome::Pass),
+    ] {
+        let (o, reason) = outcome(&r, id, System::Cognito);
+        assert_eq!(o, want, "{id}: {reason}");
+    }
+    assert!(outcome(&r, "CG-05", System::Cognito).1.contains("opaque"));
+    // One token request for all six checks.
+    let token_requests = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|q| q.url.path() == token_path)
+        .count();
+    assert_eq!(token_requests, 1);
+
+    // Held to Cognito's contract, an opaque token breaks CG-05.
+    let r = run(&[generic_target(&server, false)], &selection, |_| {}).await;
+    assert_eq!(outcome(&r, "CG-05", System::Cognito).0, Outcome::Fail);
+}
+
+#[tokio::test]
+async fn a_dead_server_is_an_error_per_check_not_a_pass() {
+    // A port nothing listens on: bind, note it, close.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base: BaseUrl = format!("http://127.0.0.1:{port}").parse().unwrap();
+    let transport = Transport::new(&HttpOptions::default()).unwrap();
+    let target = Target::new(System::Cess, base, transport, Accounts::default());
+    let r = run(&[target], &all(false), |_| {}).await;
+    assert!(!r.verdicts.is_empty());
+    for v in &r.verdicts {
+        let skipped_negative = v.outcome == Outcome::Skip && v.id == "CE-09";
+        assert!(
+            v.outcome == Outcome::Error || skipped_negative,
+            "{}",
+            report::line(v)
+        );
+        assert!(!v.reason.is_empty());
+    }
+    assert!(!r.ok());
+}
+
+#[test]
+fn every_catalog_entry_is_in_the_reference() {
+    let reference = include_str!("../../../docs/contracts.md");
+    for e in ENTRIES {
+        assert!(
+            reference.contains(&format!("| {} |", e.id)),
+            "{} is not in docs/contracts.md",
+            e.id
+        );
+        assert!(!e.systems.is_empty() && !e.title.is_empty() && !e.expects.is_empty());
+    }
+}
