@@ -12,7 +12,7 @@ use serde::{Deserialize, Deserializer};
 use tokenprobe_client::{FlowConfig, HttpOptions, Transport};
 use tokenprobe_conformance::catalog::System;
 use tokenprobe_conformance::report;
-use tokenprobe_conformance::run::{Selection, run};
+use tokenprobe_conformance::run::{Outcome, Selection, run};
 use tokenprobe_conformance::target::{Options, Target};
 use tokenprobe_load::scenario::{Expanded, Target as Where};
 use tokenprobe_stub::{Config as StubConfig, ConfigError, JwtAlgorithm, Stub, StubHandle};
@@ -25,7 +25,15 @@ pub(crate) struct CheckArgs {
     /// A scenario-style file: `target`, `[http]`, `[[flows]]` with the
     /// credentials, and an optional `[check]` table. A load scenario works
     /// as it is; its load settings are not used.
-    config: PathBuf,
+    #[arg(required_unless_present = "list")]
+    config: Option<PathBuf>,
+    /// Print the catalog (id, systems, mark, what each check sends and
+    /// expects) and exit.
+    #[arg(long, exclusive = true)]
+    list: bool,
+    /// Print the evidence (redacted) under each check that did not pass.
+    #[arg(long, short)]
+    verbose: bool,
     /// Only the flows of these systems (comma-separated).
     #[arg(long, value_delimiter = ',', value_parser = system)]
     system: Vec<System>,
@@ -128,7 +136,11 @@ fn read(path: &Path) -> Result<CheckFile, ConfigError> {
 
 #[allow(clippy::print_stderr)]
 pub(crate) async fn check(args: CheckArgs) -> ExitCode {
-    let config = match read(&args.config) {
+    let Some(path) = &args.config else {
+        say(report::catalog().trim_end());
+        return ExitCode::SUCCESS;
+    };
+    let config = match read(path) {
         Ok(c) => c,
         Err(e) => return setup_error(&e),
     };
@@ -192,7 +204,15 @@ pub(crate) async fn check(args: CheckArgs) -> ExitCode {
     });
 
     say(&report::header());
-    let r = run(&targets, &selection, |v| say(&report::line(v))).await;
+    let r = run(&targets, &selection, |v| {
+        say(&report::line(v));
+        if args.verbose && v.outcome != Outcome::Pass {
+            for l in report::evidence_text(v).lines() {
+                say(&format!("        {l}"));
+            }
+        }
+    })
+    .await;
     say(&report::summary(&r));
     drop(stub);
 

@@ -281,3 +281,86 @@ fn ctrl_c_stops_after_the_check_in_flight_and_keeps_the_reports() {
             .is_empty()
     );
 }
+
+/// The staging template, pointed at a stub on loopback through its
+/// environment variables, runs clean.
+#[test]
+fn the_staging_template_runs_against_a_base_url() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut config = tokenprobe_stub::Config::default();
+    config.jwt.algorithm = tokenprobe_stub::JwtAlgorithm::ES256;
+    let stub = rt.block_on(tokenprobe_stub::Stub::start(config)).unwrap();
+    let template = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/check-staging.toml");
+    let out = Command::new(env!("CARGO_BIN_EXE_tokenprobe"))
+        .arg("check")
+        .arg(template)
+        .env("STAGING_URL", stub.base_url().to_string())
+        .env("CLIENT_ID", tokenprobe_stub::DEMO_ID)
+        .env("CLIENT_SECRET", tokenprobe_stub::DEMO_SECRET)
+        .env("CESS_USER", "12345678909")
+        .env("CESS_OTP", tokenprobe_stub::DEMO_OTP)
+        .env("VENAFI_USER", "local:admin")
+        .env("VENAFI_PASSWORD", tokenprobe_stub::DEMO_PASSWORD)
+        .env("VAULT_PROFILE", tokenprobe_stub::DEMO_ID)
+        .env("VCD_ORG", "Finance")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("43 pass, 0 fail, 0 warn, 4 skip, 0 error"),
+        "{stdout}"
+    );
+    assert!(
+        !stderr.contains("built-in stub"),
+        "a base URL, not the embedded stub: {stderr}"
+    );
+}
+
+/// The generic template parses; against a dead port every check is an
+/// `error` (not a pass), and the exit status says so.
+#[test]
+fn the_rfc6749_template_reports_a_dead_server_as_errors() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let template = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/check-rfc6749.toml");
+    let out = Command::new(env!("CARGO_BIN_EXE_tokenprobe"))
+        .args(["check", "--verbose"])
+        .arg(template)
+        .env("IDP_URL", format!("http://127.0.0.1:{port}"))
+        .env("IDP_CLIENT_ID", "svc")
+        .env("IDP_SECRET", "PLANTED-rfc-secret-31")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("0 pass, 0 fail, 0 warn, 2 skip, 13 error"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("/realms/demo/protocol/openid-connect/token"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("PLANTED-rfc-secret-31") && !stderr.contains("PLANTED-rfc-secret-31"));
+}
+
+#[test]
+fn list_prints_the_catalog() {
+    let out = check(&["--list"]);
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(0));
+    let ids = stdout.lines().filter(|l| !l.starts_with(' ')).count();
+    assert_eq!(
+        ids,
+        tokenprobe_conformance::catalog::ENTRIES.len(),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("CG-08   cognito              doc      negative"),
+        "{stdout}"
+    );
+}

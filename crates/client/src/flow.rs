@@ -52,6 +52,10 @@ pub struct CognitoConfig {
     /// for any other RFC 6749 server.
     #[serde(default)]
     pub token_path: Option<String>,
+    /// More form parameters, e.g. `{ audience = "https://api.example.com" }`
+    /// for Auth0.
+    #[serde(default)]
+    pub params: std::collections::BTreeMap<String, String>,
 }
 
 /// VaultID CESS.
@@ -283,7 +287,7 @@ pub fn cognito_request(c: &CognitoConfig) -> Result<cognito::TokenRequest, Clien
     if let Some(path) = &c.token_path {
         r = r.with_path(path.clone())?;
     }
-    Ok(r)
+    Ok(r.with_params(c.params.clone())?)
 }
 
 fn idp(c: &IdpConfig) -> Result<Idp, ClientError> {

@@ -228,7 +228,7 @@ pub const ENTRIES: &[Entry] = &[
         "CE-06",
         &[Cess],
         Mark::Doc,
-        "`Authorization` is VCSchema of provider and token",
+        "`Authorization` is VCSchema(provider-|token)",
         "a valid password grant",
         "`Authorization` = `VCSchema base64(provider + \"-|\" + access_token)`",
     ),

@@ -319,6 +319,40 @@ mod tests {
         assert_eq!(r.scrub("got at-555555 back"), "got [redacted] back");
     }
 
+    proptest::proptest! {
+        /// Whatever a server sends, with a known secret anywhere in it (in
+        /// JSON, form or plain text, in a header, cut at any length), the
+        /// evidence holds no copy of it, and nothing panics.
+        #[test]
+        fn a_known_secret_never_survives(
+            before in ".{0,700}",
+            after in ".{0,80}",
+            media in proptest::sample::select(vec!["application/json", "application/x-www-form-urlencoded", "text/plain", ""]),
+            json in proptest::bool::ANY,
+        ) {
+            const SECRET: &str = "S3cret-planted-XYZ";
+            let mut r = Redactor::default();
+            r.learn(SECRET);
+            let body = if json {
+                serde_json::json!({"note": format!("{before}{SECRET}{after}")}).to_string()
+            } else {
+                format!("{before}{SECRET}{after}")
+            };
+            let mut headers = HeaderMap::new();
+            if let Ok(v) = media.parse() {
+                headers.insert("content-type", v);
+            }
+            if let Ok(v) = format!("Bearer x{SECRET}").parse() {
+                headers.insert("www-authenticate", v);
+            }
+            let req = Request::builder().uri("http://127.0.0.1/t").body(Bytes::from(body.clone())).unwrap();
+            let mut e = r.request(&req);
+            r.answer(&mut e, 200, &headers, body.as_bytes());
+            let all = serde_json::to_string(&e).unwrap();
+            proptest::prop_assert!(!all.contains(SECRET), "{}", all);
+        }
+    }
+
     #[test]
     fn long_bodies_are_cut_on_a_character_boundary() {
         let text = "é".repeat(EXCERPT_CHARS + 10);

@@ -9,6 +9,32 @@ use quick_junit::{NonSuccessKind, Report as Junit, TestCase, TestCaseStatus, Tes
 use crate::catalog::System;
 use crate::run::{Outcome, Report, Verdict};
 
+/// The catalog itself, for `check --list`: each entry with the systems it
+/// runs on, its mark, whether it is negative, what it sends and expects.
+pub fn catalog() -> String {
+    let mut s = String::new();
+    for e in crate::catalog::ENTRIES {
+        let systems: Vec<&str> = e.systems.iter().map(|s| s.name()).collect();
+        let mark = match e.mark {
+            crate::catalog::Mark::Doc => "doc",
+            crate::catalog::Mark::Rfc => "rfc",
+            crate::catalog::Mark::Inferred => "inferred",
+        };
+        let _ = writeln!(
+            s,
+            "{:<7} {:<20} {:<8} {:<8} {}",
+            e.id,
+            systems.join(","),
+            mark,
+            if e.negative { "negative" } else { "" },
+            e.title
+        );
+        let _ = writeln!(s, "        sends:   {}", e.sends);
+        let _ = writeln!(s, "        expects: {}", e.expects);
+    }
+    s
+}
+
 /// The table's header line.
 pub fn header() -> String {
     format!(

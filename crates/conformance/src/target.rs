@@ -33,6 +33,8 @@ pub struct Accounts {
     pub scopes: Vec<String>,
     /// The `cognito` token path.
     pub token_path: String,
+    /// More `cognito` form parameters (Auth0's `audience`).
+    pub params: Vec<(String, String)>,
     /// A CESS user (CPF or CNPJ).
     pub cess_username: String,
     /// Its OTP.
@@ -67,6 +69,7 @@ impl Default for Accounts {
             client_auth: ClientAuth::Basic,
             scopes: Vec::new(),
             token_path: cognito::TOKEN_PATH.into(),
+            params: Vec::new(),
             cess_username: "12345678909".into(),
             cess_otp: Secret::new("123456"),
             venafi_username: "local:admin".into(),
@@ -220,6 +223,7 @@ impl Target {
                 a.client_auth = c.auth;
                 a.scopes = c.scopes.clone();
                 a.token_path = req.path().to_owned();
+                a.params = c.params.clone().into_iter().collect();
                 (System::Cognito, &c.base_url)
             }
             FlowConfig::Cess(c) => {
@@ -476,6 +480,7 @@ impl Target {
         cognito::TokenRequest::new(id, Secret::new(secret), self.accounts.client_auth)
             .and_then(|r| r.with_scopes(&self.accounts.scopes))
             .and_then(|r| r.with_path(self.accounts.token_path.clone()))
+            .and_then(|r| r.with_params(self.accounts.params.clone()))
             .map_err(|e| e.to_string())
     }
 

@@ -29,6 +29,7 @@ fn cognito(base: &BaseUrl) -> CognitoConfig {
         auth: ClientAuth::Basic,
         scopes: vec!["tokenprobe/read".into()],
         token_path: None,
+        params: Default::default(),
     }
 }
 
@@ -321,6 +322,7 @@ proptest! {
                 auth: if body { ClientAuth::Body } else { ClientAuth::Basic },
                 scopes: vec![],
                 token_path: None,
+        params: Default::default(),
             }));
             match flow {
                 Ok(flow) => {

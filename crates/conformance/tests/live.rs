@@ -477,5 +477,10 @@ fn every_catalog_entry_is_in_the_reference() {
             e.id
         );
         assert!(!e.systems.is_empty() && !e.title.is_empty() && !e.expects.is_empty());
+        assert!(
+            e.title.chars().count() <= 48,
+            "{}: the table's column is 48 wide",
+            e.id
+        );
     }
 }

@@ -36,6 +36,7 @@ pub struct TokenRequest {
     auth: ClientAuth,
     scope: Option<String>,
     path: String,
+    params: Vec<(String, String)>,
 }
 
 impl TokenRequest {
@@ -60,6 +61,7 @@ impl TokenRequest {
             auth,
             scope: None,
             path: TOKEN_PATH.to_owned(),
+            params: Vec::new(),
         })
     }
 
@@ -76,6 +78,29 @@ impl TokenRequest {
             ));
         }
         self.path = path;
+        Ok(self)
+    }
+
+    /// The same request with more form parameters, which some servers
+    /// require (Auth0's `audience`, RFC 8707's `resource`). The ones this
+    /// request sets itself are refused.
+    pub fn with_params<I, K, V>(mut self, params: I) -> Result<Self, RequestError>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        for (k, v) in params {
+            let (k, v) = (k.into(), v.into());
+            if ["grant_type", "scope", "client_id", "client_secret"].contains(&k.as_str()) {
+                return Err(RequestError::new(
+                    "CG-01",
+                    "params",
+                    format!("`{k}` is set by the request itself"),
+                ));
+            }
+            self.params.push((k, v));
+        }
         Ok(self)
     }
 
@@ -121,6 +146,9 @@ impl TokenRequest {
         form.append_pair("grant_type", GRANT_TYPE);
         if let Some(scope) = &self.scope {
             form.append_pair("scope", scope);
+        }
+        for (k, v) in &self.params {
+            form.append_pair(k, v);
         }
         let mut headers = vec![
             (CONTENT_TYPE, HeaderValue::from_static(wire::FORM)),

@@ -767,6 +767,34 @@ fn cg_01_form_post_with_client_credentials() {
     assert_eq!(http.body().as_ref(), b"grant_type=client_credentials");
 }
 
+/// Other RFC 6749 servers: another token path, extra parameters (Auth0's
+/// `audience`); a relative path or a parameter the request sets itself is
+/// refused before sending.
+#[test]
+fn cg_01_another_servers_path_and_parameters() {
+    let http = cognito_req()
+        .with_path("/realms/demo/protocol/openid-connect/token")
+        .unwrap()
+        .with_params([("audience", "https://api.example.com")])
+        .unwrap()
+        .encode(&"https://kc.example.com/auth".parse().unwrap())
+        .unwrap();
+    assert_eq!(
+        http.uri().to_string(),
+        "https://kc.example.com/auth/realms/demo/protocol/openid-connect/token"
+    );
+    assert_eq!(
+        http.body().as_ref(),
+        b"grant_type=client_credentials&audience=https%3A%2F%2Fapi.example.com"
+    );
+    let e = cognito_req().with_path("oauth/token").unwrap_err();
+    assert!(e.to_string().contains("token_path"), "{e}");
+    let e = cognito_req()
+        .with_params([("grant_type", "password")])
+        .unwrap_err();
+    assert!(e.to_string().contains("grant_type"), "{e}");
+}
+
 #[test]
 fn cg_02_basic_or_body_never_both() {
     let basic = cognito_req().encode(&base()).unwrap();
