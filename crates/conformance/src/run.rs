@@ -1,8 +1,8 @@
 //! Running the catalog against live targets: which entries apply, in what
 //! order, how a finding becomes a result, and the evidence kept with it.
 //! Negative checks (wrong secrets and passwords) run only when asked for,
-//! each once, last, and spaced out; sessions the checks open are ended
-//! before the run returns, also when it is interrupted.
+//! each once, after every other check, and spaced out; sessions the checks
+//! open are ended before the run returns, also when it is interrupted.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -162,39 +162,37 @@ pub async fn run(
 ) -> Report {
     let mut report = Report::default();
     let mut negatives_run = 0usize;
-    for target in targets {
-        let chosen: Vec<&Entry> = ENTRIES
-            .iter()
-            .filter(|e| selection.wants(e, target.system))
-            .collect();
-        if chosen.is_empty() {
-            continue;
-        }
-        // Safe checks first, then the negative ones, so a lock-out they
-        // might cause cannot spoil the others.
-        let (negative, safe): (Vec<&Entry>, Vec<&Entry>) =
-            chosen.into_iter().partition(|e| e.negative);
-        for entry in safe.into_iter().chain(negative) {
-            let gated = entry.negative && !selection.include_negative;
-            if entry.negative && !gated && negatives_run > 0 {
-                pause(selection).await;
+    // Every safe check first, then the negative ones, so that a lock-out
+    // they might cause (systems often share one client) spoils nothing else.
+    for negative_phase in [false, true] {
+        for target in targets {
+            let chosen = ENTRIES
+                .iter()
+                .filter(|e| e.negative == negative_phase && selection.wants(e, target.system));
+            for entry in chosen {
+                let gated = entry.negative && !selection.include_negative;
+                if entry.negative && !gated && negatives_run > 0 {
+                    pause(selection).await;
+                }
+                let verdict = if selection.stop.load(Ordering::SeqCst) {
+                    report.interrupted = true;
+                    skipped(entry, target, "interrupted before it ran")
+                } else if gated {
+                    skipped(
+                        entry,
+                        target,
+                        "sends a wrong credential, which can lock a real account: run with --include-negative",
+                    )
+                } else {
+                    negatives_run += usize::from(entry.negative);
+                    one(entry, target).await
+                };
+                progress(&verdict);
+                report.verdicts.push(verdict);
             }
-            let verdict = if selection.stop.load(Ordering::SeqCst) {
-                report.interrupted = true;
-                skipped(entry, target, "interrupted before it ran")
-            } else if gated {
-                skipped(
-                    entry,
-                    target,
-                    "sends a wrong credential, which can lock a real account: run with --include-negative",
-                )
-            } else {
-                negatives_run += usize::from(entry.negative);
-                one(entry, target).await
-            };
-            progress(&verdict);
-            report.verdicts.push(verdict);
         }
+    }
+    for target in targets {
         let (ended, left) = target.end_sessions().await;
         report.cleanup.extend(target.take_evidence());
         report.sessions_ended += ended;
