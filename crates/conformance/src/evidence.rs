@@ -256,7 +256,8 @@ impl Redactor {
                 out.append_pair(&k, &v);
             }
         }
-        out.finish()
+        // `[redacted]` reads better unencoded; it cannot be mistaken for a value.
+        out.finish().replace("%5Bredacted%5D", REDACTED)
     }
 }
 

@@ -104,8 +104,9 @@ pub struct Options {
     pub jwks_path: Option<String>,
 }
 
-/// An answer, read whole.
-#[derive(Debug, Clone)]
+/// An answer, read whole. Its `Debug` shows no body or header values:
+/// they may hold tokens.
+#[derive(Clone)]
 pub struct Reply {
     /// Status.
     pub status: StatusCode,
@@ -113,6 +114,16 @@ pub struct Reply {
     pub headers: HeaderMap,
     /// Body.
     pub body: Bytes,
+}
+
+impl std::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reply")
+            .field("status", &self.status)
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field("body_bytes", &self.body.len())
+            .finish()
+    }
 }
 
 impl Reply {
@@ -501,17 +512,29 @@ impl Target {
             .await
     }
 
-    /// A form to the token endpoint with Basic for our client.
+    /// A form to the token endpoint, our client authenticated as
+    /// configured (HTTP Basic, or `client_id` and `client_secret` added to
+    /// the form).
     pub async fn cognito_form(&self, method: Method, form: &str) -> Result<Reply, String> {
-        let basic = basic_authorization(&self.accounts.client_id, &self.accounts.client_secret)
-            .map_err(|e| e.to_string())?;
-        let basic = basic.to_str().map_err(|e| e.to_string())?.to_owned();
-        let req = self.raw(
-            method,
-            &self.accounts.token_path,
-            &[("authorization", &basic), ("content-type", wire::FORM)],
-            form.to_owned(),
-        )?;
+        let (id, secret) = (&self.accounts.client_id, &self.accounts.client_secret);
+        let (auth, form) = match self.accounts.client_auth {
+            ClientAuth::Basic => {
+                let basic = basic_authorization(id, secret).map_err(|e| e.to_string())?;
+                let basic = basic.to_str().map_err(|e| e.to_string())?.to_owned();
+                (Some(basic), form.to_owned())
+            }
+            ClientAuth::Body => {
+                let mut body = form_urlencoded::Serializer::for_suffix(form.to_owned(), 0);
+                body.append_pair("client_id", id);
+                body.append_pair("client_secret", secret.expose());
+                (None, body.finish())
+            }
+        };
+        let mut headers = vec![("content-type", wire::FORM)];
+        if let Some(a) = &auth {
+            headers.push(("authorization", a));
+        }
+        let req = self.raw(method, &self.accounts.token_path, &headers, form)?;
         self.send(req).await
     }
 

@@ -482,3 +482,30 @@ fn every_catalog_entry_is_in_the_reference() {
         );
     }
 }
+
+/// A client that authenticates in the body: every `cognito` check sends
+/// its credentials that way, and the stub (which takes both) passes them.
+#[tokio::test]
+async fn body_authentication_is_used_by_every_cognito_check() {
+    let stub = Stub::start(support::fast_config()).await.unwrap();
+    let accounts = Accounts {
+        client_auth: tokenprobe_protocol::client_auth::ClientAuth::Body,
+        ..Accounts::default()
+    };
+    let transport = Transport::new(&HttpOptions::default()).unwrap();
+    let target = Target::new(System::Cognito, stub.base_url(), transport, accounts);
+    let r = run(&[target], &all(true), |_| {}).await;
+    support::assert_holds(&r.verdicts);
+    for v in r.verdicts.iter().filter(|v| v.id != "RFC-08") {
+        for e in &v.evidence {
+            let basic = e.request_headers.iter().any(|(k, _)| k == "authorization");
+            let body = e.request_body.as_deref().unwrap_or_default();
+            let jwks = e.request.ends_with("/.well-known/jwks.json");
+            assert!(
+                jwks || (!basic && body.contains("client_secret=[redacted]")),
+                "{}: {e:?}",
+                v.id
+            );
+        }
+    }
+}
