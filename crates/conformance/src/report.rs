@@ -99,9 +99,10 @@ pub fn table(r: &Report) -> String {
     s
 }
 
-/// The report as JSON, evidence included.
+/// The report as JSON, evidence included (`docs/check-schema.md`).
 pub fn json(r: &Report) -> String {
     let doc = serde_json::json!({
+        "schema": "tokenprobe.check/1",
         "tool": "tokenprobe check",
         "version": env!("CARGO_PKG_VERSION"),
         "summary": {
