@@ -495,17 +495,6 @@ impl Target {
             .map_err(|e| e.to_string())
     }
 
-    /// A client-credentials request for our client with `secret`, HTTP Basic.
-    pub fn cognito_request(&self, secret: &str) -> Result<cognito::TokenRequest, String> {
-        cognito::TokenRequest::new(
-            self.accounts.client_id.clone(),
-            Secret::new(secret),
-            ClientAuth::Basic,
-        )
-        .and_then(|r| r.with_path(self.accounts.token_path.clone()))
-        .map_err(|e| e.to_string())
-    }
-
     /// Sends a client-credentials request.
     pub async fn cognito(&self, req: &cognito::TokenRequest) -> Result<Reply, String> {
         self.send(req.encode(&self.base).map_err(|e| e.to_string())?)

@@ -56,7 +56,7 @@ async fn resets_close_the_connection_without_an_answer_and_are_all_counted() {
     let mut failed = 0;
     for _ in 0..n {
         let req = h
-            .cognito_request(tokenprobe_stub::DEMO_SECRET)
+            .client_request()
             .unwrap()
             .encode(&h.base)
             .unwrap();
