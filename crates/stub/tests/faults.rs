@@ -55,11 +55,7 @@ async fn resets_close_the_connection_without_an_answer_and_are_all_counted() {
     let n = 200;
     let mut failed = 0;
     for _ in 0..n {
-        let req = h
-            .client_request()
-            .unwrap()
-            .encode(&h.base)
-            .unwrap();
+        let req = h.client_request().unwrap().encode(&h.base).unwrap();
         match h.transport.send(req).await {
             Ok(r) => assert_eq!(r.status, StatusCode::OK),
             Err(e) => {
