@@ -68,6 +68,17 @@ pub enum Mark {
     Inferred,
 }
 
+impl Mark {
+    /// As `docs/contracts.md` writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mark::Doc => "doc",
+            Mark::Rfc => "rfc",
+            Mark::Inferred => "inferred",
+        }
+    }
+}
+
 /// One check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Entry {

@@ -3,12 +3,10 @@
 //! not tell; the rules themselves come from `tokenprobe-protocol`.
 
 use http::{Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokenprobe_protocol::taxid::TaxId;
-use tokenprobe_protocol::vcd::{self, SessionFormat, VcdError, VcdSession};
-use tokenprobe_protocol::{
-    DecodeError, ProviderError, Secret, cess, cognito, jwt, rfc6749, venafi, wire,
-};
+use tokenprobe_protocol::vcd::{self, ApiVersion};
+use tokenprobe_protocol::{DecodeError, ProviderError, cess, cognito, jwt, rfc6749, venafi, wire};
 
 use crate::catalog::System;
 use crate::target::{Reply, Target};
@@ -53,17 +51,10 @@ fn broken<T>(why: impl Into<String>) -> Result<T, Finding> {
     Err(Finding::Broken(why.into()))
 }
 
-/// `401 {"error":"invalid_client"}` as a one-line reason (the body is
-/// scrubbed of secrets by the runner).
+/// `401 {"error":"invalid_client"}` as a one-line reason (the runner
+/// scrubs it of secrets).
 fn answer(r: &Reply) -> String {
-    let text = r.text();
-    let mut line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if line.chars().count() > 160 {
-        line = line.chars().take(160).collect::<String>() + "…";
-    }
-    format!("{} {line}", r.status.as_u16())
-        .trim_end()
-        .to_owned()
+    format!("{} {}", r.status.as_u16(), wire::excerpt(&r.body))
 }
 
 fn is_session(r: &Reply) -> bool {
@@ -83,30 +74,6 @@ fn token_of(r: &Reply) -> String {
         .to_owned()
 }
 
-/// An error answer of this system got without a wrong credential: a
-/// missing or unsupported non-secret parameter.
-async fn error_answer(h: &Target) -> Result<Reply, Finding> {
-    Ok(match h.system {
-        System::Cognito => {
-            h.cognito_form(Method::POST, "scope=tokenprobe%2Fread")
-                .await?
-        }
-        System::Cess => {
-            let mut b = h.cess_body();
-            b["grant_type"] = "client_credentials".into();
-            h.cess(&b).await?
-        }
-        System::Venafi => {
-            let mut b = h.venafi_body(&h.accounts.venafi_scope);
-            if let Some(o) = b.as_object_mut() {
-                o.remove("client_id");
-            }
-            h.venafi(venafi::AUTHORIZE_PATH, &b).await?
-        }
-        System::Veeva | System::Vcd => return Err("no JSON token endpoint".into()),
-    })
-}
-
 /// Runs check `id` against `h`. An id that does not apply to the target's
 /// system is an error, not a pass.
 pub async fn check(h: &Target, id: &str) -> Checked {
@@ -117,7 +84,7 @@ pub async fn check(h: &Target, id: &str) -> Checked {
                     format!("{route}: success labelled {}", media(&r))
                 })?;
             }
-            let e = error_answer(h).await?;
+            let e = h.refusal().await?;
             if !e.status.is_client_error() {
                 return Err(Finding::Skipped(format!(
                     "no error to inspect: {}",
@@ -152,7 +119,7 @@ pub async fn check(h: &Target, id: &str) -> Checked {
             }
         }
         "RFC-05" => {
-            let e = error_answer(h).await?;
+            let e = h.refusal().await?;
             if !e.status.is_client_error() {
                 return Err(Finding::Skipped(format!(
                     "no error to inspect: {}",
@@ -244,13 +211,7 @@ pub async fn check(h: &Target, id: &str) -> Checked {
             })
         }
         "CE-06" => {
-            let req = cess::TokenRequest::new(
-                &h.accounts.client_id,
-                Secret::new(h.accounts.client_secret.expose()),
-                &h.accounts.cess_username,
-                Secret::new(h.accounts.cess_otp.expose()),
-            )
-            .map_err(|e| e.to_string())?;
+            let req = h.cess_request()?;
             let (_, r) = h.successes().await?.remove(0);
             match req.decode_response(r.status, &r.headers, &r.body) {
                 Err(ProviderError::Decode(DecodeError::Contract {
@@ -268,7 +229,7 @@ pub async fn check(h: &Target, id: &str) -> Checked {
             })
         }
         "CE-09" => {
-            let mut b = h.cess_body();
+            let mut b = h.cess_body()?;
             let wrong = if h.accounts.cess_otp.expose() == "000000" {
                 "999999"
             } else {
@@ -282,9 +243,7 @@ pub async fn check(h: &Target, id: &str) -> Checked {
             )
         }
         "CE-10" => {
-            let mut b = h.cess_body();
-            b["grant_type"] = "client_credentials".into();
-            let r = h.cess(&b).await?;
+            let r = h.refusal().await?;
             expect(
                 r.status == StatusCode::BAD_REQUEST
                     && r.json()["error"] == "unsupported_grant_type",
@@ -295,7 +254,7 @@ pub async fn check(h: &Target, id: &str) -> Checked {
             let limit = TaxId::parse(&h.accounts.cess_username)
                 .map(|t| t.max_lifetime())
                 .map_err(|e| e.to_string())?;
-            let mut b = h.cess_body();
+            let mut b = h.cess_body()?;
             b["lifetime"] = (u64::from(limit) + 1).into();
             let r = h.cess(&b).await?;
             expect(
@@ -306,7 +265,7 @@ pub async fn check(h: &Target, id: &str) -> Checked {
             )
         }
         "CE-12" => {
-            let mut b = h.cess_body();
+            let mut b = h.cess_body()?;
             b["lifetime"] = 3600.into();
             let r = h.cess(&b).await?;
             if !r.status.is_success() {
@@ -318,24 +277,24 @@ pub async fn check(h: &Target, id: &str) -> Checked {
             })
         }
         "VE-06" | "VE-07" | "VE-08" => {
-            let mut b = h.venafi_body(&h.accounts.venafi_scope);
-            let o = b.as_object_mut().ok_or("not a JSON object")?;
             let (status, message) = match id {
-                "VE-06" => {
-                    o.remove("client_id");
-                    (400, "Application identifier is missing")
-                }
-                "VE-07" => {
+                "VE-06" => (400, "Application identifier is missing"),
+                "VE-07" => (400, "Missing username or password"),
+                _ => (401, "Username/password combination not valid"),
+            };
+            let r = if id == "VE-06" {
+                h.refusal().await?
+            } else {
+                let mut b = h.venafi_body(&h.accounts.venafi_scope)?;
+                let o = b.as_object_mut().ok_or("not a JSON object")?;
+                if id == "VE-07" {
                     o.remove("password");
-                    (400, "Missing username or password")
-                }
-                _ => {
+                } else {
                     let wrong = format!("{}-wrong", h.accounts.venafi_password.expose());
                     o.insert("password".into(), wrong.into());
-                    (401, "Username/password combination not valid")
                 }
+                h.venafi(venafi::AUTHORIZE_PATH, &b).await?
             };
-            let r = h.venafi(venafi::AUTHORIZE_PATH, &b).await?;
             expect(
                 r.status.as_u16() == status && r.text().contains(message),
                 || answer(&r),
@@ -343,7 +302,7 @@ pub async fn check(h: &Target, id: &str) -> Checked {
         }
         "VE-09" => {
             let r = h
-                .venafi(venafi::AUTHORIZE_PATH, &h.venafi_body("admin"))
+                .venafi(venafi::AUTHORIZE_PATH, &h.venafi_body("admin")?)
                 .await?;
             expect(
                 matches!(r.status.as_u16(), 400 | 401 | 403) && r.json()["access_token"].is_null(),
@@ -361,12 +320,7 @@ pub async fn check(h: &Target, id: &str) -> Checked {
                     "the grant has no refresh_token (refresh is off for this application)".into(),
                 ));
             };
-            let r = h
-                .venafi(
-                    venafi::REFRESH_PATH,
-                    &json!({"client_id": &h.accounts.client_id, "refresh_token": refresh}),
-                )
-                .await?;
+            let r = h.venafi_refresh(refresh).await?;
             let new = r.json()["access_token"].as_str().map(str::to_owned);
             expect(
                 r.status.is_success()
@@ -440,9 +394,7 @@ pub async fn check(h: &Target, id: &str) -> Checked {
             )
         }
         "CG-11" => {
-            let r = h
-                .cognito_form(Method::POST, "scope=tokenprobe%2Fread")
-                .await?;
+            let r = h.refusal().await?;
             expect(
                 r.status == StatusCode::BAD_REQUEST && r.json()["error"] == "invalid_request",
                 || answer(&r),
@@ -484,50 +436,40 @@ pub async fn check(h: &Target, id: &str) -> Checked {
         }
         "CG-15" => jwks(h).await,
         "VCD-07" => {
-            let r = h.vcd_login(None, &h.vcd_accept()).await?;
+            let r = h.vcd_login_anonymous().await?;
             expect(r.status == StatusCode::FORBIDDEN, || {
                 format!("status {}", r.status)
             })
         }
         "VCD-08" => {
-            let auth = h.vcd_auth("not-a-token")?;
-            let r = h.vcd_login(Some(&auth), &h.vcd_accept()).await?;
-            let major = VcdError::from_xml(&r.body)
-                .or_else(|_| VcdError::from_json(&r.body))
-                .map(|e| e.major_code)
-                .ok();
-            expect(
-                r.status == StatusCode::UNAUTHORIZED && major == Some(401),
-                || answer(&r),
-            )
+            let (req, r) = h.vcd_login("not-a-token", h.accounts.vcd_version).await?;
+            match req.decode_response(r.status, &r.headers, &r.body) {
+                Err(ProviderError::Vcd { status, error })
+                    if status == StatusCode::UNAUTHORIZED && error.major_code == 401 =>
+                {
+                    Ok(())
+                }
+                _ => broken(answer(&r)),
+            }
         }
         "VCD-09" => {
             let token = h.idp_token().await?;
-            let auth = h.vcd_auth(&token)?;
-            let r = h.vcd_login(Some(&auth), &h.vcd_accept()).await?;
+            let (req, r) = h.vcd_login(&token, h.accounts.vcd_version).await?;
             if !r.status.is_success() {
                 return Err(format!("no session: {}", answer(&r)).into());
             }
-            let session = match h.accounts.vcd_format {
-                SessionFormat::Xml => VcdSession::from_xml(&r.body),
-                SessionFormat::Json => VcdSession::from_json(&r.body),
-            };
-            let org = session
-                .map(|s| s.org)
+            let grant = req
+                .decode_response(r.status, &r.headers, &r.body)
                 .map_err(|e| Finding::Broken(e.to_string()))?;
-            expect(org == h.accounts.vcd_org, || {
-                format!(
-                    "the Session names org {org:?}, not {:?}",
-                    h.accounts.vcd_org
-                )
-            })
+            match grant.warnings.iter().find(|w| w.check == "VCD-09") {
+                Some(w) => broken(w.message.clone()),
+                None => Ok(()),
+            }
         }
         "VCD-10" => {
             let token = h.idp_token().await?;
-            let auth = h.vcd_auth(&token)?;
-            let r = h
-                .vcd_login(Some(&auth), "application/*+xml;version=9.0")
-                .await?;
+            let old = ApiVersion { major: 9, minor: 0 };
+            let (_, r) = h.vcd_login(&token, old).await?;
             expect(r.status == StatusCode::NOT_ACCEPTABLE, || {
                 format!("version 9.0 gave {}", r.status)
             })
@@ -619,32 +561,29 @@ async fn jwks(h: &Target) -> Checked {
 /// VCD-11: a session, then logout, then the session is refused.
 async fn logout(h: &Target) -> Checked {
     let token = h.idp_token().await?;
-    let auth = h.vcd_auth(&token)?;
-    let r = h.vcd_login(Some(&auth), &h.vcd_accept()).await?;
-    let header = |n| r.headers.get(n).and_then(|v| v.to_str().ok());
-    let Some(session) = header(vcd::ACCESS_TOKEN_HEADER) else {
-        return Err(format!("no session to end: {}", answer(&r)).into());
-    };
-    let kind = header(vcd::TOKEN_TYPE_HEADER).unwrap_or("Bearer");
-    let bearer = format!("{kind} {session}");
+    let (req, r) = h.vcd_login(&token, h.accounts.vcd_version).await?;
+    let session = req
+        .decode_response(r.status, &r.headers, &r.body)
+        .map_err(|e| format!("no session to end: {e}"))?
+        .authorization();
     let accept = h.vcd_accept();
-    let current = |m| {
+    let current = || {
         h.raw(
-            m,
+            Method::GET,
             vcd::CURRENT_SESSION_PATH,
-            &[("authorization", &bearer), ("accept", &accept)],
+            &[("authorization", session.expose()), ("accept", &accept)],
             "",
         )
     };
-    let before = h.send(current(Method::GET)?).await?;
+    let before = h.send(current()?).await?;
     expect(before.status.is_success(), || {
         format!("session before logout: {}", before.status)
     })?;
-    let out = h.send(current(Method::DELETE)?).await?;
+    let out = h.vcd_logout(session.expose()).await?;
     expect(out.status == StatusCode::NO_CONTENT, || {
         format!("logout: {}", out.status)
     })?;
-    let after = h.send(current(Method::GET)?).await?;
+    let after = h.send(current()?).await?;
     expect(after.status == StatusCode::UNAUTHORIZED, || {
         format!("session after logout: {}", after.status)
     })

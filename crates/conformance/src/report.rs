@@ -15,17 +15,12 @@ pub fn catalog() -> String {
     let mut s = String::new();
     for e in crate::catalog::ENTRIES {
         let systems: Vec<&str> = e.systems.iter().map(|s| s.name()).collect();
-        let mark = match e.mark {
-            crate::catalog::Mark::Doc => "doc",
-            crate::catalog::Mark::Rfc => "rfc",
-            crate::catalog::Mark::Inferred => "inferred",
-        };
         let _ = writeln!(
             s,
             "{:<7} {:<20} {:<8} {:<8} {}",
             e.id,
             systems.join(","),
-            mark,
+            e.mark.name(),
             if e.negative { "negative" } else { "" },
             e.title
         );

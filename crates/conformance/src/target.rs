@@ -9,11 +9,11 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, StatusCode};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokenprobe_client::{FlowConfig, IdpConfig, Transport, VcdFormat, cognito_request};
 use tokenprobe_protocol::client_auth::{ClientAuth, basic_authorization};
 use tokenprobe_protocol::vcd::{self, ApiVersion, SessionFormat};
-use tokenprobe_protocol::{BaseUrl, Secret, cess, cognito, veeva, venafi, wire};
+use tokenprobe_protocol::{BaseUrl, Secret, cess, cognito, rfc6749, veeva, venafi, wire};
 use tokio::sync::OnceCell;
 
 use crate::catalog::System;
@@ -147,8 +147,11 @@ enum Session {
     Vcd(Secret),
 }
 
-/// A plain successful token answer: the route, the answer and its evidence.
-type Success = (&'static str, Reply, Exchange);
+/// An answer several checks read: the route, the answer and its evidence.
+type Shared = (&'static str, Reply, Exchange);
+
+/// The answers asked for once per target, or why there are none.
+type Asked = Result<Vec<Shared>, String>;
 
 /// One system's server, and who the checks are there.
 #[derive(Debug)]
@@ -166,7 +169,8 @@ pub struct Target {
     redactor: Mutex<Redactor>,
     journal: Mutex<Vec<Exchange>>,
     sessions: Mutex<Vec<Session>>,
-    successes: OnceCell<Result<Vec<Success>, String>>,
+    successes: OnceCell<Asked>,
+    refusal: OnceCell<Asked>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -199,6 +203,7 @@ impl Target {
             journal: Mutex::new(Vec::new()),
             sessions: Mutex::new(Vec::new()),
             successes: OnceCell::new(),
+            refusal: OnceCell::new(),
         }
     }
 
@@ -320,15 +325,15 @@ impl Target {
             return;
         }
         let mut sessions = lock(&self.sessions);
-        let bearer = auth
-            .and_then(|a| a.strip_prefix("Bearer "))
-            .map(Secret::new);
         if path.ends_with(venafi::AUTHORIZE_PATH) || path.ends_with(venafi::REFRESH_PATH) {
             if let Some(t) = r.json()["access_token"].as_str() {
                 sessions.push(Session::Venafi(Secret::new(t)));
             }
         } else if path.ends_with(venafi::REVOKE_PATH) {
-            sessions.retain(|s| Some(s) != bearer.clone().map(Session::Venafi).as_ref());
+            let revoked = auth
+                .and_then(rfc6749::bearer_credentials)
+                .map(|t| Session::Venafi(Secret::new(t)));
+            sessions.retain(|s| Some(s) != revoked.as_ref());
         } else if *method == Method::POST && path.contains(vcd::SESSIONS_PATH) {
             let header = |n| r.headers.get(n).and_then(|v| v.to_str().ok());
             if let Some(token) = header(vcd::ACCESS_TOKEN_HEADER) {
@@ -351,18 +356,7 @@ impl Target {
         for s in open {
             let sent = match &s {
                 Session::Venafi(t) => self.venafi_bearer(venafi::REVOKE_PATH, t.expose()).await,
-                Session::Vcd(auth) => {
-                    let accept = self.vcd_accept();
-                    match self.raw(
-                        Method::DELETE,
-                        vcd::CURRENT_SESSION_PATH,
-                        &[("authorization", auth.expose()), ("accept", &accept)],
-                        "",
-                    ) {
-                        Ok(req) => self.send(req).await,
-                        Err(e) => Err(e),
-                    }
-                }
+                Session::Vcd(auth) => self.vcd_logout(auth.expose()).await,
             };
             match sent {
                 // 401: the token no longer works, so the session is over
@@ -374,8 +368,6 @@ impl Target {
                 Err(e) => failed.push(format!("{}: {e}", self.system)),
             }
         }
-        // The ends were noted as such by `send`; nothing is left open.
-        lock(&self.sessions).clear();
         (ended, failed)
     }
 
@@ -411,12 +403,29 @@ impl Target {
     /// that only read them. Not-successful answers are left out; none at
     /// all is an error.
     pub async fn successes(&self) -> Result<Vec<(&'static str, Reply)>, String> {
+        self.shared(&self.successes, self.ask_successes()).await
+    }
+
+    /// This system's answer to a request refused for a non-secret reason
+    /// (`cognito`: no `grant_type`; `cess`: another `grant_type`; `venafi`:
+    /// no `client_id`), asked for once: no wrong credential is ever sent.
+    pub async fn refusal(&self) -> Result<Reply, String> {
+        let mut all = self.shared(&self.refusal, self.ask_refusal()).await?;
+        Ok(all.remove(0).1)
+    }
+
+    /// Runs `ask` once per target; every later caller gets the same
+    /// answers, their evidence marked shared.
+    async fn shared(
+        &self,
+        cell: &OnceCell<Asked>,
+        ask: impl Future<Output = Asked>,
+    ) -> Result<Vec<(&'static str, Reply)>, String> {
         let mut first = false;
-        let all = self
-            .successes
+        let all = cell
             .get_or_init(|| async {
                 first = true;
-                self.ask_successes().await
+                ask.await
             })
             .await
             .clone()?;
@@ -434,7 +443,41 @@ impl Target {
         Ok(out)
     }
 
-    async fn ask_successes(&self) -> Result<Vec<Success>, String> {
+    async fn ask_refusal(&self) -> Asked {
+        let (route, r) = match self.system {
+            System::Cognito => {
+                let scope = self.accounts.scopes.join(" ");
+                let form = if scope.is_empty() {
+                    String::new()
+                } else {
+                    form_urlencoded::Serializer::new(String::new())
+                        .append_pair("scope", &scope)
+                        .finish()
+                };
+                ("cognito", self.cognito_form(Method::POST, &form).await?)
+            }
+            System::Cess => {
+                let mut b = self.cess_body()?;
+                b["grant_type"] = "client_credentials".into();
+                ("cess", self.cess(&b).await?)
+            }
+            System::Venafi => {
+                let mut b = self.venafi_body(&self.accounts.venafi_scope)?;
+                if let Some(o) = b.as_object_mut() {
+                    o.remove("client_id");
+                }
+                (
+                    "venafi-authorize",
+                    self.venafi(venafi::AUTHORIZE_PATH, &b).await?,
+                )
+            }
+            System::Veeva | System::Vcd => return Err("no JSON token endpoint".into()),
+        };
+        let e = lock(&self.journal).last().cloned().ok_or("no evidence")?;
+        Ok(vec![(route, r, e)])
+    }
+
+    async fn ask_successes(&self) -> Asked {
         let mut out = Vec::new();
         let keep = |route, r: Reply, out: &mut Vec<_>| {
             let e = lock(&self.journal).last().cloned();
@@ -448,7 +491,10 @@ impl Target {
                 keep("cognito", r, &mut out);
             }
             System::Cess => {
-                let r = self.cess(&self.cess_body()).await?;
+                let req = self.cess_request()?;
+                let r = self
+                    .send(req.encode(&self.base).map_err(|e| e.to_string())?)
+                    .await?;
                 keep("cess", r, &mut out);
             }
             System::Venafi => {
@@ -456,9 +502,7 @@ impl Target {
                 let refresh = grant.json()["refresh_token"].as_str().map(str::to_owned);
                 keep("venafi-authorize", grant, &mut out);
                 if let Some(refresh) = refresh {
-                    let body =
-                        json!({"client_id": self.accounts.client_id, "refresh_token": refresh});
-                    let r = self.venafi(venafi::REFRESH_PATH, &body).await?;
+                    let r = self.venafi_refresh(&refresh).await?;
                     keep("venafi-refresh", r, &mut out);
                 }
             }
@@ -527,31 +571,40 @@ impl Target {
         self.send(req).await
     }
 
-    /// An IdP access token, for the two-step systems.
+    /// An IdP access token, for the two-step systems, read as the client
+    /// reads it.
     pub async fn idp_token(&self) -> Result<String, String> {
-        let r = match &self.accounts.idp {
+        let (base, req) = match &self.accounts.idp {
             Some(Idp::Token(t)) => return Ok(t.expose().to_owned()),
-            Some(Idp::Cognito(base, req)) => {
-                self.send(req.encode(base).map_err(|e| e.to_string())?)
-                    .await?
-            }
-            None => self.cognito(&self.client_request()?).await?,
+            Some(Idp::Cognito(base, req)) => (base, req.clone()),
+            None => (&self.base, self.client_request()?),
         };
-        r.json()["access_token"]
-            .as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| format!("no IdP token: the IdP answered {}", r.status))
+        let r = self
+            .send(req.encode(base).map_err(|e| e.to_string())?)
+            .await?;
+        req.decode_response(r.status, &r.headers, &r.body)
+            .map(|g| g.secret.expose().to_owned())
+            .map_err(|e| format!("no IdP token: {e}"))
     }
 
-    /// A valid CESS body.
-    pub fn cess_body(&self) -> Value {
-        json!({
-            "client_id": self.accounts.client_id,
-            "client_secret": self.accounts.client_secret.expose(),
-            "username": self.accounts.cess_username,
-            "password": self.accounts.cess_otp.expose(),
-            "grant_type": "password",
-        })
+    /// The configured CESS password grant.
+    pub fn cess_request(&self) -> Result<cess::TokenRequest, String> {
+        cess::TokenRequest::new(
+            &self.accounts.client_id,
+            self.accounts.client_secret.clone(),
+            &self.accounts.cess_username,
+            self.accounts.cess_otp.clone(),
+        )
+        .map_err(|e| e.to_string())
+    }
+
+    /// The body of the configured CESS grant, as JSON to vary.
+    pub fn cess_body(&self) -> Result<Value, String> {
+        let req = self
+            .cess_request()?
+            .encode(&self.base)
+            .map_err(|e| e.to_string())?;
+        serde_json::from_slice(req.body()).map_err(|e| e.to_string())
     }
 
     /// POSTs a CESS body.
@@ -565,14 +618,23 @@ impl Target {
         self.send(req).await
     }
 
-    /// A valid Venafi authorize body for `scope`.
-    pub fn venafi_body(&self, scope: &str) -> Value {
-        json!({
-            "client_id": self.accounts.client_id,
-            "username": self.accounts.venafi_username,
-            "password": self.accounts.venafi_password.expose(),
-            "scope": scope,
-        })
+    fn venafi_request(&self, scope: &str) -> Result<venafi::AuthorizeRequest, String> {
+        venafi::AuthorizeRequest::new(
+            self.accounts.client_id.clone(),
+            self.accounts.venafi_username.clone(),
+            self.accounts.venafi_password.clone(),
+            scope,
+        )
+        .map_err(|e| e.to_string())
+    }
+
+    /// The body of an authorize request for `scope`, as JSON to vary.
+    pub fn venafi_body(&self, scope: &str) -> Result<Value, String> {
+        let req = self
+            .venafi_request(scope)?
+            .encode(&self.base)
+            .map_err(|e| e.to_string())?;
+        serde_json::from_slice(req.body()).map_err(|e| e.to_string())
     }
 
     /// POSTs JSON to a Venafi path.
@@ -586,28 +648,43 @@ impl Target {
         self.send(req).await
     }
 
-    /// A GET with the bearer token (revoke, verify).
-    pub async fn venafi_bearer(&self, path: &str, token: &str) -> Result<Reply, String> {
-        let auth = format!("Bearer {token}");
-        let req = self.raw(Method::GET, path, &[("authorization", &auth)], "")?;
-        self.send(req).await
-    }
-
     /// A grant for the accounts' scope.
     pub async fn venafi_grant(&self) -> Result<Reply, String> {
-        let body = self.venafi_body(&self.accounts.venafi_scope);
-        self.venafi(venafi::AUTHORIZE_PATH, &body).await
+        let req = self.venafi_request(&self.accounts.venafi_scope)?;
+        self.send(req.encode(&self.base).map_err(|e| e.to_string())?)
+            .await
     }
 
-    /// A Vault session request.
-    pub async fn veeva(&self, profile: &str, auth: Option<&str>) -> Result<Reply, String> {
-        let path = format!("{}{profile}", veeva::SESSION_PATH_PREFIX);
-        let mut headers = vec![("accept", "application/json")];
-        let auth = auth.map(|t| format!("Bearer {t}"));
-        if let Some(a) = &auth {
-            headers.push(("authorization", a));
-        }
-        let req = self.raw(Method::POST, &path, &headers, "")?;
+    /// A refresh with a grant's refresh token.
+    pub async fn venafi_refresh(&self, refresh_token: &str) -> Result<Reply, String> {
+        let req = venafi::RefreshRequest {
+            client_id: self.accounts.client_id.clone(),
+            refresh_token: Secret::new(refresh_token),
+        };
+        self.send(req.encode(&self.base).map_err(|e| e.to_string())?)
+            .await
+    }
+
+    /// A call with the bearer token: revoke or verify.
+    pub async fn venafi_bearer(&self, path: &str, token: &str) -> Result<Reply, String> {
+        let req = venafi::BearerCall {
+            token: Secret::new(token),
+        };
+        self.send(req.encode(&self.base, path).map_err(|e| e.to_string())?)
+            .await
+    }
+
+    /// A Vault session request, with the IdP token `token` or none.
+    pub async fn veeva(&self, profile: &str, token: Option<&str>) -> Result<Reply, String> {
+        let req = match token {
+            Some(t) => veeva::SessionRequest::new(profile, Secret::new(t))
+                .and_then(|r| r.encode(&self.base))
+                .map_err(|e| e.to_string())?,
+            None => {
+                let path = format!("{}{profile}", veeva::SESSION_PATH_PREFIX);
+                self.raw(Method::POST, &path, &[("accept", wire::JSON)], "")?
+            }
+        };
         self.send(req).await
     }
 
@@ -616,25 +693,43 @@ impl Target {
         self.accounts.vcd_format.accept(self.accounts.vcd_version)
     }
 
-    /// A VCD login.
-    pub async fn vcd_login(&self, auth: Option<&str>, accept: &str) -> Result<Reply, String> {
-        let mut headers = vec![("accept", accept)];
-        if let Some(a) = auth {
-            headers.push(("authorization", a));
-        }
+    /// A VCD login for the accounts' org with the IdP token `token`, asking
+    /// for API `version`.
+    pub async fn vcd_login(
+        &self,
+        token: &str,
+        version: ApiVersion,
+    ) -> Result<(vcd::SessionRequest, Reply), String> {
+        let mut req = vcd::SessionRequest::new(Secret::new(token), self.accounts.vcd_org.clone())
+            .map_err(|e| e.to_string())?;
+        req.version = version;
+        req.format = self.accounts.vcd_format;
+        req.provider = self.accounts.vcd_provider;
+        let r = self
+            .send(req.encode(&self.base).map_err(|e| e.to_string())?)
+            .await?;
+        Ok((req, r))
+    }
+
+    /// A VCD login without `Authorization`.
+    pub async fn vcd_login_anonymous(&self) -> Result<Reply, String> {
         let path = if self.accounts.vcd_provider {
             vcd::PROVIDER_SESSIONS_PATH
         } else {
             vcd::SESSIONS_PATH
         };
-        let req = self.raw(Method::POST, path, &headers, "")?;
-        self.send(req).await
+        let accept = self.vcd_accept();
+        self.send(self.raw(Method::POST, path, &[("accept", &accept)], "")?)
+            .await
     }
 
-    /// `Bearer {token}; org={org}`.
-    pub fn vcd_auth(&self, token: &str) -> Result<String, String> {
-        let v = vcd::format_authorization(&Secret::new(token), &self.accounts.vcd_org)
-            .map_err(|e| e.to_string())?;
-        v.to_str().map(str::to_owned).map_err(|e| e.to_string())
+    /// A VCD logout with the session's `Authorization` value.
+    pub async fn vcd_logout(&self, authorization: &str) -> Result<Reply, String> {
+        let req = vcd::LogoutRequest {
+            authorization: Secret::new(authorization),
+            version: self.accounts.vcd_version,
+        };
+        self.send(req.encode(&self.base).map_err(|e| e.to_string())?)
+            .await
     }
 }

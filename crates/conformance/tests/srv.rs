@@ -95,13 +95,10 @@ fn every_srv_id_of_the_reference_has_a_check() {
 #[tokio::test]
 async fn vcd_session_is_json_when_accept_asks_for_json() {
     use tokenprobe_protocol::vcd::{ApiVersion, SessionFormat, VcdSession};
-    let (_stub, h) = stub(fast_config()).await;
+    let (_stub, mut h) = stub(fast_config()).await;
+    h.accounts.vcd_format = SessionFormat::Json;
     let token = h.idp_token().await.unwrap();
-    let accept = SessionFormat::Json.accept(ApiVersion::DEFAULT);
-    let r = h
-        .vcd_login(Some(&h.vcd_auth(&token).unwrap()), &accept)
-        .await
-        .unwrap();
+    let (_, r) = h.vcd_login(&token, ApiVersion::DEFAULT).await.unwrap();
     assert_eq!(r.status, 200);
     assert!(
         tokenprobe_protocol::wire::is_json(&r.headers),

@@ -281,13 +281,17 @@ pub(crate) fn require_bearer(check: &'static str, token_type: &str) -> Result<()
     }
 }
 
-/// The token of a request's `Authorization: Bearer {token}`, if that is its
+/// The token of an `Authorization` value `Bearer {token}`, if that is its
 /// scheme (RFC 6750 §2.1; the scheme compared without regard to case).
-pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
-    wire::header_str(headers, AUTHORIZATION.as_str())
-        .and_then(wire::split_authorization)
+pub fn bearer_credentials(value: &str) -> Option<&str> {
+    wire::split_authorization(value)
         .filter(|(scheme, _)| is_bearer(scheme))
         .map(|(_, token)| token)
+}
+
+/// The token of a request's `Authorization: Bearer {token}`.
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    wire::header_str(headers, AUTHORIZATION.as_str()).and_then(bearer_credentials)
 }
 
 /// Refuses a token that cannot follow `Bearer ` in a header: empty, or not

@@ -31,7 +31,7 @@ async fn an_error_rate_answers_its_status_body_and_retry_after_at_its_probabilit
     let n = 400;
     let mut errors = 0;
     for _ in 0..n {
-        let r = h.cess(&h.cess_body()).await.unwrap();
+        let r = h.cess(&h.cess_body().unwrap()).await.unwrap();
         match r.status {
             StatusCode::SERVICE_UNAVAILABLE => {
                 errors += 1;
@@ -89,7 +89,7 @@ async fn a_stall_and_fixed_latency_hold_the_answer() {
     );
     // `all` applies where a route has no entry of its own.
     let t = Instant::now();
-    h.cess(&h.cess_body()).await.unwrap();
+    h.cess(&h.cess_body().unwrap()).await.unwrap();
     assert!(
         t.elapsed() >= Duration::from_millis(200),
         "{:?}",
@@ -104,7 +104,7 @@ fn spawn_cess(h: &Harness) -> tokio::task::JoinHandle<Result<StatusCode, ClientE
             http::Method::POST,
             "/oauth",
             &[("content-type", "application/json")],
-            h.cess_body().to_string(),
+            h.cess_body().unwrap().to_string(),
         )
         .unwrap();
     let transport = h.transport.clone();
@@ -126,7 +126,7 @@ async fn every_request_arriving_in_the_stall_window_is_answered_when_it_closes()
     }
     // After the window, no hold: well before another 1.5 s would pass.
     let t = Instant::now();
-    h.cess(&h.cess_body()).await.unwrap();
+    h.cess(&h.cess_body().unwrap()).await.unwrap();
     assert!(
         t.elapsed() < Duration::from_millis(1500),
         "{:?}",
