@@ -79,6 +79,9 @@ impl Shared {
                     error,
                 });
             }
+            // Under the lock: when the driver closes the recorder, every
+            // acquisition is either recorded or still counted in flight
+            // (then `cancelled`), never both.
             self.in_flight.fetch_sub(1, Ordering::SeqCst);
         }
     }

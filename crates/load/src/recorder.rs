@@ -222,7 +222,13 @@ impl Recorder {
                 per_flow.0 += 1;
             }
             Some(label) => {
-                *c.errors.entry(label.clone()).or_default() += 1;
+                // The label is new only the first time: no copy after that.
+                match c.errors.get_mut(label) {
+                    Some(n) => *n += 1,
+                    None => {
+                        c.errors.insert(label.clone(), 1);
+                    }
+                }
                 per_flow.1 += 1;
             }
         }
