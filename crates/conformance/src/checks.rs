@@ -74,6 +74,20 @@ fn token_of(r: &Reply) -> String {
         .to_owned()
 }
 
+/// The target's refusal, for the checks that read an error answer; a
+/// server that does not refuse leaves nothing to read.
+async fn refused(h: &Target) -> Result<Reply, Finding> {
+    let e = h.refusal().await?;
+    if e.status.is_client_error() {
+        Ok(e)
+    } else {
+        Err(Finding::Skipped(format!(
+            "no error to inspect: {}",
+            answer(&e)
+        )))
+    }
+}
+
 /// Runs check `id` against `h`. An id that does not apply to the target's
 /// system is an error, not a pass.
 pub async fn check(h: &Target, id: &str) -> Checked {
@@ -84,13 +98,7 @@ pub async fn check(h: &Target, id: &str) -> Checked {
                     format!("{route}: success labelled {}", media(&r))
                 })?;
             }
-            let e = h.refusal().await?;
-            if !e.status.is_client_error() {
-                return Err(Finding::Skipped(format!(
-                    "no error to inspect: {}",
-                    answer(&e)
-                )));
-            }
+            let e = refused(h).await?;
             match (wire::is_json(&e.headers), h.system) {
                 (true, _) => Ok(()),
                 // Venafi's error body is only documented as "a message".
@@ -119,13 +127,7 @@ pub async fn check(h: &Target, id: &str) -> Checked {
             }
         }
         "RFC-05" => {
-            let e = h.refusal().await?;
-            if !e.status.is_client_error() {
-                return Err(Finding::Skipped(format!(
-                    "no error to inspect: {}",
-                    answer(&e)
-                )));
-            }
+            let e = refused(h).await?;
             let v = e.json();
             let string_or_absent = |k: &str| v.get(k).is_none_or(Value::is_string);
             expect(
