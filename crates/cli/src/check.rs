@@ -128,9 +128,7 @@ fn read(path: &Path) -> Result<CheckFile, ConfigError> {
     if config.flows.is_empty() {
         return Err(file.whole("no [[flows]]: nothing to check"));
     }
-    if config.stub.is_some() && config.target != Where::Stub {
-        return Err(file.whole("[stub] is only for target = \"stub\""));
-    }
+    file.check_stub(&config.target, config.stub.as_ref())?;
     Ok(config)
 }
 
@@ -144,6 +142,17 @@ pub(crate) async fn check(args: CheckArgs) -> ExitCode {
         Ok(c) => c,
         Err(e) => return setup_error(&e),
     };
+    let warnings = config
+        .http
+        .warnings(config.flows.iter().flat_map(FlowConfig::base_urls).chain(
+            match &config.target {
+                Where::Url(u) => Some(u),
+                Where::Stub => None,
+            },
+        ));
+    for w in &warnings {
+        eprintln!("tokenprobe: warning: {w}");
+    }
     let (stub, targets) = match targets(&config).await {
         Ok(t) => t,
         Err(e) => return setup_error(&e),
@@ -204,7 +213,7 @@ pub(crate) async fn check(args: CheckArgs) -> ExitCode {
     });
 
     say(&report::header());
-    let r = run(&targets, &selection, |v| {
+    let mut r = run(&targets, &selection, |v| {
         say(&report::line(v));
         if args.verbose && v.outcome != Outcome::Pass {
             for l in report::evidence_text(v).lines() {
@@ -213,6 +222,8 @@ pub(crate) async fn check(args: CheckArgs) -> ExitCode {
         }
     })
     .await;
+    r.insecure = config.http.insecure;
+    r.warnings = warnings;
     say(&report::summary(&r));
     drop(stub);
 

@@ -96,6 +96,9 @@ pub(crate) async fn load(args: LoadArgs) -> ExitCode {
             Err(e) => return setup_error(&e),
         }
     }
+    for w in plan.warnings() {
+        warn(&w);
+    }
     let (stop, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         wait_for_signal().await;

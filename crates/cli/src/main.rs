@@ -42,6 +42,13 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // One crypto provider for every TLS connection the binary makes.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    // Every connection is a descriptor: the stub serving thousands of
+    // clients, or a load run opening a connection per acquisition, must
+    // not stop at the soft limit (often 1024) when the hard one is higher.
+    #[cfg(unix)]
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

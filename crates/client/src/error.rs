@@ -5,13 +5,21 @@ use std::fmt;
 use std::time::Duration;
 
 use http::StatusCode;
-use tokenprobe_protocol::{ProviderError, RequestError};
+use tokenprobe_protocol::{ProviderError, RequestError, wire};
+
+/// The longest provider error code a label shows, in characters.
+pub const MAX_CODE_CHARS: usize = 48;
 
 /// What kind of failure, as reports name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ErrorKind {
-    /// No connection, or it broke before an answer.
+    /// No connection, or it broke before an answer's headers.
     Connect,
+    /// The answer's body was cut short: the connection closed or was reset
+    /// after the headers, or a chunk was malformed.
+    Body,
+    /// The answer's body was over the limit (`[http] max_body_bytes`).
+    TooLarge,
     /// The TLS handshake failed (certificate, protocol).
     Tls,
     /// The connect or total timeout passed.
@@ -29,11 +37,13 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    /// The short name used in reports: `connect`, `tls`, `timeout`,
+    /// The short name used in reports: `connect`, `body`, `too_large`, `tls`, `timeout`,
     /// `http_status`, `provider`, `decode`, `refused`, `config`.
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorKind::Connect => "connect",
+            ErrorKind::Body => "body",
+            ErrorKind::TooLarge => "too_large",
             ErrorKind::Tls => "tls",
             ErrorKind::Timeout => "timeout",
             ErrorKind::HttpStatus => "http_status",
@@ -102,9 +112,16 @@ impl ClientError {
     }
 
     /// `kind` or `kind(code)` / `kind(status)`: how reports group errors.
+    /// The code is the server's word: it is shown [`printable`] and cut to
+    /// [`MAX_CODE_CHARS`], so no server can drive the terminal or fill a
+    /// report with one label.
+    ///
+    /// [`printable`]: tokenprobe_protocol::wire::printable
     pub fn label(&self) -> String {
         match (&self.code, self.status) {
-            (Some(c), _) if self.kind == ErrorKind::Provider => format!("provider({c})"),
+            (Some(c), _) if self.kind == ErrorKind::Provider => {
+                format!("provider({})", wire::printable_cut(c, MAX_CODE_CHARS))
+            }
             (_, Some(s)) if self.kind == ErrorKind::HttpStatus => {
                 format!("http_status({})", s.as_u16())
             }
@@ -115,6 +132,16 @@ impl ClientError {
     #[cfg(test)]
     pub(crate) fn set_status(&mut self, status: StatusCode) {
         self.status = Some(status);
+    }
+
+    pub(crate) fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    /// What went wrong, without the label.
+    pub fn message(&self) -> &str {
+        &self.message
     }
 
     pub(crate) fn with_retry_after(mut self, d: Option<Duration>) -> Self {
@@ -128,6 +155,8 @@ impl ClientError {
             ErrorKind::Timeout
         } else if is_tls(e) {
             ErrorKind::Tls
+        } else if e.is_body() || e.is_decode() {
+            ErrorKind::Body
         } else {
             ErrorKind::Connect
         };

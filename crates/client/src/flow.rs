@@ -197,6 +197,22 @@ impl FlowConfig {
         }
     }
 
+    /// Every base URL the flow sends to (its own, and a cognito IdP's).
+    pub fn base_urls(&self) -> Vec<&BaseUrl> {
+        let (own, idp) = match self {
+            FlowConfig::Cognito(c) => (&c.base_url, None),
+            FlowConfig::Cess(c) => (&c.base_url, None),
+            FlowConfig::Venafi(c) => (&c.base_url, None),
+            FlowConfig::Veeva(c) => (&c.base_url, Some(&c.idp)),
+            FlowConfig::Vcd(c) => (&c.base_url, Some(&c.idp)),
+        };
+        let idp = match idp {
+            Some(IdpConfig::Cognito(c)) => c.base_url.as_ref(),
+            _ => None,
+        };
+        own.iter().chain(idp).collect()
+    }
+
     /// The system's id (`cognito`, `cess`, …).
     pub fn system(&self) -> &'static str {
         match self {

@@ -17,14 +17,16 @@ mod error;
 mod flow;
 mod retry;
 mod secret_source;
+mod tls;
 mod transport;
 
 pub use cache::TokenCache;
-pub use error::{ClientError, ErrorKind};
+pub use error::{ClientError, ErrorKind, MAX_CODE_CHARS};
 pub use flow::{
     Acquired, CessConfig, CognitoConfig, Flow, FlowConfig, FlowError, IdpConfig, StepTime,
     VcdConfig, VcdFormat, VeevaConfig, VenafiConfig, cognito_request,
 };
 pub use retry::RetryPolicy;
 pub use secret_source::SecretSource;
-pub use transport::{Answer, Exchange, HttpOptions, Transport};
+pub use tls::{Roots, roots};
+pub use transport::{Answer, DEFAULT_MAX_BODY_BYTES, Exchange, HttpOptions, Transport};

@@ -38,11 +38,15 @@ impl RetryPolicy {
     /// Whether an error is worth another attempt.
     pub fn is_retryable(e: &ClientError) -> bool {
         match e.kind() {
-            ErrorKind::Connect | ErrorKind::Timeout => true,
+            ErrorKind::Connect | ErrorKind::Timeout | ErrorKind::Body => true,
             ErrorKind::HttpStatus | ErrorKind::Provider => {
                 matches!(e.status().map(|s| s.as_u16()), Some(429 | 502 | 503 | 504))
             }
-            ErrorKind::Tls | ErrorKind::Decode | ErrorKind::Refused | ErrorKind::Config => false,
+            ErrorKind::Tls
+            | ErrorKind::TooLarge
+            | ErrorKind::Decode
+            | ErrorKind::Refused
+            | ErrorKind::Config => false,
         }
     }
 

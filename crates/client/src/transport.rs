@@ -8,6 +8,8 @@ use bytes::Bytes;
 use http::{HeaderMap, Request, StatusCode};
 use serde::Deserialize;
 
+use tokenprobe_protocol::BaseUrl;
+
 use crate::error::{ClientError, ErrorKind};
 
 /// How requests go out. TLS verification stays on unless `insecure` is set.
@@ -25,7 +27,14 @@ pub struct HttpOptions {
     pub ca_file: Option<PathBuf>,
     /// Accept any certificate. Only for a test server you trust.
     pub insecure: bool,
+    /// The largest response body read, in bytes; a larger one is the
+    /// error `too_large`, read no further.
+    pub max_body_bytes: u64,
 }
+
+/// 1 MiB: a token answer is a few kilobytes; anything near this is a
+/// broken or hostile server.
+pub const DEFAULT_MAX_BODY_BYTES: u64 = 1 << 20;
 
 impl Default for HttpOptions {
     fn default() -> Self {
@@ -35,7 +44,34 @@ impl Default for HttpOptions {
             reuse_connections: true,
             ca_file: None,
             insecure: false,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
         }
+    }
+}
+
+impl HttpOptions {
+    /// What a user must hear before any traffic: verification turned off,
+    /// credentials sent in clear to another machine.
+    pub fn warnings<'a>(&self, urls: impl IntoIterator<Item = &'a BaseUrl>) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.insecure {
+            out.push(
+                "TLS certificate verification is OFF ([http] insecure = true): anyone on the \
+                 path can pose as the server and read the credentials"
+                    .to_owned(),
+            );
+        }
+        let mut seen = Vec::new();
+        for url in urls {
+            if url.is_cleartext_off_machine() && !seen.contains(&url) {
+                seen.push(url);
+                out.push(format!(
+                    "{url}: plain http to another machine: credentials and tokens cross the \
+                     network in clear"
+                ));
+            }
+        }
+        out
     }
 }
 
@@ -87,10 +123,12 @@ impl Exchange for Transport {
 #[derive(Debug, Clone)]
 pub struct Transport {
     client: reqwest::Client,
+    max_body: u64,
 }
 
 impl Transport {
-    /// A transport with `options`; the CA file is read now.
+    /// A transport with `options`; the CA file is read now, and one that
+    /// holds no certificate is an error naming it.
     pub fn new(options: &HttpOptions) -> Result<Transport, ClientError> {
         let extra = match &options.ca_file {
             Some(path) => Some(std::fs::read(path).map_err(|e| {
@@ -101,7 +139,13 @@ impl Transport {
             })?),
             None => None,
         };
-        Transport::with_ca_pem(options, extra.as_deref())
+        Transport::with_ca_pem(options, extra.as_deref()).map_err(|e| match &options.ca_file {
+            Some(path) if e.kind() == ErrorKind::Config => ClientError::new(
+                ErrorKind::Config,
+                format!("CA file {}: {}", path.display(), e.message()),
+            ),
+            _ => e,
+        })
     }
 
     /// A transport that also trusts the CA certificates in `pem`.
@@ -109,44 +153,66 @@ impl Transport {
         options: &HttpOptions,
         pem: Option<&[u8]>,
     ) -> Result<Transport, ClientError> {
+        let extra = match pem {
+            Some(pem) => crate::tls::pem_certificates(pem)
+                .map_err(|e| ClientError::new(ErrorKind::Config, e))?,
+            None => Vec::new(),
+        };
+        let tls = crate::tls::client_config(&extra, options.insecure)?;
         let mut b = reqwest::Client::builder()
-            .use_rustls_tls()
+            .use_preconfigured_tls(tls)
             .connect_timeout(Duration::from_millis(options.connect_timeout_ms))
             .timeout(Duration::from_millis(options.timeout_ms))
-            .redirect(reqwest::redirect::Policy::none())
-            .danger_accept_invalid_certs(options.insecure);
+            .redirect(reqwest::redirect::Policy::none());
         if !options.reuse_connections {
             b = b.pool_max_idle_per_host(0);
-        }
-        if let Some(pem) = pem {
-            let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
-                ClientError::new(ErrorKind::Config, format!("CA certificates: {e}"))
-            })?;
-            for c in certs {
-                b = b.add_root_certificate(c);
-            }
         }
         let client = b
             .build()
             .map_err(|e| ClientError::new(ErrorKind::Config, format!("HTTP client: {e}")))?;
-        Ok(Transport { client })
+        Ok(Transport {
+            client,
+            max_body: options.max_body_bytes,
+        })
     }
 
-    /// Sends one request and reads the whole answer.
+    /// Sends one request and reads the whole answer, up to the body limit.
     pub async fn send(&self, req: Request<Bytes>) -> Result<Answer, ClientError> {
         let req = reqwest::Request::try_from(req)
             .map_err(|e| ClientError::new(ErrorKind::Refused, e.to_string()))?;
-        let res = self
+        let mut res = self
             .client
             .execute(req)
             .await
             .map_err(|e| ClientError::transport(&e))?;
         let (status, headers) = (res.status(), res.headers().clone());
-        let body = res.bytes().await.map_err(|e| ClientError::transport(&e))?;
+        let too_large = || {
+            ClientError::new(
+                ErrorKind::TooLarge,
+                format!("the response body is over {} bytes", self.max_body),
+            )
+            .with_status(status)
+        };
+        // A declared length over the limit is refused before any of it is read.
+        if res.content_length().is_some_and(|n| n > self.max_body) {
+            return Err(too_large());
+        }
+        let mut body = bytes::BytesMut::new();
+        while let Some(chunk) = res
+            .chunk()
+            .await
+            .map_err(|e| ClientError::transport(&e).with_status(status))?
+        {
+            if (body.len() + chunk.len()) as u64 > self.max_body {
+                // Dropping the response closes the connection: the rest is never read.
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
         Ok(Answer {
             status,
             headers,
-            body,
+            body: body.freeze(),
         })
     }
 }

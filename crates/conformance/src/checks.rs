@@ -551,13 +551,68 @@ async fn jwks(h: &Target) -> Checked {
     let jwk = set
         .find(&kid)
         .ok_or_else(|| Finding::Broken(format!("kid {kid} is not in the JWKS")))?;
+    let alg = key_algorithm(jwk)?;
+    if alg != header.alg {
+        return broken(format!(
+            "the JWT header says {:?}, its key in the JWKS is for {alg:?}",
+            header.alg
+        ));
+    }
     let key =
         jsonwebtoken::DecodingKey::from_jwk(jwk).map_err(|e| Finding::Broken(e.to_string()))?;
-    let mut v = jsonwebtoken::Validation::new(header.alg);
+    let mut v = jsonwebtoken::Validation::new(alg);
     v.validate_aud = false;
     jsonwebtoken::decode::<Value>(&token, &key, &v)
         .map(|_| ())
         .map_err(|e| Finding::Broken(format!("signature: {e}")))
+}
+
+/// The algorithm a published key verifies with, taken from the key (its
+/// `alg`, else its type and curve), never from the token's header alone: a
+/// token that names `HS256` must not get its public key used as an HMAC
+/// secret. A symmetric (`oct`) key has no place in a public key set.
+fn key_algorithm(jwk: &jsonwebtoken::jwk::Jwk) -> Result<jsonwebtoken::Algorithm, Finding> {
+    use jsonwebtoken::Algorithm;
+    use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve};
+    let named = jwk
+        .common
+        .key_algorithm
+        .map(|a| a.to_string().parse::<Algorithm>());
+    let from_type = match &jwk.algorithm {
+        AlgorithmParameters::OctetKey(_) => {
+            return broken("the JWKS publishes a symmetric (oct) key");
+        }
+        AlgorithmParameters::RSA(_) => None,
+        AlgorithmParameters::EllipticCurve(ec) => match ec.curve {
+            EllipticCurve::P256 => Some(Algorithm::ES256),
+            EllipticCurve::P384 => Some(Algorithm::ES384),
+            _ => None,
+        },
+        AlgorithmParameters::OctetKeyPair(_) => Some(Algorithm::EdDSA),
+    };
+    let family_ok = |a: Algorithm| match &jwk.algorithm {
+        AlgorithmParameters::RSA(_) => matches!(
+            a,
+            Algorithm::RS256
+                | Algorithm::RS384
+                | Algorithm::RS512
+                | Algorithm::PS256
+                | Algorithm::PS384
+                | Algorithm::PS512
+        ),
+        _ => Some(a) == from_type,
+    };
+    match (named, from_type) {
+        (Some(Ok(a)), _) if family_ok(a) => Ok(a),
+        (Some(_), _) => broken("the key's alg does not fit its key type"),
+        (None, Some(a)) => Ok(a),
+        // An RSA key without `alg`: RS256, the default of every
+        // authorization server this checks.
+        (None, None) if matches!(jwk.algorithm, AlgorithmParameters::RSA(_)) => {
+            Ok(Algorithm::RS256)
+        }
+        (None, None) => broken("a key of a type this check cannot verify"),
+    }
 }
 
 /// VCD-11: a session, then logout, then the session is refused.

@@ -104,31 +104,71 @@ impl std::fmt::Debug for Redactor {
     }
 }
 
+/// The shortest value worth scrubbing: a two-letter "secret" would turn
+/// every text into `[redacted]`, and the members that hold it are redacted
+/// anyway.
+const MIN_KNOWN: usize = 4;
+
+/// The shortest piece of a secret taken out where a text was cut: one or
+/// two characters tell nothing and would only mangle innocent text.
+const MIN_FRAGMENT: usize = 3;
+
+/// Where a text was cut short (`wire::excerpt`, [`excerpt`]).
+const CUT: char = '…';
+
 impl Redactor {
-    /// Remembers a value to scrub. Very short values are left alone: a
-    /// two-letter "secret" would turn every text into `[redacted]`, and the
-    /// members that hold it are redacted anyway.
+    /// Remembers a value to scrub, with the forms a server may echo it in:
+    /// JSON-escaped, form- and percent-encoded, and base64 (at each of the
+    /// three alignments, so `Basic base64(id:secret)` is caught too).
     pub fn learn(&mut self, value: &str) {
         let value = value.trim();
-        if value.chars().count() < 4 || self.known.iter().any(|k| k.expose() == value) {
+        if value.chars().count() < MIN_KNOWN || self.knows(value) {
             return;
         }
-        self.known.push(Secret::new(value));
+        for form in encodings(value) {
+            if form.chars().count() >= MIN_KNOWN && !self.knows(&form) {
+                self.known.push(Secret::new(form));
+            }
+        }
+        // Longest first, so a value containing another goes whole.
+        self.known
+            .sort_by_key(|k| std::cmp::Reverse(k.expose().len()));
         // `Bearer xyz`, `VCSchema xyz`: the credential alone, too.
         if let Some((_, last)) = value.rsplit_once(' ') {
             self.learn(last);
         }
     }
 
-    /// `text` with every known value replaced.
+    fn knows(&self, value: &str) -> bool {
+        self.known.iter().any(|k| k.expose() == value)
+    }
+
+    /// `text` with every known value replaced, and, where the text was cut
+    /// (a `…`, or its end), a trailing piece of a known value too: a cut
+    /// made before the text reached here must not leave half a secret.
     pub fn scrub(&self, text: &str) -> String {
         let mut out = text.to_owned();
-        // Longest first, so a value containing another goes whole.
-        let mut known: Vec<&str> = self.known.iter().map(Secret::expose).collect();
-        known.sort_by_key(|k| std::cmp::Reverse(k.len()));
-        for k in known {
+        for k in &self.known {
+            let k = k.expose();
             if out.contains(k) {
                 out = out.replace(k, REDACTED);
+            }
+        }
+        let cuts: Vec<usize> = out
+            .match_indices(CUT)
+            .map(|(i, _)| i)
+            .chain([out.len()])
+            .collect();
+        // From the last cut back, so earlier offsets stay valid.
+        for &cut in cuts.iter().rev() {
+            let before = out.get(..cut).unwrap_or_default();
+            let piece = self
+                .known
+                .iter()
+                .filter_map(|k| fragment_before(before, k.expose()))
+                .max();
+            if let Some(len) = piece {
+                out.replace_range(cut - len..cut, REDACTED);
             }
         }
         out
@@ -261,6 +301,53 @@ impl Redactor {
     }
 }
 
+/// The length of the longest start of `value` (at least [`MIN_FRAGMENT`]
+/// characters, short of the whole) that `text` ends with.
+fn fragment_before(text: &str, value: &str) -> Option<usize> {
+    value
+        .char_indices()
+        .map(|(i, _)| i)
+        .skip(MIN_FRAGMENT)
+        .filter(|&i| text.ends_with(&value[..i]))
+        .max()
+}
+
+/// `value` and the forms it may be echoed in.
+fn encodings(value: &str) -> Vec<String> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+    let json = serde_json::to_string(value).unwrap_or_default();
+    let json = json.trim_matches('"').to_owned();
+    let form: String = form_urlencoded::byte_serialize(value.as_bytes()).collect();
+    let mut out = vec![
+        value.to_owned(),
+        json.replace('/', "\\/"),
+        form.replace('+', "%20"),
+        json,
+        form,
+    ];
+    // The base64 of a text holding `value` at offset k (mod 3) holds a
+    // stretch that depends on `value` alone: drop the group it shares with
+    // what comes before, and the one it shares with what comes after.
+    for k in 0..3 {
+        let mut bytes = vec![0u8; k];
+        bytes.extend_from_slice(value.as_bytes());
+        for engine in [&STANDARD_NO_PAD, &URL_SAFE_NO_PAD] {
+            let encoded = engine.encode(&bytes);
+            let start = if k == 0 { 0 } else { 4 };
+            // Whole groups only: a last partial one depends on what follows.
+            let end = bytes.len() / 3 * 4;
+            if let Some(stable) = encoded.get(start..end) {
+                if stable.len() >= 8 {
+                    out.push(stable.to_owned());
+                }
+            }
+        }
+    }
+    out.dedup();
+    out
+}
+
 fn is_secret_member(name: &str) -> bool {
     SECRET_MEMBERS.iter().any(|m| m.eq_ignore_ascii_case(name))
 }
@@ -352,6 +439,83 @@ mod tests {
             let all = serde_json::to_string(&e).unwrap();
             proptest::prop_assert!(!all.contains(SECRET), "{}", all);
         }
+    }
+
+    /// Every run of four characters of `secret` that `text` holds, leaving
+    /// out those the body would hold without it.
+    fn leaked(text: &str, secret: &str, innocent: &str, run: usize) -> Vec<String> {
+        let chars: Vec<char> = secret.chars().collect();
+        chars
+            .windows(run)
+            .map(|w| w.iter().collect::<String>())
+            .filter(|w| text.contains(w.as_str()) && !innocent.contains(w.as_str()))
+            .collect()
+    }
+
+    proptest::proptest! {
+        /// A server that echoes a known secret, plain, JSON-escaped,
+        /// form-encoded or in base64, at any offset of its body: neither
+        /// the one-line reason (cut at 200 bytes before it is scrubbed) nor
+        /// the evidence (cut at 600) keeps more than three characters of it
+        /// in a row.
+        #[test]
+        fn no_piece_of_a_secret_survives_a_cut(
+            secret in "[A-Za-z0-9+/=&%\"\\-]{8,30}",
+            encoding in 0..4usize,
+            json in proptest::bool::ANY,
+        ) {
+            use base64::Engine as _;
+            let basic = |s: &str| base64::engine::general_purpose::STANDARD.encode(format!("client:{s}"));
+            let echoed = match encoding {
+                0 => secret.clone(),
+                1 => serde_json::to_string(&secret).unwrap().trim_matches('"').to_owned(),
+                2 => form_urlencoded::byte_serialize(secret.as_bytes()).collect(),
+                _ => basic(&secret),
+            };
+            let mut r = Redactor::default();
+            r.learn(&secret);
+            let mut headers = HeaderMap::new();
+            headers.insert("content-type", "application/json".parse().unwrap());
+            for offset in (0..700).step_by(7) {
+                let body = if json {
+                    format!("{{\"error\":\"invalid_request\",\"error_description\":\"{}{echoed}.\"}}", ".".repeat(offset))
+                } else {
+                    format!("{}{echoed} and more", ".".repeat(offset))
+                };
+                let innocent = format!("{} {}", body.replace(&echoed, ""), basic(&".".repeat(secret.len())));
+                let reason = r.scrub(&format!("400 {}", tokenprobe_protocol::wire::excerpt(body.as_bytes())));
+                let req = Request::builder().uri("http://127.0.0.1/t").body(Bytes::new()).unwrap();
+                let mut e = r.request(&req);
+                r.answer(&mut e, 400, &headers, body.as_bytes());
+                let evidence = e.response_body.unwrap_or_default();
+                for text in [&reason, &evidence] {
+                    let found = leaked(text, &secret, &innocent, 4);
+                    proptest::prop_assert!(found.is_empty(), "offset {}: {:?} in {}", offset, found, text);
+                    if encoding == 3 {
+                        // Each base64 group made of the secret's bytes alone.
+                        let n = "client:".len();
+                        for g in (n.div_ceil(3)..(n + secret.len()) / 3).map(|g| &echoed[4 * g..4 * g + 4]) {
+                            proptest::prop_assert!(!text.contains(g) || innocent.contains(g), "offset {}: {} in {}", offset, g, text);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_secret_cut_short_by_an_earlier_excerpt_is_taken_out() {
+        let mut r = Redactor::default();
+        r.learn("abcdefghij-klmnop");
+        assert_eq!(r.scrub("echo: abcdefgh…"), "echo: [redacted]…");
+        assert_eq!(r.scrub("echo: abcdefgh"), "echo: [redacted]");
+        assert_eq!(
+            r.scrub("tail ab… and abcdefghij-klmnop"),
+            "tail ab… and [redacted]"
+        );
+        r.learn("s3cr3t/with+plus");
+        assert_eq!(r.scrub("x=s3cr3t%2Fwith%2Bplus&y"), "x=[redacted]&y");
+        assert_eq!(r.scrub(r#""s3cr3t\/with+plus""#), r#""[redacted]""#);
     }
 
     #[test]

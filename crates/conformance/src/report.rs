@@ -4,6 +4,8 @@
 
 use std::fmt::Write as _;
 
+use tokenprobe_protocol::wire::printable;
+
 use quick_junit::{NonSuccessKind, Report as Junit, TestCase, TestCaseStatus, TestSuite};
 
 use crate::catalog::System;
@@ -51,7 +53,7 @@ pub fn line(v: &Verdict) -> String {
         v.system.name(),
         v.outcome.name(),
         title,
-        v.reason
+        printable(&v.reason)
     )
     .trim_end()
     .to_owned()
@@ -78,6 +80,9 @@ pub fn summary(r: &Report) -> String {
     }
     if r.interrupted {
         s.push_str("\ninterrupted: the checks not run are `skip`");
+    }
+    for w in &r.warnings {
+        let _ = write!(s, "\nwarning: {w}");
     }
     s
 }
@@ -135,7 +140,7 @@ fn testcase(v: &Verdict) -> TestCase {
         Outcome::Pass | Outcome::Warn => TestCaseStatus::success(),
         Outcome::Skip => {
             let mut s = TestCaseStatus::skipped();
-            s.set_message(v.reason.as_str());
+            s.set_message(printable(&v.reason));
             s
         }
         Outcome::Fail | Outcome::Error => {
@@ -144,7 +149,7 @@ fn testcase(v: &Verdict) -> TestCase {
                 _ => NonSuccessKind::Error,
             };
             let mut s = TestCaseStatus::non_success(kind);
-            s.set_message(format!("{} {}: {}", v.id, v.title, v.reason));
+            s.set_message(format!("{} {}: {}", v.id, v.title, printable(&v.reason)));
             s.set_type(v.id);
             s.set_description(evidence_text(v));
             s
@@ -155,15 +160,25 @@ fn testcase(v: &Verdict) -> TestCase {
     case.set_time(v.elapsed);
     let mut out = format!("expects: {}\n", v.expects);
     if v.outcome == Outcome::Warn {
-        let _ = writeln!(out, "warning: {}", v.reason);
+        let _ = writeln!(out, "warning: {}", printable(&v.reason));
     }
     out.push_str(&evidence_text(v));
     case.set_system_out(out);
     case
 }
 
-/// The evidence as plain text, one exchange after another.
+/// The evidence as plain text, one exchange after another, with what the
+/// server sent made [`printable`].
 pub fn evidence_text(v: &Verdict) -> String {
+    let mut out = String::new();
+    for line in raw_evidence(v).lines() {
+        out.push_str(&printable(line));
+        out.push('\n');
+    }
+    out
+}
+
+fn raw_evidence(v: &Verdict) -> String {
     let mut s = String::new();
     for e in &v.evidence {
         let _ = writeln!(

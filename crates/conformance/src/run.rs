@@ -85,6 +85,11 @@ pub struct Report {
     pub cleanup: Vec<Exchange>,
     /// The run was interrupted; checks not run are `skip`.
     pub interrupted: bool,
+    /// TLS certificates were not verified (`[http] insecure = true`).
+    pub insecure: bool,
+    /// What the user was warned of at the start (verification off,
+    /// credentials in clear to another machine).
+    pub warnings: Vec<String>,
 }
 
 impl Report {

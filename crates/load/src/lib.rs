@@ -11,6 +11,7 @@ pub mod merge;
 pub mod recorder;
 pub mod report;
 pub mod scenario;
+pub mod schedule;
 pub mod threshold;
 
 use std::io::IsTerminal;
@@ -192,6 +193,8 @@ pub async fn run(plan: &Plan, options: RunOptions) -> Result<Finished, LoadError
         run_id: plan.shard.as_ref().map(|s| s.run_id.clone()),
         shard: plan.shard.as_ref().map(|s| [s.index, s.count]),
         shards: Vec::new(),
+        insecure: s.http.insecure,
+        warnings: plan.warnings(),
     };
     let json = serde_json::to_vec_pretty(&summary).map_err(|e| LoadError::Report(e.to_string()))?;
     std::fs::write(dir.join("summary.json"), json).map_err(|e| LoadError::Report(e.to_string()))?;

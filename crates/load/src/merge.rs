@@ -206,6 +206,8 @@ pub fn merge(dirs: &[&Path], out: &Path) -> Result<Merged, String> {
         run_id: Some(run_id),
         shard: None,
         shards: rows,
+        insecure: shards.iter().any(|(_, s)| s.insecure),
+        warnings: first.warnings.clone(),
     };
     let json = serde_json::to_vec_pretty(&summary).map_err(|e| e.to_string())?;
     std::fs::write(out.join("summary.json"), json).map_err(|e| e.to_string())?;

@@ -99,6 +99,12 @@ pub struct Summary {
     /// A merged report: one row per shard merged.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub shards: Vec<ShardRow>,
+    /// TLS certificates were not verified (`[http] insecure = true`).
+    #[serde(default)]
+    pub insecure: bool,
+    /// What the user was warned of at the start.
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 /// One shard of a merged report, so that one sick load generator shows.
@@ -378,6 +384,8 @@ pub fn table(s: &Summary) -> String {
         s.scheduled
     );
     for (label, n) in &c.errors {
+        // Written by this tool, but a summary.json may come from anywhere.
+        let label = tokenprobe_protocol::wire::printable(label);
         let _ = writeln!(out, "  error {label}: {n}");
     }
     let [p50, p99, max] = s.driver_lag_ms;
@@ -402,6 +410,9 @@ pub fn table(s: &Summary) -> String {
                 r.p99_ms.map_or("-".into(), |p| format!("{p:.2}"))
             );
         }
+    }
+    for w in &s.warnings {
+        let _ = writeln!(out, "warning: {}", tokenprobe_protocol::wire::printable(w));
     }
     for v in &s.thresholds {
         let _ = writeln!(

@@ -29,18 +29,19 @@ impl<'de> Deserialize<'de> for Target {
         if s == "stub" {
             return Ok(Target::Stub);
         }
-        s.parse()
-            .map(Target::Url)
-            .map_err(|e| serde::de::Error::custom(format!("target: `stub` or a base URL ({e})")))
+        s.parse().map(Target::Url).map_err(|_| {
+            serde::de::Error::custom(
+                "target: expected `stub` or a base URL such as https://idp.example.com \
+                     (http or https, a host, no credentials, no query)",
+            )
+        })
     }
 }
 
 fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     let s = String::deserialize(d)?;
-    humantime::parse_duration(&s).map_err(|e| {
-        serde::de::Error::custom(format!(
-            "duration {s:?}: {e} (e.g. \"30s\", \"2m\", \"500ms\")"
-        ))
+    humantime::parse_duration(&s).map_err(|_| {
+        serde::de::Error::custom("expected a duration such as \"30s\", \"2m\" or \"500ms\"")
     })
 }
 
@@ -48,15 +49,22 @@ fn opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::
     duration(d).map(Some)
 }
 
-fn rate<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-    let r = f64::deserialize(d)?;
-    if r.is_finite() && r >= 0.0 {
+/// The highest rate a scenario or `--rate` may ask for, per second: far
+/// above what one generator sends, low enough that a typo (`3e9`) is an
+/// error rather than a flood.
+pub const MAX_RATE: f64 = 1_000_000.0;
+
+/// `r` as a rate, or why not.
+pub fn check_rate(r: f64) -> Result<f64, String> {
+    if r.is_finite() && (0.0..=MAX_RATE).contains(&r) {
         Ok(r)
     } else {
-        Err(serde::de::Error::custom(format!(
-            "a rate is ≥ 0 per second, not {r}"
-        )))
+        Err(format!("a rate is from 0 to {MAX_RATE} per second"))
     }
+}
+
+fn rate<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    check_rate(f64::deserialize(d)?).map_err(serde::de::Error::custom)
 }
 
 /// One step of an open model's rate: ramp linearly to `rate` over `duration`.
@@ -309,10 +317,24 @@ impl<'a> Expanded<'a> {
         self.error(Some(0..self.expanded.len().min(1)), msg)
     }
 
+    /// A `[stub]` table gets the checks `serve --config` applies, and only
+    /// goes with `target = "stub"`.
+    pub fn check_stub(
+        &self,
+        target: &Target,
+        stub: Option<&StubConfig>,
+    ) -> Result<(), ConfigError> {
+        let Some(stub) = stub else { return Ok(()) };
+        if *target != Target::Stub {
+            return Err(self.whole("[stub] is only for target = \"stub\""));
+        }
+        stub.validate(|span, msg| self.error(Some(span), msg))
+    }
+
     /// Parses the expanded text as TOML into `T`.
     pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, ConfigError> {
         toml::from_str(&self.expanded)
-            .map_err(|e| self.error(e.span(), e.message().trim_end().to_owned()))
+            .map_err(|e| self.error(e.span(), tokenprobe_stub::toml_message(&e)))
     }
 }
 
@@ -351,9 +373,7 @@ impl Plan {
         if scenario.flows.is_empty() {
             return Err(file.whole("no [[flows]]"));
         }
-        if scenario.stub.is_some() && scenario.target != Target::Stub {
-            return Err(file.whole("[stub] is only for target = \"stub\""));
-        }
+        file.check_stub(&scenario.target, scenario.stub.as_ref())?;
         let grace = scenario.limits.grace.unwrap_or_else(|| {
             Duration::from_millis(scenario.http.timeout_ms) + Duration::from_secs(1)
         });
@@ -372,6 +392,18 @@ impl Plan {
             grace,
             shard: None,
         })
+    }
+
+    /// What to warn of before any traffic: TLS verification off, or
+    /// credentials sent in clear to another machine.
+    pub fn warnings(&self) -> Vec<String> {
+        let s = &self.scenario;
+        let target = match &s.target {
+            Target::Url(u) => Some(u),
+            Target::Stub => None,
+        };
+        s.http
+            .warnings(s.flows.iter().flat_map(FlowConfig::base_urls).chain(target))
     }
 
     /// The open model's rate `t` after the start (linear ramps between stages).
@@ -417,18 +449,21 @@ mod tests {
         // values, so the place is the table's own line.
         let e = err(&MINIMAL.replace("rate = 10", "rate = -1"));
         assert!(
-            e.starts_with("s.toml:6:1: a rate is ≥ 0 per second, not -1"),
+            e.starts_with("s.toml:6:1: a rate is from 0 to 1000000 per second"),
             "{e}"
         );
         let e = err(&MINIMAL.replace("cognito", "kerberos"));
         assert!(
-            e.starts_with("s.toml:3:10: unknown variant `kerberos`"),
+            e.starts_with("s.toml:3:10: unknown variant, expected one of"),
             "{e}"
         );
         let e = err(&format!("{MINIMAL}colour = 1\n"));
         assert!(e.starts_with("s.toml:11:1: unknown field `colour`"), "{e}");
         let e = err(&MINIMAL.replace("\"1s\"", "\"soon\""));
-        assert!(e.starts_with("s.toml:10:12: duration \"soon\""), "{e}");
+        assert!(
+            e.starts_with("s.toml:10:12: expected a duration such as"),
+            "{e}"
+        );
         let e = err(&format!(
             "thresholds = [\"p99 < 1ms\", \"p99 << 2\"]\n{MINIMAL}"
         ));

@@ -37,6 +37,25 @@ impl BaseUrl {
     pub fn scheme(&self) -> &Scheme {
         &self.scheme
     }
+
+    /// Whether the host is this machine (`localhost`, `127.0.0.0/8`, `::1`).
+    pub fn is_loopback(&self) -> bool {
+        let host = self
+            .authority
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        host.eq_ignore_ascii_case("localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    }
+
+    /// Plain `http://` to another machine: whatever is sent, credentials
+    /// included, crosses the network in clear.
+    pub fn is_cleartext_off_machine(&self) -> bool {
+        self.scheme == Scheme::HTTP && !self.is_loopback()
+    }
 }
 
 impl FromStr for BaseUrl {
@@ -108,6 +127,21 @@ mod tests {
             .unwrap_err();
         assert!(!err.to_string().contains("hunter2"), "{err}");
         assert!(err.to_string().contains("x.example"));
+    }
+
+    #[test]
+    fn knows_loopback_from_the_network() {
+        for (url, clear) in [
+            ("http://127.0.0.1:8080", false),
+            ("http://localhost", false),
+            ("http://[::1]:9", false),
+            ("https://idp.example", false),
+            ("http://idp.example", true),
+            ("http://10.0.0.1", true),
+        ] {
+            let base: BaseUrl = url.parse().unwrap();
+            assert_eq!(base.is_cleartext_off_machine(), clear, "{url}");
+        }
     }
 
     #[test]

@@ -40,7 +40,8 @@ pub enum TaxIdError {
     #[error("all characters are equal")]
     Repeated,
     /// The check digits do not match.
-    #[error("check digits are {found}, expected {expected}")]
+    // The digits stay out of the message: a tax id is personal data.
+    #[error("the check digits do not match")]
     CheckDigits {
         /// The digits given.
         found: String,

@@ -78,6 +78,38 @@ pub fn excerpt(body: &[u8]) -> String {
     }
 }
 
+/// `text` safe to print on a terminal: control characters (ESC, CR, tab,
+/// …) and the invisible bidirectional overrides, which a hostile server
+/// could use to move the cursor or disguise a line, are shown escaped
+/// (`\x1b`, `\u{202e}`). Borrowed when there is nothing to escape.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    fn unsafe_char(c: char) -> bool {
+        c.is_control()
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    }
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            c if c.is_ascii_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if unsafe_char(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// `text` made [`printable`] and cut to at most `max` characters (marked
+/// with `…`), for server-chosen words such as error codes.
+pub fn printable_cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", printable(text.get(..i).unwrap_or_default())),
+        None => printable(text).into_owned(),
+    }
+}
+
 /// Decodes a JSON body into `T`, with an error that never quotes the body.
 pub(crate) fn decode_json<'a, T: serde::Deserialize<'a>>(body: &'a [u8]) -> Result<T, DecodeError> {
     serde_json::from_slice(body).map_err(|e| json_error(&e))
@@ -224,6 +256,13 @@ mod tests {
         let long = vec![b'a'; 1000];
         assert_eq!(excerpt(&long).chars().count(), 201);
         assert_eq!(excerpt(b"\n"), "(empty body)");
+        assert_eq!(printable("plain é"), "plain é");
+        assert_eq!(
+            printable("a\x1b[31mred\r\u{202e}x"),
+            "a\\x1b[31mred\\x0d\\u{202e}x"
+        );
+        assert_eq!(printable_cut("abcdef", 3), "abc…");
+        assert_eq!(printable_cut("\x1b\x1b", 1), "\\x1b…");
         assert_eq!(excerpt(b"<h1>Bad\ngateway</h1>"), "<h1>Bad gateway</h1>");
     }
 }

@@ -39,6 +39,38 @@ pub struct Config {
     pub vcd: VcdConfig,
     /// Faults and quirks per route; `all` applies to routes without their own.
     pub faults: BTreeMap<RouteKey, RouteFaults>,
+    /// How long idle and slow clients may hold a connection, and how many
+    /// connections there may be.
+    pub connections: Connections,
+}
+
+/// `[connections]`: what keeps idle or slow clients from taking the server
+/// down. A connection that sends nothing, trickles its headers or stalls
+/// its TLS handshake is closed after its timeout; at the cap, the
+/// connection idle the longest is closed to make room.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Connections {
+    /// At most this many open connections.
+    pub max: usize,
+    /// From a connection's first byte of a request to its last header.
+    pub header_read_timeout_ms: u64,
+    /// A connection with no request in flight for this long is closed
+    /// (also one that never sent anything).
+    pub idle_timeout_ms: u64,
+    /// The TLS handshake, from accept.
+    pub tls_handshake_timeout_ms: u64,
+}
+
+impl Default for Connections {
+    fn default() -> Self {
+        Connections {
+            max: 10_000,
+            header_read_timeout_ms: 10_000,
+            idle_timeout_ms: 30_000,
+            tls_handshake_timeout_ms: 10_000,
+        }
+    }
 }
 
 /// The signing algorithm of Cognito-style access tokens.
@@ -322,6 +354,7 @@ impl Default for Config {
             veeva: VeevaConfig::default(),
             vcd: VcdConfig::default(),
             faults: BTreeMap::new(),
+            connections: Connections::default(),
         }
     }
 }
@@ -363,7 +396,7 @@ fn yes() -> bool {
 
 fn tax_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<TaxId, D::Error> {
     let s = String::deserialize(d)?;
-    TaxId::parse(&s).map_err(serde::de::Error::custom)
+    TaxId::parse(&s).map_err(|e| serde::de::Error::custom(format!("a CPF or CNPJ: {e}")))
 }
 
 fn venafi_scope<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Scope, D::Error> {
@@ -394,6 +427,77 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
+
+/// What a TOML reader said, with every value it quoted taken out: a
+/// misplaced secret (`client_secret = "${SECRET}"` where a table was due)
+/// must not reach a CI log through an error message. Keys and the expected
+/// shape stay; what was found is named by its kind only.
+pub fn toml_message(e: &toml::de::Error) -> String {
+    without_values(e.message().trim_end())
+}
+
+/// `message` (a serde or TOML error) without the values it quotes.
+///
+/// serde's own shapes are rewritten exactly (`invalid type: string "…",
+/// expected …` keeps `invalid type: string, expected …`); in any other
+/// message, whatever stands in backticks or double quotes before the word
+/// `expected` is a value found and is taken out, what comes after it is the
+/// schema and stays.
+pub fn without_values(message: &str) -> String {
+    for prefix in ["invalid type: ", "invalid value: "] {
+        if let Some(rest) = message.strip_prefix(prefix) {
+            // The found value may itself hold ", expected ": split at the last.
+            let (found, expected) = rest.rsplit_once(", expected ").unwrap_or((rest, ""));
+            let kind = found
+                .split(['`', '"', '\''])
+                .next()
+                .unwrap_or_default()
+                .trim();
+            let kind = if kind.is_empty() { "value" } else { kind };
+            return match expected {
+                "" => format!("{prefix}{kind}"),
+                e => format!("{prefix}{kind}, expected {e}"),
+            };
+        }
+    }
+    if let Some(rest) = message.strip_prefix("unknown variant `") {
+        // The variant found may hold anything; the list after it does not
+        // hold "`, expected " or "`, there are".
+        return match ["`, expected ", "`, there are "]
+            .iter()
+            .find_map(|end| rest.rfind(end).map(|i| &rest[i + 3..]))
+        {
+            Some(tail) => format!("unknown variant, {tail}"),
+            None => "unknown variant".to_owned(),
+        };
+    }
+    // Key names are not values: serde's field messages stay as they are.
+    if ["unknown field `", "missing field `", "duplicate field `"]
+        .iter()
+        .any(|p| message.starts_with(p))
+    {
+        return message.to_owned();
+    }
+    let (found, schema) = match message.find("expected") {
+        Some(i) => message.split_at(i),
+        None => (message, ""),
+    };
+    let mut out = String::with_capacity(message.len());
+    let mut quote = None;
+    for c in found.chars() {
+        match quote {
+            Some(q) if c == q => {
+                quote = None;
+                out.push('…');
+            }
+            Some(_) => {}
+            None if c == '`' || c == '"' => quote = Some(c),
+            None => out.push(c),
+        }
+    }
+    out.push_str(schema);
+    out
+}
 
 impl ConfigError {
     /// An error at byte range `span` of `text`, with its line and column.
@@ -437,17 +541,33 @@ impl Config {
     /// Parses and checks TOML text; `origin` names it in errors.
     pub fn from_toml(text: &str, origin: &str) -> Result<Config, ConfigError> {
         let config: Config = toml::from_str(text)
-            .map_err(|e| ConfigError::at(origin, text, e.span(), e.message().trim_end()))?;
-        config.check(|span, msg| ConfigError::at(origin, text, Some(span), msg))?;
+            .map_err(|e| ConfigError::at(origin, text, e.span(), toml_message(&e)))?;
+        config.validate(|span, msg| ConfigError::at(origin, text, Some(span), msg))?;
         Ok(config)
     }
 
     /// What serde alone cannot see: a quirk on a route it does not apply to,
-    /// a stall window that ends before it starts.
-    fn check(
+    /// a stall window that ends before it starts. `error` places a message
+    /// at a span of the text the configuration was read from, so a `[stub]`
+    /// table inside a scenario gets the same checks as `serve --config`.
+    pub fn validate(
         &self,
         error: impl Fn(Range<usize>, String) -> ConfigError,
     ) -> Result<(), ConfigError> {
+        let c = &self.connections;
+        if c.max == 0
+            || [
+                c.header_read_timeout_ms,
+                c.idle_timeout_ms,
+                c.tls_handshake_timeout_ms,
+            ]
+            .contains(&0)
+        {
+            return Err(error(
+                0..0,
+                "[connections]: max and every timeout must be above 0".into(),
+            ));
+        }
         for (route, faults) in &self.faults {
             for quirk in &faults.quirks {
                 if !route

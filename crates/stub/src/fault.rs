@@ -101,8 +101,9 @@ struct LatencyTable {
 }
 
 fn millis(name: &str, v: Option<f64>) -> Result<Duration, String> {
-    let v = v.ok_or_else(|| format!("`{name}` is required for this distribution"))?;
-    Duration::try_from_secs_f64(v / 1000.0).map_err(|_| format!("`{name}` must be ≥ 0, not {v}"))
+    // Key names bare: a config error takes out what stands in quotes.
+    let v = v.ok_or_else(|| format!("{name} is required for this distribution"))?;
+    Duration::try_from_secs_f64(v / 1000.0).map_err(|_| format!("{name} must be ≥ 0"))
 }
 
 impl TryFrom<LatencyTable> for Latency {
@@ -196,7 +197,7 @@ fn status_code<'de, D: serde::Deserializer<'de>>(d: D) -> Result<StatusCode, D::
     StatusCode::from_u16(n)
         .ok()
         .filter(|s| !s.is_informational())
-        .ok_or_else(|| serde::de::Error::custom(format!("{n} is not a final HTTP status")))
+        .ok_or_else(|| serde::de::Error::custom("expected a final HTTP status (200 to 599)"))
 }
 
 impl ErrorFault {

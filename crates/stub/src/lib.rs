@@ -17,6 +17,7 @@
 //! ```
 
 mod config;
+mod conn;
 mod fault;
 mod route;
 mod server;
@@ -34,9 +35,10 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use config::{
-    CessClient, CessConfig, CessUser, CognitoClient, CognitoConfig, Config, ConfigError, DEMO_ID,
-    DEMO_OTP, DEMO_PASSWORD, DEMO_SECRET, JwtAlgorithm, JwtConfig, VcdConfig, VeevaConfig,
-    VeevaProfile, VeevaVault, VenafiApplication, VenafiConfig, VenafiUser, is_demo_secret,
+    CessClient, CessConfig, CessUser, CognitoClient, CognitoConfig, Config, ConfigError,
+    Connections, DEMO_ID, DEMO_OTP, DEMO_PASSWORD, DEMO_SECRET, JwtAlgorithm, JwtConfig, VcdConfig,
+    VeevaConfig, VeevaProfile, VeevaVault, VenafiApplication, VenafiConfig, VenafiUser,
+    is_demo_secret, toml_message, without_values,
 };
 pub use fault::{
     ErrorFault, Latency, LatencyDistribution, Probability, Reset, RouteFaults, Stall, StallWindow,

@@ -6,9 +6,8 @@
 //! reach the socket of the one connection it belongs to, and the routes
 //! are a fixed table (`Route::of`).
 
-use std::os::fd::AsFd;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -16,13 +15,14 @@ use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
+use crate::conn::{Admit, SharedStream, Table};
 use crate::fault::{Outcome, Plan};
 use crate::route::{Route, RouteKey};
 use crate::systems::{self, State, plain};
@@ -83,37 +83,14 @@ impl std::fmt::Display for ResetConnection {
 
 impl std::error::Error for ResetConnection {}
 
-/// A second handle on a connection's socket, so that a reset fault can set
-/// `SO_LINGER` to zero: when hyper then drops the connection, the kernel
-/// sends RST instead of FIN.
-struct Resetter(Mutex<Option<socket2::Socket>>);
-
-impl Resetter {
-    fn new(stream: &TcpStream) -> Self {
-        let dup = stream
-            .as_fd()
-            .try_clone_to_owned()
-            .ok()
-            .map(socket2::Socket::from);
-        Resetter(Mutex::new(dup))
-    }
-
-    fn arm(&self) {
-        if let Ok(mut slot) = self.0.lock() {
-            if let Some(socket) = slot.take() {
-                let _ = socket.set_linger(Some(Duration::ZERO));
-            }
-        }
-    }
-}
-
 pub(crate) struct Shared {
     pub(crate) state: State,
     pub(crate) counters: Counters,
 }
 
 /// Accepts until `stop` changes, then lets open requests finish (at most
-/// `grace`).
+/// `grace`). Idle and slow connections are closed by their timeouts, and
+/// at the connection cap the one idle the longest makes room.
 pub(crate) async fn serve(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
@@ -122,49 +99,94 @@ pub(crate) async fn serve(
     grace: Duration,
 ) {
     let graceful = GracefulShutdown::new();
-    let builder = auto::Builder::new(TokioExecutor::new());
+    let limits = shared.state.config.connections.clone();
+    let table = Arc::new(Table::new(
+        limits.max,
+        Duration::from_millis(limits.idle_timeout_ms),
+    ));
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_millis(limits.header_read_timeout_ms));
+    let handshake = Duration::from_millis(limits.tls_handshake_timeout_ms);
+    let mut refused = 0u64;
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(pair) => pair,
                 Err(e) => {
                     // Out of file descriptors and the like: pause, go on.
-                    tracing::warn!(error = %e, "accept failed");
+                    tracing::warn!(error = %e, open = table.len(), "accept failed");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
             },
             _ = stop.changed() => break,
         };
+        let (id, conn) = match table.admit() {
+            Admit::Serve(id, conn) => (id, conn),
+            Admit::Full => {
+                refused += 1;
+                if refused.is_power_of_two() {
+                    tracing::warn!(
+                        max = limits.max,
+                        refused,
+                        "connection cap reached, every connection busy: closing new ones"
+                    );
+                }
+                continue;
+            }
+        };
         let _ = stream.set_nodelay(true);
         shared.counters.connections.fetch_add(1, Ordering::Relaxed);
-        let resetter = Arc::new(Resetter::new(&stream));
-        let shared = shared.clone();
-        let service = service_fn(move |req| {
-            let (shared, resetter) = (shared.clone(), resetter.clone());
-            async move { handle(&shared, req, &resetter).await }
-        });
-        match &tls {
-            None => {
-                let conn = builder.serve_connection(TokioIo::new(stream), service);
-                let conn = graceful.watch(conn.into_owned());
-                tokio::spawn(conn);
-            }
-            Some(acceptor) => {
-                let acceptor = acceptor.clone();
-                let builder = builder.clone();
-                let watcher = graceful.watcher();
-                tokio::spawn(async move {
-                    match acceptor.accept(stream).await {
-                        Ok(tls) => {
-                            let conn = builder.serve_connection(TokioIo::new(tls), service);
-                            let _ = watcher.watch(conn.into_owned()).await;
-                        }
-                        Err(e) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+        let stream = SharedStream::new(stream);
+        let service = {
+            let (shared, stream, table, conn) =
+                (shared.clone(), stream.clone(), table.clone(), conn.clone());
+            service_fn(move |req| {
+                let (shared, stream, table, conn) =
+                    (shared.clone(), stream.clone(), table.clone(), conn.clone());
+                async move {
+                    let _busy = table.busy(&conn);
+                    handle(&shared, req, &stream).await
+                }
+            })
+        };
+        let (builder, watcher, tls, table) = (
+            builder.clone(),
+            graceful.watcher(),
+            tls.clone(),
+            table.clone(),
+        );
+        tokio::spawn(async move {
+            let served = async {
+                match tls {
+                    None => {
+                        let conn = builder.serve_connection(TokioIo::new(stream), service);
+                        let _ = watcher.watch(conn.into_owned()).await;
                     }
-                });
+                    Some(acceptor) => {
+                        match tokio::time::timeout(handshake, acceptor.accept(stream)).await {
+                            Ok(Ok(tls)) => {
+                                let conn = builder.serve_connection(TokioIo::new(tls), service);
+                                let _ = watcher.watch(conn.into_owned()).await;
+                            }
+                            Ok(Err(e)) => {
+                                tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                            }
+                            Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                        }
+                    }
+                }
+            };
+            // Dropping the connection closes it: idle too long, or made room.
+            tokio::select! {
+                () = served => {}
+                () = table.until_closed(&conn) => {}
             }
-        }
+            table.remove(id);
+        });
     }
     drop(listener);
     let _ = tokio::time::timeout(grace, graceful.shutdown()).await;
@@ -173,7 +195,7 @@ pub(crate) async fn serve(
 async fn handle(
     shared: &Shared,
     req: Request<Incoming>,
-    resetter: &Resetter,
+    stream: &SharedStream,
 ) -> Result<Response<Full<Bytes>>, ResetConnection> {
     let arrived = Instant::now();
     let state = &shared.state;
@@ -209,7 +231,7 @@ async fn handle(
                     match outcome {
                         Outcome::Reset => {
                             shared.counters.resets.fetch_add(1, Ordering::Relaxed);
-                            resetter.arm();
+                            stream.reset_on_close();
                             log(route.name(), &method, &path, None, arrived);
                             return Err(ResetConnection);
                         }

@@ -1,0 +1,159 @@
+//! Whom the client trusts: the platform's certificate store (so a corporate
+//! CA installed on the machine works), plus the CAs in `ca_file`; the
+//! compiled-in Mozilla roots only where the platform has no store at all.
+//! One crypto provider, aws-lc-rs, for the whole binary.
+
+use std::sync::{Arc, OnceLock};
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+
+use crate::error::{ClientError, ErrorKind};
+
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+}
+
+/// Where the roots came from, for a report or a log line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Roots {
+    /// The platform's certificate store.
+    Platform,
+    /// The compiled-in Mozilla roots: the platform had none.
+    Bundled,
+}
+
+/// The platform's roots, read once per process (reading them parses every
+/// certificate on the machine).
+fn platform_roots() -> &'static (Vec<CertificateDer<'static>>, Roots) {
+    static ROOTS: OnceLock<(Vec<CertificateDer<'static>>, Roots)> = OnceLock::new();
+    ROOTS.get_or_init(|| {
+        let found = rustls_native_certs::load_native_certs();
+        if found.certs.is_empty() {
+            (Vec::new(), Roots::Bundled)
+        } else {
+            (found.certs, Roots::Platform)
+        }
+    })
+}
+
+/// The CA certificates in a PEM text; none is an error, since a file with
+/// no certificate would make every request fail with `tls` later.
+pub(crate) fn pem_certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("not PEM certificates ({e})"))?;
+    if certs.is_empty() {
+        return Err("holds no PEM certificate (-----BEGIN CERTIFICATE-----)".into());
+    }
+    Ok(certs)
+}
+
+/// The rustls configuration for `extra` CAs on top of the platform's, or
+/// one that accepts any certificate when `insecure`.
+pub(crate) fn client_config(
+    extra: &[CertificateDer<'static>],
+    insecure: bool,
+) -> Result<ClientConfig, ClientError> {
+    let config_error = |e: rustls::Error| ClientError::new(ErrorKind::Config, format!("TLS: {e}"));
+    let builder = ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(config_error)?;
+    let mut config = if insecure {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider())))
+            .with_no_client_auth()
+    } else {
+        let mut roots = RootCertStore::empty();
+        let (platform, kind) = platform_roots();
+        if *kind == Roots::Bundled {
+            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        }
+        // A platform store often holds a few certificates rustls cannot
+        // use; the others still count.
+        roots.add_parsable_certificates(platform.iter().cloned());
+        for cert in extra {
+            roots
+                .add(cert.clone())
+                .map_err(|e| ClientError::new(ErrorKind::Config, format!("CA certificate: {e}")))?;
+        }
+        builder.with_root_certificates(roots).with_no_client_auth()
+    };
+    // The transport speaks HTTP/1.1.
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// Which roots a verifying client uses on this machine.
+pub fn roots() -> Roots {
+    platform_roots().1
+}
+
+/// `insecure = true`: any certificate, any name. The handshake's
+/// signatures are still checked, so the connection is at least to the
+/// holder of the key the certificate names.
+#[derive(Debug)]
+struct AnyCertificate(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_with_no_certificate_is_refused() {
+        assert!(pem_certificates(b"").is_err());
+        assert!(pem_certificates(b"just some text\n").is_err());
+        let e = pem_certificates(b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
+            .unwrap_err();
+        assert!(e.contains("no PEM certificate"), "{e}");
+    }
+}
