@@ -5,14 +5,16 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
-use tokenprobe_load::{LoadModel, Plan, RunOptions};
+use tokenprobe_load::scenario::Overrides;
+use tokenprobe_load::{Plan, RunOptions};
 
 /// Options of `load`.
 #[derive(Args)]
 pub(crate) struct LoadArgs {
     /// The scenario file (TOML); see scenarios/ for one per system.
     scenario: PathBuf,
-    /// Override the open model's (starting) rate, acquisitions per second.
+    /// Override the open model's (starting) rate, acquisitions per second
+    /// (0 to 1000000).
     #[arg(long)]
     rate: Option<f64>,
     /// Override the run's duration, e.g. 30s or 2m.
@@ -78,14 +80,13 @@ pub(crate) async fn load(args: LoadArgs) -> ExitCode {
         Ok(p) => p,
         Err(e) => return setup_error(&e),
     };
-    if let (Some(r), LoadModel::Open { rate, .. }) = (args.rate, &mut plan.scenario.load) {
-        *rate = r;
-    }
-    if let Some(d) = args.duration {
-        plan.duration = d;
-    }
-    if let Some(n) = args.acquisitions {
-        plan.scenario.limits.acquisitions = Some(n);
+    let overrides = Overrides {
+        rate: args.rate,
+        duration: args.duration,
+        acquisitions: args.acquisitions,
+    };
+    if let Err(e) = plan.apply(&overrides) {
+        return setup_error(&e);
     }
     if let Some(o) = args.output {
         plan.scenario.output = o;
@@ -100,9 +101,12 @@ pub(crate) async fn load(args: LoadArgs) -> ExitCode {
         warn(&w);
     }
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    let interrupted = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let signalled = interrupted.clone();
     tokio::spawn(async move {
         wait_for_signal().await;
         eprintln!("tokenprobe: stopping: no new acquisitions; waiting for those in flight");
+        signalled.store(true, std::sync::atomic::Ordering::SeqCst);
         let _ = stop.send(true);
     });
     match tokenprobe_load::run(
@@ -114,13 +118,26 @@ pub(crate) async fn load(args: LoadArgs) -> ExitCode {
     )
     .await
     {
-        Ok(done) => verdict(
-            &done.summary,
-            &format!("{}\nreport: {}", done.table, done.dir.display()),
-        ),
+        Ok(done) => {
+            let code = verdict(
+                &done.summary,
+                &format!("{}\nreport: {}", done.table, done.dir.display()),
+            );
+            if interrupted.load(std::sync::atomic::Ordering::SeqCst) {
+                eprintln!("tokenprobe: interrupted: the report is partial");
+                ExitCode::from(INTERRUPTED)
+            } else {
+                code
+            }
+        }
         Err(e) => setup_error(&e),
     }
 }
+
+/// The exit status of a run stopped by SIGINT or SIGTERM (128 + SIGINT's
+/// number, as shells report Ctrl-C), whatever its thresholds said: a
+/// partial run is not a pass.
+pub(crate) const INTERRUPTED: u8 = 130;
 
 /// Prints the table; 0 when every threshold holds, else 1.
 fn verdict(summary: &tokenprobe_load::Summary, table: &str) -> ExitCode {

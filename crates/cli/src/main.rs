@@ -28,7 +28,8 @@ enum Command {
     /// config or the command line is wrong).
     Check(check::CheckArgs),
     /// Run a load scenario and write its report (exit 0: thresholds hold,
-    /// 1: a threshold failed, 2: the scenario or setup is wrong).
+    /// 1: a threshold failed, 2: the scenario, a flag or the setup is wrong,
+    /// 130: interrupted by SIGINT or SIGTERM, the partial report written).
     Load(load::LoadArgs),
     /// Re-render a report directory from its saved data.
     Report(load::ReportArgs),

@@ -129,6 +129,55 @@ fn scenario_mistakes_exit_2_with_file_line_and_column_before_any_traffic() {
 }
 
 #[test]
+fn numeric_flags_out_of_range_are_refused_before_any_traffic() {
+    let path = scenario("flags", RUN);
+    for flags in [
+        &["--rate", "NaN"][..],
+        &["--rate", "inf"],
+        &["--rate", "-1"],
+        &["--rate", "1e12"],
+        &["--duration", "0s"],
+        &["--duration", "100years"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_tokenprobe"))
+            .args(["load", "--quiet"])
+            .args(flags)
+            .arg(&path)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flags:?}: {err}");
+        assert!(!err.contains("panicked"), "{flags:?}: {err}");
+        assert!(
+            !dir("flags").join("reports").exists(),
+            "{flags:?}: no run started"
+        );
+    }
+}
+
+#[test]
+fn limits_may_be_left_out_when_stages_say_how_long() {
+    let path = scenario(
+        "no-limits",
+        &RUN.replace(
+            "rate = 50\n",
+            "rate = 0\nstages = [{ duration = \"1s\", rate = 40 }]\n",
+        )
+        .replace("[limits]\nduration = \"1s\"\n", ""),
+    );
+    let out = load(&path);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A ramp from 0 to 40/s over 1 s: 20 arrivals, not 1.
+    assert!(text.contains("20 started"), "{text}");
+}
+
+#[test]
 fn sigint_mid_run_leaves_a_report_marked_partial() {
     let path = scenario("partial", &RUN.replace("\"1s\"", "\"60s\""));
     let mut child = Command::new(env!("CARGO_BIN_EXE_tokenprobe"))
@@ -139,7 +188,9 @@ fn sigint_mid_run_leaves_a_report_marked_partial() {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(1500));
-    support::interrupt(&mut child, Duration::from_secs(30));
+    let status = support::interrupt(&mut child, Duration::from_secs(30));
+    // An interrupted run is not a pass, whatever its thresholds say.
+    assert_eq!(status.code(), Some(130), "{status:?}");
     let stdout = BufReader::new(child.stdout.take().unwrap());
     let lines: Vec<String> = stdout.lines().map(Result::unwrap).collect();
     assert!(lines[0].contains("PARTIAL"), "{lines:?}");

@@ -33,6 +33,12 @@ pub struct NamedFlow {
 pub struct DriverStats {
     /// Arrivals the schedule called for (open model) or acquisitions begun (closed).
     pub scheduled: u64,
+    /// The same, per flow.
+    pub scheduled_per_flow: Vec<u64>,
+    /// The schedule's window: from the start to the end of the duration,
+    /// the last arrival of a counted run, or the stop. Rates are over it;
+    /// the grace period after it is not.
+    pub window: Duration,
     /// From the first arrival to the last result.
     pub elapsed: Duration,
     /// Stopped early (Ctrl-C, SIGTERM).
@@ -121,27 +127,55 @@ pub async fn drive(
     let limit = plan.scenario.limits.acquisitions.unwrap_or(u64::MAX);
     let end = started.checked_add(plan.duration);
     let mut partial = false;
+    let mut per_flow = vec![0u64; flows.len()];
+    let mut window = None;
     let scheduled = match &plan.scenario.load {
-        LoadModel::Open { max_in_flight, .. } => {
-            let mut next = started;
+        LoadModel::Open {
+            max_in_flight,
+            arrivals,
+            seed,
+            ..
+        } => {
+            // A shard takes every N-th arrival of the one schedule (the
+            // flow mix runs over all of them, so shares hold across shards).
+            let (stride, offset) = plan
+                .shard
+                .as_ref()
+                .map_or((1, 0), |s| (u64::from(s.count), u64::from(s.index - 1)));
+            let mut mix = crate::schedule::Mix::new(&plan.weights());
+            let mut due = crate::schedule::Arrival::new(plan.schedule(), *arrivals, *seed);
             let mut n = 0u64;
             loop {
-                let t = next - started;
-                if n >= limit || end.is_some_and(|e| next >= e) {
+                let Some((k, at)) = due.next() else {
+                    // The rate fell to 0 for good: the window still runs
+                    // to its end (or the stop).
+                    if let Some(e) = end {
+                        tokio::select! {
+                            () = tokio::time::sleep_until(e.into()) => {}
+                            _ = stop.changed() => { partial = true; }
+                        }
+                    }
+                    break;
+                };
+                if k >= limit {
+                    window = Some(started.elapsed());
                     break;
                 }
-                let rate = plan.rate_at(t);
-                if rate <= 0.0 {
-                    // A stage at rate 0: no arrival; look again shortly.
-                    next += Duration::from_millis(10);
+                let index = mix.pick();
+                if k % stride != offset {
                     continue;
+                }
+                let next = started + at;
+                if end.is_some_and(|e| next >= e) {
+                    window = Some(plan.duration);
+                    break;
                 }
                 tokio::select! {
                     () = wait_until(next) => {}
                     _ = stop.changed() => { partial = true; break; }
                 }
                 let now = Instant::now();
-                let index = (n % flows.len() as u64) as usize;
+                per_flow[index] += 1;
                 if let Ok(mut r) = recorder.lock() {
                     r.lag(now.saturating_duration_since(next));
                     if shared.in_flight.load(Ordering::SeqCst) >= *max_in_flight {
@@ -155,16 +189,21 @@ pub async fn drive(
                     }
                 }
                 n += 1;
-                next += Duration::from_secs_f64(1.0 / rate);
             }
             n
         }
         LoadModel::Closed { users, think_time } => {
             let begun = Arc::new(AtomicU64::new(0));
+            let counted: Arc<[AtomicU64]> = flows.iter().map(|_| AtomicU64::new(0)).collect();
             let mut tasks = Vec::with_capacity(*users);
             for u in 0..*users {
-                let (shared, flows, begun, mut stop) =
-                    (shared.clone(), flows.clone(), begun.clone(), stop.clone());
+                let (shared, flows, begun, mut stop, scheduled_per_flow) = (
+                    shared.clone(),
+                    flows.clone(),
+                    begun.clone(),
+                    stop.clone(),
+                    counted.clone(),
+                );
                 let think = think_time.unwrap_or_default();
                 tasks.push(tokio::spawn(async move {
                     loop {
@@ -175,6 +214,7 @@ pub async fn drive(
                             return;
                         }
                         let index = ((n + u as u64) % flows.len() as u64) as usize;
+                        scheduled_per_flow[index].fetch_add(1, Ordering::Relaxed);
                         shared.in_flight.fetch_add(1, Ordering::SeqCst);
                         shared.acquire(index, &flows[index], Instant::now()).await;
                         if !think.is_zero() {
@@ -195,12 +235,19 @@ pub async fn drive(
                 () = all => {}
                 _ = stop.changed() => { partial = true; }
             }
+            for (n, c) in per_flow.iter_mut().zip(counted.iter()) {
+                *n = c.load(Ordering::Relaxed);
+            }
             begun.load(Ordering::SeqCst).min(limit)
         }
     };
     if *stop.borrow() {
         partial = true;
     }
+    // The window ends at the duration, unless a count or a stop ended it first.
+    let window = window
+        .unwrap_or_else(|| started.elapsed())
+        .min(plan.duration);
     // Let acquisitions in flight finish, within the grace period.
     let deadline = Instant::now() + plan.grace;
     while shared.in_flight.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
@@ -217,6 +264,8 @@ pub async fn drive(
     };
     DriverStats {
         scheduled,
+        scheduled_per_flow: per_flow,
+        window,
         elapsed: started.elapsed(),
         partial,
         cancelled,

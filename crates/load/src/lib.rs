@@ -91,19 +91,9 @@ pub async fn run(plan: &Plan, options: RunOptions) -> Result<Finished, LoadError
         _ => return Err(LoadError::Setup("no target".into())),
     };
     let mut flows = Vec::new();
-    for config in &s.flows {
+    for (config, name) in s.flows.iter().zip(plan.flow_names()) {
         let mut config = config.clone();
         config.default_base_url(&base);
-        let system = config.system();
-        let n = flows
-            .iter()
-            .filter(|f: &&NamedFlow| f.name.starts_with(system))
-            .count();
-        let name = if n == 0 {
-            system.to_owned()
-        } else {
-            format!("{system}-{}", n + 1)
-        };
         let flow = Flow::new(&config).map_err(|e| LoadError::Setup(format!("flow {name}: {e}")))?;
         flows.push(NamedFlow { name, flow });
     }
@@ -129,6 +119,7 @@ pub async fn run(plan: &Plan, options: RunOptions) -> Result<Finished, LoadError
     std::fs::create_dir_all(&dir)
         .map_err(|e| LoadError::Report(format!("{}: {e}", dir.display())))?;
     let started = Instant::now();
+    let flows_named: Vec<String> = flows.iter().map(|f| f.name.clone()).collect();
     let layout: Vec<(String, &'static [&'static str])> = flows
         .iter()
         .map(|f| (f.name.clone(), f.flow.steps()))
@@ -165,25 +156,42 @@ pub async fn run(plan: &Plan, options: RunOptions) -> Result<Finished, LoadError
         .map_err(|e| LoadError::Report(e.to_string()))?;
 
     let elapsed = stats.elapsed.as_secs_f64().max(1e-9);
-    let target_rate = match &s.load {
-        LoadModel::Open { .. } => {
-            Some(stats.scheduled as f64 / elapsed.min(plan.duration.as_secs_f64().max(1e-9)))
-        }
-        LoadModel::Closed { .. } => None,
-    };
+    let window = stats.window.as_secs_f64().max(1e-9);
+    let open = matches!(s.load, LoadModel::Open { .. });
+    let target_rate = open.then(|| stats.scheduled as f64 / window);
+    let weights = plan.weights();
+    let flow_rates = flows_named
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let (ok, errors) = counts.per_flow.get(name).copied().unwrap_or_default();
+            let scheduled = stats.scheduled_per_flow.get(i).copied().unwrap_or_default();
+            let rates = report::FlowRates {
+                weight: weights.get(i).copied().unwrap_or(1.0),
+                scheduled,
+                started: ok + errors,
+                asked_rate: open.then(|| scheduled as f64 / window),
+                achieved_rate: (ok + errors) as f64 / window,
+            };
+            (name.clone(), rates)
+        })
+        .collect();
     let q = |q| lag.value_at_quantile(q) as f64 / 1000.0;
     let summary = Summary {
         schema: report::SCHEMA.into(),
         scenario: plan.name.clone(),
         started_at: humantime::format_rfc3339_millis(wall).to_string(),
         elapsed_secs: elapsed,
+        window_secs: window,
+        grace_secs: (elapsed - window).max(0.0),
+        flows: flow_rates,
         partial: stats.partial,
         model: match &s.load {
             LoadModel::Open { .. } => "open".into(),
             LoadModel::Closed { .. } => "closed".into(),
         },
         target_rate,
-        achieved_rate: counts.started as f64 / elapsed,
+        achieved_rate: counts.started as f64 / window,
         scheduled: stats.scheduled,
         counts,
         driver_lag_ms: [q(0.5), q(0.99), lag.max() as f64 / 1000.0],

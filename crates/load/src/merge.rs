@@ -13,7 +13,7 @@ use hdrhistogram::serialization::V2DeflateSerializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
 
 use crate::recorder::{Counts, Key, histogram};
-use crate::report::{DecodedInterval, Intervals, SCHEMA, ShardRow, Summary, render_dir};
+use crate::report::{DecodedInterval, FlowRates, Intervals, SCHEMA, ShardRow, Summary, render_dir};
 
 /// A merged report and what the merge noticed.
 #[derive(Debug, Clone)]
@@ -31,7 +31,7 @@ fn read_summary(dir: &Path) -> Result<Summary, String> {
     let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let s: Summary =
         serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
-    if s.schema != SCHEMA {
+    if s.schema != SCHEMA && s.schema != crate::report::SCHEMA_V1 {
         return Err(format!(
             "{}: schema {:?}, expected {SCHEMA}",
             path.display(),
@@ -152,6 +152,7 @@ pub fn merge(dirs: &[&Path], out: &Path) -> Result<Merged, String> {
     let mut counts = Counts::default();
     let mut rows = Vec::new();
     let (mut scheduled, mut elapsed, mut target, mut lag) = (0, 0f64, None::<f64>, [0f64; 3]);
+    let mut window = 0f64;
     for (_, s) in &shards {
         let c = &s.counts;
         counts.started += c.started;
@@ -167,6 +168,12 @@ pub fn merge(dirs: &[&Path], out: &Path) -> Result<Merged, String> {
         }
         scheduled += s.scheduled;
         elapsed = elapsed.max(s.elapsed_secs);
+        // A /1 summary has no window: its elapsed time stands in.
+        window = window.max(if s.window_secs > 0.0 {
+            s.window_secs
+        } else {
+            s.elapsed_secs
+        });
         target = match (target, s.target_rate) {
             (Some(a), Some(b)) => Some(a + b),
             (a, b) => a.or(b),
@@ -193,10 +200,13 @@ pub fn merge(dirs: &[&Path], out: &Path) -> Result<Merged, String> {
         scenario: first.scenario.clone(),
         started_at: humantime::format_rfc3339_millis(earliest).to_string(),
         elapsed_secs: elapsed,
+        window_secs: window,
+        grace_secs: (elapsed - window).max(0.0),
+        flows: merged_flows(shards.iter().map(|(_, s)| s), window.max(1e-9)),
         partial: missing || shards.iter().any(|(_, s)| s.partial),
         model: first.model.clone(),
         target_rate: target,
-        achieved_rate: counts.started as f64 / elapsed.max(1e-9),
+        achieved_rate: counts.started as f64 / window.max(1e-9),
         scheduled,
         counts,
         driver_lag_ms: lag,
@@ -254,4 +264,30 @@ impl HlogWriter {
     fn finish(mut self) -> std::io::Result<()> {
         self.file.flush()
     }
+}
+
+/// The shards' flows added up, with rates over the merged window.
+fn merged_flows<'a>(
+    shards: impl Iterator<Item = &'a Summary>,
+    window: f64,
+) -> BTreeMap<String, FlowRates> {
+    let mut out: BTreeMap<String, FlowRates> = BTreeMap::new();
+    for s in shards {
+        for (name, f) in &s.flows {
+            let m = out.entry(name.clone()).or_insert(FlowRates {
+                weight: f.weight,
+                scheduled: 0,
+                started: 0,
+                asked_rate: f.asked_rate.map(|_| 0.0),
+                achieved_rate: 0.0,
+            });
+            m.scheduled += f.scheduled;
+            m.started += f.started;
+        }
+    }
+    for f in out.values_mut() {
+        f.asked_rate = f.asked_rate.map(|_| f.scheduled as f64 / window);
+        f.achieved_rate = f.started as f64 / window;
+    }
+    out
 }

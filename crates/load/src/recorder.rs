@@ -92,6 +92,14 @@ impl Counts {
     }
 }
 
+/// The most distinct error labels one flow keeps; the rest are counted
+/// under [`OTHER_ERRORS`], so a server that answers every request with a
+/// new error code cannot grow the table or `summary.json` without bound.
+pub const MAX_LABELS_PER_FLOW: usize = 32;
+
+/// Where the labels past [`MAX_LABELS_PER_FLOW`] are counted.
+pub const OTHER_ERRORS: &str = "other";
+
 /// A finished acquisition, as the driver hands it over.
 #[derive(Debug, Clone)]
 pub struct Outcome<'a> {
@@ -152,6 +160,8 @@ pub struct Recorder {
     lag: Histogram<u64>,
     counts: Counts,
     per_flow: Vec<(u64, u64)>,
+    /// Per flow: the distinct error labels it has counted.
+    labels: Vec<Vec<String>>,
     log: BufWriter<File>,
     serializer: V2DeflateSerializer,
 }
@@ -189,6 +199,7 @@ impl Recorder {
         Ok(Recorder {
             started,
             per_flow: vec![(0, 0); flows.len()],
+            labels: vec![Vec::new(); flows.len()],
             flows: index,
             slots,
             interval_start: Duration::ZERO,
@@ -222,11 +233,20 @@ impl Recorder {
                 per_flow.0 += 1;
             }
             Some(label) => {
+                let seen = &mut self.labels[o.flow];
+                let label = if seen.contains(label) {
+                    label.as_str()
+                } else if seen.len() < MAX_LABELS_PER_FLOW {
+                    seen.push(label.clone());
+                    label.as_str()
+                } else {
+                    OTHER_ERRORS
+                };
                 // The label is new only the first time: no copy after that.
                 match c.errors.get_mut(label) {
                     Some(n) => *n += 1,
                     None => {
-                        c.errors.insert(label.clone(), 1);
+                        c.errors.insert(label.to_owned(), 1);
                     }
                 }
                 per_flow.1 += 1;

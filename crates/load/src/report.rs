@@ -18,8 +18,28 @@ use serde::{Deserialize, Serialize};
 use crate::recorder::{Counts, Key};
 use crate::threshold::{Metric, Threshold};
 
-/// The version of `summary.json`'s schema.
-pub const SCHEMA: &str = "tokenprobe.summary/1";
+/// The version of `summary.json`'s schema. Version 2: rates are over the
+/// schedule's window (`window_secs`), not over the run with its grace
+/// period; per-flow rates under `flows`.
+pub const SCHEMA: &str = "tokenprobe.summary/2";
+
+/// The older schema, still read (its rates were over `elapsed_secs`).
+pub const SCHEMA_V1: &str = "tokenprobe.summary/1";
+
+/// One flow's share of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlowRates {
+    /// Its weight in the mix.
+    pub weight: f64,
+    /// Arrivals the schedule gave it (open model), or acquisitions begun.
+    pub scheduled: u64,
+    /// Acquisitions recorded (ok or error; `cancelled` ones are not per flow).
+    pub started: u64,
+    /// `scheduled` over the window (open model).
+    pub asked_rate: Option<f64>,
+    /// `started` over the window.
+    pub achieved_rate: f64,
+}
 
 /// Latency of one flow/step/outcome, milliseconds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -68,13 +88,23 @@ pub struct Summary {
     pub started_at: String,
     /// Seconds from the first arrival to the last result.
     pub elapsed_secs: f64,
+    /// Seconds of the schedule's window: the duration, or up to the last
+    /// arrival of a counted run, or up to the stop. Rates are over it.
+    #[serde(default)]
+    pub window_secs: f64,
+    /// Seconds after the window spent waiting for acquisitions in flight.
+    #[serde(default)]
+    pub grace_secs: f64,
+    /// Per flow: weight, scheduled, started and rates.
+    #[serde(default)]
+    pub flows: BTreeMap<String, FlowRates>,
     /// Stopped early by Ctrl-C or SIGTERM.
     pub partial: bool,
     /// `open` or `closed`.
     pub model: String,
     /// Mean rate the schedule asked for (open model).
     pub target_rate: Option<f64>,
-    /// Started acquisitions per second.
+    /// Acquisitions started per second of the window.
     pub achieved_rate: f64,
     /// Arrivals scheduled: `started + dropped_in_flight_cap` (open model).
     pub scheduled: u64,
@@ -310,7 +340,7 @@ pub fn render_dir(dir: &Path) -> Result<(Summary, String), String> {
     };
     let mut summary: Summary = serde_json::from_slice(&read("summary.json")?)
         .map_err(|e| format!("{}: {e}", dir.join("summary.json").display()))?;
-    if summary.schema != SCHEMA {
+    if summary.schema != SCHEMA && summary.schema != SCHEMA_V1 {
         return Err(format!(
             "summary.json has schema {:?}, expected {SCHEMA}",
             summary.schema
@@ -355,6 +385,26 @@ pub fn table(s: &Summary) -> String {
         s.target_rate
             .map_or(String::new(), |t| format!(" of {t:.1}/s asked")),
     );
+    if s.grace_secs > 0.0005 || s.flows.len() > 1 {
+        let _ = writeln!(
+            out,
+            "window {:.1} s, then {:.1} s of grace for acquisitions in flight",
+            s.window_secs, s.grace_secs
+        );
+    }
+    if s.flows.len() > 1 {
+        for (name, f) in &s.flows {
+            let _ = writeln!(
+                out,
+                "  flow {name:<12} weight {:<6} {} started ({:.1}/s{})",
+                f.weight,
+                f.started,
+                f.achieved_rate,
+                f.asked_rate
+                    .map_or(String::new(), |a| format!(" of {a:.1}/s asked"))
+            );
+        }
+    }
     let _ = writeln!(
         out,
         "{:<28} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9}",

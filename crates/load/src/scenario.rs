@@ -12,6 +12,7 @@ use tokenprobe_client::{FlowConfig, HttpOptions};
 use tokenprobe_protocol::BaseUrl;
 use tokenprobe_stub::{Config as StubConfig, ConfigError};
 
+use crate::schedule::{Arrivals, Schedule};
 use crate::threshold::Threshold;
 
 /// Where the traffic goes.
@@ -95,6 +96,16 @@ pub enum LoadModel {
         /// At most this many in flight; further arrivals are dropped and counted.
         #[serde(default = "default_in_flight")]
         max_in_flight: usize,
+        /// `uniform` (evenly spaced) or `poisson` (seeded).
+        #[serde(default)]
+        arrivals: Arrivals,
+        /// The seed of `poisson` arrivals.
+        #[serde(default = "default_seed")]
+        seed: u64,
+        /// Each flow's share of the arrivals, by flow name (`cognito`,
+        /// `vcd`, `cognito-2`, …); 1 for a flow not named.
+        #[serde(default)]
+        weights: std::collections::BTreeMap<String, f64>,
     },
     /// N virtual users, each acquiring in a loop.
     Closed {
@@ -110,8 +121,19 @@ fn default_in_flight() -> usize {
     1000
 }
 
+fn default_seed() -> u64 {
+    1
+}
+
+/// The longest run, stage or grace period a scenario may ask for.
+pub const MAX_DURATION: Duration = Duration::from_secs(30 * 86_400);
+/// The most acquisitions in flight, or closed-model users.
+pub const MAX_CONCURRENCY: usize = 1_000_000;
+/// The largest flow weight.
+pub const MAX_WEIGHT: f64 = 1_000_000.0;
+
 /// When the run ends: its duration or acquisition count, whichever first.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
     /// How long (for an open model with stages, their sum when absent).
@@ -142,7 +164,8 @@ pub struct Scenario {
     pub flows: Vec<FlowConfig>,
     /// The load model.
     pub load: LoadModel,
-    /// When to stop.
+    /// When to stop (optional when the stages say how long).
+    #[serde(default)]
     pub limits: Limits,
     /// Pass/fail conditions, e.g. `p99 < 250ms`.
     #[serde(default)]
@@ -211,23 +234,48 @@ impl Shard {
 }
 
 impl Plan {
-    /// Makes this plan shard `shard`: 1/N of the rate (every stage's too)
-    /// and of the acquisition count (the first shards take the remainder).
+    /// Makes this plan shard `shard`. Open model: it takes every N-th
+    /// arrival of the one schedule (so the shards make exactly the whole,
+    /// count included). Closed model: 1/N of the acquisition count (the
+    /// first shards take the remainder).
     pub fn sharded(mut self, shard: Shard) -> Plan {
-        let n = f64::from(shard.count);
-        if let LoadModel::Open { rate, stages, .. } = &mut self.scenario.load {
-            *rate /= n;
-            for s in stages {
-                s.rate /= n;
-            }
-        }
-        if let Some(total) = self.scenario.limits.acquisitions {
+        if let (LoadModel::Closed { .. }, Some(total)) =
+            (&self.scenario.load, self.scenario.limits.acquisitions)
+        {
             let (n, i) = (u64::from(shard.count), u64::from(shard.index));
             self.scenario.limits.acquisitions = Some(total / n + u64::from(i <= total % n));
         }
         self.shard = Some(shard);
         self
     }
+}
+
+fn flow_names(flows: &[FlowConfig]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for f in flows {
+        let system = f.system();
+        let n = names
+            .iter()
+            .filter(|n| n.as_str() == system || n.starts_with(&format!("{system}-")))
+            .count();
+        names.push(if n == 0 {
+            system.to_owned()
+        } else {
+            format!("{system}-{}", n + 1)
+        });
+    }
+    names
+}
+
+/// What the command line may change in a scenario.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Overrides {
+    /// `--rate`.
+    pub rate: Option<f64>,
+    /// `--duration`.
+    pub duration: Option<Duration>,
+    /// `--acquisitions`.
+    pub acquisitions: Option<u64>,
 }
 
 /// Replaces `${VAR}` with the environment's value. Returns the text and,
@@ -366,6 +414,29 @@ impl Plan {
             LoadModel::Open { stages, .. } => stages.iter().map(|s| s.duration).sum(),
             LoadModel::Closed { .. } => Duration::ZERO,
         };
+        let too_long = |d: &Duration| *d > MAX_DURATION;
+        if too_long(&stages)
+            || scenario.limits.duration.as_ref().is_some_and(too_long)
+            || scenario.limits.grace.as_ref().is_some_and(too_long)
+        {
+            return Err(file.whole(format!(
+                "a run, its stages and its grace period last at most {} days",
+                MAX_DURATION.as_secs() / 86_400
+            )));
+        }
+        match &scenario.load {
+            LoadModel::Open {
+                max_in_flight: n, ..
+            }
+            | LoadModel::Closed { users: n, .. }
+                if !(1..=MAX_CONCURRENCY).contains(n) =>
+            {
+                return Err(file.whole(format!(
+                    "[load] max_in_flight and users are from 1 to {MAX_CONCURRENCY}"
+                )));
+            }
+            _ => {}
+        }
         let duration = scenario.limits.duration.unwrap_or(stages);
         if duration.is_zero() && scenario.limits.acquisitions.is_none() {
             return Err(file.whole("[limits] needs a duration or an acquisition count"));
@@ -374,6 +445,22 @@ impl Plan {
             return Err(file.whole("no [[flows]]"));
         }
         file.check_stub(&scenario.target, scenario.stub.as_ref())?;
+        let plan_names = flow_names(&scenario.flows);
+        if let LoadModel::Open { weights, .. } = &scenario.load {
+            for (name, w) in weights {
+                if !plan_names.contains(name) {
+                    return Err(file.whole(format!(
+                        "[load] weights: no flow is named {name}; the flows are {}",
+                        plan_names.join(", ")
+                    )));
+                }
+                if !(w.is_finite() && *w > 0.0 && *w <= MAX_WEIGHT) {
+                    return Err(file.whole(format!(
+                        "[load] weights: {name}: a weight is above 0 and at most {MAX_WEIGHT}"
+                    )));
+                }
+            }
+        }
         let grace = scenario.limits.grace.unwrap_or_else(|| {
             Duration::from_millis(scenario.http.timeout_ms) + Duration::from_secs(1)
         });
@@ -406,21 +493,68 @@ impl Plan {
             .warnings(s.flows.iter().flat_map(FlowConfig::base_urls).chain(target))
     }
 
+    /// The open model's rate over time (the whole run's, before sharding).
+    pub fn schedule(&self) -> Schedule {
+        match &self.scenario.load {
+            LoadModel::Open { rate, stages, .. } => Schedule::new(
+                *rate,
+                &stages
+                    .iter()
+                    .map(|s| (s.duration, s.rate))
+                    .collect::<Vec<_>>(),
+            ),
+            LoadModel::Closed { .. } => Schedule::new(0.0, &[]),
+        }
+    }
+
     /// The open model's rate `t` after the start (linear ramps between stages).
     pub fn rate_at(&self, t: Duration) -> f64 {
-        let LoadModel::Open { rate, stages, .. } = &self.scenario.load else {
-            return 0.0;
+        self.schedule().rate_at(t)
+    }
+
+    /// The flows' names in order, as reports name them: the system, then
+    /// `-2`, `-3`… for a second or third flow of one system.
+    pub fn flow_names(&self) -> Vec<String> {
+        flow_names(&self.scenario.flows)
+    }
+
+    /// Each flow's weight, in flow order.
+    pub fn weights(&self) -> Vec<f64> {
+        let named = match &self.scenario.load {
+            LoadModel::Open { weights, .. } => Some(weights),
+            LoadModel::Closed { .. } => None,
         };
-        let (mut from, mut begin) = (*rate, Duration::ZERO);
-        for s in stages {
-            let end = begin + s.duration;
-            if t < end {
-                let f = (t - begin).as_secs_f64() / s.duration.as_secs_f64().max(f64::MIN_POSITIVE);
-                return from + (s.rate - from) * f;
+        self.flow_names()
+            .iter()
+            .map(|n| named.and_then(|w| w.get(n)).copied().unwrap_or(1.0))
+            .collect()
+    }
+
+    /// Applies command-line overrides, each checked as the file's values
+    /// are: nothing out of range reaches the driver.
+    pub fn apply(&mut self, o: &Overrides) -> Result<(), String> {
+        if let Some(r) = o.rate {
+            let r = check_rate(r).map_err(|e| format!("--rate: {e}"))?;
+            match &mut self.scenario.load {
+                LoadModel::Open { rate, .. } => *rate = r,
+                LoadModel::Closed { .. } => {
+                    return Err("--rate: the scenario's model is closed (users, not a rate)".into());
+                }
             }
-            (from, begin) = (s.rate, end);
         }
-        from
+        if let Some(d) = o.duration {
+            if d.is_zero() || d > MAX_DURATION {
+                return Err(format!(
+                    "--duration: from 1 ms to {} days",
+                    MAX_DURATION.as_secs() / 86_400
+                ));
+            }
+            self.duration = d;
+        }
+        if let Some(n) = o.acquisitions {
+            self.scenario.limits.acquisitions = Some(n);
+        }
+        Ok(())
     }
 }
 
