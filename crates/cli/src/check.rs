@@ -142,14 +142,7 @@ pub(crate) async fn check(args: CheckArgs) -> ExitCode {
         Ok(c) => c,
         Err(e) => return setup_error(&e),
     };
-    let warnings = config
-        .http
-        .warnings(config.flows.iter().flat_map(FlowConfig::base_urls).chain(
-            match &config.target {
-                Where::Url(u) => Some(u),
-                Where::Stub => None,
-            },
-        ));
+    let warnings = tokenprobe_load::scenario::warnings(&config.http, &config.target, &config.flows);
     for w in &warnings {
         eprintln!("tokenprobe: warning: {w}");
     }

@@ -17,7 +17,7 @@ pub(crate) struct LoadArgs {
     /// (0 to 1000000).
     #[arg(long)]
     rate: Option<f64>,
-    /// Override the run's duration, e.g. 30s or 2m.
+    /// Override the run's duration, e.g. 30s or 2m (at most 30 days).
     #[arg(long, value_parser = humantime_duration)]
     duration: Option<Duration>,
     /// Override the acquisition count.
@@ -29,8 +29,9 @@ pub(crate) struct LoadArgs {
     /// No progress line.
     #[arg(long, short)]
     quiet: bool,
-    /// Run as shard I of N of one run: 1/N of the rate and count, outputs
-    /// tagged with --run-id; merge the shards with `tokenprobe merge`.
+    /// Run as shard I of N of one run: every N-th arrival of the schedule
+    /// (1/N of the rate and count), outputs tagged with --run-id; merge the
+    /// shards with `tokenprobe merge`.
     #[arg(long, value_name = "I/N", requires = "run_id")]
     shard: Option<String>,
     /// The run's id, the same for every shard.
@@ -101,12 +102,9 @@ pub(crate) async fn load(args: LoadArgs) -> ExitCode {
         warn(&w);
     }
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let interrupted = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let signalled = interrupted.clone();
     tokio::spawn(async move {
         wait_for_signal().await;
         eprintln!("tokenprobe: stopping: no new acquisitions; waiting for those in flight");
-        signalled.store(true, std::sync::atomic::Ordering::SeqCst);
         let _ = stop.send(true);
     });
     match tokenprobe_load::run(
@@ -123,7 +121,8 @@ pub(crate) async fn load(args: LoadArgs) -> ExitCode {
                 &done.summary,
                 &format!("{}\nreport: {}", done.table, done.dir.display()),
             );
-            if interrupted.load(std::sync::atomic::Ordering::SeqCst) {
+            // `partial`: stopped by the signal before the schedule's end.
+            if done.summary.partial {
                 eprintln!("tokenprobe: interrupted: the report is partial");
                 ExitCode::from(INTERRUPTED)
             } else {

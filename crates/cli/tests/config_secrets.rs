@@ -6,6 +6,8 @@
 //! are warned of and recorded. No traffic leaves loopback.
 
 use std::path::PathBuf;
+
+mod support;
 use std::process::{Command, Output};
 
 /// In every planted value; found in no output.
@@ -208,13 +210,7 @@ fn insecure_is_warned_of_and_recorded() {
         stderr.contains("warning: TLS certificate verification is OFF"),
         "{stderr}"
     );
-    let report = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("report: "))
-        .unwrap();
-    let summary: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(PathBuf::from(report).join("summary.json")).unwrap())
-            .unwrap();
+    let summary = support::summary(&support::report_dir(&stdout));
     assert_eq!(summary["insecure"], true);
     assert!(
         summary["warnings"][0]

@@ -56,12 +56,10 @@ fn thresholds_set_the_exit_status() {
     assert!(text.contains("FAIL"), "{text}");
 
     // The report re-renders from its saved data, with the same verdict.
-    let report = text
-        .lines()
-        .find_map(|l| l.strip_prefix("report: "))
-        .unwrap();
+    let report = support::report_dir(&text);
     let again = Command::new(env!("CARGO_BIN_EXE_tokenprobe"))
-        .args(["report", report])
+        .arg("report")
+        .arg(&report)
         .output()
         .unwrap();
     assert_eq!(again.status.code(), Some(1));
@@ -194,13 +192,7 @@ fn sigint_mid_run_leaves_a_report_marked_partial() {
     let stdout = BufReader::new(child.stdout.take().unwrap());
     let lines: Vec<String> = stdout.lines().map(Result::unwrap).collect();
     assert!(lines[0].contains("PARTIAL"), "{lines:?}");
-    let report = lines
-        .iter()
-        .find_map(|l| l.strip_prefix("report: "))
-        .unwrap();
-    let summary: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(Path::new(report).join("summary.json")).unwrap())
-            .unwrap();
+    let summary = support::summary(&support::report_dir(&lines.join("\n")));
     assert_eq!(summary["partial"], true);
     let started = summary["counts"]["started"].as_u64().unwrap();
     assert!(

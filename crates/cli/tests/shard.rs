@@ -2,8 +2,11 @@
 //! stub on loopback, merged: counts add up, percentiles equal those of one
 //! histogram fed every sample, a missing shard and a foreign run are named.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
+
+mod support;
+use support::summary;
 
 fn tokenprobe(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_tokenprobe"))
@@ -13,16 +16,7 @@ fn tokenprobe(args: &[&str]) -> Output {
 }
 
 fn report_dir(out: &Output) -> PathBuf {
-    let text = String::from_utf8_lossy(&out.stdout);
-    let line = text
-        .lines()
-        .find_map(|l| l.strip_prefix("report: "))
-        .unwrap_or_else(|| panic!("{text}"));
-    PathBuf::from(line)
-}
-
-fn summary(dir: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap()
+    support::report_dir(&String::from_utf8_lossy(&out.stdout))
 }
 
 /// Every shard's interval log added into one histogram per key.

@@ -129,19 +129,9 @@ impl ClientError {
         }
     }
 
-    #[cfg(test)]
-    pub(crate) fn set_status(&mut self, status: StatusCode) {
-        self.status = Some(status);
-    }
-
     pub(crate) fn with_status(mut self, status: StatusCode) -> Self {
         self.status = Some(status);
         self
-    }
-
-    /// What went wrong, without the label.
-    pub fn message(&self) -> &str {
-        &self.message
     }
 
     pub(crate) fn with_retry_after(mut self, d: Option<Duration>) -> Self {
@@ -155,6 +145,8 @@ impl ClientError {
             ErrorKind::Timeout
         } else if is_tls(e) {
             ErrorKind::Tls
+        // reqwest reports a body that fails while read by `bytes()` or
+        // `chunk()` as a decode error: the only decoding it does for us.
         } else if e.is_body() || e.is_decode() {
             ErrorKind::Body
         } else {

@@ -28,5 +28,4 @@ pub use flow::{
 };
 pub use retry::RetryPolicy;
 pub use secret_source::SecretSource;
-pub use tls::{Roots, roots};
 pub use transport::{Answer, DEFAULT_MAX_BODY_BYTES, Exchange, HttpOptions, Transport};

@@ -89,9 +89,9 @@ mod tests {
     use http::StatusCode;
 
     fn status(code: u16, retry_after: Option<u64>) -> ClientError {
-        let mut e = ClientError::new(ErrorKind::HttpStatus, "x");
-        e.set_status(StatusCode::from_u16(code).unwrap());
-        e.with_retry_after(retry_after.map(Duration::from_secs))
+        ClientError::new(ErrorKind::HttpStatus, "x")
+            .with_status(StatusCode::from_u16(code).unwrap())
+            .with_retry_after(retry_after.map(Duration::from_secs))
     }
 
     #[test]

@@ -17,27 +17,11 @@ fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
-/// Where the roots came from, for a report or a log line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Roots {
-    /// The platform's certificate store.
-    Platform,
-    /// The compiled-in Mozilla roots: the platform had none.
-    Bundled,
-}
-
 /// The platform's roots, read once per process (reading them parses every
-/// certificate on the machine).
-fn platform_roots() -> &'static (Vec<CertificateDer<'static>>, Roots) {
-    static ROOTS: OnceLock<(Vec<CertificateDer<'static>>, Roots)> = OnceLock::new();
-    ROOTS.get_or_init(|| {
-        let found = rustls_native_certs::load_native_certs();
-        if found.certs.is_empty() {
-            (Vec::new(), Roots::Bundled)
-        } else {
-            (found.certs, Roots::Platform)
-        }
-    })
+/// certificate on the machine); empty where the machine has no store.
+fn platform_roots() -> &'static [CertificateDer<'static>] {
+    static ROOTS: OnceLock<Vec<CertificateDer<'static>>> = OnceLock::new();
+    ROOTS.get_or_init(|| rustls_native_certs::load_native_certs().certs)
 }
 
 /// The CA certificates in a PEM text; none is an error, since a file with
@@ -69,8 +53,8 @@ pub(crate) fn client_config(
             .with_no_client_auth()
     } else {
         let mut roots = RootCertStore::empty();
-        let (platform, kind) = platform_roots();
-        if *kind == Roots::Bundled {
+        let platform = platform_roots();
+        if platform.is_empty() {
             roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
         }
         // A platform store often holds a few certificates rustls cannot
@@ -86,11 +70,6 @@ pub(crate) fn client_config(
     // The transport speaks HTTP/1.1.
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
-}
-
-/// Which roots a verifying client uses on this machine.
-pub fn roots() -> Roots {
-    platform_roots().1
 }
 
 /// `insecure = true`: any certificate, any name. The handshake's

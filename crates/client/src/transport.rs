@@ -131,21 +131,18 @@ impl Transport {
     /// holds no certificate is an error naming it.
     pub fn new(options: &HttpOptions) -> Result<Transport, ClientError> {
         let extra = match &options.ca_file {
-            Some(path) => Some(std::fs::read(path).map_err(|e| {
-                ClientError::new(
-                    ErrorKind::Config,
-                    format!("CA file {}: {e}", path.display()),
-                )
-            })?),
-            None => None,
+            Some(path) => std::fs::read(path)
+                .map_err(|e| e.to_string())
+                .and_then(|pem| crate::tls::pem_certificates(&pem))
+                .map_err(|e| {
+                    ClientError::new(
+                        ErrorKind::Config,
+                        format!("CA file {}: {e}", path.display()),
+                    )
+                })?,
+            None => Vec::new(),
         };
-        Transport::with_ca_pem(options, extra.as_deref()).map_err(|e| match &options.ca_file {
-            Some(path) if e.kind() == ErrorKind::Config => ClientError::new(
-                ErrorKind::Config,
-                format!("CA file {}: {}", path.display(), e.message()),
-            ),
-            _ => e,
-        })
+        Transport::build(options, &extra)
     }
 
     /// A transport that also trusts the CA certificates in `pem`.
@@ -154,11 +151,19 @@ impl Transport {
         pem: Option<&[u8]>,
     ) -> Result<Transport, ClientError> {
         let extra = match pem {
-            Some(pem) => crate::tls::pem_certificates(pem)
-                .map_err(|e| ClientError::new(ErrorKind::Config, e))?,
+            Some(pem) => crate::tls::pem_certificates(pem).map_err(|e| {
+                ClientError::new(ErrorKind::Config, format!("CA certificates: {e}"))
+            })?,
             None => Vec::new(),
         };
-        let tls = crate::tls::client_config(&extra, options.insecure)?;
+        Transport::build(options, &extra)
+    }
+
+    fn build(
+        options: &HttpOptions,
+        extra: &[rustls::pki_types::CertificateDer<'static>],
+    ) -> Result<Transport, ClientError> {
+        let tls = crate::tls::client_config(extra, options.insecure)?;
         let mut b = reqwest::Client::builder()
             .use_preconfigured_tls(tls)
             .connect_timeout(Duration::from_millis(options.connect_timeout_ms))
@@ -193,9 +198,23 @@ impl Transport {
             )
             .with_status(status)
         };
-        // A declared length over the limit is refused before any of it is read.
-        if res.content_length().is_some_and(|n| n > self.max_body) {
-            return Err(too_large());
+        match res.content_length() {
+            // A declared length over the limit is refused before any of it is read.
+            Some(n) if n > self.max_body => return Err(too_large()),
+            // hyper reads no more than the declared length: take it whole,
+            // with no copy (the load driver's usual case).
+            Some(_) => {
+                let body = res
+                    .bytes()
+                    .await
+                    .map_err(|e| ClientError::transport(&e).with_status(status))?;
+                return Ok(Answer {
+                    status,
+                    headers,
+                    body,
+                });
+            }
+            None => {}
         }
         let mut body = bytes::BytesMut::new();
         while let Some(chunk) = res

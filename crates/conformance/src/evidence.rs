@@ -344,7 +344,6 @@ fn encodings(value: &str) -> Vec<String> {
             }
         }
     }
-    out.dedup();
     out
 }
 

@@ -119,7 +119,6 @@ pub async fn run(plan: &Plan, options: RunOptions) -> Result<Finished, LoadError
     std::fs::create_dir_all(&dir)
         .map_err(|e| LoadError::Report(format!("{}: {e}", dir.display())))?;
     let started = Instant::now();
-    let flows_named: Vec<String> = flows.iter().map(|f| f.name.clone()).collect();
     let layout: Vec<(String, &'static [&'static str])> = flows
         .iter()
         .map(|f| (f.name.clone(), f.flow.steps()))
@@ -160,10 +159,10 @@ pub async fn run(plan: &Plan, options: RunOptions) -> Result<Finished, LoadError
     let open = matches!(s.load, LoadModel::Open { .. });
     let target_rate = open.then(|| stats.scheduled as f64 / window);
     let weights = plan.weights();
-    let flow_rates = flows_named
+    let flow_rates = layout
         .iter()
         .enumerate()
-        .map(|(i, name)| {
+        .map(|(i, (name, _))| {
             let (ok, errors) = counts.per_flow.get(name).copied().unwrap_or_default();
             let scheduled = stats.scheduled_per_flow.get(i).copied().unwrap_or_default();
             let rates = report::FlowRates {

@@ -13,7 +13,9 @@ use hdrhistogram::serialization::V2DeflateSerializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
 
 use crate::recorder::{Counts, Key, histogram};
-use crate::report::{DecodedInterval, FlowRates, Intervals, SCHEMA, ShardRow, Summary, render_dir};
+use crate::report::{
+    DecodedInterval, FlowRates, Intervals, SCHEMA, ShardRow, Summary, read_summary, render_dir,
+};
 
 /// A merged report and what the merge noticed.
 #[derive(Debug, Clone)]
@@ -24,21 +26,6 @@ pub struct Merged {
     pub table: String,
     /// Missing shards, clocks that disagree.
     pub warnings: Vec<String>,
-}
-
-fn read_summary(dir: &Path) -> Result<Summary, String> {
-    let path = dir.join("summary.json");
-    let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let s: Summary =
-        serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
-    if s.schema != SCHEMA && s.schema != crate::report::SCHEMA_V1 {
-        return Err(format!(
-            "{}: schema {:?}, expected {SCHEMA}",
-            path.display(),
-            s.schema
-        ));
-    }
-    Ok(s)
 }
 
 /// Merges the shard report directories `dirs` into `out`.

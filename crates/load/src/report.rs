@@ -331,6 +331,22 @@ fn evaluate(t: &Threshold, s: &Summary, totals: &BTreeMap<Key, Histogram<u64>>) 
     }
 }
 
+/// A report directory's `summary.json`, of this schema or version 1.
+pub(crate) fn read_summary(dir: &Path) -> Result<Summary, String> {
+    let path = dir.join("summary.json");
+    let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let s: Summary =
+        serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    if s.schema != SCHEMA && s.schema != SCHEMA_V1 {
+        return Err(format!(
+            "{}: schema {:?}, expected {SCHEMA}",
+            path.display(),
+            s.schema
+        ));
+    }
+    Ok(s)
+}
+
 /// Re-renders a report directory from `summary.json` and `latency.hlog`:
 /// rewrites `summary.json` (latency rows, verdicts) and `report.html`, and
 /// returns the summary and the terminal table.
@@ -338,14 +354,7 @@ pub fn render_dir(dir: &Path) -> Result<(Summary, String), String> {
     let read = |name: &str| {
         std::fs::read(dir.join(name)).map_err(|e| format!("{}: {e}", dir.join(name).display()))
     };
-    let mut summary: Summary = serde_json::from_slice(&read("summary.json")?)
-        .map_err(|e| format!("{}: {e}", dir.join("summary.json").display()))?;
-    if summary.schema != SCHEMA && summary.schema != SCHEMA_V1 {
-        return Err(format!(
-            "summary.json has schema {:?}, expected {SCHEMA}",
-            summary.schema
-        ));
-    }
+    let mut summary = read_summary(dir)?;
     let log = read_hlog(&read("latency.hlog")?)?;
     let totals = &log.totals;
     summary.latency = totals.iter().map(|(k, h)| row(k, h)).collect();

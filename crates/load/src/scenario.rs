@@ -250,6 +250,17 @@ impl Plan {
     }
 }
 
+/// What to warn of before any traffic to `target` and `flows` (for load
+/// and check alike): TLS verification off, or credentials sent in clear to
+/// another machine.
+pub fn warnings(http: &HttpOptions, target: &Target, flows: &[FlowConfig]) -> Vec<String> {
+    let target = match target {
+        Target::Url(u) => Some(u),
+        Target::Stub => None,
+    };
+    http.warnings(flows.iter().flat_map(FlowConfig::base_urls).chain(target))
+}
+
 fn flow_names(flows: &[FlowConfig]) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     for f in flows {
@@ -485,12 +496,7 @@ impl Plan {
     /// credentials sent in clear to another machine.
     pub fn warnings(&self) -> Vec<String> {
         let s = &self.scenario;
-        let target = match &s.target {
-            Target::Url(u) => Some(u),
-            Target::Stub => None,
-        };
-        s.http
-            .warnings(s.flows.iter().flat_map(FlowConfig::base_urls).chain(target))
+        warnings(&s.http, &s.target, &s.flows)
     }
 
     /// The open model's rate over time (the whole run's, before sharding).

@@ -17,6 +17,9 @@ use tokenprobe_load::{Plan, RunOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+mod support;
+use support::accounted;
+
 #[derive(Clone, Copy, Debug)]
 enum Hostile {
     Huge,
@@ -190,16 +193,6 @@ async fn run_plan(plan: &Plan) -> Summary {
 fn plan(name: &str, text: &str) -> Plan {
     let text = format!("output = \"{}\"\n{text}", out_dir(name).display());
     Plan::parse(&text, &format!("{name}.toml"), name).unwrap()
-}
-
-fn accounted(s: &Summary) {
-    let c = &s.counts;
-    assert_eq!(
-        c.started,
-        c.ok + c.error_total(),
-        "started = ok + errors: {c:?}"
-    );
-    assert_eq!(s.scheduled, c.started + c.dropped_in_flight_cap, "{s:?}");
 }
 
 async fn against(how: Hostile, rate: u32, seconds: &str) -> Summary {

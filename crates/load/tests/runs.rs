@@ -9,6 +9,9 @@ use tokenprobe_load::report::{Summary, read_hlog};
 use tokenprobe_load::{Plan, RunOptions};
 use tokenprobe_stub::{Config, Route, Stub};
 
+mod support;
+use support::accounted;
+
 fn out_dir(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("tokenprobe-load-{name}-{}", std::process::id()))
 }
@@ -37,22 +40,6 @@ fn total_ok(s: &Summary) -> &tokenprobe_load::report::LatencyRow {
         .iter()
         .find(|r| r.flow == "all" && r.step == "total" && r.outcome == "ok")
         .expect("a total row")
-}
-
-fn accounted(s: &Summary) {
-    let c = &s.counts;
-    assert_eq!(
-        c.started,
-        c.ok + c.error_total(),
-        "started = ok + errors: {c:?}"
-    );
-    if s.model == "open" {
-        assert_eq!(
-            s.scheduled,
-            c.started + c.dropped_in_flight_cap,
-            "scheduled = started + dropped"
-        );
-    }
 }
 
 /// A 1 s stall in a 10 s run at a constant rate: 10 % of acquisitions wait

@@ -443,7 +443,7 @@ pub fn toml_message(e: &toml::de::Error) -> String {
 /// message, whatever stands in backticks or double quotes before the word
 /// `expected` is a value found and is taken out, what comes after it is the
 /// schema and stays.
-pub fn without_values(message: &str) -> String {
+fn without_values(message: &str) -> String {
     for prefix in ["invalid type: ", "invalid value: "] {
         if let Some(rest) = message.strip_prefix(prefix) {
             // The found value may itself hold ", expected ": split at the last.
@@ -609,5 +609,46 @@ impl Config {
     pub(crate) fn quirk(&self, key: RouteKey, quirk: Quirk) -> bool {
         self.faults_for(key)
             .is_some_and(|f| f.quirks.iter().any(|q| *q.get_ref() == quirk))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_values;
+
+    #[test]
+    fn serde_messages_lose_the_values_they_quote() {
+        for (said, shown) in [
+            (
+                "invalid type: string \"s3cr3t\", expected a map",
+                "invalid type: string, expected a map",
+            ),
+            (
+                "invalid type: integer `123456`, expected a string",
+                "invalid type: integer, expected a string",
+            ),
+            (
+                "invalid value: string \"a, expected b\", expected a rate",
+                "invalid value: string, expected a rate",
+            ),
+            (
+                "unknown variant `s3cr3t`, expected one of `env`, `file`, `value`",
+                "unknown variant, expected one of `env`, `file`, `value`",
+            ),
+            (
+                "unknown variant `s3cr3t`, there are no variants",
+                "unknown variant, there are no variants",
+            ),
+            (
+                "unknown field `colour`, expected one of `a`, `b`",
+                "unknown field `colour`, expected one of `a`, `b`",
+            ),
+            (
+                "unknown route `s3cr3t`; expected `all` or one of: cess",
+                "unknown route …; expected `all` or one of: cess",
+            ),
+        ] {
+            assert_eq!(without_values(said), shown);
+        }
     }
 }

@@ -41,11 +41,9 @@ impl AsyncRead for SharedStream {
         loop {
             ready!(self.0.poll_read_ready(cx))?;
             // A would-block clears the readiness, so the next poll waits.
-            match self.0.try_read(buf.initialize_unfilled()) {
-                Ok(n) => {
-                    buf.advance(n);
-                    return Poll::Ready(Ok(()));
-                }
+            // Into the unfilled part as it is: nothing to zero first.
+            match self.0.try_read_buf(buf) {
+                Ok(_) => return Poll::Ready(Ok(())),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) => return Poll::Ready(Err(e)),
             }
@@ -150,21 +148,13 @@ impl Table {
         };
         if open.len() >= self.max {
             let oldest_idle = open
-                .values()
-                .filter(|c| c.busy.load(Ordering::SeqCst) == 0)
-                .min_by_key(|c| c.last_active_ms.load(Ordering::SeqCst));
-            match oldest_idle {
-                Some(c) => {
-                    c.close.notify_one();
-                    // Out of the count now; its task ends on the notice.
-                    let id = open
-                        .iter()
-                        .find(|(_, v)| Arc::ptr_eq(v, c))
-                        .map(|(k, _)| *k);
-                    if let Some(id) = id {
-                        open.remove(&id);
-                    }
-                }
+                .iter()
+                .filter(|(_, c)| c.busy.load(Ordering::SeqCst) == 0)
+                .min_by_key(|(_, c)| c.last_active_ms.load(Ordering::SeqCst))
+                .map(|(id, _)| *id);
+            // Out of the count now; its task ends on the notice.
+            match oldest_idle.and_then(|id| open.remove(&id)) {
+                Some(c) => c.close.notify_one(),
                 None => return Admit::Full,
             }
         }

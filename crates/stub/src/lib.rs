@@ -38,7 +38,7 @@ pub use config::{
     CessClient, CessConfig, CessUser, CognitoClient, CognitoConfig, Config, ConfigError,
     Connections, DEMO_ID, DEMO_OTP, DEMO_PASSWORD, DEMO_SECRET, JwtAlgorithm, JwtConfig, VcdConfig,
     VeevaConfig, VeevaProfile, VeevaVault, VenafiApplication, VenafiConfig, VenafiUser,
-    is_demo_secret, toml_message, without_values,
+    is_demo_secret, toml_message,
 };
 pub use fault::{
     ErrorFault, Latency, LatencyDistribution, Probability, Reset, RouteFaults, Stall, StallWindow,

@@ -22,7 +22,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
-use crate::conn::{Admit, SharedStream, Table};
+use crate::conn::{Admit, Conn, SharedStream, Table};
 use crate::fault::{Outcome, Plan};
 use crate::route::{Route, RouteKey};
 use crate::systems::{self, State, plain};
@@ -88,6 +88,14 @@ pub(crate) struct Shared {
     pub(crate) counters: Counters,
 }
 
+/// One connection's part in answering its requests.
+struct Served {
+    shared: Arc<Shared>,
+    table: Arc<Table>,
+    conn: Arc<Conn>,
+    stream: SharedStream,
+}
+
 /// Accepts until `stop` changes, then lets open requests finish (at most
 /// `grace`). Idle and slow connections are closed by their timeouts, and
 /// at the connection cap the one idle the longest makes room.
@@ -141,18 +149,20 @@ pub(crate) async fn serve(
         let _ = stream.set_nodelay(true);
         shared.counters.connections.fetch_add(1, Ordering::Relaxed);
         let stream = SharedStream::new(stream);
-        let service = {
-            let (shared, stream, table, conn) =
-                (shared.clone(), stream.clone(), table.clone(), conn.clone());
-            service_fn(move |req| {
-                let (shared, stream, table, conn) =
-                    (shared.clone(), stream.clone(), table.clone(), conn.clone());
-                async move {
-                    let _busy = table.busy(&conn);
-                    handle(&shared, req, &stream).await
-                }
-            })
-        };
+        // What each request of this connection needs, behind one Arc.
+        let served = Arc::new(Served {
+            shared: shared.clone(),
+            table: table.clone(),
+            conn: conn.clone(),
+            stream: stream.clone(),
+        });
+        let service = service_fn(move |req| {
+            let served = served.clone();
+            async move {
+                let _busy = served.table.busy(&served.conn);
+                handle(&served.shared, req, &served.stream).await
+            }
+        });
         let (builder, watcher, tls, table) = (
             builder.clone(),
             graceful.watcher(),

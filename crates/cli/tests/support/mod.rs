@@ -2,6 +2,7 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus};
 use std::time::{Duration, Instant};
 
@@ -21,4 +22,18 @@ pub fn interrupt(child: &mut Child, within: Duration) -> ExitStatus {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// The report directory a `load` or `merge` printed (`report: DIR`).
+pub fn report_dir(stdout: &str) -> PathBuf {
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("report: "))
+        .map(PathBuf::from)
+        .unwrap_or_else(|| panic!("no report line in:\n{stdout}"))
+}
+
+/// A report directory's `summary.json`.
+pub fn summary(dir: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap()
 }
