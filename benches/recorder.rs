@@ -10,24 +10,38 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
-use tokenprobe_client::{Answer, ClientError, Exchange, Flow, FlowConfig};
+use tokenprobe_client::{Answer, ClientError, Exchange, Flow, FlowConfig, Step, StepTime};
 use tokenprobe_load::Recorder;
-use tokenprobe_load::recorder::Outcome;
+use tokenprobe_load::recorder::Acquisition;
 
 fn record(c: &mut Criterion) {
     let log = std::env::temp_dir().join(format!("tokenprobe-bench-{}.hlog", std::process::id()));
-    let flows: Vec<(String, &'static [&'static str])> = vec![
-        ("cognito".into(), &["token"]),
-        ("veeva".into(), &["idp", "session"]),
+    let flows: Vec<(String, &'static [Step])> = vec![
+        ("cognito".into(), &[Step::Token]),
+        ("veeva".into(), &[Step::Idp, Step::Session]),
     ];
     let mut r = Recorder::new(&log, Instant::now(), SystemTime::now(), &flows).unwrap();
-    let steps = [Duration::from_micros(850), Duration::from_micros(230)];
+    let steps = [
+        StepTime {
+            step: Step::Idp,
+            elapsed: Duration::from_micros(850),
+        },
+        StepTime {
+            step: Step::Session,
+            elapsed: Duration::from_micros(230),
+        },
+    ];
+    let failed = [StepTime {
+        step: Step::Token,
+        elapsed: Duration::from_micros(900),
+    }];
     let mut g = c.benchmark_group("recorder");
     g.bench_function("record one two-step acquisition (ok)", |b| {
         b.iter(|| {
-            r.record(black_box(&Outcome {
+            r.record(black_box(&Acquisition {
                 flow: 1,
                 steps: &steps,
+                queued: Duration::ZERO,
                 total: Duration::from_micros(1100),
                 error: None,
             }))
@@ -35,9 +49,10 @@ fn record(c: &mut Criterion) {
     });
     g.bench_function("record one failed acquisition", |b| {
         b.iter(|| {
-            r.record(black_box(&Outcome {
+            r.record(black_box(&Acquisition {
                 flow: 0,
-                steps: &steps[..1],
+                steps: &failed,
+                queued: Duration::ZERO,
                 total: Duration::from_micros(900),
                 error: Some("provider(invalid_client)".into()),
             }))
@@ -82,7 +97,7 @@ fn acquisition(c: &mut Criterion) {
     )
     .unwrap();
     let flow = Flow::new(&config).unwrap();
-    let flows: Vec<(String, &'static [&'static str])> = vec![("cess".into(), flow.steps())];
+    let flows: Vec<(String, &'static [Step])> = vec![("cess".into(), flow.steps())];
     let mut r = Recorder::new(&log, Instant::now(), SystemTime::now(), &flows).unwrap();
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
@@ -94,15 +109,13 @@ fn acquisition(c: &mut Criterion) {
             let intended = Instant::now();
             let got = rt.block_on(flow.acquire(black_box(&Instant200)));
             let (steps, error) = match &got {
-                Ok(a) => (a.steps.iter().map(|s| s.elapsed).collect::<Vec<_>>(), None),
-                Err(e) => (
-                    e.steps.iter().map(|s| s.elapsed).collect(),
-                    Some(e.error.label()),
-                ),
+                Ok(a) => (&a.steps, None),
+                Err(e) => (&e.steps, Some(e.error.label())),
             };
-            r.record(&Outcome {
+            r.record(&Acquisition {
                 flow: 0,
-                steps: &steps,
+                steps,
+                queued: Duration::ZERO,
                 total: intended.elapsed(),
                 error,
             });

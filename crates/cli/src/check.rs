@@ -8,14 +8,14 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use clap::Args;
-use serde::{Deserialize, Deserializer};
-use tokenprobe_client::{FlowConfig, HttpOptions, Transport};
+use serde::Deserialize;
+use tokenprobe_client::Transport;
+use tokenprobe_config::{ConfigError, Expanded, Setup, Tables, duration};
 use tokenprobe_conformance::catalog::System;
 use tokenprobe_conformance::report;
 use tokenprobe_conformance::run::{Outcome, Selection, run};
 use tokenprobe_conformance::target::{Options, Target};
-use tokenprobe_load::scenario::{Expanded, Target as Where};
-use tokenprobe_stub::{Config as StubConfig, ConfigError, JwtAlgorithm, Stub, StubHandle};
+use tokenprobe_stub::StubHandle;
 
 use crate::load::{say, setup_error, wait_for_signal};
 
@@ -45,7 +45,7 @@ pub(crate) struct CheckArgs {
     #[arg(long)]
     include_negative: bool,
     /// The pause before each negative check [default: [check] spacing, or 2s].
-    #[arg(long, value_parser = duration)]
+    #[arg(long, value_parser = duration::parse)]
     spacing: Option<Duration>,
     /// Write every verdict with its evidence (secrets redacted) as JSON.
     #[arg(long, value_name = "FILE")]
@@ -62,33 +62,16 @@ fn system(s: &str) -> Result<System, String> {
     })
 }
 
-fn duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s).map_err(|e| e.to_string())
-}
-
-/// The file `check` reads: the parts of a scenario it needs.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CheckFile {
-    #[serde(rename = "name")]
-    _name: Option<String>,
-    target: Where,
-    #[serde(default)]
-    stub: Option<StubConfig>,
-    #[serde(default)]
-    http: HttpOptions,
-    flows: Vec<FlowConfig>,
+/// The tables only `check` reads; a load scenario's own are accepted, so
+/// that one file serves both.
+#[derive(Deserialize, Default)]
+struct CheckTables {
     #[serde(default)]
     check: CheckSettings,
-    // A load scenario's own settings, accepted so one file serves both.
-    #[serde(rename = "load")]
-    _load: Option<toml::Value>,
-    #[serde(rename = "limits")]
-    _limits: Option<toml::Value>,
-    #[serde(rename = "thresholds")]
-    _thresholds: Option<toml::Value>,
-    #[serde(rename = "output")]
-    _output: Option<toml::Value>,
+}
+
+impl Tables for CheckTables {
+    const KEYS: &'static [&'static str] = &["check", "load", "limits", "thresholds", "output"];
 }
 
 /// `[check]`.
@@ -102,7 +85,7 @@ struct CheckSettings {
     /// The JWKS path under the `cognito` base URL.
     jwks_path: Option<String>,
     /// The pause before each negative check.
-    #[serde(default, deserialize_with = "spacing")]
+    #[serde(default, deserialize_with = "duration::optional")]
     spacing: Option<Duration>,
 }
 
@@ -114,22 +97,11 @@ enum Mode {
     Rfc6749,
 }
 
-fn spacing<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-    let s = String::deserialize(d)?;
-    duration(&s).map(Some).map_err(serde::de::Error::custom)
-}
-
-fn read(path: &Path) -> Result<CheckFile, ConfigError> {
+fn read(path: &Path) -> Result<(Setup, CheckSettings), ConfigError> {
+    let text = tokenprobe_config::read_text(path)?;
     let origin = path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| ConfigError::at(&origin, "", None, e.to_string()))?;
-    let file = Expanded::new(&text, &origin)?;
-    let config: CheckFile = file.parse()?;
-    if config.flows.is_empty() {
-        return Err(file.whole("no [[flows]]: nothing to check"));
-    }
-    file.check_stub(&config.target, config.stub.as_ref())?;
-    Ok(config)
+    let (setup, tables): (Setup, CheckTables) = Expanded::new(&text, &origin)?.read()?;
+    Ok((setup, tables.check))
 }
 
 #[allow(clippy::print_stderr)]
@@ -138,15 +110,15 @@ pub(crate) async fn check(args: CheckArgs) -> ExitCode {
         say(report::catalog().trim_end());
         return ExitCode::SUCCESS;
     };
-    let config = match read(path) {
+    let (setup, settings) = match read(path) {
         Ok(c) => c,
         Err(e) => return setup_error(&e),
     };
-    let warnings = tokenprobe_load::scenario::warnings(&config.http, &config.target, &config.flows);
+    let warnings = setup.warnings();
     for w in &warnings {
         eprintln!("tokenprobe: warning: {w}");
     }
-    let (stub, targets) = match targets(&config).await {
+    let (stub, targets) = match targets(&setup, &settings).await {
         Ok(t) => t,
         Err(e) => return setup_error(&e),
     };
@@ -177,7 +149,7 @@ pub(crate) async fn check(args: CheckArgs) -> ExitCode {
         include_negative: args.include_negative,
         spacing: args
             .spacing
-            .or(config.check.spacing)
+            .or(settings.spacing)
             .unwrap_or(Duration::from_secs(2)),
         ..Selection::default()
     };
@@ -215,7 +187,7 @@ pub(crate) async fn check(args: CheckArgs) -> ExitCode {
         }
     })
     .await;
-    r.insecure = config.http.insecure;
+    r.insecure = setup.http.insecure;
     r.warnings = warnings;
     say(&report::summary(&r));
     drop(stub);
@@ -231,35 +203,23 @@ pub(crate) async fn check(args: CheckArgs) -> ExitCode {
 }
 
 /// One target per flow; the stub first when the target is `stub`.
-async fn targets(config: &CheckFile) -> Result<(Option<StubHandle>, Vec<Target>), String> {
-    let stub = match &config.target {
-        Where::Stub => {
-            let c = config.stub.clone().unwrap_or_else(|| {
-                let mut c = StubConfig::default();
-                c.jwt.algorithm = JwtAlgorithm::ES256;
-                c
-            });
-            Some(Stub::start(c).await.map_err(|e| format!("the stub: {e}"))?)
-        }
-        Where::Url(_) => None,
-    };
-    let base = match (&config.target, &stub) {
-        (Where::Url(u), _) => u.clone(),
-        (_, Some(s)) => s.base_url(),
-        (Where::Stub, None) => return Err("the stub did not start".into()),
-    };
+async fn targets(
+    setup: &Setup,
+    settings: &CheckSettings,
+) -> Result<(Option<StubHandle>, Vec<Target>), String> {
+    let started = setup.start().await?;
     let options = Options {
-        generic: config.check.mode == Mode::Rfc6749,
-        jwks_path: config.check.jwks_path.clone(),
+        generic: settings.mode == Mode::Rfc6749,
+        jwks_path: settings.jwks_path.clone(),
     };
     let mut targets = Vec::new();
-    for (i, flow) in config.flows.iter().enumerate() {
-        let transport = Transport::new(&config.http).map_err(|e| e.to_string())?;
-        let target = Target::from_flow(flow, &base, transport)
+    for (i, flow) in setup.flows.iter().enumerate() {
+        let transport = Transport::new(&setup.http).map_err(|e| e.to_string())?;
+        let target = Target::from_config(flow, &started.base, transport)
             .map_err(|e| format!("flow {} ({}): {e}", i + 1, flow.system()))?;
         targets.push(target.with_options(options.clone()));
     }
-    Ok((stub, targets))
+    Ok((started.stub, targets))
 }
 
 fn write_outputs(args: &CheckArgs, r: &tokenprobe_conformance::run::Report) -> Result<(), String> {

@@ -18,7 +18,7 @@ pub(crate) struct LoadArgs {
     #[arg(long)]
     rate: Option<f64>,
     /// Override the run's duration, e.g. 30s or 2m (at most 30 days).
-    #[arg(long, value_parser = humantime_duration)]
+    #[arg(long, value_parser = tokenprobe_config::duration::parse)]
     duration: Option<Duration>,
     /// Override the acquisition count.
     #[arg(long)]
@@ -55,10 +55,6 @@ pub(crate) struct MergeArgs {
     /// Where the merged report goes.
     #[arg(long)]
     out: PathBuf,
-}
-
-fn humantime_duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s).map_err(|e| e.to_string())
 }
 
 /// Options of `report`.

@@ -25,7 +25,7 @@ fn all_samples(dirs: &[PathBuf]) -> hdrhistogram::Histogram<u64> {
     for d in dirs {
         let log = std::fs::read(d.join("latency.hlog")).unwrap();
         tokenprobe_load::report::for_each_interval(&log, |_, _, key, h| {
-            if key.flow == "all" && key.ok {
+            if key == tokenprobe_load::recorder::Key::all_ok() {
                 all.add(&h).unwrap();
             }
             Ok(())

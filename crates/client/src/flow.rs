@@ -10,7 +10,7 @@ use serde::{Deserialize, Deserializer};
 use tokenprobe_protocol::client_auth::ClientAuth;
 use tokenprobe_protocol::vcd::{ApiVersion, SessionFormat};
 use tokenprobe_protocol::{
-    BaseUrl, Grant, ProviderError, Secret, cess, cognito, vcd, veeva, venafi,
+    BaseUrl, Grant, ProviderError, Secret, System, cess, cognito, vcd, veeva, venafi,
 };
 
 use crate::error::{ClientError, ErrorKind};
@@ -213,23 +213,71 @@ impl FlowConfig {
         own.iter().chain(idp).collect()
     }
 
-    /// The system's id (`cognito`, `cess`, …).
-    pub fn system(&self) -> &'static str {
+    /// The system it configures.
+    pub fn system(&self) -> System {
         match self {
-            FlowConfig::Cognito(_) => "cognito",
-            FlowConfig::Cess(_) => "cess",
-            FlowConfig::Venafi(_) => "venafi",
-            FlowConfig::Veeva(_) => "veeva",
-            FlowConfig::Vcd(_) => "vcd",
+            FlowConfig::Cognito(_) => System::Cognito,
+            FlowConfig::Cess(_) => System::Cess,
+            FlowConfig::Venafi(_) => System::Venafi,
+            FlowConfig::Veeva(_) => System::Veeva,
+            FlowConfig::Vcd(_) => System::Vcd,
         }
+    }
+}
+
+/// One request of a flow, timed on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Step {
+    /// The one token request (`cognito`, `cess`).
+    Token,
+    /// The IdP token of a two-step system.
+    Idp,
+    /// The session for an IdP token (`veeva`, `vcd`).
+    Session,
+    /// Venafi's grant.
+    Authorize,
+    /// Venafi's refresh.
+    Refresh,
+}
+
+impl Step {
+    /// Every step.
+    pub const ALL: [Step; 5] = [
+        Step::Token,
+        Step::Idp,
+        Step::Session,
+        Step::Authorize,
+        Step::Refresh,
+    ];
+
+    /// As reports and thresholds name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::Token => "token",
+            Step::Idp => "idp",
+            Step::Session => "session",
+            Step::Authorize => "authorize",
+            Step::Refresh => "refresh",
+        }
+    }
+
+    /// The step a name stands for.
+    pub fn from_name(name: &str) -> Option<Step> {
+        Step::ALL.into_iter().find(|s| s.name() == name)
+    }
+}
+
+impl std::fmt::Display for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
 /// How long one step took.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StepTime {
-    /// `token`, `idp`, `session`, `authorize`, `refresh`.
-    pub step: &'static str,
+    /// Which.
+    pub step: Step,
     /// Wall time of its request, answer read.
     pub elapsed: Duration,
 }
@@ -248,7 +296,7 @@ pub struct Acquired {
 #[derive(Debug, Clone)]
 pub struct FlowError {
     /// The failing step.
-    pub step: &'static str,
+    pub step: Step,
     /// Why.
     pub error: ClientError,
     /// Times of the steps up to and including the failed one.
@@ -263,36 +311,68 @@ impl std::fmt::Display for FlowError {
 
 impl std::error::Error for FlowError {}
 
+/// Where a two-step system's IdP token comes from.
 #[derive(Debug, Clone)]
-enum Idp {
+pub enum Idp {
+    /// A fixed token.
     Token(Secret),
+    /// A client-credentials request, and the server it goes to.
     Cognito(cognito::TokenRequest, BaseUrl),
 }
 
+/// One system's account as a flow uses it: the requests it sends, built
+/// from the configuration and validated once. `check` reads the same value
+/// to vary its requests, so both send what the scenario describes.
 #[derive(Debug, Clone)]
-enum Plan {
+pub enum Account {
+    /// A client-credentials request.
     Cognito(cognito::TokenRequest),
+    /// A CESS password grant.
     Cess(cess::TokenRequest),
+    /// A Venafi authorize request.
     Venafi(venafi::AuthorizeRequest),
+    /// A Vault session for an IdP token.
     Veeva {
+        /// Where the IdP token comes from.
         idp: Idp,
+        /// The Vault profile.
         profile_id: String,
+        /// The tracking `client_id`, if any.
         client_id: Option<String>,
     },
+    /// A VCD session for an IdP token.
     Vcd {
+        /// Where the IdP token comes from.
         idp: Idp,
+        /// The organization.
         org: String,
+        /// A system-administrator session (`/sessions/provider`).
         provider: bool,
+        /// The API version asked for.
         version: ApiVersion,
+        /// The body format asked for.
         format: SessionFormat,
     },
+}
+
+impl Account {
+    /// The system it belongs to.
+    pub fn system(&self) -> System {
+        match self {
+            Account::Cognito(_) => System::Cognito,
+            Account::Cess(_) => System::Cess,
+            Account::Venafi(_) => System::Venafi,
+            Account::Veeva { .. } => System::Veeva,
+            Account::Vcd { .. } => System::Vcd,
+        }
+    }
 }
 
 /// A configured, validated flow. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Flow {
     base: BaseUrl,
-    plan: Plan,
+    account: Account,
 }
 
 /// The request a `cognito` configuration describes (its secret read now).
@@ -317,8 +397,11 @@ impl Flow {
     /// Reads the secrets and validates what can be validated before any
     /// request: a `refused` error here means nothing would be sent.
     pub fn new(config: &FlowConfig) -> Result<Flow, ClientError> {
-        let (base, plan) = match config {
-            FlowConfig::Cognito(c) => (need_base(&c.base_url)?, Plan::Cognito(cognito_request(c)?)),
+        let (base, account) = match config {
+            FlowConfig::Cognito(c) => (
+                need_base(&c.base_url)?,
+                Account::Cognito(cognito_request(c)?),
+            ),
             FlowConfig::Cess(c) => {
                 let mut r = cess::TokenRequest::new(
                     c.client_id.clone(),
@@ -335,11 +418,11 @@ impl Flow {
                 if let Some(p) = &c.provider {
                     r = r.with_provider(p.clone())?;
                 }
-                (need_base(&c.base_url)?, Plan::Cess(r))
+                (need_base(&c.base_url)?, Account::Cess(r))
             }
             FlowConfig::Venafi(c) => (
                 need_base(&c.base_url)?,
-                Plan::Venafi(venafi::AuthorizeRequest::new(
+                Account::Venafi(venafi::AuthorizeRequest::new(
                     c.client_id.clone(),
                     c.username.clone(),
                     c.password.resolve()?,
@@ -354,7 +437,7 @@ impl Flow {
                 }
                 (
                     need_base(&c.base_url)?,
-                    Plan::Veeva {
+                    Account::Veeva {
                         idp: idp(&c.idp)?,
                         profile_id: c.profile_id.clone(),
                         client_id: c.client_id.clone(),
@@ -378,7 +461,7 @@ impl Flow {
                 };
                 (
                     need_base(&c.base_url)?,
-                    Plan::Vcd {
+                    Account::Vcd {
                         idp: idp(&c.idp)?,
                         org: c.org.clone(),
                         provider: c.provider,
@@ -388,48 +471,63 @@ impl Flow {
                 )
             }
         };
-        Ok(Flow { base, plan })
+        Ok(Flow { base, account })
+    }
+
+    /// The server it sends to (an IdP may be elsewhere).
+    pub fn base(&self) -> &BaseUrl {
+        &self.base
+    }
+
+    /// The account it acquires with.
+    pub fn account(&self) -> &Account {
+        &self.account
+    }
+
+    /// The system it acquires from.
+    pub fn system(&self) -> System {
+        self.account.system()
     }
 
     /// The names of the steps, in order.
-    pub fn steps(&self) -> &'static [&'static str] {
-        match &self.plan {
-            Plan::Cognito(_) | Plan::Cess(_) => &["token"],
-            Plan::Venafi(_) => &["authorize"],
-            Plan::Veeva {
+    pub fn steps(&self) -> &'static [Step] {
+        match &self.account {
+            Account::Cognito(_) | Account::Cess(_) => &[Step::Token],
+            Account::Venafi(_) => &[Step::Authorize],
+            Account::Veeva {
                 idp: Idp::Token(_), ..
             }
-            | Plan::Vcd {
+            | Account::Vcd {
                 idp: Idp::Token(_), ..
-            } => &["session"],
-            Plan::Veeva { .. } | Plan::Vcd { .. } => &["idp", "session"],
+            } => &[Step::Session],
+            Account::Veeva { .. } | Account::Vcd { .. } => &[Step::Idp, Step::Session],
         }
     }
 
     /// Runs every step and returns the grant of the last.
     pub async fn acquire(&self, t: &impl Exchange) -> Result<Acquired, FlowError> {
         let mut steps = Vec::with_capacity(2);
-        let grant = match &self.plan {
-            Plan::Cognito(r) => {
-                step(t, &mut steps, "token", r.encode(&self.base), |a| {
+        let grant = match &self.account {
+            Account::Cognito(r) => {
+                step(t, &mut steps, Step::Token, r.encode(&self.base), |a| {
                     r.decode_response(a.status, &a.headers, &a.body)
                 })
                 .await?
             }
-            Plan::Cess(r) => {
-                step(t, &mut steps, "token", r.encode(&self.base), |a| {
+            Account::Cess(r) => {
+                step(t, &mut steps, Step::Token, r.encode(&self.base), |a| {
                     r.decode_response(a.status, &a.headers, &a.body)
                 })
                 .await?
             }
-            Plan::Venafi(r) => {
-                step(t, &mut steps, "authorize", r.encode(&self.base), |a| {
+            Account::Venafi(r) => {
+                step(t, &mut steps, Step::Authorize, r.encode(&self.base), |a| {
                     r.decode_response(a.status, &a.headers, &a.body)
                         .map(with_skew_check)
                 })
                 .await?
             }
-            Plan::Veeva {
+            Account::Veeva {
                 idp,
                 profile_id,
                 client_id,
@@ -443,14 +541,14 @@ impl Flow {
                 });
                 let r = match r {
                     Ok(r) => r,
-                    Err(e) => return Err(refused("session", e.into(), steps)),
+                    Err(e) => return Err(refused(Step::Session, e.into(), steps)),
                 };
-                step(t, &mut steps, "session", r.encode(&self.base), |a| {
+                step(t, &mut steps, Step::Session, r.encode(&self.base), |a| {
                     r.decode_response(a.status, &a.headers, &a.body)
                 })
                 .await?
             }
-            Plan::Vcd {
+            Account::Vcd {
                 idp,
                 org,
                 provider,
@@ -460,12 +558,12 @@ impl Flow {
                 let token = idp_token(t, &mut steps, idp).await?;
                 let mut r = match vcd::SessionRequest::new(token, org.clone()) {
                     Ok(r) => r,
-                    Err(e) => return Err(refused("session", e.into(), steps)),
+                    Err(e) => return Err(refused(Step::Session, e.into(), steps)),
                 };
                 r.provider = *provider;
                 r.version = *version;
                 r.format = *format;
-                step(t, &mut steps, "session", r.encode(&self.base), |a| {
+                step(t, &mut steps, Step::Session, r.encode(&self.base), |a| {
                     r.decode_response(a.status, &a.headers, &a.body)
                 })
                 .await?
@@ -481,7 +579,7 @@ impl Flow {
         t: &impl Exchange,
         grant: &Grant,
     ) -> Option<Result<Acquired, FlowError>> {
-        let Plan::Venafi(r) = &self.plan else {
+        let Account::Venafi(r) = &self.account else {
             return None;
         };
         let token = grant.refresh.as_ref()?.token.clone();
@@ -490,7 +588,7 @@ impl Flow {
             refresh_token: token,
         };
         let mut steps = Vec::with_capacity(1);
-        let result = step(t, &mut steps, "refresh", req.encode(&self.base), |a| {
+        let result = step(t, &mut steps, Step::Refresh, req.encode(&self.base), |a| {
             req.decode_response(a.status, &a.headers, &a.body)
                 .map(with_skew_check)
         })
@@ -511,7 +609,7 @@ fn with_skew_check(mut grant: Grant) -> Grant {
     grant
 }
 
-fn refused(step: &'static str, error: ClientError, steps: Vec<StepTime>) -> FlowError {
+fn refused(step: Step, error: ClientError, steps: Vec<StepTime>) -> FlowError {
     FlowError { step, error, steps }
 }
 
@@ -522,7 +620,7 @@ async fn idp_token(
 ) -> Result<Secret, FlowError> {
     match idp {
         Idp::Token(s) => Ok(s.clone()),
-        Idp::Cognito(r, base) => step(t, steps, "idp", r.encode(base), |a| {
+        Idp::Cognito(r, base) => step(t, steps, Step::Idp, r.encode(base), |a| {
             r.decode_response(a.status, &a.headers, &a.body)
         })
         .await
@@ -534,7 +632,7 @@ async fn idp_token(
 async fn step<T>(
     t: &impl Exchange,
     steps: &mut Vec<StepTime>,
-    name: &'static str,
+    name: Step,
     request: Result<Request<Bytes>, tokenprobe_protocol::RequestError>,
     decode: impl FnOnce(&Answer) -> Result<T, ProviderError>,
 ) -> Result<T, FlowError> {

@@ -23,8 +23,8 @@ mod transport;
 pub use cache::TokenCache;
 pub use error::{ClientError, ErrorKind, MAX_CODE_CHARS};
 pub use flow::{
-    Acquired, CessConfig, CognitoConfig, Flow, FlowConfig, FlowError, IdpConfig, StepTime,
-    VcdConfig, VcdFormat, VeevaConfig, VenafiConfig, cognito_request,
+    Account, Acquired, CessConfig, CognitoConfig, Flow, FlowConfig, FlowError, Idp, IdpConfig,
+    Step, StepTime, VcdConfig, VcdFormat, VeevaConfig, VenafiConfig, cognito_request,
 };
 pub use retry::RetryPolicy;
 pub use secret_source::SecretSource;

@@ -5,56 +5,9 @@
 //! entry is in [`crate::checks`]; the rule itself is in `tokenprobe-protocol`.
 
 use serde::Serialize;
+pub use tokenprobe_protocol::System;
 
-/// One of the five documented systems (`cognito` doubles as any RFC 6749
-/// client-credentials server).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum System {
-    /// RFC 6749 client credentials (Vectara on Amazon Cognito, or any server).
-    Cognito,
-    /// VaultID CESS.
-    Cess,
-    /// Venafi TPP.
-    Venafi,
-    /// Veeva Vault.
-    Veeva,
-    /// VMware Cloud Director.
-    Vcd,
-}
-
-impl System {
-    /// All five, in catalog order.
-    pub const ALL: [System; 5] = [
-        System::Cognito,
-        System::Cess,
-        System::Venafi,
-        System::Veeva,
-        System::Vcd,
-    ];
-
-    /// The name scenario files use.
-    pub fn name(self) -> &'static str {
-        match self {
-            System::Cognito => "cognito",
-            System::Cess => "cess",
-            System::Venafi => "venafi",
-            System::Veeva => "veeva",
-            System::Vcd => "vcd",
-        }
-    }
-
-    /// The system a scenario name stands for.
-    pub fn from_name(name: &str) -> Option<System> {
-        System::ALL.into_iter().find(|s| s.name() == name)
-    }
-}
-
-impl std::fmt::Display for System {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
+use crate::checks::{Check, cess, cognito, rfc, vcd, veeva, venafi};
 
 /// Where a rule comes from (`docs/contracts.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -79,11 +32,30 @@ impl Mark {
     }
 }
 
-/// One check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// One check: what it is, and the code that runs it. The code is a field,
+/// so an entry cannot exist without it:
+///
+/// ```compile_fail,E0063
+/// use tokenprobe_conformance::catalog::{Entry, Mark, System};
+/// // No `check`: does not compile.
+/// let entry = Entry {
+///     id: "XX-01",
+///     systems: &[System::Cognito],
+///     title: "a rule with no code",
+///     sends: "",
+///     expects: "",
+///     mark: Mark::Doc,
+///     warn_on: &[],
+///     negative: false,
+/// };
+/// ```
+#[derive(Debug, Clone, Copy, Serialize)]
 pub struct Entry {
     /// The contract id of `docs/contracts.md`.
     pub id: &'static str,
+    /// The code that runs it.
+    #[serde(skip)]
+    pub check: Check,
     /// The systems it runs against.
     pub systems: &'static [System],
     /// The rule, in a few words.
@@ -114,8 +86,18 @@ use System::{Cess, Cognito, Vcd, Veeva, Venafi};
 
 const JSON_SYSTEMS: &[System] = &[Cognito, Cess, Venafi];
 
+/// A check function as the catalog holds it (boxed, so that every entry
+/// has the same type).
+macro_rules! check {
+    ($f:path) => {
+        |target| Box::pin($f(target))
+    };
+}
+
+#[allow(clippy::too_many_arguments)]
 const fn entry(
     id: &'static str,
+    check: Check,
     systems: &'static [System],
     mark: Mark,
     title: &'static str,
@@ -124,6 +106,7 @@ const fn entry(
 ) -> Entry {
     Entry {
         id,
+        check,
         systems,
         title,
         sends,
@@ -148,6 +131,7 @@ const fn negative(mut e: Entry) -> Entry {
 pub const ENTRIES: &[Entry] = &[
     entry(
         "RFC-01",
+        check!(rfc::labelled_json),
         JSON_SYSTEMS,
         Mark::Rfc,
         "token and error responses are labelled JSON",
@@ -157,6 +141,7 @@ pub const ENTRIES: &[Entry] = &[
     warn_on(
         entry(
             "RFC-02",
+            check!(rfc::not_cached),
             &[Cess, Venafi],
             Mark::Rfc,
             "successful token responses are not cached",
@@ -168,6 +153,7 @@ pub const ENTRIES: &[Entry] = &[
     warn_on(
         entry(
             "RFC-05",
+            check!(rfc::error_shape),
             JSON_SYSTEMS,
             Mark::Rfc,
             "error bodies have the RFC 6749 shape",
@@ -178,6 +164,7 @@ pub const ENTRIES: &[Entry] = &[
     ),
     entry(
         "RFC-06",
+        check!(rfc::expires_in_number),
         JSON_SYSTEMS,
         Mark::Rfc,
         "`expires_in` is a JSON number",
@@ -186,6 +173,7 @@ pub const ENTRIES: &[Entry] = &[
     ),
     entry(
         "RFC-08",
+        check!(rfc::basic_challenge),
         &[Cognito],
         Mark::Rfc,
         "a 401 after HTTP Basic challenges",
@@ -195,6 +183,7 @@ pub const ENTRIES: &[Entry] = &[
     warn_on(
         entry(
             "RFC-09",
+            check!(rfc::b64token),
             JSON_SYSTEMS,
             Mark::Rfc,
             "access tokens are RFC 6750 b64tokens",
@@ -205,6 +194,7 @@ pub const ENTRIES: &[Entry] = &[
     ),
     entry(
         "VV-07",
+        check!(veeva::failure_lists_errors),
         &[Veeva],
         Mark::Doc,
         "a FAILURE carries its errors",
@@ -213,6 +203,7 @@ pub const ENTRIES: &[Entry] = &[
     ),
     entry(
         "VV-09",
+        check!(veeva::no_token_no_session),
         &[Veeva],
         Mark::Doc,
         "no Authorization, no session",
@@ -221,6 +212,7 @@ pub const ENTRIES: &[Entry] = &[
     ),
     entry(
         "VV-10",
+        check!(veeva::invalid_token_no_session),
         &[Veeva],
         Mark::Doc,
         "an invalid token gets no session",
@@ -229,6 +221,7 @@ pub const ENTRIES: &[Entry] = &[
     ),
     entry(
         "VV-11",
+        check!(veeva::unknown_profile_no_session),
         &[Veeva],
         Mark::Doc,
         "an unknown profile gets no session",
@@ -237,6 +230,7 @@ pub const ENTRIES: &[Entry] = &[
     ),
     entry(
         "CE-06",
+        check!(cess::grant_shape),
         &[Cess],
         Mark::Doc,
         "`Authorization` is VCSchema(provider-|token)",
@@ -245,6 +239,7 @@ pub const ENTRIES: &[Entry] = &[
     ),
     entry(
         "CE-08",
+        check!(cess::default_scope),
         &[Cess],
         Mark::Doc,
         "the default scope is authentication_session",
@@ -253,6 +248,7 @@ pub const ENTRIES: &[Entry] = &[
     ),
     negative(entry(
         "CE-09",
+        check!(cess::wrong_otp_refused),
         &[Cess],
         Mark::Inferred,
         "a wrong OTP gets no token",
@@ -261,6 +257,7 @@ pub const ENTRIES: &[Entry] = &[
     )),
     entry(
         "CE-10",
+        check!(cess::other_grant_refused),
         &[Cess],
         Mark::Inferred,
         "another grant_type is refused",
@@ -269,6 +266,7 @@ pub const ENTRIES: &[Entry] = &[
     ),
     entry(
         "CE-11",
+        check!(cess::lifetime_limit),
         &[Cess],
         Mark::Inferred,
         "a too-long lifetime is refused or capped",
@@ -277,6 +275,7 @@ pub const ENTRIES: &[Entry] = &[
     ),
     entry(
         "CE-12",
+        check!(cess::lifetime_honoured),
         &[Cess],
         Mark::Doc,
         "`expires_in` stays within the requested lifetime",
@@ -285,6 +284,7 @@ pub const ENTRIES: &[Entry] = &[
     ),
     entry(
         "VE-06",
+        check!(venafi::missing_application),
         &[Venafi],
         Mark::Doc,
         "no client_id: 400",
@@ -293,6 +293,7 @@ pub const ENTRIES: &[Entry] = &[
     ),
     entry(
         "VE-07",
+        check!(venafi::missing_password),
         &[Venafi],
         Mark::Doc,
         "no password: 400",
@@ -301,6 +302,7 @@ pub const ENTRIES: &[Entry] = &[
     ),
     negative(entry(
         "VE-08",
+        check!(venafi::wrong_password),
         &[Venafi],
         Mark::Doc,
         "a wrong password: 401",
@@ -309,6 +311,7 @@ pub const ENTRIES: &[Entry] = &[
     )),
     entry(
         "VE-09",
+        check!(venafi::unlisted_scope_refused),
         &[Venafi],
         Mark::Inferred,
         "a scope the application lacks gets no token",
@@ -317,6 +320,7 @@ pub const ENTRIES: &[Entry] = &[
     ),
     entry(
         "VE-10",
+        check!(venafi::refresh_rotates),
         &[Venafi],
         Mark::Doc,
         "the refresh token gives a new access token",
@@ -325,6 +329,7 @@ pub const ENTRIES: &[Entry] = &[
     ),
     entry(
         "VE-11",
+        check!(venafi::revoke_ends_token),
         &[Venafi],
         Mark::Doc,
         "a revoked token no longer verifies",
@@ -333,6 +338,7 @@ pub const ENTRIES: &[Entry] = &[
     ),
     entry(
         "VE-12",
+        check!(venafi::scope_within_request),
         &[Venafi],
         Mark::Inferred,
         "the granted scope stays within the asked one",
@@ -341,6 +347,7 @@ pub const ENTRIES: &[Entry] = &[
     ),
     entry(
         "CG-05",
+        check!(cognito::claims),
         &[Cognito],
         Mark::Doc,
         "the access token's JWT claims match the response",
@@ -349,6 +356,7 @@ pub const ENTRIES: &[Entry] = &[
     ),
     entry(
         "CG-07",
+        check!(cognito::not_cached),
         &[Cognito],
         Mark::Rfc,
         "success is not cached",
@@ -357,6 +365,7 @@ pub const ENTRIES: &[Entry] = &[
     ),
     negative(entry(
         "CG-08",
+        check!(cognito::wrong_secret_refused),
         &[Cognito],
         Mark::Doc,
         "a wrong secret: invalid_client",
@@ -365,6 +374,7 @@ pub const ENTRIES: &[Entry] = &[
     )),
     negative(entry(
         "CG-09",
+        check!(cognito::unknown_client_refused),
         &[Cognito],
         Mark::Doc,
         "an unknown client: invalid_client",
@@ -373,6 +383,7 @@ pub const ENTRIES: &[Entry] = &[
     )),
     entry(
         "CG-10",
+        check!(cognito::unsupported_grant_refused),
         &[Cognito],
         Mark::Rfc,
         "an unsupported grant_type is refused",
@@ -381,6 +392,7 @@ pub const ENTRIES: &[Entry] = &[
     ),
     entry(
         "CG-11",
+        check!(cognito::missing_grant_type_refused),
         &[Cognito],
         Mark::Rfc,
         "a missing grant_type is refused",
@@ -389,6 +401,7 @@ pub const ENTRIES: &[Entry] = &[
     ),
     entry(
         "CG-12",
+        check!(cognito::unlisted_scope_not_granted),
         &[Cognito],
         Mark::Rfc,
         "a scope the client lacks is never granted",
@@ -397,6 +410,7 @@ pub const ENTRIES: &[Entry] = &[
     ),
     entry(
         "CG-13",
+        check!(cognito::get_refused),
         &[Cognito],
         Mark::Rfc,
         "GET gives no token",
@@ -405,6 +419,7 @@ pub const ENTRIES: &[Entry] = &[
     ),
     entry(
         "CG-14",
+        check!(cognito::no_refresh_token),
         &[Cognito],
         Mark::Rfc,
         "no refresh token for client credentials",
@@ -413,6 +428,7 @@ pub const ENTRIES: &[Entry] = &[
     ),
     entry(
         "CG-15",
+        check!(cognito::signed_by_published_key),
         &[Cognito],
         Mark::Doc,
         "the JWKS verifies the token",
@@ -421,6 +437,7 @@ pub const ENTRIES: &[Entry] = &[
     ),
     entry(
         "VCD-07",
+        check!(vcd::anonymous_forbidden),
         &[Vcd],
         Mark::Doc,
         "no Authorization: 403",
@@ -429,6 +446,7 @@ pub const ENTRIES: &[Entry] = &[
     ),
     entry(
         "VCD-08",
+        check!(vcd::invalid_token_refused),
         &[Vcd],
         Mark::Doc,
         "an invalid token: 401",
@@ -437,6 +455,7 @@ pub const ENTRIES: &[Entry] = &[
     ),
     entry(
         "VCD-09",
+        check!(vcd::session_shape),
         &[Vcd],
         Mark::Doc,
         "the session's org is the asked org",
@@ -445,6 +464,7 @@ pub const ENTRIES: &[Entry] = &[
     ),
     entry(
         "VCD-10",
+        check!(vcd::old_version_refused),
         &[Vcd],
         Mark::Inferred,
         "an unsupported API version: 406",
@@ -453,6 +473,7 @@ pub const ENTRIES: &[Entry] = &[
     ),
     entry(
         "VCD-11",
+        check!(vcd::logout_ends_session),
         &[Vcd],
         Mark::Doc,
         "logout ends the session",
@@ -464,4 +485,24 @@ pub const ENTRIES: &[Entry] = &[
 /// The entry for `id`.
 pub fn entry_for(id: &str) -> Option<&'static Entry> {
     ENTRIES.iter().find(|e| e.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Ids name checks in `--only`, reports and JUnit: one entry each. (An
+    /// entry and its code cannot drift apart: the code is the entry's
+    /// `check` field, and a check function no entry holds is dead code,
+    /// which the build refuses.)
+    #[test]
+    fn each_id_is_one_entry() {
+        let mut ids: Vec<&str> = ENTRIES.iter().map(|e| e.id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), ENTRIES.len());
+        for id in ids {
+            assert_eq!(entry_for(id).map(|e| e.id), Some(id));
+        }
+    }
 }

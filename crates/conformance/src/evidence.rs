@@ -4,6 +4,7 @@
 //! ever seen in one (the configured secrets, tokens the server issued) is
 //! scrubbed from all other text, reasons included.
 
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -59,7 +60,7 @@ const SECRET_HEADERS: &[&str] = &["x-vmware-vcloud-access-token", "set-cookie"];
 
 /// One request and its answer (or the transport failure), redacted.
 #[derive(Debug, Clone, Serialize)]
-pub struct Exchange {
+pub struct Capture {
     /// `POST https://host/path?query`.
     pub request: String,
     /// The request headers that matter.
@@ -175,7 +176,7 @@ impl Redactor {
     }
 
     /// The evidence of a request (its answer is added by [`Redactor::answer`]).
-    pub fn request(&mut self, req: &Request<Bytes>) -> Exchange {
+    pub fn request(&mut self, req: &Request<Bytes>) -> Capture {
         let uri = req.uri();
         let mut url = format!(
             "{}://{}{}",
@@ -189,7 +190,7 @@ impl Redactor {
         }
         let request_headers = self.headers(req.headers(), REQUEST_HEADERS, &[]);
         let body = req.body();
-        Exchange {
+        Capture {
             request: format!("{} {}", req.method(), self.scrub(&url)),
             request_headers,
             request_body: (!body.is_empty()).then(|| self.body(req.headers(), body)),
@@ -203,16 +204,10 @@ impl Redactor {
     }
 
     /// Adds an answer to the evidence of its request.
-    pub fn answer(
-        &mut self,
-        exchange: &mut Exchange,
-        status: u16,
-        headers: &HeaderMap,
-        body: &[u8],
-    ) {
-        exchange.status = Some(status);
-        exchange.response_headers = self.headers(headers, RESPONSE_HEADERS, SECRET_HEADERS);
-        exchange.response_body = (!body.is_empty()).then(|| self.body(headers, body));
+    pub fn answer(&mut self, capture: &mut Capture, status: u16, headers: &HeaderMap, body: &[u8]) {
+        capture.status = Some(status);
+        capture.response_headers = self.headers(headers, RESPONSE_HEADERS, SECRET_HEADERS);
+        capture.response_body = (!body.is_empty()).then(|| self.body(headers, body));
     }
 
     fn headers(
@@ -356,6 +351,56 @@ fn excerpt(text: &str) -> String {
     match text.char_indices().nth(EXCERPT_CHARS) {
         Some((i, _)) => format!("{}… ({} bytes in all)", &text[..i], text.len()),
         None => text.to_owned(),
+    }
+}
+
+/// The evidence a target keeps: every capture since the last
+/// [`Journal::take`], redacted by one [`Redactor`] that learns each secret
+/// it meets. Shared by the checks of one target.
+#[derive(Debug, Default)]
+pub struct Journal {
+    redactor: Mutex<Redactor>,
+    captures: Mutex<Vec<Capture>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Journal {
+    /// Remembers a value to scrub ([`Redactor::learn`]).
+    pub fn learn(&self, value: &str) {
+        lock(&self.redactor).learn(value);
+    }
+
+    /// The start of a capture: the request, redacted.
+    pub fn request(&self, req: &Request<Bytes>) -> Capture {
+        lock(&self.redactor).request(req)
+    }
+
+    /// Adds the answer to a capture.
+    pub fn answer(&self, capture: &mut Capture, status: u16, headers: &HeaderMap, body: &[u8]) {
+        lock(&self.redactor).answer(capture, status, headers, body);
+    }
+
+    /// Keeps a finished capture.
+    pub fn keep(&self, capture: Capture) {
+        lock(&self.captures).push(capture);
+    }
+
+    /// The last capture kept.
+    pub fn last(&self) -> Option<Capture> {
+        lock(&self.captures).last().cloned()
+    }
+
+    /// The captures kept since the last call.
+    pub fn take(&self) -> Vec<Capture> {
+        std::mem::take(&mut *lock(&self.captures))
+    }
+
+    /// `text` scrubbed of every secret and token seen so far.
+    pub fn scrub(&self, text: &str) -> String {
+        lock(&self.redactor).scrub(text)
     }
 }
 

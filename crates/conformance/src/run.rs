@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::catalog::{ENTRIES, Entry, Mark, System};
-use crate::checks::{Finding, check};
-use crate::evidence::{Exchange, millis};
+use crate::checks::Finding;
+use crate::evidence::{Capture, millis};
 use crate::target::Target;
 
 /// A check's result.
@@ -69,7 +69,7 @@ pub struct Verdict {
     #[serde(rename = "elapsed_ms", serialize_with = "millis")]
     pub elapsed: Duration,
     /// What it sent and got back, redacted.
-    pub evidence: Vec<Exchange>,
+    pub evidence: Vec<Capture>,
 }
 
 /// What a run found.
@@ -82,7 +82,7 @@ pub struct Report {
     /// Sessions it could not end, and why.
     pub sessions_left: Vec<String>,
     /// The revokes and logouts that ended them.
-    pub cleanup: Vec<Exchange>,
+    pub cleanup: Vec<Capture>,
     /// The run was interrupted; checks not run are `skip`.
     pub interrupted: bool,
     /// TLS certificates were not verified (`[http] insecure = true`).
@@ -233,7 +233,7 @@ fn skipped(entry: &'static Entry, target: &Target, why: &str) -> Verdict {
 pub async fn one(entry: &'static Entry, target: &Target) -> Verdict {
     target.take_evidence();
     let started = Instant::now();
-    let found = check(target, entry.id).await;
+    let found = (entry.check)(target).await;
     let elapsed = started.elapsed();
     let (outcome, reason) = match found {
         Ok(()) => (Outcome::Pass, String::new()),
@@ -241,7 +241,7 @@ pub async fn one(entry: &'static Entry, target: &Target) -> Verdict {
         Err(Finding::Broken(why)) => (Outcome::Fail, why),
         Err(Finding::Warning(why)) => (Outcome::Warn, why),
         Err(Finding::Skipped(why)) => (Outcome::Skip, why),
-        Err(Finding::Errored(why)) => (Outcome::Error, why),
+        Err(Finding::Errored(why)) => (Outcome::Error, why.to_string()),
     };
     let reason = target.scrub(&reason.replace(['\n', '\r'], " "));
     verdict(
@@ -260,7 +260,7 @@ fn verdict(
     outcome: Outcome,
     reason: String,
     elapsed: Duration,
-    evidence: Vec<Exchange>,
+    evidence: Vec<Capture>,
 ) -> Verdict {
     Verdict {
         id: entry.id,

@@ -3,14 +3,14 @@
 //! escapes, and key sets built to confuse a signature check. Loopback
 //! (wiremock) only.
 
+mod support;
+
 use std::collections::BTreeSet;
 
-use tokenprobe_client::{HttpOptions, Transport};
-use tokenprobe_conformance::catalog::System;
 use tokenprobe_conformance::report;
 use tokenprobe_conformance::run::{Outcome, Report, Selection, run};
-use tokenprobe_conformance::target::{Accounts, Options, Target};
-use tokenprobe_protocol::{BaseUrl, Secret};
+use tokenprobe_conformance::target::{Options, Target};
+use tokenprobe_protocol::BaseUrl;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
@@ -18,15 +18,12 @@ const TOKEN_PATH: &str = "/oauth2/token";
 const SECRET: &str = "Zq7-xK9w-Pm2v-Lt8r-Hy4j";
 
 fn target(server: &MockServer) -> Target {
-    let accounts = Accounts {
-        client_id: "svc".into(),
-        client_secret: Secret::new(SECRET),
-        token_path: TOKEN_PATH.into(),
-        ..Accounts::default()
-    };
+    let config = support::flow(&format!(
+        "system = \"cognito\"\nclient_id = \"svc\"\n\
+         client_secret = {{ value = \"{SECRET}\" }}\ntoken_path = \"{TOKEN_PATH}\""
+    ));
     let base: BaseUrl = server.uri().parse().unwrap();
-    let transport = Transport::new(&HttpOptions::default()).unwrap();
-    Target::new(System::Cognito, base, transport, accounts).with_options(Options {
+    support::target_at(&base, &config).with_options(Options {
         generic: true,
         jwks_path: None,
     })

@@ -8,12 +8,11 @@ mod support;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use tokenprobe_client::{HttpOptions, Transport};
 use tokenprobe_conformance::catalog::{ENTRIES, System};
 use tokenprobe_conformance::report;
 use tokenprobe_conformance::run::{Outcome, Report, Selection, run};
-use tokenprobe_conformance::target::{Accounts, Options, Target};
-use tokenprobe_protocol::{BaseUrl, Secret};
+use tokenprobe_conformance::target::{Options, Target};
+use tokenprobe_protocol::BaseUrl;
 use tokenprobe_stub::{Config, Route, Stub, StubHandle};
 use wiremock::matchers::{body_string_contains, header_exists, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -166,14 +165,12 @@ fn planted_targets(stub: &StubHandle) -> Vec<Target> {
     System::ALL
         .iter()
         .map(|s| {
-            let accounts = Accounts {
-                client_secret: Secret::new(PLANTED[0]),
-                cess_otp: Secret::new(PLANTED[1]),
-                venafi_password: Secret::new(PLANTED[2]),
-                ..Accounts::default()
-            };
-            let transport = Transport::new(&HttpOptions::default()).unwrap();
-            Target::new(*s, stub.base_url(), transport, accounts)
+            let planted = [
+                ("demo-secret", PLANTED[0]),
+                ("\"123456\"", &format!("\"{}\"", PLANTED[1])),
+                ("demo-password", PLANTED[2]),
+            ];
+            support::target_at(&stub.base_url(), &support::demo_replacing(*s, &planted))
         })
         .collect()
 }
@@ -371,15 +368,14 @@ fn parse_junit(xml: &str) -> Junit {
 }
 
 fn generic_target(server: &MockServer, generic: bool) -> Target {
-    let accounts = Accounts {
-        client_id: "svc".into(),
-        client_secret: Secret::new("svc-secret"),
-        token_path: "/realms/demo/protocol/openid-connect/token".into(),
-        ..Accounts::default()
-    };
+    let config = support::flow(
+        r#"system = "cognito"
+client_id = "svc"
+client_secret = { value = "svc-secret" }
+token_path = "/realms/demo/protocol/openid-connect/token""#,
+    );
     let base: BaseUrl = server.uri().parse().unwrap();
-    let transport = Transport::new(&HttpOptions::default()).unwrap();
-    Target::new(System::Cognito, base, transport, accounts).with_options(Options {
+    support::target_at(&base, &config).with_options(Options {
         generic,
         jwks_path: None,
     })
@@ -450,8 +446,7 @@ async fn a_dead_server_is_an_error_per_check_not_a_pass() {
         .unwrap()
         .port();
     let base: BaseUrl = format!("http://127.0.0.1:{port}").parse().unwrap();
-    let transport = Transport::new(&HttpOptions::default()).unwrap();
-    let target = Target::new(System::Cess, base, transport, Accounts::default());
+    let target = support::target_at(&base, &support::demo(System::Cess));
     let r = run(&[target], &all(false), |_| {}).await;
     assert!(!r.verdicts.is_empty());
     for v in &r.verdicts {
@@ -493,12 +488,13 @@ fn every_catalog_entry_is_in_the_reference() {
 #[tokio::test]
 async fn body_authentication_is_used_by_every_cognito_check() {
     let stub = Stub::start(support::fast_config()).await.unwrap();
-    let accounts = Accounts {
-        client_auth: tokenprobe_protocol::client_auth::ClientAuth::Body,
-        ..Accounts::default()
-    };
-    let transport = Transport::new(&HttpOptions::default()).unwrap();
-    let target = Target::new(System::Cognito, stub.base_url(), transport, accounts);
+    let config = support::flow(
+        r#"system = "cognito"
+client_id = "tokenprobe-demo"
+client_secret = { value = "demo-secret" }
+auth = "body""#,
+    );
+    let target = support::target_at(&stub.base_url(), &config);
     let r = run(&[target], &all(true), |_| {}).await;
     support::assert_holds(&r.verdicts);
     for v in r.verdicts.iter().filter(|v| v.id != "RFC-08") {

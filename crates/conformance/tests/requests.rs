@@ -323,7 +323,7 @@ async fn two_step_flows_send_the_idp_token_they_got() {
     )
     .unwrap();
     let got = f.acquire(&transport()).await.unwrap();
-    let steps: Vec<_> = got.steps.iter().map(|s| s.step).collect();
+    let steps: Vec<_> = got.steps.iter().map(|s| s.step.name()).collect();
     assert_eq!(steps, ["idp", "session"]);
     s.verify().await;
 }

@@ -6,7 +6,7 @@
 
 mod support;
 
-use support::{assert_holds, fast_config, stub, verdicts};
+use support::{assert_holds, fast_config, verdicts};
 use tokenprobe_conformance::catalog::entry_for;
 
 macro_rules! srv {
@@ -94,9 +94,13 @@ fn every_srv_id_of_the_reference_has_a_check() {
 /// VCD answers the Session in the form `Accept` asks for.
 #[tokio::test]
 async fn vcd_session_is_json_when_accept_asks_for_json() {
-    use tokenprobe_protocol::vcd::{ApiVersion, SessionFormat, VcdSession};
-    let (_stub, mut h) = stub(fast_config()).await;
-    h.accounts.vcd_format = SessionFormat::Json;
+    use tokenprobe_protocol::vcd::{ApiVersion, VcdSession};
+    let stub = tokenprobe_stub::Stub::start(fast_config()).await.unwrap();
+    let config = support::demo_replacing(
+        tokenprobe_protocol::System::Vcd,
+        &[("org = \"Finance\"", "org = \"Finance\"\nformat = \"json\"")],
+    );
+    let h = support::target_at(&stub.base_url(), &config);
     let token = h.idp_token().await.unwrap();
     let (_, r) = h.vcd_login(&token, ApiVersion::DEFAULT).await.unwrap();
     assert_eq!(r.status, 200);

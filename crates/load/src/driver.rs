@@ -16,7 +16,7 @@ use tokenprobe_client::{Flow, Transport};
 use tokio::sync::watch;
 use tokio::time::sleep_until;
 
-use crate::recorder::{Outcome, Recorder};
+use crate::recorder::{Acquisition, Recorder};
 use crate::scenario::{LoadModel, Plan};
 
 /// A flow and its name in reports.
@@ -69,18 +69,12 @@ impl Shared {
         };
         // The first step also waited for the driver: count that wait too.
         let queued = began.saturating_duration_since(intended);
-        // A flow has at most two steps (an IdP token, then a session).
-        let mut times = [Duration::ZERO; 2];
-        for (t, s) in times.iter_mut().zip(steps) {
-            *t = s.elapsed;
-        }
-        times[0] += queued;
-        let steps = &times[..steps.len().min(times.len())];
         if let Ok(mut r) = self.recorder.lock() {
             if !self.closed.load(Ordering::SeqCst) {
-                r.record(&Outcome {
+                r.record(&Acquisition {
                     flow: index,
                     steps,
+                    queued,
                     total,
                     error,
                 });

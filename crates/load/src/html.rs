@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use hdrhistogram::Histogram;
 use plotters::prelude::*;
 
-use crate::recorder::Key;
+use crate::recorder::{Key, Outcome};
 use crate::report::{Log, Summary};
 
 const PALETTE: [RGBColor; 8] = [
@@ -116,16 +116,12 @@ pub(crate) fn page(s: &Summary, log: &Log) -> String {
     let totals = &log.totals;
     let spectra: Vec<Series> = totals
         .iter()
-        .filter(|(k, h)| k.ok && !h.is_empty())
+        .filter(|(k, h)| k.outcome == Outcome::Ok && !h.is_empty())
         .map(|(k, h)| (k.scope(), spectrum(h)))
         .collect();
-    let all_ok = Key {
-        flow: "all".into(),
-        step: "total".into(),
-        ok: true,
-    };
+    let all_ok = Key::all_ok();
     let all_err = Key {
-        ok: false,
+        outcome: Outcome::Err,
         ..all_ok.clone()
     };
     let mut p50 = Vec::new();

@@ -15,17 +15,17 @@ pub mod schedule;
 pub mod threshold;
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use tokenprobe_client::{Flow, Transport};
-use tokenprobe_stub::{Config as StubConfig, JwtAlgorithm, Stub};
+use tokenprobe_client::{Flow, Step, Transport};
+use tokenprobe_protocol::BaseUrl;
 use tokio::sync::watch;
 
 pub use recorder::Recorder;
 pub use report::Summary;
-pub use scenario::{LoadModel, Plan, Shard, Target};
+pub use scenario::{LoadModel, Plan, Shard};
 
 use driver::NamedFlow;
 
@@ -69,65 +69,101 @@ fn stamp(t: SystemTime) -> String {
         .collect()
 }
 
-/// Runs a plan: starts the embedded stub if asked, drives the load, writes
-/// the report directory and renders it.
+/// Runs a plan, in four stages: start the target (the embedded stub if
+/// asked), build the flows, drive the load while recording, and write the
+/// report directory and render it.
 pub async fn run(plan: &Plan, options: RunOptions) -> Result<Finished, LoadError> {
-    let setup = |e: &dyn std::fmt::Display| LoadError::Setup(e.to_string());
-    let s = &plan.scenario;
-    let stub = match &s.target {
-        scenario::Target::Stub => {
-            let config = s.stub.clone().unwrap_or_else(|| {
-                let mut c = StubConfig::default();
-                c.jwt.algorithm = JwtAlgorithm::ES256;
-                c
-            });
-            Some(Stub::start(config).await.map_err(|e| setup(&e))?)
-        }
-        scenario::Target::Url(_) => None,
-    };
-    let base = match (&s.target, &stub) {
-        (scenario::Target::Url(u), _) => u.clone(),
-        (_, Some(stub)) => stub.base_url(),
-        _ => return Err(LoadError::Setup("no target".into())),
-    };
-    let mut flows = Vec::new();
-    for (config, name) in s.flows.iter().zip(plan.flow_names()) {
-        let mut config = config.clone();
-        config.default_base_url(&base);
-        let flow = Flow::new(&config).map_err(|e| LoadError::Setup(format!("flow {name}: {e}")))?;
-        flows.push(NamedFlow { name, flow });
+    let started = plan
+        .scenario
+        .setup
+        .start()
+        .await
+        .map_err(LoadError::Setup)?;
+    let flows = build_flows(plan, &started.base)?;
+    let transport =
+        Transport::new(&plan.scenario.setup.http).map_err(|e| LoadError::Setup(e.to_string()))?;
+    wait_for_shards(plan, &options).await;
+    let recorded = drive(plan, flows, transport, &options).await;
+    if let Some(stub) = started.stub {
+        stub.shutdown().await;
     }
-    let transport = Transport::new(&s.http).map_err(|e| setup(&e))?;
+    let recorded = recorded?;
+    let summary = summarize(plan, &recorded);
+    write_reports(&recorded.dir, &summary)
+}
 
-    if let Some(at) = plan.shard.as_ref().and_then(|s| s.start_at) {
-        // Every shard starts together, so their intervals line up.
-        if let Ok(wait) = at.duration_since(SystemTime::now()) {
-            let mut stop = options.stop.clone();
-            tokio::select! {
-                () = tokio::time::sleep(wait) => {}
-                _ = stop.changed() => {}
-            }
+/// The plan's flows, named as reports name them, each configured against
+/// `base` where it has no base URL of its own.
+fn build_flows(plan: &Plan, base: &BaseUrl) -> Result<Vec<NamedFlow>, LoadError> {
+    let setup = &plan.scenario.setup;
+    setup
+        .flows
+        .iter()
+        .zip(plan.flow_names())
+        .map(|(config, name)| {
+            let mut config = config.clone();
+            config.default_base_url(base);
+            let flow =
+                Flow::new(&config).map_err(|e| LoadError::Setup(format!("flow {name}: {e}")))?;
+            Ok(NamedFlow { name, flow })
+        })
+        .collect()
+}
+
+/// Waits for the common start of a sharded run, so that every shard's
+/// intervals line up (a stop ends the wait).
+async fn wait_for_shards(plan: &Plan, options: &RunOptions) {
+    let Some(at) = plan.shard.as_ref().and_then(|s| s.start_at) else {
+        return;
+    };
+    if let Ok(wait) = at.duration_since(SystemTime::now()) {
+        let mut stop = options.stop.clone();
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            _ = stop.changed() => {}
         }
     }
+}
+
+/// What a drive left: where its data went, and what it counted.
+struct Recorded {
+    dir: PathBuf,
+    wall: SystemTime,
+    layout: Vec<String>,
+    stats: driver::DriverStats,
+    counts: recorder::Counts,
+    lag: hdrhistogram::Histogram<u64>,
+}
+
+/// Makes the report directory, records into its interval log while the
+/// driver runs the load model, and closes the log. A log that cannot be
+/// written (a full disk) fails the run: its report would be wrong.
+async fn drive(
+    plan: &Plan,
+    flows: Vec<NamedFlow>,
+    transport: Transport,
+    options: &RunOptions,
+) -> Result<Recorded, LoadError> {
+    let report = |e: &dyn std::fmt::Display| LoadError::Report(e.to_string());
     let wall = SystemTime::now();
     let shard_suffix = plan.shard.as_ref().map_or(String::new(), |s| {
         format!("-{}-shard{}of{}", s.run_id, s.index, s.count)
     });
-    let dir = s
+    let dir = plan
+        .scenario
         .output
         .join(format!("{}-{}{shard_suffix}", plan.name, stamp(wall)));
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| LoadError::Report(format!("{}: {e}", dir.display())))?;
+    std::fs::create_dir_all(&dir).map_err(|e| report(&format!("{}: {e}", dir.display())))?;
     let started = Instant::now();
-    let layout: Vec<(String, &'static [&'static str])> = flows
+    let layout: Vec<(String, &'static [Step])> = flows
         .iter()
         .map(|f| (f.name.clone(), f.flow.steps()))
         .collect();
-    let recorder = Recorder::new(&dir.join("latency.hlog"), started, wall, &layout)
-        .map_err(|e| LoadError::Report(e.to_string()))?;
+    let recorder =
+        Recorder::new(&dir.join("latency.hlog"), started, wall, &layout).map_err(|e| report(&e))?;
     let recorder = Arc::new(Mutex::new(recorder));
 
-    let ticker = tokio::spawn(rotate_every_second(recorder.clone()));
+    let ticker = tokio::spawn(rotate_every(recorder.clone(), Duration::from_secs(1)));
     let progress = (!options.quiet && std::io::stdout().is_terminal())
         .then(|| tokio::spawn(show_progress(recorder.clone(), plan.clone(), started)));
     let stats = driver::drive(
@@ -139,30 +175,47 @@ pub async fn run(plan: &Plan, options: RunOptions) -> Result<Finished, LoadError
         options.stop.clone(),
     )
     .await;
-    ticker.abort();
     if let Some(p) = progress {
         p.abort();
     }
-    if let Some(stub) = stub {
-        stub.shutdown().await;
-    }
+    let rotated = match ticker.is_finished() {
+        true => ticker.await.unwrap_or(Ok(())),
+        false => {
+            ticker.abort();
+            Ok(())
+        }
+    };
+    rotated.map_err(|e| report(&format!("latency.hlog: {e}")))?;
     // Late results (after the grace period) are no longer recorded, so the
     // recorder can be closed while their tasks wind down.
     let (counts, lag) = recorder
         .lock()
-        .map_err(|_| LoadError::Report("the recorder lock was poisoned".into()))?
+        .map_err(|_| report(&"the recorder lock was poisoned"))?
         .finish()
-        .map_err(|e| LoadError::Report(e.to_string()))?;
+        .map_err(|e| report(&format!("latency.hlog: {e}")))?;
+    Ok(Recorded {
+        dir,
+        wall,
+        layout: layout.into_iter().map(|(name, _)| name).collect(),
+        stats,
+        counts,
+        lag,
+    })
+}
 
+/// The run's `summary.json`, before its latency rows and verdicts (which
+/// the report renders from the saved data).
+fn summarize(plan: &Plan, r: &Recorded) -> Summary {
+    let (stats, counts, lag) = (&r.stats, &r.counts, &r.lag);
     let elapsed = stats.elapsed.as_secs_f64().max(1e-9);
     let window = stats.window.as_secs_f64().max(1e-9);
-    let open = matches!(s.load, LoadModel::Open { .. });
-    let target_rate = open.then(|| stats.scheduled as f64 / window);
+    let open = matches!(plan.scenario.load, LoadModel::Open { .. });
     let weights = plan.weights();
-    let flow_rates = layout
+    let flows = r
+        .layout
         .iter()
         .enumerate()
-        .map(|(i, (name, _))| {
+        .map(|(i, name)| {
             let (ok, errors) = counts.per_flow.get(name).copied().unwrap_or_default();
             let scheduled = stats.scheduled_per_flow.get(i).copied().unwrap_or_default();
             let rates = report::FlowRates {
@@ -176,50 +229,59 @@ pub async fn run(plan: &Plan, options: RunOptions) -> Result<Finished, LoadError
         })
         .collect();
     let q = |q| lag.value_at_quantile(q) as f64 / 1000.0;
-    let summary = Summary {
+    Summary {
         schema: report::SCHEMA.into(),
         scenario: plan.name.clone(),
-        started_at: humantime::format_rfc3339_millis(wall).to_string(),
+        started_at: humantime::format_rfc3339_millis(r.wall).to_string(),
         elapsed_secs: elapsed,
         window_secs: window,
         grace_secs: (elapsed - window).max(0.0),
-        flows: flow_rates,
+        flows,
         partial: stats.partial,
-        model: match &s.load {
+        model: match plan.scenario.load {
             LoadModel::Open { .. } => "open".into(),
             LoadModel::Closed { .. } => "closed".into(),
         },
-        target_rate,
+        target_rate: open.then(|| stats.scheduled as f64 / window),
         achieved_rate: counts.started as f64 / window,
         scheduled: stats.scheduled,
-        counts,
+        counts: counts.clone(),
         driver_lag_ms: [q(0.5), q(0.99), lag.max() as f64 / 1000.0],
-        threshold_texts: plan.thresholds.iter().map(|t| t.text.clone()).collect(),
+        criteria: plan.thresholds.clone(),
         latency: Vec::new(),
         thresholds: Vec::new(),
         run_id: plan.shard.as_ref().map(|s| s.run_id.clone()),
         shard: plan.shard.as_ref().map(|s| [s.index, s.count]),
         shards: Vec::new(),
-        insecure: s.http.insecure,
+        insecure: plan.scenario.setup.http.insecure,
         warnings: plan.warnings(),
-    };
-    let json = serde_json::to_vec_pretty(&summary).map_err(|e| LoadError::Report(e.to_string()))?;
-    std::fs::write(dir.join("summary.json"), json).map_err(|e| LoadError::Report(e.to_string()))?;
-    let (summary, table) = report::render_dir(&dir).map_err(LoadError::Report)?;
+    }
+}
+
+/// Writes `summary.json`, then renders the directory (latency rows,
+/// verdicts, `report.html`, the table) from what was saved.
+fn write_reports(dir: &Path, summary: &Summary) -> Result<Finished, LoadError> {
+    let report = |e: &dyn std::fmt::Display| LoadError::Report(e.to_string());
+    let json = serde_json::to_vec_pretty(summary).map_err(|e| report(&e))?;
+    std::fs::write(dir.join("summary.json"), json).map_err(|e| report(&e))?;
+    let (summary, table) = report::render_dir(dir).map_err(LoadError::Report)?;
     Ok(Finished {
-        dir,
+        dir: dir.to_owned(),
         summary,
         table,
     })
 }
 
-async fn rotate_every_second(recorder: Arc<Mutex<Recorder>>) {
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
+/// Writes the recorder's interval histograms every `period`, until the
+/// first write that fails, whose error it returns (the run then fails
+/// rather than report less than it measured).
+async fn rotate_every(recorder: Arc<Mutex<Recorder>>, period: Duration) -> std::io::Result<()> {
+    let mut tick = tokio::time::interval(period);
     tick.tick().await;
     loop {
         tick.tick().await;
         if let Ok(mut r) = recorder.lock() {
-            let _ = r.rotate();
+            r.rotate()?;
         }
     }
 }
@@ -249,5 +311,34 @@ async fn show_progress(recorder: Arc<Mutex<Recorder>>, plan: Plan, started: Inst
             f(p99),
         ));
         bar.tick();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The once-a-second writer stops at the first failed write and hands
+    /// its error over, so that the run fails instead of reporting a log
+    /// with holes (it used to drop the error).
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn the_interval_writer_returns_its_first_error() {
+        let layout = [("x".to_owned(), &[Step::Token][..])];
+        let recorder = Recorder::new(
+            Path::new("/dev/full"),
+            Instant::now(),
+            SystemTime::now(),
+            &layout,
+        )
+        .unwrap();
+        let recorder = Arc::new(Mutex::new(recorder));
+        recorder.lock().unwrap().dropped();
+        let ticker = tokio::spawn(rotate_every(recorder, Duration::from_millis(10)));
+        let ended = tokio::time::timeout(Duration::from_secs(10), ticker)
+            .await
+            .expect("the writer stops by itself")
+            .unwrap();
+        assert!(ended.is_err());
     }
 }

@@ -177,7 +177,7 @@ pub fn merge(dirs: &[&Path], out: &Path) -> Result<Merged, String> {
             p99_ms: s
                 .latency
                 .iter()
-                .find(|r| r.flow == "all" && r.step == "total" && r.outcome == "ok")
+                .find(|r| r.key == Key::all_ok())
                 .map(|r| r.p99_ms),
         });
     }
@@ -197,7 +197,7 @@ pub fn merge(dirs: &[&Path], out: &Path) -> Result<Merged, String> {
         scheduled,
         counts,
         driver_lag_ms: lag,
-        threshold_texts: first.threshold_texts.clone(),
+        criteria: first.criteria.clone(),
         latency: Vec::new(),
         thresholds: Vec::new(),
         run_id: Some(run_id),

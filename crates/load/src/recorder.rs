@@ -14,6 +14,7 @@ use hdrhistogram::Histogram;
 use hdrhistogram::serialization::V2DeflateSerializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
 use serde::{Deserialize, Serialize};
+use tokenprobe_client::{Step, StepTime};
 
 /// Microseconds: the unit of every histogram.
 pub const LOWEST: u64 = 1;
@@ -26,47 +27,132 @@ pub fn histogram() -> Histogram<u64> {
         .expect("1 µs to 60 s at 3 significant digits are valid bounds")
 }
 
-/// What a histogram holds: a flow (or `all`), a step (or `total`), and
-/// whether the acquisition succeeded.
+/// The flow name of the histograms over every flow.
+pub const ALL_FLOWS: &str = "all";
+
+/// Whether an acquisition succeeded. Errors sort first, as the rows of
+/// `summary.json` always have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// Failed (any error label).
+    Err,
+    /// Succeeded.
+    Ok,
+}
+
+impl Outcome {
+    /// `ok` or `err`, as tags and rows write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Err => "err",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Outcome> {
+        match name {
+            "ok" => Some(Outcome::Ok),
+            "err" => Some(Outcome::Err),
+            _ => None,
+        }
+    }
+
+    /// Its histogram in a slot's pair.
+    fn index(self) -> usize {
+        match self {
+            Outcome::Ok => 0,
+            Outcome::Err => 1,
+        }
+    }
+}
+
+/// What a histogram times: one step of a flow, or the whole acquisition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Part {
+    /// One request of the flow.
+    Step(Step),
+    /// From the intended start to the grant (or the error).
+    Total,
+}
+
+impl Part {
+    /// The step's name, or `total`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Part::Step(s) => s.name(),
+            Part::Total => "total",
+        }
+    }
+
+    /// The part a name stands for.
+    pub fn from_name(name: &str) -> Option<Part> {
+        match name {
+            "total" => Some(Part::Total),
+            step => Step::from_name(step).map(Part::Step),
+        }
+    }
+}
+
+impl Serialize for Part {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Part {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        Part::from_name(&name)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown step {name:?}")))
+    }
+}
+
+/// What a histogram holds: a flow (or [`ALL_FLOWS`]), a step (or the
+/// total), and whether the acquisitions succeeded.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Key {
     /// Flow name, or `all`.
     pub flow: String,
-    /// Step name, or `total`.
-    pub step: String,
+    /// A step, or the total.
+    pub step: Part,
     /// Success or error.
-    pub ok: bool,
+    pub outcome: Outcome,
 }
 
 impl Key {
-    /// The interval log tag: `flow/step/ok` or `flow/step/err`.
+    /// The interval log's tag: `flow/step/ok` or `flow/step/err`. Tags are
+    /// the file format; in memory a key stays typed.
     pub fn tag(&self) -> String {
-        format!(
-            "{}/{}/{}",
-            self.flow,
-            self.step,
-            if self.ok { "ok" } else { "err" }
-        )
+        format!("{}/{}/{}", self.flow, self.step.name(), self.outcome.name())
     }
 
     /// The key of a tag.
     pub fn from_tag(tag: &str) -> Option<Key> {
         let mut parts = tag.split('/');
         let (flow, step, outcome) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() {
+            return None;
+        }
         Some(Key {
             flow: flow.to_owned(),
-            step: step.to_owned(),
-            ok: match outcome {
-                "ok" => true,
-                "err" => false,
-                _ => return None,
-            },
+            step: Part::from_name(step)?,
+            outcome: Outcome::from_name(outcome)?,
         })
     }
 
     /// `flow/step`, how thresholds and tables name it.
     pub fn scope(&self) -> String {
-        format!("{}/{}", self.flow, self.step)
+        format!("{}/{}", self.flow, self.step.name())
+    }
+
+    /// The successful whole acquisitions over every flow.
+    pub fn all_ok() -> Key {
+        Key {
+            flow: ALL_FLOWS.into(),
+            step: Part::Total,
+            outcome: Outcome::Ok,
+        }
     }
 }
 
@@ -102,11 +188,14 @@ pub const OTHER_ERRORS: &str = "other";
 
 /// A finished acquisition, as the driver hands it over.
 #[derive(Debug, Clone)]
-pub struct Outcome<'a> {
+pub struct Acquisition<'a> {
     /// The flow's index in the recorder's layout.
     pub flow: usize,
-    /// The latency of each step it ran, in the flow's step order.
-    pub steps: &'a [Duration],
+    /// The steps it ran, each with its name and time.
+    pub steps: &'a [StepTime],
+    /// How long it waited for the driver before its first step: counted
+    /// in that step, whose request was due at the intended start.
+    pub queued: Duration,
     /// The whole acquisition's latency (from its intended start).
     pub total: Duration,
     /// `None` for success, else the error label.
@@ -117,13 +206,13 @@ pub struct Outcome<'a> {
 /// run and for the current interval.
 struct Slot {
     flow: String,
-    step: &'static str,
+    step: Part,
     cumulative: [Histogram<u64>; 2],
     interval: [Histogram<u64>; 2],
 }
 
 impl Slot {
-    fn new(flow: &str, step: &'static str) -> Slot {
+    fn new(flow: &str, step: Part) -> Slot {
         Slot {
             flow: flow.to_owned(),
             step,
@@ -132,16 +221,16 @@ impl Slot {
         }
     }
 
-    fn key(&self, ok: bool) -> Key {
+    fn key(&self, outcome: Outcome) -> Key {
         Key {
             flow: self.flow.clone(),
-            step: self.step.to_owned(),
-            ok,
+            step: self.step,
+            outcome,
         }
     }
 
-    fn add(&mut self, ok: bool, micros: u64) {
-        let i = usize::from(!ok);
+    fn add(&mut self, outcome: Outcome, micros: u64) {
+        let i = outcome.index();
         self.cumulative[i].saturating_record(micros);
         self.interval[i].saturating_record(micros);
     }
@@ -179,7 +268,7 @@ impl Recorder {
         hlog: &Path,
         started: Instant,
         wall: SystemTime,
-        flows: &[(String, &'static [&'static str])],
+        flows: &[(String, &'static [Step])],
     ) -> std::io::Result<Recorder> {
         let mut log = BufWriter::new(File::create(hlog)?);
         let mut serializer = V2DeflateSerializer::new();
@@ -192,10 +281,10 @@ impl Recorder {
         let mut index = Vec::new();
         for (name, steps) in flows {
             index.push((slots.len(), steps.len()));
-            slots.extend(steps.iter().map(|s| Slot::new(name, s)));
-            slots.push(Slot::new(name, "total"));
+            slots.extend(steps.iter().map(|s| Slot::new(name, Part::Step(*s))));
+            slots.push(Slot::new(name, Part::Total));
         }
-        slots.push(Slot::new("all", "total"));
+        slots.push(Slot::new(ALL_FLOWS, Part::Total));
         Ok(Recorder {
             started,
             per_flow: vec![(0, 0); flows.len()],
@@ -210,19 +299,27 @@ impl Recorder {
         })
     }
 
-    /// One finished acquisition: its steps, its total, its bucket.
-    pub fn record(&mut self, o: &Outcome<'_>) {
-        let ok = o.error.is_none();
+    /// One finished acquisition: its steps (each into its own slot, found
+    /// by name), its total, its bucket.
+    pub fn record(&mut self, o: &Acquisition<'_>) {
+        let outcome = match o.error {
+            None => Outcome::Ok,
+            Some(_) => Outcome::Err,
+        };
         let Some(&(first, steps)) = self.flows.get(o.flow) else {
             return;
         };
-        for (slot, d) in self.slots[first..first + steps].iter_mut().zip(o.steps) {
-            slot.add(ok, micros(*d));
+        let own = &mut self.slots[first..first + steps];
+        for (i, step) in o.steps.iter().enumerate() {
+            let queued = if i == 0 { o.queued } else { Duration::ZERO };
+            if let Some(slot) = own.iter_mut().find(|s| s.step == Part::Step(step.step)) {
+                slot.add(outcome, micros(step.elapsed + queued));
+            }
         }
         let total = micros(o.total);
-        self.slots[first + steps].add(ok, total);
+        self.slots[first + steps].add(outcome, total);
         if let Some(all) = self.slots.last_mut() {
-            all.add(ok, total);
+            all.add(outcome, total);
         }
         let c = &mut self.counts;
         c.started += 1;
@@ -308,11 +405,12 @@ impl Recorder {
         let mut writer =
             IntervalLogWriterBuilder::new().begin_log_with(&mut self.log, &mut self.serializer)?;
         for slot in &mut self.slots {
-            for (i, ok) in [(0, true), (1, false)] {
+            for outcome in [Outcome::Ok, Outcome::Err] {
+                let i = outcome.index();
                 if slot.interval[i].is_empty() {
                     continue;
                 }
-                let tag = slot.key(ok).tag();
+                let tag = slot.key(outcome).tag();
                 writer
                     .write_histogram(
                         &slot.interval[i],
@@ -332,5 +430,78 @@ impl Recorder {
     pub fn finish(&mut self) -> std::io::Result<(Counts, Histogram<u64>)> {
         self.rotate()?;
         Ok((self.counts(), self.lag.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(step: Step, ms: u64) -> StepTime {
+        StepTime {
+            step,
+            elapsed: Duration::from_millis(ms),
+        }
+    }
+
+    /// Each step lands in its own histogram by name, however many a flow
+    /// has and in whatever order they come: none is dropped.
+    #[test]
+    fn steps_are_recorded_by_name_however_many() {
+        let dir = std::env::temp_dir().join(format!("tokenprobe-rec-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let hlog = dir.join("steps.hlog");
+        let layout = [(
+            "x".to_owned(),
+            &[Step::Idp, Step::Session, Step::Refresh][..],
+        )];
+        let mut r = Recorder::new(&hlog, Instant::now(), SystemTime::now(), &layout).unwrap();
+        let steps = [
+            step(Step::Idp, 1),
+            step(Step::Session, 2),
+            step(Step::Refresh, 3),
+        ];
+        r.record(&Acquisition {
+            flow: 0,
+            steps: &steps,
+            queued: Duration::from_millis(10),
+            total: Duration::from_millis(16),
+            error: None,
+        });
+        r.finish().unwrap();
+        let totals = crate::report::read_hlog(&std::fs::read(&hlog).unwrap())
+            .unwrap()
+            .totals;
+        let ms = |step| {
+            let key = Key {
+                flow: "x".into(),
+                step,
+                outcome: Outcome::Ok,
+            };
+            totals.get(&key).map(|h| h.max() / 1000)
+        };
+        // The wait for the driver counts in the first step only.
+        assert_eq!(ms(Part::Step(Step::Idp)), Some(11));
+        assert_eq!(ms(Part::Step(Step::Session)), Some(2));
+        assert_eq!(ms(Part::Step(Step::Refresh)), Some(3));
+        assert_eq!(ms(Part::Total), Some(16));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// A log that cannot be written says so (a full disk is `/dev/full`).
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_full_disk_is_an_error_not_a_silent_gap() {
+        let layout = [("x".to_owned(), &[Step::Token][..])];
+        let full = Path::new("/dev/full");
+        let mut r = Recorder::new(full, Instant::now(), SystemTime::now(), &layout).unwrap();
+        r.record(&Acquisition {
+            flow: 0,
+            steps: &[step(Step::Token, 1)],
+            queued: Duration::ZERO,
+            total: Duration::from_millis(1),
+            error: None,
+        });
+        assert!(r.rotate().is_err());
     }
 }

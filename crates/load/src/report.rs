@@ -15,7 +15,7 @@ use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
 use serde::{Deserialize, Serialize};
 
-use crate::recorder::{Counts, Key};
+use crate::recorder::{Counts, Key, Outcome, Part};
 use crate::threshold::{Metric, Threshold};
 
 /// The version of `summary.json`'s schema. Version 2: rates are over the
@@ -44,12 +44,9 @@ pub struct FlowRates {
 /// Latency of one flow/step/outcome, milliseconds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LatencyRow {
-    /// Flow (or `all`).
-    pub flow: String,
-    /// Step (or `total`).
-    pub step: String,
-    /// `ok` or `err`.
-    pub outcome: String,
+    /// The flow (or `all`), the step (or `total`) and the outcome.
+    #[serde(flatten)]
+    pub key: Key,
     /// Recorded values.
     pub count: u64,
     /// Mean.
@@ -112,8 +109,9 @@ pub struct Summary {
     pub counts: Counts,
     /// How late the scheduler started acquisitions (p50, p99, max; ms).
     pub driver_lag_ms: [f64; 3],
-    /// Thresholds as written.
-    pub threshold_texts: Vec<String>,
+    /// The thresholds asked for (written as their text).
+    #[serde(rename = "threshold_texts")]
+    pub criteria: Vec<Threshold>,
     /// Per flow/step/outcome.
     #[serde(default)]
     pub latency: Vec<LatencyRow>,
@@ -284,9 +282,7 @@ fn ms(us: u64) -> f64 {
 fn row(key: &Key, h: &Histogram<u64>) -> LatencyRow {
     let q = |q| ms(h.value_at_quantile(q));
     LatencyRow {
-        flow: key.flow.clone(),
-        step: key.step.clone(),
-        outcome: if key.ok { "ok" } else { "err" }.into(),
+        key: key.clone(),
         count: h.len(),
         mean_ms: h.mean() / 1000.0,
         p50_ms: q(0.5),
@@ -298,25 +294,25 @@ fn row(key: &Key, h: &Histogram<u64>) -> LatencyRow {
 }
 
 fn evaluate(t: &Threshold, s: &Summary, totals: &BTreeMap<Key, Histogram<u64>>) -> Verdict {
-    let scope = t.scope.clone().unwrap_or_else(|| "all/total".into());
-    let (flow, step) = scope.split_once('/').unwrap_or((scope.as_str(), "total"));
-    let h = totals
-        .get(&Key {
-            flow: flow.into(),
-            step: step.into(),
-            ok: true,
-        })
-        .filter(|h| !h.is_empty());
+    let key = match &t.scope {
+        None => Some(Key::all_ok()),
+        Some(scope) => Part::from_name(&scope.step).map(|step| Key {
+            flow: scope.flow.clone(),
+            step,
+            outcome: Outcome::Ok,
+        }),
+    };
+    let h = key.and_then(|k| totals.get(&k)).filter(|h| !h.is_empty());
     let actual = match t.metric {
         Metric::Percentile(q) => h.map(|h| ms(h.value_at_quantile(q / 100.0))),
         Metric::Max => h.map(|h| ms(h.max())),
         Metric::Mean => h.map(|h| h.mean() / 1000.0),
         Metric::ErrorRate => match &t.scope {
             None => Some(s.error_rate()),
-            Some(_) => s
+            Some(scope) => s
                 .counts
                 .per_flow
-                .get(flow)
+                .get(&scope.flow)
                 .map(|(ok, err)| *err as f64 / (*ok + *err).max(1) as f64),
         },
         Metric::AchievedRate => s
@@ -358,12 +354,8 @@ pub fn render_dir(dir: &Path) -> Result<(Summary, String), String> {
     let log = read_hlog(&read("latency.hlog")?)?;
     let totals = &log.totals;
     summary.latency = totals.iter().map(|(k, h)| row(k, h)).collect();
-    let thresholds: Vec<Threshold> = summary
-        .threshold_texts
-        .iter()
-        .map(|t| t.parse())
-        .collect::<Result<_, _>>()?;
-    summary.thresholds = thresholds
+    summary.thresholds = summary
+        .criteria
         .iter()
         .map(|t| evaluate(t, &summary, totals))
         .collect();
@@ -419,11 +411,11 @@ pub fn table(s: &Summary) -> String {
         "{:<28} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9}",
         "flow/step (ok)", "count", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms"
     );
-    for r in s.latency.iter().filter(|r| r.outcome == "ok") {
+    for r in s.latency.iter().filter(|r| r.key.outcome == Outcome::Ok) {
         let _ = writeln!(
             out,
             "{:<28} {:>8} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
-            format!("{}/{}", r.flow, r.step),
+            r.key.scope(),
             r.count,
             r.p50_ms,
             r.p90_ms,

@@ -1,54 +1,18 @@
-//! Scenario files: the target, the flows, the load model, limits,
-//! thresholds and where reports go. `${VAR}` expands from the environment
-//! before parsing; every mistake is reported with file, line and column
-//! (of the original text) before any traffic.
+//! Load scenarios: a [`Setup`] (target, `[http]`, `[[flows]]`, `[stub]`,
+//! read by `tokenprobe-config` as `check` reads it) and the tables only a
+//! load run has: the model, limits, thresholds and where reports go. Every
+//! mistake is reported with file, line and column before any traffic.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 use serde_spanned::Spanned;
-use tokenprobe_client::{FlowConfig, HttpOptions};
-use tokenprobe_protocol::BaseUrl;
-use tokenprobe_stub::{Config as StubConfig, ConfigError};
+use tokenprobe_config::{ConfigError, Expanded, Setup, Tables, duration};
 
 use crate::schedule::{Arrivals, Schedule};
 use crate::threshold::Threshold;
-
-/// Where the traffic goes.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Target {
-    /// The embedded stub, started in-process on loopback.
-    Stub,
-    /// A server.
-    Url(BaseUrl),
-}
-
-impl<'de> Deserialize<'de> for Target {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        if s == "stub" {
-            return Ok(Target::Stub);
-        }
-        s.parse().map(Target::Url).map_err(|_| {
-            serde::de::Error::custom(
-                "target: expected `stub` or a base URL such as https://idp.example.com \
-                     (http or https, a host, no credentials, no query)",
-            )
-        })
-    }
-}
-
-fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-    let s = String::deserialize(d)?;
-    humantime::parse_duration(&s).map_err(|_| {
-        serde::de::Error::custom("expected a duration such as \"30s\", \"2m\" or \"500ms\"")
-    })
-}
-
-fn opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-    duration(d).map(Some)
-}
 
 /// The highest rate a scenario or `--rate` may ask for, per second: far
 /// above what one generator sends, low enough that a typo (`3e9`) is an
@@ -73,7 +37,7 @@ fn rate<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
 #[serde(deny_unknown_fields)]
 pub struct Stage {
     /// How long.
-    #[serde(deserialize_with = "duration")]
+    #[serde(deserialize_with = "duration::field")]
     pub duration: Duration,
     /// Acquisitions per second at its end.
     #[serde(deserialize_with = "rate")]
@@ -105,14 +69,14 @@ pub enum LoadModel {
         /// Each flow's share of the arrivals, by flow name (`cognito`,
         /// `vcd`, `cognito-2`, …); 1 for a flow not named.
         #[serde(default)]
-        weights: std::collections::BTreeMap<String, f64>,
+        weights: BTreeMap<String, f64>,
     },
     /// N virtual users, each acquiring in a loop.
     Closed {
         /// How many.
         users: usize,
         /// Pause between one user's acquisitions.
-        #[serde(default, deserialize_with = "opt_duration")]
+        #[serde(default, deserialize_with = "duration::optional")]
         think_time: Option<Duration>,
     },
 }
@@ -137,42 +101,43 @@ pub const MAX_WEIGHT: f64 = 1_000_000.0;
 #[serde(deny_unknown_fields)]
 pub struct Limits {
     /// How long (for an open model with stages, their sum when absent).
-    #[serde(default, deserialize_with = "opt_duration")]
+    #[serde(default, deserialize_with = "duration::optional")]
     pub duration: Option<Duration>,
     /// At most this many acquisitions.
     pub acquisitions: Option<u64>,
     /// After the end (or Ctrl-C), how long acquisitions in flight may finish.
-    #[serde(default, deserialize_with = "opt_duration")]
+    #[serde(default, deserialize_with = "duration::optional")]
     pub grace: Option<Duration>,
 }
 
-/// A whole scenario file.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A whole scenario file: what every command reads, and the load run's
+/// own tables.
+#[derive(Debug, Clone)]
 pub struct Scenario {
-    /// Names the report directory; the file's stem when absent.
-    pub name: Option<String>,
-    /// `stub` or a base URL; flows without a `base_url` use it.
-    pub target: Target,
-    /// The embedded stub's configuration (faults, quirks, accounts).
-    #[serde(default)]
-    pub stub: Option<StubConfig>,
-    /// Timeouts, connection mode, TLS trust.
-    #[serde(default)]
-    pub http: HttpOptions,
-    /// The flows, taken in turn.
-    pub flows: Vec<FlowConfig>,
+    /// Target, `[http]`, `[[flows]]`, `[stub]`.
+    pub setup: Setup,
     /// The load model.
     pub load: LoadModel,
     /// When to stop (optional when the stages say how long).
-    #[serde(default)]
     pub limits: Limits,
-    /// Pass/fail conditions, e.g. `p99 < 250ms`.
-    #[serde(default)]
-    pub thresholds: Vec<Spanned<String>>,
     /// Where report directories go.
-    #[serde(default = "default_output")]
     pub output: PathBuf,
+}
+
+/// The tables only a load run reads.
+#[derive(Deserialize)]
+struct LoadTables {
+    load: LoadModel,
+    #[serde(default)]
+    limits: Limits,
+    #[serde(default)]
+    thresholds: Vec<Spanned<String>>,
+    #[serde(default = "default_output")]
+    output: PathBuf,
+}
+
+impl Tables for LoadTables {
+    const KEYS: &'static [&'static str] = &["load", "limits", "thresholds", "output"];
 }
 
 fn default_output() -> PathBuf {
@@ -186,7 +151,7 @@ pub struct Plan {
     pub scenario: Scenario,
     /// The name.
     pub name: String,
-    /// Parsed thresholds.
+    /// The thresholds, parsed here once.
     pub thresholds: Vec<Threshold>,
     /// The run's length.
     pub duration: Duration,
@@ -250,34 +215,6 @@ impl Plan {
     }
 }
 
-/// What to warn of before any traffic to `target` and `flows` (for load
-/// and check alike): TLS verification off, or credentials sent in clear to
-/// another machine.
-pub fn warnings(http: &HttpOptions, target: &Target, flows: &[FlowConfig]) -> Vec<String> {
-    let target = match target {
-        Target::Url(u) => Some(u),
-        Target::Stub => None,
-    };
-    http.warnings(flows.iter().flat_map(FlowConfig::base_urls).chain(target))
-}
-
-fn flow_names(flows: &[FlowConfig]) -> Vec<String> {
-    let mut names: Vec<String> = Vec::new();
-    for f in flows {
-        let system = f.system();
-        let n = names
-            .iter()
-            .filter(|n| n.as_str() == system || n.starts_with(&format!("{system}-")))
-            .count();
-        names.push(if n == 0 {
-            system.to_owned()
-        } else {
-            format!("{system}-{}", n + 1)
-        });
-    }
-    names
-}
-
 /// What the command line may change in a scenario.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Overrides {
@@ -289,138 +226,34 @@ pub struct Overrides {
     pub acquisitions: Option<u64>,
 }
 
-/// Replaces `${VAR}` with the environment's value. Returns the text and,
-/// for each replacement, (expanded start, expanded end, original start,
-/// original end), so positions map back to the file.
-fn expand(text: &str, origin: &str) -> Result<(String, Vec<[usize; 4]>), ConfigError> {
-    let mut out = String::with_capacity(text.len());
-    let mut map = Vec::new();
-    let mut rest = 0;
-    while let Some(i) = text
-        .get(rest..)
-        .and_then(|t| t.find("${"))
-        .map(|i| i + rest)
-    {
-        let Some(len) = text.get(i + 2..).and_then(|t| t.find('}')) else {
-            return Err(ConfigError::at(
-                origin,
-                text,
-                Some(i..i + 2),
-                "`${` without a closing `}`",
-            ));
-        };
-        let name = text.get(i + 2..i + 2 + len).unwrap_or_default();
-        let value = std::env::var(name).map_err(|_| {
-            ConfigError::at(
-                origin,
-                text,
-                Some(i..i + 3 + len),
-                format!("environment variable {name} is not set"),
-            )
-        })?;
-        out.push_str(text.get(rest..i).unwrap_or_default());
-        let start = out.len();
-        out.push_str(&value);
-        map.push([start, out.len(), i, i + 3 + len]);
-        rest = i + 3 + len;
-    }
-    out.push_str(text.get(rest..).unwrap_or_default());
-    Ok((out, map))
-}
-
-/// Where an offset of the expanded text was in the original.
-fn original(offset: usize, map: &[[usize; 4]]) -> usize {
-    match map.iter().rev().find(|m| m[0] <= offset) {
-        Some(&[_, exp_end, orig_start, _]) if offset < exp_end => orig_start,
-        Some(&[_, exp_end, _, orig_end]) => offset - exp_end + orig_end,
-        None => offset,
-    }
-}
-
-/// A configuration file's text with `${VAR}` expanded from the
-/// environment, able to place an error at its position in the original.
-#[derive(Debug)]
-pub struct Expanded<'a> {
-    text: &'a str,
-    origin: &'a str,
-    map: Vec<[usize; 4]>,
-    /// The text after expansion.
-    pub expanded: String,
-}
-
-impl<'a> Expanded<'a> {
-    /// Expands `text`; `origin` names it in errors. An unset variable is
-    /// an error at its place.
-    pub fn new(text: &'a str, origin: &'a str) -> Result<Self, ConfigError> {
-        let (expanded, map) = expand(text, origin)?;
-        Ok(Expanded {
-            text,
-            origin,
-            map,
-            expanded,
-        })
-    }
-
-    /// An error at `span` of the expanded text, placed in the original.
-    pub fn error(
-        &self,
-        span: Option<std::ops::Range<usize>>,
-        msg: impl Into<String>,
-    ) -> ConfigError {
-        let span = span.map(|s| original(s.start, &self.map)..original(s.end, &self.map));
-        ConfigError::at(self.origin, self.text, span, msg.into())
-    }
-
-    /// An error about the file as a whole (placed at its start).
-    pub fn whole(&self, msg: impl Into<String>) -> ConfigError {
-        self.error(Some(0..self.expanded.len().min(1)), msg)
-    }
-
-    /// A `[stub]` table gets the checks `serve --config` applies, and only
-    /// goes with `target = "stub"`.
-    pub fn check_stub(
-        &self,
-        target: &Target,
-        stub: Option<&StubConfig>,
-    ) -> Result<(), ConfigError> {
-        let Some(stub) = stub else { return Ok(()) };
-        if *target != Target::Stub {
-            return Err(self.whole("[stub] is only for target = \"stub\""));
-        }
-        stub.validate(|span, msg| self.error(Some(span), msg))
-    }
-
-    /// Parses the expanded text as TOML into `T`.
-    pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, ConfigError> {
-        toml::from_str(&self.expanded)
-            .map_err(|e| self.error(e.span(), tokenprobe_stub::toml_message(&e)))
-    }
-}
-
 impl Plan {
     /// Reads, expands, parses and checks a scenario file.
     pub fn load(path: &std::path::Path) -> Result<Plan, ConfigError> {
-        let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigError::at(&origin, "", None, e.to_string()))?;
+        let text = tokenprobe_config::read_text(path)?;
         let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+        let origin = path.display().to_string();
         Plan::parse(&text, &origin, stem.as_deref().unwrap_or("scenario"))
     }
 
     /// Parses scenario text; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str, default_name: &str) -> Result<Plan, ConfigError> {
         let file = Expanded::new(text, origin)?;
-        let at = |span, msg| file.error(span, msg);
-        let scenario: Scenario = file.parse()?;
-        let thresholds = scenario
+        let (setup, tables): (Setup, LoadTables) = file.read()?;
+        let thresholds = tables
             .thresholds
             .iter()
             .map(|t| {
                 t.get_ref()
                     .parse::<Threshold>()
-                    .map_err(|e| at(Some(t.span()), e))
+                    .map_err(|e| file.error(Some(t.span()), e))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let scenario = Scenario {
+            setup,
+            load: tables.load,
+            limits: tables.limits,
+            output: tables.output,
+        };
         let stages: Duration = match &scenario.load {
             LoadModel::Open { stages, .. } => stages.iter().map(|s| s.duration).sum(),
             LoadModel::Closed { .. } => Duration::ZERO,
@@ -452,11 +285,7 @@ impl Plan {
         if duration.is_zero() && scenario.limits.acquisitions.is_none() {
             return Err(file.whole("[limits] needs a duration or an acquisition count"));
         }
-        if scenario.flows.is_empty() {
-            return Err(file.whole("no [[flows]]"));
-        }
-        file.check_stub(&scenario.target, scenario.stub.as_ref())?;
-        let plan_names = flow_names(&scenario.flows);
+        let plan_names = scenario.setup.flow_names();
         if let LoadModel::Open { weights, .. } = &scenario.load {
             for (name, w) in weights {
                 if !plan_names.contains(name) {
@@ -473,10 +302,11 @@ impl Plan {
             }
         }
         let grace = scenario.limits.grace.unwrap_or_else(|| {
-            Duration::from_millis(scenario.http.timeout_ms) + Duration::from_secs(1)
+            Duration::from_millis(scenario.setup.http.timeout_ms) + Duration::from_secs(1)
         });
         Ok(Plan {
             name: scenario
+                .setup
                 .name
                 .clone()
                 .unwrap_or_else(|| default_name.to_owned()),
@@ -495,8 +325,7 @@ impl Plan {
     /// What to warn of before any traffic: TLS verification off, or
     /// credentials sent in clear to another machine.
     pub fn warnings(&self) -> Vec<String> {
-        let s = &self.scenario;
-        warnings(&s.http, &s.target, &s.flows)
+        self.scenario.setup.warnings()
     }
 
     /// The open model's rate over time (the whole run's, before sharding).
@@ -521,7 +350,7 @@ impl Plan {
     /// The flows' names in order, as reports name them: the system, then
     /// `-2`, `-3`… for a second or third flow of one system.
     pub fn flow_names(&self) -> Vec<String> {
-        flow_names(&self.scenario.flows)
+        self.scenario.setup.flow_names()
     }
 
     /// Each flow's weight, in flow order.
@@ -614,7 +443,7 @@ mod tests {
     fn variables_expand_and_a_missing_one_is_an_error_at_its_place() {
         // SAFETY-free: set_var is safe in edition 2024 only inside unsafe; use an always-set variable.
         let p = Plan::parse(&MINIMAL.replace("\"a\"", "\"${HOME}\""), "s.toml", "s").unwrap();
-        let tokenprobe_client::FlowConfig::Cognito(c) = &p.scenario.flows[0] else {
+        let tokenprobe_client::FlowConfig::Cognito(c) = &p.scenario.setup.flows[0] else {
             panic!()
         };
         assert_eq!(c.client_id, std::env::var("HOME").unwrap());

@@ -36,15 +36,33 @@ pub enum Op {
     Ge,
 }
 
-/// One condition.
+/// What a threshold looks at: a flow's whole acquisition, or one of its
+/// steps (a step no flow has measures nothing, and fails).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    /// The flow's name.
+    pub flow: String,
+    /// The step's name, or `total`.
+    pub step: String,
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.flow, self.step)
+    }
+}
+
+/// One condition. It travels typed from the scenario to the verdicts; in
+/// `summary.json` it is the text as written, parsed again when read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub struct Threshold {
     /// As written.
     pub text: String,
     /// The metric.
     pub metric: Metric,
-    /// `flow` or `flow/step`; the whole run when absent.
-    pub scope: Option<String>,
+    /// A flow or a flow's step; the whole run when absent.
+    pub scope: Option<Scope>,
     /// The comparison.
     pub op: Op,
     /// Milliseconds for latencies, a fraction for rates.
@@ -73,7 +91,13 @@ impl FromStr for Threshold {
                 let scope = rest
                     .strip_suffix(')')
                     .ok_or_else(|| format!("unclosed `(` in `{text}`"))?;
-                (n.trim(), Some(scope.trim().to_owned()))
+                let scope = scope.trim();
+                let (flow, step) = scope.split_once('/').unwrap_or((scope, "total"));
+                let scope = Scope {
+                    flow: flow.to_owned(),
+                    step: step.to_owned(),
+                };
+                (n.trim(), Some(scope))
             }
             None => (left, None),
         };
@@ -93,7 +117,7 @@ impl FromStr for Threshold {
                 None => right.parse::<f64>(),
             }
             .map_err(|_| format!("`{right}` is not a rate such as 0.1% or 0.001"))?,
-            _ => humantime::parse_duration(right)
+            _ => tokenprobe_config::duration::parse(right)
                 .map(|d| d.as_secs_f64() * 1000.0)
                 .map_err(|_| format!("`{right}` is not a duration such as 250ms"))?,
         };
@@ -107,6 +131,20 @@ impl FromStr for Threshold {
             op,
             value,
         })
+    }
+}
+
+impl From<Threshold> for String {
+    fn from(t: Threshold) -> String {
+        t.text
+    }
+}
+
+impl TryFrom<String> for Threshold {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        text.parse()
     }
 }
 
@@ -140,8 +178,10 @@ mod tests {
             (Metric::Percentile(99.0), Op::Lt, 250.0)
         );
         let t: Threshold = "p99.9(veeva/session) <= 1s".parse().unwrap();
-        assert_eq!(t.scope.as_deref(), Some("veeva/session"));
         assert_eq!((t.metric, t.value), (Metric::Percentile(99.9), 1000.0));
+        assert_eq!(t.scope.unwrap().to_string(), "veeva/session");
+        let t: Threshold = "p50(cess) < 1s".parse().unwrap();
+        assert_eq!(t.scope.unwrap().step, "total");
         let t: Threshold = "error_rate < 0.1%".parse().unwrap();
         assert!((t.value - 0.001).abs() < 1e-12);
         let t: Threshold = "achieved_rate >= 95%".parse().unwrap();

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use tokenprobe_load::recorder::Key;
+use tokenprobe_load::recorder::{Key, Outcome};
 use tokenprobe_load::report::{Summary, read_hlog};
 use tokenprobe_load::{Plan, RunOptions};
 use tokenprobe_stub::{Config, Route, Stub};
@@ -38,7 +38,7 @@ async fn run(text: &str, name: &str) -> (Summary, PathBuf) {
 fn total_ok(s: &Summary) -> &tokenprobe_load::report::LatencyRow {
     s.latency
         .iter()
-        .find(|r| r.flow == "all" && r.step == "total" && r.outcome == "ok")
+        .find(|r| r.key == tokenprobe_load::recorder::Key::all_ok())
         .expect("a total row")
 }
 
@@ -107,17 +107,16 @@ async fn every_acquisition_lands_in_exactly_one_bucket_under_faults() {
     // And the interval log holds one value per finished acquisition.
     let log = std::fs::read(dir.join("latency.hlog")).unwrap();
     let totals = read_hlog(&log).unwrap().totals;
-    let count = |ok| {
+    let count = |outcome| {
         totals
             .get(&Key {
-                flow: "all".into(),
-                step: "total".into(),
-                ok,
+                outcome,
+                ..Key::all_ok()
             })
             .map_or(0, |h| h.len())
     };
-    assert_eq!(count(true), s.counts.ok);
-    assert_eq!(count(false), s.counts.error_total());
+    assert_eq!(count(Outcome::Ok), s.counts.ok);
+    assert_eq!(count(Outcome::Err), s.counts.error_total());
 }
 
 #[tokio::test]

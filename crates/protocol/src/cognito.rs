@@ -120,6 +120,22 @@ impl TokenRequest {
         Ok(self)
     }
 
+    /// The same request as another client, or with another secret (checked
+    /// as [`TokenRequest::new`] checks them); scopes, path and parameters
+    /// are kept.
+    pub fn with_client(
+        self,
+        client_id: impl Into<String>,
+        client_secret: Secret,
+    ) -> Result<Self, RequestError> {
+        let other = TokenRequest::new(client_id, client_secret, self.auth)?;
+        Ok(TokenRequest {
+            client_id: other.client_id,
+            client_secret: other.client_secret,
+            ..self
+        })
+    }
+
     /// The client id.
     pub fn client_id(&self) -> &str {
         &self.client_id

@@ -83,42 +83,56 @@ pub use error::{DecodeError, ProviderError, RequestError};
 pub use grant::{Grant, GrantExtra, GrantKind, Refresh, Warning};
 pub use secret::Secret;
 
-/// The five systems, by the ids scenario files and reports use.
+/// The five systems, by the names scenario files, reports and check
+/// catalogs use. The one list of systems: the client's flows, the stub's
+/// routes, the conformance catalog and the load reports all name theirs
+/// with it.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum System {
-    /// Veeva Vault.
-    Veeva,
+    /// Amazon Cognito (Vectara), or any RFC 6749 client-credentials endpoint.
+    Cognito,
     /// VaultID CESS.
     Cess,
     /// Venafi TPP.
     Venafi,
-    /// Amazon Cognito, or any RFC 6749 client-credentials endpoint.
-    Cognito,
+    /// Veeva Vault.
+    Veeva,
     /// VMware Cloud Director.
     Vcd,
 }
 
 impl System {
-    /// All five, in documentation order.
+    /// All five, in catalog order.
     pub const ALL: [System; 5] = [
-        System::Veeva,
+        System::Cognito,
         System::Cess,
         System::Venafi,
-        System::Cognito,
+        System::Veeva,
         System::Vcd,
     ];
 
-    /// The id (`veeva`, `cess`, …).
-    pub fn id(self) -> &'static str {
+    /// The name (`cognito`, `cess`, …).
+    pub fn name(self) -> &'static str {
         match self {
-            System::Veeva => "veeva",
+            System::Cognito => "cognito",
             System::Cess => "cess",
             System::Venafi => "venafi",
-            System::Cognito => "cognito",
+            System::Veeva => "veeva",
             System::Vcd => "vcd",
         }
+    }
+
+    /// The system a name stands for.
+    pub fn from_name(name: &str) -> Option<System> {
+        System::ALL.into_iter().find(|s| s.name() == name)
+    }
+}
+
+impl std::fmt::Display for System {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }

@@ -245,16 +245,16 @@ pub struct StallWindow {
 
 /// What the faults decided for one request.
 #[derive(Debug)]
-pub(crate) struct Plan {
+pub(crate) struct Decision {
     /// How long to hold the request first.
     pub(crate) hold: Duration,
     /// What to do after.
-    pub(crate) outcome: Outcome,
+    pub(crate) action: Action,
 }
 
 /// After the hold.
 #[derive(Debug)]
-pub(crate) enum Outcome {
+pub(crate) enum Action {
     /// Answer for real.
     Answer,
     /// Reset the connection.
@@ -267,7 +267,7 @@ impl RouteFaults {
     /// Draws the faults of one request that arrived `since_start` after the
     /// stub began. The stall window, a stall and latency add up; then a
     /// reset beats an error answer.
-    pub(crate) fn plan(&self, since_start: Duration, rng: &mut impl Rng) -> Plan {
+    pub(crate) fn decide(&self, since_start: Duration, rng: &mut impl Rng) -> Decision {
         let mut hold = Duration::ZERO;
         if let Some(w) = &self.stall_window {
             let (from, until) = (
@@ -288,18 +288,18 @@ impl RouteFaults {
                 hold += l.sample(rng);
             }
         }
-        let outcome = if self
+        let action = if self
             .reset
             .as_ref()
             .is_some_and(|r| r.probability.fires(rng))
         {
-            Outcome::Reset
+            Action::Reset
         } else if let Some(e) = self.error.as_ref().filter(|e| e.probability.fires(rng)) {
-            Outcome::Error(e.response())
+            Action::Error(e.response())
         } else {
-            Outcome::Answer
+            Action::Answer
         };
-        Plan { hold, outcome }
+        Decision { hold, action }
     }
 }
 
@@ -371,7 +371,7 @@ mod tests {
         let f: RouteFaults =
             toml::from_str("stall_window = { from_ms = 1000, until_ms = 3000 }").unwrap();
         let rng = SmallRng::seed_from_u64(0);
-        let at = |ms| f.plan(Duration::from_millis(ms), &mut rng.clone()).hold;
+        let at = |ms| f.decide(Duration::from_millis(ms), &mut rng.clone()).hold;
         assert_eq!(at(999), Duration::ZERO);
         assert_eq!(at(1000), Duration::from_millis(2000));
         assert_eq!(at(2500), Duration::from_millis(500));

@@ -5,7 +5,7 @@
 use std::fmt;
 
 use serde::Deserialize;
-use tokenprobe_protocol::{cess, cognito, vcd, veeva, venafi};
+use tokenprobe_protocol::{System, cess, cognito, vcd, veeva, venafi};
 
 /// One endpoint of the stub.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -49,17 +49,30 @@ impl Route {
         Route::VcdCurrent,
     ];
 
-    /// The name used in configuration, logs and counters.
+    /// The system it belongs to.
+    pub fn system(self) -> System {
+        match self {
+            Route::Cognito | Route::Jwks => System::Cognito,
+            Route::Cess => System::Cess,
+            Route::VenafiAuthorize
+            | Route::VenafiRefresh
+            | Route::VenafiRevoke
+            | Route::VenafiVerify => System::Venafi,
+            Route::Veeva => System::Veeva,
+            Route::VcdLogin | Route::VcdCurrent => System::Vcd,
+        }
+    }
+
+    /// The name used in configuration, logs and counters: the system's
+    /// own for its one token route.
     pub fn name(self) -> &'static str {
         match self {
-            Route::Cognito => "cognito",
+            Route::Cognito | Route::Cess | Route::Veeva => self.system().name(),
             Route::Jwks => "jwks",
-            Route::Cess => "cess",
             Route::VenafiAuthorize => "venafi-authorize",
             Route::VenafiRefresh => "venafi-refresh",
             Route::VenafiRevoke => "venafi-revoke",
             Route::VenafiVerify => "venafi-verify",
-            Route::Veeva => "veeva",
             Route::VcdLogin => "vcd-login",
             Route::VcdCurrent => "vcd-current",
         }

@@ -23,7 +23,7 @@ use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
 use crate::conn::{Admit, Conn, SharedStream, Table};
-use crate::fault::{Outcome, Plan};
+use crate::fault::{Action, Decision};
 use crate::route::{Route, RouteKey};
 use crate::systems::{self, State, plain};
 
@@ -211,9 +211,9 @@ async fn handle(
     let state = &shared.state;
     let route = Route::of(req.uri().path());
     shared.counters.count(route);
-    let plan = route
+    let decision = route
         .and_then(|r| state.config.faults_for(RouteKey::Route(r)))
-        .map(|f| f.plan(arrived - state.started, &mut rand::rng()));
+        .map(|f| f.decide(arrived - state.started, &mut rand::rng()));
     let (method, path) = (req.method().clone(), req.uri().path().to_owned());
 
     let (parts, body) = req.into_parts();
@@ -228,25 +228,25 @@ async fn handle(
         Err(_) => return Err(ResetConnection),
         Ok(body) => {
             let req = Request::from_parts(parts, body.to_bytes());
-            match (route, plan) {
+            match (route, decision) {
                 (None, _) => plain(StatusCode::NOT_FOUND, "no such endpoint"),
-                (Some(route), plan) => {
-                    let Plan { hold, outcome } = plan.unwrap_or(Plan {
+                (Some(route), decision) => {
+                    let Decision { hold, action } = decision.unwrap_or(Decision {
                         hold: Duration::ZERO,
-                        outcome: Outcome::Answer,
+                        action: Action::Answer,
                     });
                     if !hold.is_zero() {
                         tokio::time::sleep_until((arrived + hold).into()).await;
                     }
-                    match outcome {
-                        Outcome::Reset => {
+                    match action {
+                        Action::Reset => {
                             shared.counters.resets.fetch_add(1, Ordering::Relaxed);
                             stream.reset_on_close();
                             log(route.name(), &method, &path, None, arrived);
                             return Err(ResetConnection);
                         }
-                        Outcome::Error(res) => res,
-                        Outcome::Answer => systems::answer(state, route, &req),
+                        Action::Error(res) => res,
+                        Action::Answer => systems::answer(state, route, &req),
                     }
                 }
             }

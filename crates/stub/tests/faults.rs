@@ -31,7 +31,7 @@ async fn an_error_rate_answers_its_status_body_and_retry_after_at_its_probabilit
     let n = 400;
     let mut errors = 0;
     for _ in 0..n {
-        let r = h.cess(&h.cess_body().unwrap()).await.unwrap();
+        let r = h.cess_grant().await;
         match r.status {
             StatusCode::SERVICE_UNAVAILABLE => {
                 errors += 1;
@@ -55,7 +55,7 @@ async fn resets_close_the_connection_without_an_answer_and_are_all_counted() {
     let n = 200;
     let mut failed = 0;
     for _ in 0..n {
-        let req = h.client_request().unwrap().encode(&h.base).unwrap();
+        let req = h.cognito_account().unwrap().encode(&h.base).unwrap();
         match h.transport.send(req).await {
             Ok(r) => assert_eq!(r.status, StatusCode::OK),
             Err(e) => {
@@ -80,7 +80,11 @@ async fn a_stall_and_fixed_latency_hold_the_answer() {
     ))
     .await;
     let t = Instant::now();
-    let r = h.veeva(tokenprobe_stub::DEMO_ID, None).await.unwrap();
+    let r = h
+        .on(tokenprobe_protocol::System::Veeva)
+        .veeva(tokenprobe_stub::DEMO_ID, None)
+        .await
+        .unwrap();
     assert_eq!(r.status, StatusCode::OK);
     assert!(
         t.elapsed() >= Duration::from_millis(300),
@@ -89,7 +93,7 @@ async fn a_stall_and_fixed_latency_hold_the_answer() {
     );
     // `all` applies where a route has no entry of its own.
     let t = Instant::now();
-    h.cess(&h.cess_body().unwrap()).await.unwrap();
+    h.cess_grant().await;
     assert!(
         t.elapsed() >= Duration::from_millis(200),
         "{:?}",
@@ -104,7 +108,10 @@ fn spawn_cess(h: &Harness) -> tokio::task::JoinHandle<Result<StatusCode, ClientE
             http::Method::POST,
             "/oauth",
             &[("content-type", "application/json")],
-            h.cess_body().unwrap().to_string(),
+            h.on(tokenprobe_protocol::System::Cess)
+                .cess_body()
+                .unwrap()
+                .to_string(),
         )
         .unwrap();
     let transport = h.transport.clone();
@@ -126,7 +133,7 @@ async fn every_request_arriving_in_the_stall_window_is_answered_when_it_closes()
     }
     // After the window, no hold: well before another 1.5 s would pass.
     let t = Instant::now();
-    h.cess(&h.cess_body().unwrap()).await.unwrap();
+    h.cess_grant().await;
     assert!(
         t.elapsed() < Duration::from_millis(1500),
         "{:?}",

@@ -2,10 +2,13 @@
 
 #![allow(dead_code, unreachable_pub)]
 
-use tokenprobe_client::{HttpOptions, Transport};
+mod flows;
+
+#[allow(unused_imports)]
+pub use flows::{demo, demo_replacing, flow, target_at};
 use tokenprobe_conformance::catalog::{System, entry_for};
 use tokenprobe_conformance::run::{Outcome, Verdict, one};
-use tokenprobe_conformance::target::{Accounts, Target};
+use tokenprobe_conformance::target::Target;
 use tokenprobe_stub::{Config, JwtAlgorithm, Stub, StubHandle};
 
 /// The demo configuration with ES256 keys (fast to make).
@@ -17,12 +20,7 @@ pub fn fast_config() -> Config {
 
 /// A target for `system` on a running stub, as the demo accounts.
 pub fn target(stub: &StubHandle, system: System) -> Target {
-    Target::new(
-        system,
-        stub.base_url(),
-        Transport::new(&HttpOptions::default()).unwrap(),
-        Accounts::default(),
-    )
+    target_at(&stub.base_url(), &demo(system))
 }
 
 /// One target per system on a running stub.

@@ -1,0 +1,235 @@
+//! Amazon Cognito client credentials (or, in `rfc6749` mode, any RFC 6749
+//! client-credentials server): claims, refusals, scopes and signing keys.
+
+use http::{Method, StatusCode};
+use serde_json::Value;
+use tokenprobe_protocol::{DecodeError, ProviderError, cognito, jwt, wire};
+
+use super::{Checked, Finding, access_token, answer, broken, expires_in, require};
+use crate::target::{Target, TargetError};
+
+/// CG-05: the protocol's claims rule on Cognito; in generic mode only the
+/// lifetime, and only for JWTs.
+pub(crate) async fn claims(target: &Target) -> Checked {
+    let reply = target.success().await?;
+    let Ok(token) = jwt::decode_unverified(access_token(&reply)) else {
+        return match target.options.generic {
+            true => Err(Finding::Skipped(
+                "the access token is opaque, not a JWT".into(),
+            )),
+            false => broken("the access token is not a JWT"),
+        };
+    };
+    if target.options.generic {
+        let (Some(exp), Some(iat), Some(lifetime)) =
+            (token.claims.exp, token.claims.iat, expires_in(&reply))
+        else {
+            return Err(Finding::Skipped(
+                "the JWT or the answer has no exp, iat or expires_in".into(),
+            ));
+        };
+        let claimed = exp.saturating_sub(iat);
+        return require(
+            claimed.abs_diff(lifetime) <= cognito::CLAIMS_TOLERANCE_SECS,
+            || format!("exp − iat is {claimed} s, expires_in {lifetime} s"),
+        );
+    }
+    let request = target.cognito_account()?;
+    match request.decode_response(reply.status, &reply.headers, &reply.body) {
+        Ok(grant) => match grant.warnings.iter().find(|w| w.check == "CG-05") {
+            Some(w) => broken(w.message.clone()),
+            None => Ok(()),
+        },
+        Err(ProviderError::Decode(DecodeError::Contract {
+            check: "CG-05",
+            reason,
+        })) => broken(reason),
+        Err(_) => Ok(()),
+    }
+}
+
+/// CG-07: the success is not cached.
+pub(crate) async fn not_cached(target: &Target) -> Checked {
+    let reply = target.success().await?;
+    require(wire::has_no_store(&reply.headers), || {
+        "no `Cache-Control: no-store` on the success".into()
+    })
+}
+
+/// `invalid_client` with 400 or 401.
+async fn invalid_client(target: &Target, request: &cognito::TokenRequest) -> Checked {
+    let reply = target.cognito(request).await?;
+    require(
+        matches!(reply.status.as_u16(), 400 | 401) && reply.json()["error"] == "invalid_client",
+        || answer(&reply),
+    )
+}
+
+/// CG-08: a wrong secret is `invalid_client`.
+pub(crate) async fn wrong_secret_refused(target: &Target) -> Checked {
+    let account = target.cognito_account()?;
+    let wrong = format!("{}-wrong", account.client_secret().expose());
+    let request = target.client_request_as(account.client_id(), &wrong)?;
+    invalid_client(target, &request).await
+}
+
+/// CG-09: an unknown client is `invalid_client`.
+pub(crate) async fn unknown_client_refused(target: &Target) -> Checked {
+    let secret = target.cognito_account()?.client_secret().expose();
+    let request = target.client_request_as("tokenprobe-no-such-client", secret)?;
+    invalid_client(target, &request).await
+}
+
+/// CG-10: a grant type the server does not take is refused as such.
+pub(crate) async fn unsupported_grant_refused(target: &Target) -> Checked {
+    let reply = target
+        .cognito_form(Method::POST, "grant_type=password")
+        .await?;
+    let error = &reply.json()["error"];
+    require(
+        reply.status == StatusCode::BAD_REQUEST
+            && (error == "unsupported_grant_type" || error == "unauthorized_client"),
+        || answer(&reply),
+    )
+}
+
+/// CG-11: no `grant_type` is `invalid_request`.
+pub(crate) async fn missing_grant_type_refused(target: &Target) -> Checked {
+    let reply = target.refusal().await?;
+    require(
+        reply.status == StatusCode::BAD_REQUEST && reply.json()["error"] == "invalid_request",
+        || answer(&reply),
+    )
+}
+
+/// CG-12: a scope the client lacks is refused or left out of the grant.
+pub(crate) async fn unlisted_scope_not_granted(target: &Target) -> Checked {
+    const UNLISTED: &str = "admin/everything";
+    let request = target
+        .cognito_account()?
+        .clone()
+        .with_scopes([UNLISTED])
+        .map_err(TargetError::from)?;
+    let reply = target.cognito(&request).await?;
+    if reply.status == StatusCode::BAD_REQUEST {
+        return require(reply.json()["error"] == "invalid_scope", || answer(&reply));
+    }
+    let claims = jwt::decode_unverified(access_token(&reply)).map(|j| j.claims.scope);
+    let claimed = |s: Option<&str>| s.is_some_and(|s| s.split(' ').any(|x| x == UNLISTED));
+    require(
+        !claimed(reply.member("scope")) && !claims.is_ok_and(|c| claimed(c.as_deref())),
+        || format!("a grant claiming {UNLISTED}, which the client lacks"),
+    )
+}
+
+/// CG-13: a token request by GET gets no token.
+pub(crate) async fn get_refused(target: &Target) -> Checked {
+    let reply = target
+        .cognito_form(Method::GET, "grant_type=client_credentials")
+        .await?;
+    require(
+        reply.status.is_client_error() && reply.json()["access_token"].is_null(),
+        || format!("GET gave {}", reply.status),
+    )
+}
+
+/// CG-14: client credentials get no refresh token.
+pub(crate) async fn no_refresh_token(target: &Target) -> Checked {
+    let reply = target.success().await?;
+    require(reply.json()["refresh_token"].is_null(), || {
+        "a refresh_token for client credentials".into()
+    })
+}
+
+/// CG-15: the JWKS names the token's key and the signature verifies.
+pub(crate) async fn signed_by_published_key(target: &Target) -> Checked {
+    let reply = target.success().await?;
+    let token = access_token(&reply);
+    let Ok(header) = jsonwebtoken::decode_header(token) else {
+        return Err(Finding::Skipped(
+            "the access token is opaque, not a JWT".into(),
+        ));
+    };
+    let path = target
+        .options
+        .jwks_path
+        .as_deref()
+        .unwrap_or(cognito::JWKS_PATH);
+    let keys = target.send(target.raw(Method::GET, path, &[], "")?).await?;
+    if !keys.status.is_success() {
+        return Err(Finding::Skipped(format!(
+            "no JWKS at {path} ({}); set [check] jwks_path",
+            keys.status.as_u16()
+        )));
+    }
+    let set: jsonwebtoken::jwk::JwkSet = serde_json::from_slice(&keys.body)
+        .map_err(|e| Finding::Broken(format!("{path} is not a JWKS: {e}")))?;
+    let kid = header
+        .kid
+        .ok_or(Finding::Broken("the JWT header has no kid".into()))?;
+    let jwk = set
+        .find(&kid)
+        .ok_or_else(|| Finding::Broken(format!("kid {kid} is not in the JWKS")))?;
+    let alg = key_algorithm(jwk)?;
+    if alg != header.alg {
+        return broken(format!(
+            "the JWT header says {:?}, its key in the JWKS is for {alg:?}",
+            header.alg
+        ));
+    }
+    let key =
+        jsonwebtoken::DecodingKey::from_jwk(jwk).map_err(|e| Finding::Broken(e.to_string()))?;
+    let mut validation = jsonwebtoken::Validation::new(alg);
+    validation.validate_aud = false;
+    jsonwebtoken::decode::<Value>(token, &key, &validation)
+        .map(|_| ())
+        .map_err(|e| Finding::Broken(format!("signature: {e}")))
+}
+
+/// The algorithm a published key verifies with, taken from the key (its
+/// `alg`, else its type and curve), never from the token's header alone: a
+/// token that names `HS256` must not get its public key used as an HMAC
+/// secret. A symmetric (`oct`) key has no place in a public key set.
+fn key_algorithm(jwk: &jsonwebtoken::jwk::Jwk) -> Result<jsonwebtoken::Algorithm, Finding> {
+    use jsonwebtoken::Algorithm;
+    use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve};
+    let named = jwk
+        .common
+        .key_algorithm
+        .map(|a| a.to_string().parse::<Algorithm>());
+    let from_type = match &jwk.algorithm {
+        AlgorithmParameters::OctetKey(_) => {
+            return broken("the JWKS publishes a symmetric (oct) key");
+        }
+        AlgorithmParameters::RSA(_) => None,
+        AlgorithmParameters::EllipticCurve(ec) => match ec.curve {
+            EllipticCurve::P256 => Some(Algorithm::ES256),
+            EllipticCurve::P384 => Some(Algorithm::ES384),
+            _ => None,
+        },
+        AlgorithmParameters::OctetKeyPair(_) => Some(Algorithm::EdDSA),
+    };
+    let family_ok = |a: Algorithm| match &jwk.algorithm {
+        AlgorithmParameters::RSA(_) => matches!(
+            a,
+            Algorithm::RS256
+                | Algorithm::RS384
+                | Algorithm::RS512
+                | Algorithm::PS256
+                | Algorithm::PS384
+                | Algorithm::PS512
+        ),
+        _ => Some(a) == from_type,
+    };
+    match (named, from_type) {
+        (Some(Ok(a)), _) if family_ok(a) => Ok(a),
+        (Some(_), _) => broken("the key's alg does not fit its key type"),
+        (None, Some(a)) => Ok(a),
+        // An RSA key without `alg`: RS256, the default of every
+        // authorization server this checks.
+        (None, None) if matches!(jwk.algorithm, AlgorithmParameters::RSA(_)) => {
+            Ok(Algorithm::RS256)
+        }
+        (None, None) => broken("a key of a type this check cannot verify"),
+    }
+}

@@ -1,0 +1,117 @@
+//! The code of the catalog's checks, one async function each, grouped by
+//! the rule's source: [`rfc`] (RFC 6749/6750, several systems), then one
+//! module per system. A check sends its requests through the [`Target`],
+//! reads the typed [`Reply`] and says how the contract was broken, or why
+//! it could not tell; the rules themselves come from `tokenprobe-protocol`.
+//!
+//! The catalog binds each entry to its function ([`crate::catalog::Entry::check`]),
+//! so an entry without code does not compile, and a function no entry
+//! names is dead code, which the build refuses (`-D warnings`).
+
+pub(crate) mod cess;
+pub(crate) mod cognito;
+pub(crate) mod rfc;
+pub(crate) mod vcd;
+pub(crate) mod veeva;
+pub(crate) mod venafi;
+
+use std::pin::Pin;
+
+use tokenprobe_protocol::wire;
+
+use crate::target::{Reply, Target, TargetError};
+
+/// Why a check did not pass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finding {
+    /// The contract is broken, as observed.
+    Broken(String),
+    /// A departure the contract itself calls a warning.
+    Warning(String),
+    /// The check does not apply to this server, and why.
+    Skipped(String),
+    /// The check could not run, and why.
+    Errored(CheckError),
+}
+
+/// Why a check could not run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CheckError {
+    /// A request it needed got no answer to read.
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    /// What it builds on did not happen (no grant to refresh, no session
+    /// to end), so the rule it checks cannot be observed.
+    #[error("{0}")]
+    Precondition(String),
+}
+
+impl From<TargetError> for Finding {
+    fn from(e: TargetError) -> Self {
+        Finding::Errored(e.into())
+    }
+}
+
+/// A check's verdict: `Err` says how it did not pass.
+pub type Checked = Result<(), Finding>;
+
+/// A check, as the catalog holds it.
+pub type Check = for<'a> fn(&'a Target) -> Pin<Box<dyn Future<Output = Checked> + Send + 'a>>;
+
+/// `Ok` when `holds`, else the contract is broken for the reason `why`.
+fn require(holds: bool, why: impl FnOnce() -> String) -> Checked {
+    if holds {
+        Ok(())
+    } else {
+        Err(Finding::Broken(why()))
+    }
+}
+
+fn broken<T>(why: impl Into<String>) -> Result<T, Finding> {
+    Err(Finding::Broken(why.into()))
+}
+
+fn precondition<T>(why: impl Into<String>) -> Result<T, Finding> {
+    Err(Finding::Errored(CheckError::Precondition(why.into())))
+}
+
+/// `401 {"error":"invalid_client"}` as a one-line reason (the runner
+/// scrubs it of secrets).
+fn answer(reply: &Reply) -> String {
+    format!("{} {}", reply.status.as_u16(), wire::excerpt(&reply.body))
+}
+
+/// The media type a reply is labelled with.
+fn media(reply: &Reply) -> String {
+    wire::media_type(&reply.headers)
+        .unwrap_or("nothing")
+        .to_owned()
+}
+
+/// `expires_in`, as the protocol reads it (a number, or a digit string).
+fn expires_in(reply: &Reply) -> Option<u64> {
+    serde_json::from_value::<tokenprobe_protocol::rfc6749::ExpiresIn>(
+        reply.json()["expires_in"].clone(),
+    )
+    .ok()
+    .map(tokenprobe_protocol::rfc6749::ExpiresIn::seconds)
+}
+
+/// The access token of a reply, or empty.
+fn access_token(reply: &Reply) -> &str {
+    reply.member("access_token").unwrap_or_default()
+}
+
+/// The target's refusal, for the checks that read an error answer; a
+/// server that does not refuse leaves nothing to read.
+async fn refused(target: &Target) -> Result<Reply, Finding> {
+    let refusal = target.refusal().await?;
+    if refusal.status.is_client_error() {
+        Ok(refusal)
+    } else {
+        Err(Finding::Skipped(format!(
+            "no error to inspect: {}",
+            answer(&refusal)
+        )))
+    }
+}

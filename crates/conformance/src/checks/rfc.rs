@@ -1,0 +1,116 @@
+//! RFC 6749 and RFC 6750 rules, checked on every JSON token endpoint.
+
+use http::{Method, StatusCode};
+use serde_json::Value;
+use tokenprobe_protocol::{System, rfc6749, wire};
+
+use super::{Checked, Finding, access_token, answer, broken, media, refused, require};
+use crate::target::Target;
+
+/// RFC-01: successes and the refusal are labelled JSON.
+pub(crate) async fn labelled_json(target: &Target) -> Checked {
+    for (route, reply) in target.successes().await? {
+        require(wire::is_json(&reply.headers), || {
+            format!("{route}: success labelled {}", media(&reply))
+        })?;
+    }
+    let refusal = refused(target).await?;
+    match (wire::is_json(&refusal.headers), target.system) {
+        (true, _) => Ok(()),
+        // Venafi's error body is only documented as "a message".
+        (false, System::Venafi) => Err(Finding::Warning(format!(
+            "error labelled {}",
+            media(&refusal)
+        ))),
+        (false, _) => broken(format!("error labelled {}", media(&refusal))),
+    }
+}
+
+/// RFC-02: successes are not cached (`no-store`; `Pragma` only warned of).
+pub(crate) async fn not_cached(target: &Target) -> Checked {
+    let mut no_pragma = Vec::new();
+    for (route, reply) in target.successes().await? {
+        require(wire::has_no_store(&reply.headers), || {
+            format!("{route}: no `Cache-Control: no-store`")
+        })?;
+        if !wire::has_pragma_no_cache(&reply.headers) {
+            no_pragma.push(route);
+        }
+    }
+    match no_pragma.is_empty() {
+        true => Ok(()),
+        false => Err(Finding::Warning(format!(
+            "{}: no `Pragma: no-cache` (RFC 6749; OAuth 2.1 drops it)",
+            no_pragma.join(", ")
+        ))),
+    }
+}
+
+/// RFC-05: the error body has the RFC 6749 shape.
+pub(crate) async fn error_shape(target: &Target) -> Checked {
+    let refusal = refused(target).await?;
+    let body = refusal.json();
+    let string_or_absent = |k: &str| body.get(k).is_none_or(Value::is_string);
+    require(
+        body["error"].as_str().is_some_and(|c| !c.is_empty())
+            && string_or_absent("error_description")
+            && string_or_absent("error_uri"),
+        || format!("error body {}", answer(&refusal)),
+    )
+}
+
+/// RFC-06: `expires_in` is a JSON number (a digit string or none is a
+/// warning).
+pub(crate) async fn expires_in_number(target: &Target) -> Checked {
+    let mut notes = Vec::new();
+    for (route, reply) in target.successes().await? {
+        match &reply.json()["expires_in"] {
+            Value::Number(n) if n.is_u64() => {}
+            Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+                notes.push(format!("{route}: expires_in is the string {s:?}"));
+            }
+            Value::Null => notes.push(format!("{route}: no expires_in")),
+            other => return broken(format!("{route}: expires_in is {other}")),
+        }
+    }
+    match notes.is_empty() {
+        true => Ok(()),
+        false => Err(Finding::Warning(notes.join("; "))),
+    }
+}
+
+/// RFC-08: a 401 after HTTP Basic carries `WWW-Authenticate`.
+pub(crate) async fn basic_challenge(target: &Target) -> Checked {
+    let path = target.cognito_account()?.path();
+    let reply = target
+        .send(target.raw(
+            Method::POST,
+            path,
+            &[
+                ("authorization", "Basic !!not-base64!!"),
+                ("content-type", wire::FORM),
+            ],
+            "grant_type=client_credentials",
+        )?)
+        .await?;
+    if reply.status != StatusCode::UNAUTHORIZED {
+        return Err(Finding::Skipped(format!(
+            "the server answers malformed Basic with {}, not 401",
+            reply.status.as_u16()
+        )));
+    }
+    require(
+        reply.headers.contains_key(http::header::WWW_AUTHENTICATE),
+        || "a 401 without WWW-Authenticate".into(),
+    )
+}
+
+/// RFC-09: access tokens are RFC 6750 b64tokens.
+pub(crate) async fn b64token(target: &Target) -> Checked {
+    for (route, reply) in target.successes().await? {
+        require(rfc6749::is_b64token(access_token(&reply)), || {
+            format!("{route}: the access token has characters outside b64token")
+        })?;
+    }
+    Ok(())
+}

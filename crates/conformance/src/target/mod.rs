@@ -1,0 +1,358 @@
+//! Where the checks run and as whom: one flow's server and account (built
+//! by the client's own [`Flow`], so `check` sends what `load` sends), a
+//! transport, and what the checks share. Split by job:
+//!
+//! - this module sends ([`Target::send`]), keeps the evidence in a
+//!   [`Journal`], and asks once for the answers several checks read
+//!   ([`Target::successes`], [`Target::refusal`]);
+//! - [`requests`] builds each system's requests from the account;
+//! - [`sessions`] remembers the sessions the checks opened, so that
+//!   [`Target::end_sessions`] can end them.
+
+mod error;
+mod requests;
+mod sessions;
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, Request, StatusCode};
+use serde_json::Value;
+use tokenprobe_client::{Account, ClientError, Flow, FlowConfig, Idp, Transport};
+use tokenprobe_protocol::{BaseUrl, Secret, System};
+use tokio::sync::OnceCell;
+
+pub use error::TargetError;
+
+use crate::evidence::{Capture, Journal};
+use sessions::{Session, Sessions};
+
+/// How the `cognito` checks read the server.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Any RFC 6749 server, not Amazon Cognito: the Cognito-only claims
+    /// (`token_use`, `client_id`) are not required.
+    pub generic: bool,
+    /// The JWKS path under the base URL (default `/.well-known/jwks.json`).
+    pub jwks_path: Option<String>,
+}
+
+/// An answer, read whole, its body parsed as JSON once (`null` when it is
+/// not JSON). Its `Debug` shows no body or header values: they may hold
+/// tokens.
+#[derive(Clone)]
+pub struct Reply {
+    /// Status.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// Body.
+    pub body: Bytes,
+    json: Value,
+}
+
+impl std::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reply")
+            .field("status", &self.status)
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field("body_bytes", &self.body.len())
+            .finish()
+    }
+}
+
+impl Reply {
+    /// An answer; its body is parsed here, once.
+    pub fn new(status: StatusCode, headers: HeaderMap, body: Bytes) -> Reply {
+        let json = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            body,
+            json,
+        }
+    }
+
+    /// The body as JSON, or `null`.
+    pub fn json(&self) -> &Value {
+        &self.json
+    }
+
+    /// A string member of the JSON body (`access_token`, `scope`, …).
+    pub fn member(&self, name: &str) -> Option<&str> {
+        self.json[name].as_str()
+    }
+
+    /// The body as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// An answer several checks read: the route, the answer and its evidence.
+type Shared = (&'static str, Reply, Capture);
+
+/// The answers asked for once per target, or why there are none.
+type Asked = Result<Vec<Shared>, TargetError>;
+
+/// One flow's server, and who the checks are there.
+#[derive(Debug)]
+pub struct Target {
+    /// The system.
+    pub system: System,
+    /// The server.
+    pub base: BaseUrl,
+    /// How to reach it.
+    pub transport: Transport,
+    /// How to read it.
+    pub options: Options,
+    flow: Flow,
+    journal: Journal,
+    sessions: Sessions,
+    successes: OnceCell<Asked>,
+    refusal: OnceCell<Asked>,
+}
+
+impl Target {
+    /// A target for a configured flow; its secrets are learnt by the
+    /// redactor before anything is sent.
+    pub fn new(flow: Flow, transport: Transport) -> Target {
+        let journal = Journal::default();
+        match flow.account() {
+            Account::Cognito(r) => journal.learn(r.client_secret().expose()),
+            Account::Cess(r) => {
+                journal.learn(r.client_secret().expose());
+                journal.learn(r.password().expose());
+            }
+            Account::Venafi(r) => journal.learn(r.password().expose()),
+            Account::Veeva { idp, .. } | Account::Vcd { idp, .. } => match idp {
+                Idp::Token(t) => journal.learn(t.expose()),
+                Idp::Cognito(r, _) => journal.learn(r.client_secret().expose()),
+            },
+        }
+        Target {
+            system: flow.system(),
+            base: flow.base().clone(),
+            transport,
+            options: Options::default(),
+            flow,
+            journal,
+            sessions: Sessions::default(),
+            successes: OnceCell::new(),
+            refusal: OnceCell::new(),
+        }
+    }
+
+    /// A target for a scenario flow: its base URL (or `default_base`),
+    /// its credentials (secrets read now) and its IdP, as [`Flow::new`]
+    /// reads them.
+    pub fn from_config(
+        config: &FlowConfig,
+        default_base: &BaseUrl,
+        transport: Transport,
+    ) -> Result<Target, ClientError> {
+        let mut config = config.clone();
+        config.default_base_url(default_base);
+        Ok(Target::new(Flow::new(&config)?, transport))
+    }
+
+    /// The same target read with `options`.
+    pub fn with_options(mut self, options: Options) -> Target {
+        self.options = options;
+        self
+    }
+
+    /// The account the checks act as.
+    pub fn account(&self) -> &Account {
+        self.flow.account()
+    }
+
+    /// Sends a request, keeping its evidence; a transport failure is an
+    /// `Err` with its reason, scrubbed.
+    pub async fn send(&self, req: Request<Bytes>) -> Result<Reply, TargetError> {
+        let mut capture = self.journal.request(&req);
+        let started = Instant::now();
+        let result = self.transport.send(req).await;
+        capture.elapsed = started.elapsed();
+        match result {
+            Ok(a) => {
+                let reply = Reply::new(a.status, a.headers, a.body);
+                self.journal.answer(
+                    &mut capture,
+                    reply.status.as_u16(),
+                    &reply.headers,
+                    &reply.body,
+                );
+                self.journal.keep(capture);
+                Ok(reply)
+            }
+            Err(e) => {
+                let why = self.scrub(&e.to_string());
+                capture.error = Some(why.clone());
+                self.journal.keep(capture);
+                Err(TargetError::Transport(why))
+            }
+        }
+    }
+
+    /// Ends every session the checks opened and left open (Venafi revoke,
+    /// VCD logout); returns how many ended, and the reasons of those that
+    /// did not. Vault sessions are left to expire: ending one needs the
+    /// Vault API, not this endpoint.
+    pub async fn end_sessions(&self) -> (usize, Vec<String>) {
+        let (mut ended, mut failed) = (0, Vec::new());
+        for session in self.sessions.take() {
+            let sent = match &session {
+                Session::Venafi(t) => self.venafi_revoke(t.expose()).await,
+                Session::Vcd(auth) => self.vcd_logout(auth.expose()).await,
+            };
+            match sent {
+                // 401: the token no longer works, so the session is over
+                // (a Venafi refresh and its grant end together).
+                Ok(r) if r.status.is_success() || r.status == StatusCode::UNAUTHORIZED => {
+                    ended += 1
+                }
+                Ok(r) => failed.push(format!("{}: {}", self.system, r.status)),
+                Err(e) => failed.push(format!("{}: {e}", self.system)),
+            }
+        }
+        (ended, failed)
+    }
+
+    /// The evidence kept since the last call.
+    pub fn take_evidence(&self) -> Vec<Capture> {
+        self.journal.take()
+    }
+
+    /// `text` with every secret and token seen so far replaced.
+    pub fn scrub(&self, text: &str) -> String {
+        self.journal.scrub(text)
+    }
+
+    /// The plain successful token answers of this system (one request, two
+    /// for Venafi with a refresh), asked for once and shared by the checks
+    /// that only read them. Not-successful answers are left out; none at
+    /// all is an error.
+    pub async fn successes(&self) -> Result<Vec<(&'static str, Reply)>, TargetError> {
+        self.shared(&self.successes, self.ask_successes()).await
+    }
+
+    /// The first of [`Target::successes`].
+    pub async fn success(&self) -> Result<Reply, TargetError> {
+        let mut all = self.successes().await?;
+        Ok(all.remove(0).1)
+    }
+
+    /// This system's answer to a request refused for a non-secret reason
+    /// (`cognito`: no `grant_type`; `cess`: another `grant_type`; `venafi`:
+    /// no `client_id`), asked for once: no wrong credential is ever sent.
+    pub async fn refusal(&self) -> Result<Reply, TargetError> {
+        let mut all = self.shared(&self.refusal, self.ask_refusal()).await?;
+        Ok(all.remove(0).1)
+    }
+
+    /// Runs `ask` once per target; every later caller gets the same
+    /// answers, their evidence marked shared.
+    async fn shared(
+        &self,
+        cell: &OnceCell<Asked>,
+        ask: impl Future<Output = Asked>,
+    ) -> Result<Vec<(&'static str, Reply)>, TargetError> {
+        let mut first = false;
+        let all = cell
+            .get_or_init(|| async {
+                first = true;
+                ask.await
+            })
+            .await
+            .clone()?;
+        let mut out = Vec::new();
+        for (route, reply, capture) in all {
+            if !first {
+                self.journal.keep(Capture {
+                    shared: true,
+                    ..capture
+                });
+            }
+            out.push((route, reply));
+        }
+        Ok(out)
+    }
+
+    async fn ask_refusal(&self) -> Asked {
+        let (route, r) = match self.system {
+            System::Cognito => {
+                let scope = self.cognito_account()?.scope().unwrap_or_default();
+                let form = if scope.is_empty() {
+                    String::new()
+                } else {
+                    form_urlencoded::Serializer::new(String::new())
+                        .append_pair("scope", scope)
+                        .finish()
+                };
+                ("cognito", self.cognito_form(Method::POST, &form).await?)
+            }
+            System::Cess => {
+                let mut b = self.cess_body()?;
+                b["grant_type"] = "client_credentials".into();
+                ("cess", self.cess(&b).await?)
+            }
+            System::Venafi => {
+                let mut b = self.venafi_body(None)?;
+                if let Some(o) = b.as_object_mut() {
+                    o.remove("client_id");
+                }
+                ("venafi-authorize", self.venafi_authorize(&b).await?)
+            }
+            System::Veeva | System::Vcd => return Err(TargetError::NoTokenEndpoint),
+        };
+        let capture = self
+            .journal
+            .last()
+            .ok_or(TargetError::Build("no evidence".into()))?;
+        Ok(vec![(route, r, capture)])
+    }
+
+    async fn ask_successes(&self) -> Asked {
+        let mut out = Vec::new();
+        let keep = |route, r: Reply, out: &mut Vec<_>| {
+            if let (true, Some(capture)) = (r.status.is_success(), self.journal.last()) {
+                out.push((route, r, capture));
+            }
+        };
+        match self.system {
+            System::Cognito => {
+                let r = self.cognito(self.cognito_account()?).await?;
+                keep("cognito", r, &mut out);
+            }
+            System::Cess => {
+                let r = self.send(self.cess_account()?.encode(&self.base)?).await?;
+                keep("cess", r, &mut out);
+            }
+            System::Venafi => {
+                let grant = self.venafi_grant().await?;
+                let refresh = grant.member("refresh_token").map(str::to_owned);
+                keep("venafi-authorize", grant, &mut out);
+                if let Some(refresh) = refresh {
+                    let r = self.venafi_refresh(&refresh).await?;
+                    keep("venafi-refresh", r, &mut out);
+                }
+            }
+            System::Veeva | System::Vcd => {}
+        }
+        if out.is_empty() {
+            let last = self.journal.last().and_then(|c| c.status);
+            return Err(TargetError::NoSuccess(
+                last.map_or("none".into(), |s| s.to_string()),
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Notes the Venafi session a successful grant or refresh opened.
+    fn note_venafi_grant(&self, r: &Reply) {
+        if let (true, Some(t)) = (r.status.is_success(), r.member("access_token")) {
+            self.sessions.opened(Session::Venafi(Secret::new(t)));
+        }
+    }
+}

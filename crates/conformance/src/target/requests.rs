@@ -1,0 +1,328 @@
+//! Each system's requests, built from the target's account with the
+//! protocol crate's encoders; the variations the checks need (a wrong
+//! secret, another scope, a missing member) start from those. The helpers
+//! that open or end a session note it in [`super::sessions`].
+
+use bytes::Bytes;
+use http::{Method, Request};
+use serde_json::Value;
+use tokenprobe_client::{Account, Idp};
+use tokenprobe_protocol::client_auth::{ClientAuth, basic_authorization};
+use tokenprobe_protocol::vcd::{self, ApiVersion, SessionFormat};
+use tokenprobe_protocol::{Secret, System, cess, cognito, veeva, venafi, wire};
+
+use super::sessions::Session;
+use super::{Reply, Target, TargetError};
+
+impl Target {
+    fn other_system(&self, wanted: System) -> TargetError {
+        TargetError::OtherSystem {
+            wanted,
+            system: self.system,
+        }
+    }
+
+    /// A request to `path` with the given method, headers and body.
+    pub fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Bytes>,
+    ) -> Result<Request<Bytes>, TargetError> {
+        let mut b = Request::builder()
+            .method(method)
+            .uri(self.base.join(path).map_err(TargetError::build)?);
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        b.body(body.into()).map_err(TargetError::build)
+    }
+
+    /// JSON to `path`.
+    async fn post_json(&self, path: &str, body: &Value) -> Result<Reply, TargetError> {
+        let req = self.raw(
+            Method::POST,
+            path,
+            &[("content-type", wire::JSON)],
+            body.to_string(),
+        )?;
+        self.send(req).await
+    }
+
+    /// The configured client-credentials request.
+    pub fn cognito_account(&self) -> Result<&cognito::TokenRequest, TargetError> {
+        match self.account() {
+            Account::Cognito(r) => Ok(r),
+            _ => Err(self.other_system(System::Cognito)),
+        }
+    }
+
+    /// The configured request as another client or with another secret.
+    pub fn client_request_as(
+        &self,
+        client_id: &str,
+        secret: &str,
+    ) -> Result<cognito::TokenRequest, TargetError> {
+        Ok(self
+            .cognito_account()?
+            .clone()
+            .with_client(client_id, Secret::new(secret))?)
+    }
+
+    /// Sends a client-credentials request.
+    pub async fn cognito(&self, req: &cognito::TokenRequest) -> Result<Reply, TargetError> {
+        self.send(req.encode(&self.base)?).await
+    }
+
+    /// A form to the token endpoint, our client authenticated as
+    /// configured (HTTP Basic, or `client_id` and `client_secret` added to
+    /// the form).
+    pub async fn cognito_form(&self, method: Method, form: &str) -> Result<Reply, TargetError> {
+        let account = self.cognito_account()?;
+        let (id, secret) = (account.client_id(), account.client_secret());
+        let (auth, form) = match account.auth() {
+            ClientAuth::Basic => {
+                let basic = basic_authorization(id, secret)?;
+                let basic = basic.to_str().map_err(TargetError::build)?.to_owned();
+                (Some(basic), form.to_owned())
+            }
+            ClientAuth::Body => {
+                let mut body = form_urlencoded::Serializer::for_suffix(form.to_owned(), 0);
+                body.append_pair("client_id", id);
+                body.append_pair("client_secret", secret.expose());
+                (None, body.finish())
+            }
+        };
+        let mut headers = vec![("content-type", wire::FORM)];
+        if let Some(a) = &auth {
+            headers.push(("authorization", a));
+        }
+        let req = self.raw(method, account.path(), &headers, form)?;
+        self.send(req).await
+    }
+
+    /// An IdP access token for the two-step systems, read as the client
+    /// reads it (a `cognito` target's own client credentials serve too).
+    pub async fn idp_token(&self) -> Result<String, TargetError> {
+        let (base, req) = match self.account() {
+            Account::Veeva { idp, .. } | Account::Vcd { idp, .. } => match idp {
+                Idp::Token(t) => return Ok(t.expose().to_owned()),
+                Idp::Cognito(req, base) => (base, req),
+            },
+            Account::Cognito(req) => (&self.base, req),
+            Account::Cess(_) | Account::Venafi(_) => return Err(self.other_system(System::Vcd)),
+        };
+        let r = self.send(req.encode(base)?).await?;
+        req.decode_response(r.status, &r.headers, &r.body)
+            .map(|g| g.secret.expose().to_owned())
+            .map_err(|e| TargetError::NoIdpToken(e.to_string()))
+    }
+
+    /// The configured CESS password grant.
+    pub fn cess_account(&self) -> Result<&cess::TokenRequest, TargetError> {
+        match self.account() {
+            Account::Cess(r) => Ok(r),
+            _ => Err(self.other_system(System::Cess)),
+        }
+    }
+
+    /// The body of the configured CESS grant, as JSON to vary.
+    pub fn cess_body(&self) -> Result<Value, TargetError> {
+        let req = self.cess_account()?.encode(&self.base)?;
+        serde_json::from_slice(req.body()).map_err(TargetError::build)
+    }
+
+    /// POSTs a CESS body.
+    pub async fn cess(&self, body: &Value) -> Result<Reply, TargetError> {
+        self.post_json(cess::TOKEN_PATH, body).await
+    }
+
+    /// The configured Venafi authorize request.
+    pub fn venafi_account(&self) -> Result<&venafi::AuthorizeRequest, TargetError> {
+        match self.account() {
+            Account::Venafi(r) => Ok(r),
+            _ => Err(self.other_system(System::Venafi)),
+        }
+    }
+
+    /// The body of an authorize request, for another scope or the
+    /// account's own, as JSON to vary.
+    pub fn venafi_body(&self, scope: Option<&str>) -> Result<Value, TargetError> {
+        let account = self.venafi_account()?;
+        let req = match scope {
+            Some(scope) => &venafi::AuthorizeRequest::new(
+                account.client_id(),
+                account.username(),
+                account.password().clone(),
+                scope,
+            )?,
+            None => account,
+        };
+        let req = req.encode(&self.base)?;
+        serde_json::from_slice(req.body()).map_err(TargetError::build)
+    }
+
+    /// POSTs an authorize body; a grant it gets is a session to end.
+    pub async fn venafi_authorize(&self, body: &Value) -> Result<Reply, TargetError> {
+        let r = self.post_json(venafi::AUTHORIZE_PATH, body).await?;
+        self.note_venafi_grant(&r);
+        Ok(r)
+    }
+
+    /// A grant for the account.
+    pub async fn venafi_grant(&self) -> Result<Reply, TargetError> {
+        let r = self
+            .send(self.venafi_account()?.encode(&self.base)?)
+            .await?;
+        self.note_venafi_grant(&r);
+        Ok(r)
+    }
+
+    /// A refresh with a grant's refresh token; the new grant is a session.
+    pub async fn venafi_refresh(&self, refresh_token: &str) -> Result<Reply, TargetError> {
+        let req = venafi::RefreshRequest {
+            client_id: self.venafi_account()?.client_id().to_owned(),
+            refresh_token: Secret::new(refresh_token),
+        };
+        let r = self.send(req.encode(&self.base)?).await?;
+        self.note_venafi_grant(&r);
+        Ok(r)
+    }
+
+    async fn venafi_bearer(&self, path: &str, token: &str) -> Result<Reply, TargetError> {
+        let req = venafi::BearerCall {
+            token: Secret::new(token),
+        };
+        self.send(req.encode(&self.base, path)?).await
+    }
+
+    /// Verifies an access token.
+    pub async fn venafi_verify(&self, token: &str) -> Result<Reply, TargetError> {
+        self.venafi_bearer(venafi::VERIFY_PATH, token).await
+    }
+
+    /// Revokes an access token, which ends its session.
+    pub async fn venafi_revoke(&self, token: &str) -> Result<Reply, TargetError> {
+        let r = self.venafi_bearer(venafi::REVOKE_PATH, token).await?;
+        if r.status.is_success() {
+            self.sessions.ended(&Session::Venafi(Secret::new(token)));
+        }
+        Ok(r)
+    }
+
+    /// The configured Vault profile.
+    pub fn veeva_profile(&self) -> Result<&str, TargetError> {
+        match self.account() {
+            Account::Veeva { profile_id, .. } => Ok(profile_id),
+            _ => Err(self.other_system(System::Veeva)),
+        }
+    }
+
+    /// A Vault session request, with the IdP token `token` or none.
+    pub async fn veeva(&self, profile: &str, token: Option<&str>) -> Result<Reply, TargetError> {
+        let req = match token {
+            Some(t) => veeva::SessionRequest::new(profile, Secret::new(t))?.encode(&self.base)?,
+            None => {
+                let path = format!("{}{profile}", veeva::SESSION_PATH_PREFIX);
+                self.raw(Method::POST, &path, &[("accept", wire::JSON)], "")?
+            }
+        };
+        self.send(req).await
+    }
+
+    /// The configured VCD organization, provider flag, API version and
+    /// body format.
+    fn vcd_account(&self) -> Result<(&str, bool, ApiVersion, SessionFormat), TargetError> {
+        match self.account() {
+            Account::Vcd {
+                org,
+                provider,
+                version,
+                format,
+                ..
+            } => Ok((org, *provider, *version, *format)),
+            _ => Err(self.other_system(System::Vcd)),
+        }
+    }
+
+    /// The configured VCD API version.
+    pub fn vcd_version(&self) -> Result<ApiVersion, TargetError> {
+        Ok(self.vcd_account()?.2)
+    }
+
+    /// The configured VCD `Accept`.
+    pub fn vcd_accept(&self) -> Result<String, TargetError> {
+        let (_, _, version, format) = self.vcd_account()?;
+        Ok(format.accept(version))
+    }
+
+    /// A VCD login with the IdP token `token`, asking for API `version`; a
+    /// session it opens is noted.
+    pub async fn vcd_login(
+        &self,
+        token: &str,
+        version: ApiVersion,
+    ) -> Result<(vcd::SessionRequest, Reply), TargetError> {
+        let (org, provider, _, format) = self.vcd_account()?;
+        let mut req = vcd::SessionRequest::new(Secret::new(token), org)?;
+        req.version = version;
+        req.format = format;
+        req.provider = provider;
+        let r = self.send(req.encode(&self.base)?).await?;
+        self.note_vcd_session(&r);
+        Ok((req, r))
+    }
+
+    /// A VCD login without `Authorization` (a session it opens all the
+    /// same is noted).
+    pub async fn vcd_login_anonymous(&self) -> Result<Reply, TargetError> {
+        let path = match self.vcd_account()?.1 {
+            true => vcd::PROVIDER_SESSIONS_PATH,
+            false => vcd::SESSIONS_PATH,
+        };
+        let accept = self.vcd_accept()?;
+        let r = self
+            .send(self.raw(Method::POST, path, &[("accept", &accept)], "")?)
+            .await?;
+        self.note_vcd_session(&r);
+        Ok(r)
+    }
+
+    /// The current session, for its `Authorization` value.
+    pub async fn vcd_current(&self, authorization: &str) -> Result<Reply, TargetError> {
+        let accept = self.vcd_accept()?;
+        let req = self.raw(
+            Method::GET,
+            vcd::CURRENT_SESSION_PATH,
+            &[("authorization", authorization), ("accept", &accept)],
+            "",
+        )?;
+        self.send(req).await
+    }
+
+    /// A VCD logout with the session's `Authorization` value, which ends it.
+    pub async fn vcd_logout(&self, authorization: &str) -> Result<Reply, TargetError> {
+        let req = vcd::LogoutRequest {
+            authorization: Secret::new(authorization),
+            version: self.vcd_version()?,
+        };
+        let r = self.send(req.encode(&self.base)?).await?;
+        if r.status.is_success() {
+            self.sessions
+                .ended(&Session::Vcd(Secret::new(authorization)));
+        }
+        Ok(r)
+    }
+
+    /// Notes the VCD session a successful login opened: its
+    /// `Authorization` value, from the token headers.
+    fn note_vcd_session(&self, r: &Reply) {
+        let header = |n| r.headers.get(n).and_then(|v| v.to_str().ok());
+        if let (true, Some(token)) = (r.status.is_success(), header(vcd::ACCESS_TOKEN_HEADER)) {
+            let kind = header(vcd::TOKEN_TYPE_HEADER).unwrap_or("Bearer");
+            self.sessions
+                .opened(Session::Vcd(Secret::new(format!("{kind} {token}"))));
+        }
+    }
+}
