@@ -1,46 +1,62 @@
 #!/usr/bin/env bash
-# The load driver against wrk and oha, side by side in one run, on the same
+# The load driver against oha and wrk, side by side in one run, on the same
 # loopback target (the stub, pinned to core 0) with the same request (a
-# CESS token), each generator pinned to core 1:
-#   1. highest acquisition rate (64 connections, 10 s each);
-#   2. added latency at a fixed 1,000 acquisitions/s (tokenprobe vs oha -q).
-# Prints the figures and the ratios. Installs wrk (Debian) and oha (crates.io)
-# if missing. Only 127.0.0.1 is ever a target.
+# CESS token), each generator pinned to core 1 unless said:
+#   1. CPU per acquisition at a fixed 500/s and 2,000/s (tokenprobe, oha);
+#   2. highest rate on one core, median of 3 (64 connections);
+#   3. added latency at a fixed 1,000/s: p50 and p99 from the intended start
+#      (tokenprobe, oha --latency-correction);
+#   4. highest rate with the generator given both cores;
+#   5. a new TLS connection per acquisition (stub with --tls): rate and CPU
+#      (tokenprobe with reuse_connections = false and insecure = true, oha
+#      --disable-keepalive --insecure: neither checks the certificate).
+# CPU is user + system time from /usr/bin/time. With BEFORE=/path/to/an/older
+# tokenprobe, that binary runs each tokenprobe step too, as "before".
+# Installs wrk (Debian) and oha (crates.io) if missing. Only 127.0.0.1 is
+# ever a target.
 #
 #   scripts/bench-driver.sh [SECONDS]
 set -euo pipefail
 
 secs=${1:-10}
 port=${BENCH_PORT:-18555}
+tls_port=$((port + 1))
 url="http://127.0.0.1:$port"
+tls_url="https://127.0.0.1:$tls_port"
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
-trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill "${server:-0}" "${tls_server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 command -v wrk >/dev/null || { [ "$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; }
 command -v oha >/dev/null || cargo install --locked oha >/dev/null
 command -v taskset >/dev/null || { echo "bench-driver: needs taskset (util-linux)" >&2; exit 2; }
+[ -x /usr/bin/time ] || { [ "$(id -u)" = 0 ] && apt-get install -y -qq time >/dev/null; }
 
 cargo build --release --quiet -p tokenprobe --manifest-path "$root/Cargo.toml"
 bin="$root/target/release/tokenprobe"
+declare -A bins=([tokenprobe]="$bin")
+names=(tokenprobe)
+if [ -n "${BEFORE:-}" ]; then bins[before]="$BEFORE"; names+=(before); fi
 
 printf '[jwt]\nalgorithm = "ES256"\n' >"$work/stub.toml"
 taskset -c 0 "$bin" serve --quiet --listen "127.0.0.1:$port" --config "$work/stub.toml" >/dev/null &
 server=$!
+taskset -c 0 "$bin" serve --quiet --tls --write-ca "$work/ca.pem" --listen "127.0.0.1:$tls_port" \
+  --config "$work/stub.toml" >/dev/null &
+tls_server=$!
 for _ in $(seq 100); do curl -fs "$url/.well-known/jwks.json" >/dev/null 2>&1 && break; sleep 0.1; done
+for _ in $(seq 100); do curl -fsk "$tls_url/.well-known/jwks.json" >/dev/null 2>&1 && break; sleep 0.1; done
 
 body='{"client_id":"tokenprobe-demo","client_secret":"demo-secret","username":"12345678909","password":"123456","grant_type":"password"}'
-cat >"$work/cess.lua" <<LUA
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.body = [[$body]]
-LUA
+printf 'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = [[%s]]\n' "$body" >"$work/cess.lua"
 
-scenario() { # model-lines
+scenario() { # target model-lines [http-lines]
   cat >"$work/s.toml" <<TOML
 name = "bench"
-target = "$url"
+target = "$1"
 output = "$work/reports"
+[http]
+${3:-}
 [[flows]]
 system = "cess"
 client_id = "tokenprobe-demo"
@@ -48,34 +64,100 @@ client_secret = { value = "demo-secret" }
 username = "12345678909"
 otp = { value = "123456" }
 [load]
-$1
+$2
 [limits]
 duration = "${secs}s"
 TOML
 }
 
-json_field() { python3 -c "import json,sys; d=json.load(open('$1')); print($2)"; }
+py() { python3 -c "$1"; }
+field() { py "import json; d=json.load(open('$1')); print($2)"; }
+cpu_of() { awk '{printf "%.2f", $1 + $2}' "$1"; }
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+all_ok="[r for r in d['latency'] if r['flow']=='all' and r['outcome']=='ok'][0]"
+
+# Runs tokenprobe binary $1 on cores $2; prints "rate cpu_secs p50 p99 started".
+tp() {
+  /usr/bin/time -f '%U %S' -o "$work/time" taskset -c "$2" "${bins[$1]}" load --quiet "$work/s.toml" >"$work/tp.txt" || true
+  local dir
+  dir=$(sed -n 's/^report: //p' "$work/tp.txt")
+  echo "$(field "$dir/summary.json" "round(d['achieved_rate'], 1)") $(cpu_of "$work/time") \
+$(field "$dir/summary.json" "$all_ok['p50_ms']") $(field "$dir/summary.json" "$all_ok['p99_ms']") \
+$(field "$dir/summary.json" "d['counts']['started']")"
+}
+
+# Runs oha on cores $1 with extra flags; prints "rate cpu_secs p50 p99 count".
+oha_run() {
+  local cores=$1; shift
+  /usr/bin/time -f '%U %S' -o "$work/time" taskset -c "$cores" oha -z "${secs}s" -m POST \
+    -H 'Content-Type: application/json' -d "$body" --no-tui --output-format json "$@" >"$work/oha.json"
+  echo "$(field "$work/oha.json" "round(d['summary']['requestsPerSec'], 1)") $(cpu_of "$work/time") \
+$(field "$work/oha.json" "round(d['latencyPercentiles']['p50']*1000, 3)") \
+$(field "$work/oha.json" "round(d['latencyPercentiles']['p99']*1000, 3)") \
+$(field "$work/oha.json" "sum(d['statusCodeDistribution'].values())")"
+}
+
+# Runs wrk on cores $1; prints "rate cpu_secs".
+wrk_run() {
+  /usr/bin/time -f '%U %S' -o "$work/time" taskset -c "$1" wrk -t1 -c64 -d"${secs}s" -s "$work/cess.lua" "$url/oauth" >"$work/wrk.txt"
+  echo "$(awk '/Requests\/sec/ {print $2}' "$work/wrk.txt") $(cpu_of "$work/time")"
+}
+
+per_acq() { py "print('%.1f' % ($1 * 1e6 / max($2, 1)))"; } # cpu_secs count -> µs
 
 echo "driver benchmark: stub on core 0, generator on core 1, ${secs}s each, CESS token request"
+echo "tokenprobe: $bin${BEFORE:+; before: $BEFORE}"
 
-# 1. Highest rate.
-wrk_rps=$(taskset -c 1 wrk -t1 -c64 -d"${secs}s" -s "$work/cess.lua" "$url/oauth" | awk '/Requests\/sec/ {print $2}')
-taskset -c 1 oha -z "${secs}s" -c 64 -m POST -H 'Content-Type: application/json' -d "$body" --no-tui --output-format json "$url/oauth" >"$work/oha.json"
-oha_rps=$(json_field "$work/oha.json" "round(d['summary']['requestsPerSec'], 1)")
-scenario $'model = "closed"\nusers = 64'
-taskset -c 1 "$bin" load --quiet "$work/s.toml" >"$work/tp.txt" || true
-tp_dir=$(sed -n 's/^report: //p' "$work/tp.txt")
-tp_rps=$(json_field "$tp_dir/summary.json" "round(d['achieved_rate'], 1)")
-printf 'highest rate (64 connections): tokenprobe %s/s, oha %s/s, wrk %s/s\n' "$tp_rps" "$oha_rps" "$wrk_rps"
-python3 -c "print('  ratios: tokenprobe/oha %.2f, tokenprobe/wrk %.2f' % ($tp_rps/$oha_rps, $tp_rps/$wrk_rps))"
+echo "== 1. CPU per acquisition at a fixed rate (µs of CPU per acquisition; lower is better)"
+for rate in 500 2000; do
+  line="  ${rate}/s:"
+  for n in "${names[@]}"; do
+    scenario "$url" $'model = "open"\nrate = '"$rate"
+    read -r _ cpu _ _ started < <(tp "$n" 1)
+    line+=" $n $(per_acq "$cpu" "$started") (${cpu} s),"
+  done
+  read -r _ cpu _ _ count < <(oha_run 1 -q "$rate" -c 64 --latency-correction "$url/oauth")
+  echo "$line oha $(per_acq "$cpu" "$count") (${cpu} s)"
+done
 
-# 2. Added latency at a fixed rate.
-taskset -c 1 oha -z "${secs}s" -q 1000 -c 64 -m POST -H 'Content-Type: application/json' -d "$body" --no-tui --output-format json "$url/oauth" >"$work/oha-q.json"
-oha_p50=$(json_field "$work/oha-q.json" "round(d['latencyPercentiles']['p50']*1000, 3)")
-oha_p99=$(json_field "$work/oha-q.json" "round(d['latencyPercentiles']['p99']*1000, 3)")
-scenario $'model = "open"\nrate = 1000'
-taskset -c 1 "$bin" load --quiet "$work/s.toml" >"$work/tp-q.txt" || true
-tp_dir=$(sed -n 's/^report: //p' "$work/tp-q.txt")
-tp_p50=$(json_field "$tp_dir/summary.json" "[r for r in d['latency'] if r['flow']=='all' and r['outcome']=='ok'][0]['p50_ms']")
-tp_p99=$(json_field "$tp_dir/summary.json" "[r for r in d['latency'] if r['flow']=='all' and r['outcome']=='ok'][0]['p99_ms']")
-printf 'at 1000/s: tokenprobe p50 %s ms p99 %s ms (from intended start); oha p50 %s ms p99 %s ms\n' "$tp_p50" "$tp_p99" "$oha_p50" "$oha_p99"
+echo "== 2. Highest rate on one core (64 connections), median of 3"
+declare -A best
+for n in "${names[@]}"; do
+  scenario "$url" $'model = "closed"\nusers = 64'
+  runs=(); for _ in 1 2 3; do read -r r _ < <(tp "$n" 1); runs+=("$r"); done
+  best[$n]=$(median "${runs[@]}"); echo "  $n: ${runs[*]} -> ${best[$n]}/s"
+done
+runs=(); for _ in 1 2 3; do read -r r _ < <(oha_run 1 -c 64 "$url/oauth"); runs+=("$r"); done
+best[oha]=$(median "${runs[@]}"); echo "  oha: ${runs[*]} -> ${best[oha]}/s"
+runs=(); for _ in 1 2 3; do read -r r _ < <(wrk_run 1); runs+=("$r"); done
+best[wrk]=$(median "${runs[@]}"); echo "  wrk: ${runs[*]} -> ${best[wrk]}/s"
+for n in "${names[@]}"; do
+  py "print('  ratios: $n/oha %.2f, $n/wrk %.2f' % (${best[$n]}/${best[oha]}, ${best[$n]}/${best[wrk]}))"
+done
+
+echo "== 3. Added latency at a fixed 1,000/s (from the intended start)"
+for n in "${names[@]}"; do
+  scenario "$url" $'model = "open"\nrate = 1000'
+  read -r _ cpu p50 p99 _ < <(tp "$n" 1)
+  echo "  $n: p50 $p50 ms, p99 $p99 ms (cpu ${cpu} s)"
+done
+read -r _ cpu p50 p99 _ < <(oha_run 1 -q 1000 -c 64 --latency-correction "$url/oauth")
+echo "  oha --latency-correction: p50 $p50 ms, p99 $p99 ms (cpu ${cpu} s)"
+
+echo "== 4. Highest rate, generator on both cores (the stub keeps core 0)"
+for n in "${names[@]}"; do
+  scenario "$url" $'model = "closed"\nusers = 64'
+  read -r r cpu _ < <(tp "$n" 0,1); echo "  $n: $r/s (cpu ${cpu} s)"
+done
+read -r r cpu _ < <(oha_run 0,1 -c 64 "$url/oauth"); echo "  oha: $r/s (cpu ${cpu} s)"
+read -r r cpu < <(wrk_run 0,1); echo "  wrk: $r/s (cpu ${cpu} s)"
+
+echo "== 5. A new TLS connection per acquisition (64 at a time; no certificate check on either side, as oha --insecure)"
+for n in "${names[@]}"; do
+  scenario "$tls_url" $'model = "closed"\nusers = 64' "reuse_connections = false
+insecure = true"
+  read -r r cpu _ _ started < <(tp "$n" 1)
+  echo "  $n: $r/s, $(per_acq "$cpu" "$started") µs CPU per acquisition"
+done
+read -r r cpu _ _ count < <(oha_run 1 -c 64 --disable-keepalive --insecure "$tls_url/oauth")
+echo "  oha --disable-keepalive: $r/s, $(per_acq "$cpu" "$count") µs CPU per acquisition"

@@ -189,7 +189,7 @@ impl fmt::Display for ClientError {
 impl std::error::Error for ClientError {}
 
 /// The error and its causes, one line.
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
@@ -203,10 +203,18 @@ fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     out
 }
 
-/// Whether a rustls error is among the causes. `io::Error` hides its
+/// Whether a rustls error is among the causes.
+pub(crate) fn is_tls(e: &(dyn std::error::Error + 'static)) -> bool {
+    has_cause(e, |c| c.downcast_ref::<rustls::Error>().is_some())
+}
+
+/// Whether `e` or one of its causes is `wanted`. `io::Error` hides its
 /// payload from `source()`, so it is opened by hand (hyper-rustls nests two).
-fn is_tls(e: &(dyn std::error::Error + 'static)) -> bool {
-    if e.downcast_ref::<rustls::Error>().is_some() {
+pub(crate) fn has_cause(
+    e: &(dyn std::error::Error + 'static),
+    wanted: impl Fn(&(dyn std::error::Error + 'static)) -> bool + Copy,
+) -> bool {
+    if wanted(e) {
         return true;
     }
     if let Some(inner) = e
@@ -214,9 +222,9 @@ fn is_tls(e: &(dyn std::error::Error + 'static)) -> bool {
         .and_then(|io| io.get_ref())
     {
         let inner: &(dyn std::error::Error + 'static) = inner;
-        if is_tls(inner) {
+        if has_cause(inner, wanted) {
             return true;
         }
     }
-    e.source().is_some_and(is_tls)
+    e.source().is_some_and(|s| has_cause(s, wanted))
 }

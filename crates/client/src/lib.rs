@@ -5,7 +5,10 @@
 //!   session), each timed on its own, configured from serde types;
 //! - [`ClientError`]: one error with a stable short [`ErrorKind`];
 //! - [`Transport`]: reqwest with rustls, timeouts, connection reuse or a new
-//!   connection per request, custom CA, and an explicit `insecure` switch;
+//!   connection per request, custom CA, HTTP/2, and an explicit `insecure`
+//!   switch; [`DirectTransport`] keeps the same contract on hyper's own
+//!   client, for the load path, where reqwest's per-request cost shows;
+//! - [`Account`]: a system's account as a flow sends it, which `check` varies;
 //! - [`TokenCache`]: refresh ahead of expiry, single flight, refresh tokens;
 //! - [`RetryPolicy`]: opt-in, bounded, jittered, `Retry-After`-aware.
 //!
@@ -13,6 +16,7 @@
 //! from the environment or files ([`SecretSource`]) and never print.
 
 mod cache;
+mod direct;
 mod error;
 mod flow;
 mod retry;
@@ -21,6 +25,7 @@ mod tls;
 mod transport;
 
 pub use cache::TokenCache;
+pub use direct::DirectTransport;
 pub use error::{ClientError, ErrorKind, MAX_CODE_CHARS};
 pub use flow::{
     Account, Acquired, CessConfig, CognitoConfig, Flow, FlowConfig, FlowError, Idp, IdpConfig,

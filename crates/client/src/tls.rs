@@ -36,11 +36,41 @@ pub(crate) fn pem_certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>
     Ok(certs)
 }
 
+/// The CA certificates of `[http] ca_file`, read now; a file that holds
+/// none is an error naming it.
+pub(crate) fn ca_file_roots(
+    path: Option<&std::path::Path>,
+) -> Result<Vec<CertificateDer<'static>>, ClientError> {
+    let Some(path) = path else {
+        return Ok(Vec::new());
+    };
+    std::fs::read(path)
+        .map_err(|e| e.to_string())
+        .and_then(|pem| pem_certificates(&pem))
+        .map_err(|e| {
+            ClientError::new(
+                ErrorKind::Config,
+                format!("CA file {}: {e}", path.display()),
+            )
+        })
+}
+
+/// The CA certificates in `pem`, if given.
+pub(crate) fn pem_roots(pem: Option<&[u8]>) -> Result<Vec<CertificateDer<'static>>, ClientError> {
+    match pem {
+        Some(pem) => pem_certificates(pem)
+            .map_err(|e| ClientError::new(ErrorKind::Config, format!("CA certificates: {e}"))),
+        None => Ok(Vec::new()),
+    }
+}
+
 /// The rustls configuration for `extra` CAs on top of the platform's, or
-/// one that accepts any certificate when `insecure`.
+/// one that accepts any certificate when `insecure`; ALPN offers HTTP/2
+/// alone when `http2`, else HTTP/1.1.
 pub(crate) fn client_config(
     extra: &[CertificateDer<'static>],
     insecure: bool,
+    http2: bool,
 ) -> Result<ClientConfig, ClientError> {
     let config_error = |e: rustls::Error| ClientError::new(ErrorKind::Config, format!("TLS: {e}"));
     let builder = ClientConfig::builder_with_provider(provider())
@@ -67,8 +97,10 @@ pub(crate) fn client_config(
         }
         builder.with_root_certificates(roots).with_no_client_auth()
     };
-    // The transport speaks HTTP/1.1.
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = match http2 {
+        true => vec![b"h2".to_vec()],
+        false => vec![b"http/1.1".to_vec()],
+    };
     Ok(config)
 }
 

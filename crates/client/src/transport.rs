@@ -1,5 +1,7 @@
 //! The wire: a reqwest client with rustls, timeouts, connection reuse or a
 //! fresh connection per request, and the trust settings the user chose.
+//! The options here are shared with [`crate::DirectTransport`], the load
+//! path's leaner transport on hyper's own client.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -30,6 +32,9 @@ pub struct HttpOptions {
     /// The largest response body read, in bytes; a larger one is the
     /// error `too_large`, read no further.
     pub max_body_bytes: u64,
+    /// Speak HTTP/2 on every connection (ALPN `h2` over TLS, prior
+    /// knowledge in clear); HTTP/1.1 otherwise.
+    pub http2: bool,
 }
 
 /// 1 MiB: a token answer is a few kilobytes; anything near this is a
@@ -45,6 +50,7 @@ impl Default for HttpOptions {
             ca_file: None,
             insecure: false,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            http2: false,
         }
     }
 }
@@ -130,18 +136,7 @@ impl Transport {
     /// A transport with `options`; the CA file is read now, and one that
     /// holds no certificate is an error naming it.
     pub fn new(options: &HttpOptions) -> Result<Transport, ClientError> {
-        let extra = match &options.ca_file {
-            Some(path) => std::fs::read(path)
-                .map_err(|e| e.to_string())
-                .and_then(|pem| crate::tls::pem_certificates(&pem))
-                .map_err(|e| {
-                    ClientError::new(
-                        ErrorKind::Config,
-                        format!("CA file {}: {e}", path.display()),
-                    )
-                })?,
-            None => Vec::new(),
-        };
+        let extra = crate::tls::ca_file_roots(options.ca_file.as_deref())?;
         Transport::build(options, &extra)
     }
 
@@ -150,20 +145,14 @@ impl Transport {
         options: &HttpOptions,
         pem: Option<&[u8]>,
     ) -> Result<Transport, ClientError> {
-        let extra = match pem {
-            Some(pem) => crate::tls::pem_certificates(pem).map_err(|e| {
-                ClientError::new(ErrorKind::Config, format!("CA certificates: {e}"))
-            })?,
-            None => Vec::new(),
-        };
-        Transport::build(options, &extra)
+        Transport::build(options, &crate::tls::pem_roots(pem)?)
     }
 
     fn build(
         options: &HttpOptions,
         extra: &[rustls::pki_types::CertificateDer<'static>],
     ) -> Result<Transport, ClientError> {
-        let tls = crate::tls::client_config(extra, options.insecure)?;
+        let tls = crate::tls::client_config(extra, options.insecure, options.http2)?;
         let mut b = reqwest::Client::builder()
             .use_preconfigured_tls(tls)
             .connect_timeout(Duration::from_millis(options.connect_timeout_ms))
@@ -171,6 +160,9 @@ impl Transport {
             .redirect(reqwest::redirect::Policy::none());
         if !options.reuse_connections {
             b = b.pool_max_idle_per_host(0);
+        }
+        if options.http2 {
+            b = b.http2_prior_knowledge();
         }
         let client = b
             .build()

@@ -1,6 +1,7 @@
 //! The client against the in-process stub over real HTTP (loopback only):
-//! the five flows, the token cache, retries, TLS, connection reuse,
-//! timeouts, and a property that client and stub agree.
+//! the five flows, the token cache, retries, and a property that client and
+//! stub agree. TLS, connection reuse and timeouts are in `transports.rs`,
+//! run on both transports.
 
 mod support;
 
@@ -18,7 +19,7 @@ use tokenprobe_protocol::taxid::TaxId;
 use tokenprobe_protocol::{BaseUrl, GrantKind, Secret};
 use tokenprobe_stub::{
     CessUser, CognitoClient, Config, DEMO_ID, DEMO_OTP, DEMO_PASSWORD, DEMO_SECRET, Route, Stub,
-    StubHandle, Tls,
+    StubHandle,
 };
 
 fn cognito(base: &BaseUrl) -> CognitoConfig {
@@ -205,72 +206,6 @@ async fn retry_honours_retry_after_and_never_retries_a_401() {
     let e = policy.run(|| wrong.acquire(&t)).await.unwrap_err();
     assert_eq!(e.error.label(), "provider(invalid_client)");
     assert_eq!(stub.requests(Route::Cognito), 1);
-}
-
-#[tokio::test]
-async fn tls_works_with_the_stub_ca_and_is_a_tls_error_without_it() {
-    let stub = Stub::builder(fast_config())
-        .tls(Tls::SelfSigned)
-        .start()
-        .await
-        .unwrap();
-    let flow = Flow::new(&FlowConfig::Cognito(cognito(&stub.base_url()))).unwrap();
-    let ca = stub.ca_pem().unwrap().as_bytes();
-    let trusting = Transport::with_ca_pem(&HttpOptions::default(), Some(ca)).unwrap();
-    assert!(flow.acquire(&trusting).await.is_ok());
-    let e = flow.acquire(&transport()).await.unwrap_err();
-    assert_eq!(e.error.kind(), ErrorKind::Tls, "{}", e.error);
-    let insecure = Transport::new(&HttpOptions {
-        insecure: true,
-        ..HttpOptions::default()
-    })
-    .unwrap();
-    assert!(
-        flow.acquire(&insecure).await.is_ok(),
-        "only with the explicit switch"
-    );
-}
-
-#[tokio::test]
-async fn connections_are_reused_or_new_per_acquisition_as_asked() {
-    for (reuse, expected) in [(true, 1), (false, 5)] {
-        let stub = start(fast_config()).await;
-        let flow = Flow::new(&FlowConfig::Cognito(cognito(&stub.base_url()))).unwrap();
-        let t = Transport::new(&HttpOptions {
-            reuse_connections: reuse,
-            ..HttpOptions::default()
-        })
-        .unwrap();
-        for _ in 0..5 {
-            flow.acquire(&t).await.unwrap();
-        }
-        assert_eq!(stub.connections(), expected, "reuse_connections = {reuse}");
-    }
-}
-
-#[tokio::test]
-async fn timeouts_and_dead_servers_are_typed() {
-    let config = Config::from_toml(
-        "[jwt]\nalgorithm = \"ES256\"\n[faults.cess]\nstall = { probability = 1.0, ms = 2000 }\n",
-        "slow.toml",
-    )
-    .unwrap();
-    let stub = start(config).await;
-    let cess = Flow::new(&flows(&stub.base_url())[1]).unwrap();
-    let quick = Transport::new(&HttpOptions {
-        timeout_ms: 200,
-        ..HttpOptions::default()
-    })
-    .unwrap();
-    let e = cess.acquire(&quick).await.unwrap_err();
-    assert_eq!(e.error.kind(), ErrorKind::Timeout, "{}", e.error);
-    assert_eq!(e.steps.len(), 1, "the failed step is timed too");
-
-    let addr = stub.addr();
-    stub.shutdown().await;
-    let dead = Flow::new(&flows(&format!("http://{addr}").parse().unwrap())[0]).unwrap();
-    let e = dead.acquire(&transport()).await.unwrap_err();
-    assert_eq!(e.error.kind(), ErrorKind::Connect, "{}", e.error);
 }
 
 #[tokio::test]

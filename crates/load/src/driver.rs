@@ -1,5 +1,6 @@
 //! The driver: starts acquisitions by the load model and hands each result
-//! to the recorder.
+//! to the recorder, through this thread's shard (no lock shared by the
+//! acquisitions), over hyper's own client ([`DirectTransport`]).
 //!
 //! Open model: arrivals follow the schedule (constant or ramped rate); each
 //! acquisition's latency counts from its *intended* start, so a stalled
@@ -12,11 +13,10 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokenprobe_client::{Flow, Transport};
+use tokenprobe_client::{DirectTransport, Flow};
 use tokio::sync::watch;
-use tokio::time::sleep_until;
 
-use crate::recorder::{Acquisition, Recorder};
+use crate::recorder::{Acquisition, Recorder, Recording};
 use crate::scenario::{LoadModel, Plan};
 
 /// A flow and its name in reports.
@@ -49,12 +49,9 @@ pub struct DriverStats {
 
 /// Shared by the acquisition tasks.
 struct Shared {
-    recorder: Arc<Mutex<Recorder>>,
-    transport: Transport,
+    recording: Recording,
+    transport: DirectTransport,
     in_flight: AtomicUsize,
-    /// Set once the grace period is over: late results are not recorded
-    /// (they were counted as cancelled).
-    closed: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
@@ -69,36 +66,149 @@ impl Shared {
         };
         // The first step also waited for the driver: count that wait too.
         let queued = began.saturating_duration_since(intended);
-        if let Ok(mut r) = self.recorder.lock() {
-            if !self.closed.load(Ordering::SeqCst) {
-                r.record(&Acquisition {
-                    flow: index,
-                    steps,
-                    queued,
-                    total,
-                    error,
-                });
-            }
-            // Under the lock: when the driver closes the recorder, every
-            // acquisition is either recorded or still counted in flight
-            // (then `cancelled`), never both.
+        let done = Acquisition {
+            flow: index,
+            steps,
+            queued,
+            total,
+            error,
+        };
+        // Recorded and no longer in flight together, under this thread's
+        // shard lock: when the driver closes the recorder, every
+        // acquisition is either recorded or still counted in flight (then
+        // `cancelled`), never both.
+        self.recording.record(&done, || {
             self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        });
+    }
+}
+
+/// Waits for each intended start on a thread of its own, without a busy
+/// loop. tokio's timer rounds a deadline up to the next millisecond, which
+/// would add up to one to every latency measured; the OS timer wakes within
+/// its slack instead, a few tens of microseconds late. The waiter learns
+/// how late (a moving average of its oversleeps), asks to wake that much
+/// early, and spins only the rest: a few microseconds, and never more than
+/// [`Waiter::MAX_SPIN`], however slack the machine's timer is.
+struct Waiter {
+    /// How late a sleep ends, on average.
+    oversleep: Duration,
+}
+
+impl Waiter {
+    /// Longest spin before an intended start.
+    const MAX_SPIN: Duration = Duration::from_micros(200);
+    /// Longest single sleep, so that a stop is seen soon.
+    const SLICE: Duration = Duration::from_millis(50);
+
+    fn new() -> Waiter {
+        Waiter {
+            oversleep: Duration::from_micros(60),
+        }
+    }
+
+    /// Waits until `at`; `false` when stopped first.
+    fn until(&mut self, at: Instant, stop: &watch::Receiver<bool>) -> bool {
+        loop {
+            if *stop.borrow() {
+                return false;
+            }
+            let now = Instant::now();
+            if now >= at {
+                return true;
+            }
+            let left = at - now;
+            let early = self.oversleep.min(Self::MAX_SPIN);
+            if left <= early {
+                while Instant::now() < at {
+                    std::hint::spin_loop();
+                }
+                return true;
+            }
+            let nap = (left - early).min(Self::SLICE);
+            std::thread::sleep(nap);
+            let over = now.elapsed().saturating_sub(nap);
+            // An eighth of each new sample: steady, yet quick to follow.
+            self.oversleep = (self.oversleep * 7 + over) / 8;
         }
     }
 }
 
-/// Sleeps until `at`. tokio's timer has millisecond granularity, which
-/// would add up to a millisecond to every measured latency; so it sleeps
-/// to within a millisecond, then yields until the moment.
-async fn wait_until(at: Instant) {
-    const SPIN: Duration = Duration::from_millis(1);
-    if let Some(early) = at.checked_sub(SPIN) {
-        if Instant::now() < early {
-            sleep_until(early.into()).await;
+/// What the open model's dispatcher needs, moved to its thread.
+struct Dispatch {
+    schedule: crate::schedule::Schedule,
+    arrivals: crate::schedule::Arrivals,
+    seed: u64,
+    weights: Vec<f64>,
+    /// A shard takes every `stride`-th arrival, from `offset`.
+    stride: u64,
+    offset: u64,
+    limit: u64,
+    duration: Duration,
+    end: Option<Instant>,
+    started: Instant,
+    max_in_flight: usize,
+    shared: Arc<Shared>,
+    flows: Arc<[NamedFlow]>,
+    runtime: tokio::runtime::Handle,
+    stop: watch::Receiver<bool>,
+}
+
+/// What the dispatcher did: arrivals, per flow, the window if it ended
+/// early, and whether a stop ended it.
+type Dispatched = (u64, Vec<u64>, Option<Duration>, bool);
+
+impl Dispatch {
+    /// Releases each arrival at its intended time (every one already due
+    /// goes at once, so a late wake-up catches up without sleeping), until
+    /// the duration, the count or a stop.
+    fn run(self) -> Dispatched {
+        let mut mix = crate::schedule::Mix::new(&self.weights);
+        let mut due = crate::schedule::Arrival::new(self.schedule, self.arrivals, self.seed);
+        let mut per_flow = vec![0u64; self.flows.len()];
+        let (mut n, mut window, mut partial) = (0u64, None, false);
+        let mut waiter = Waiter::new();
+        loop {
+            let Some((k, at)) = due.next() else {
+                // The rate fell to 0 for good: the window still runs to
+                // its end (or the stop).
+                if let Some(e) = self.end {
+                    partial = !waiter.until(e, &self.stop);
+                }
+                break;
+            };
+            if k >= self.limit {
+                window = Some(self.started.elapsed());
+                break;
+            }
+            let index = mix.pick();
+            if k % self.stride != self.offset {
+                continue;
+            }
+            let next = self.started + at;
+            if self.end.is_some_and(|e| next >= e) {
+                window = Some(self.duration);
+                break;
+            }
+            if !waiter.until(next, &self.stop) {
+                partial = true;
+                break;
+            }
+            per_flow[index] += 1;
+            let recording = &self.shared.recording;
+            recording.lag(Instant::now().saturating_duration_since(next));
+            if self.shared.in_flight.load(Ordering::SeqCst) >= self.max_in_flight {
+                recording.dropped();
+            } else {
+                self.shared.in_flight.fetch_add(1, Ordering::SeqCst);
+                let (shared, flows) = (self.shared.clone(), self.flows.clone());
+                self.runtime.spawn(async move {
+                    shared.acquire(index, &flows[index], next).await;
+                });
+            }
+            n += 1;
         }
-    }
-    while Instant::now() < at {
-        tokio::task::yield_now().await;
+        (n, per_flow, window, partial)
     }
 }
 
@@ -106,16 +216,19 @@ async fn wait_until(at: Instant) {
 pub async fn drive(
     plan: &Plan,
     flows: Vec<NamedFlow>,
-    transport: Transport,
+    transport: DirectTransport,
     recorder: Arc<Mutex<Recorder>>,
     started: Instant,
     mut stop: watch::Receiver<bool>,
 ) -> DriverStats {
+    let recording = match recorder.lock() {
+        Ok(r) => r.recording(),
+        Err(p) => p.into_inner().recording(),
+    };
     let shared = Arc::new(Shared {
-        recorder: recorder.clone(),
+        recording,
         transport,
         in_flight: AtomicUsize::new(0),
-        closed: false.into(),
     });
     let flows: Arc<[NamedFlow]> = flows.into();
     let limit = plan.scenario.limits.acquisitions.unwrap_or(u64::MAX);
@@ -136,54 +249,30 @@ pub async fn drive(
                 .shard
                 .as_ref()
                 .map_or((1, 0), |s| (u64::from(s.count), u64::from(s.index - 1)));
-            let mut mix = crate::schedule::Mix::new(&plan.weights());
-            let mut due = crate::schedule::Arrival::new(plan.schedule(), *arrivals, *seed);
-            let mut n = 0u64;
-            loop {
-                let Some((k, at)) = due.next() else {
-                    // The rate fell to 0 for good: the window still runs
-                    // to its end (or the stop).
-                    if let Some(e) = end {
-                        tokio::select! {
-                            () = tokio::time::sleep_until(e.into()) => {}
-                            _ = stop.changed() => { partial = true; }
-                        }
-                    }
-                    break;
-                };
-                if k >= limit {
-                    window = Some(started.elapsed());
-                    break;
-                }
-                let index = mix.pick();
-                if k % stride != offset {
-                    continue;
-                }
-                let next = started + at;
-                if end.is_some_and(|e| next >= e) {
-                    window = Some(plan.duration);
-                    break;
-                }
-                tokio::select! {
-                    () = wait_until(next) => {}
-                    _ = stop.changed() => { partial = true; break; }
-                }
-                let now = Instant::now();
-                per_flow[index] += 1;
-                if let Ok(mut r) = recorder.lock() {
-                    r.lag(now.saturating_duration_since(next));
-                    if shared.in_flight.load(Ordering::SeqCst) >= *max_in_flight {
-                        r.dropped();
-                    } else {
-                        shared.in_flight.fetch_add(1, Ordering::SeqCst);
-                        let (shared, flows, intended) = (shared.clone(), flows.clone(), next);
-                        tokio::spawn(async move {
-                            shared.acquire(index, &flows[index], intended).await;
-                        });
-                    }
-                }
-                n += 1;
-            }
+            let dispatch = Dispatch {
+                schedule: plan.schedule(),
+                arrivals: *arrivals,
+                seed: *seed,
+                weights: plan.weights(),
+                stride,
+                offset,
+                limit,
+                duration: plan.duration,
+                end,
+                started,
+                max_in_flight: *max_in_flight,
+                shared: shared.clone(),
+                flows: flows.clone(),
+                runtime: tokio::runtime::Handle::current(),
+                stop: stop.clone(),
+            };
+            // The dispatcher waits on the OS timer, on a thread of its own.
+            let (n, counted, ended, stopped) = tokio::task::spawn_blocking(move || dispatch.run())
+                .await
+                .unwrap_or((0, vec![0; flows.len()], None, true));
+            per_flow = counted;
+            window = ended;
+            partial = stopped;
             n
         }
         LoadModel::Closed { users, think_time } => {
@@ -249,7 +338,9 @@ pub async fn drive(
     }
     let cancelled = match recorder.lock() {
         Ok(mut r) => {
-            shared.closed.store(true, Ordering::SeqCst);
+            // After the close, no result is recorded: what is still in
+            // flight is counted once, as cancelled.
+            r.close();
             let left = shared.in_flight.load(Ordering::SeqCst) as u64;
             r.cancelled(left);
             left

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use tokenprobe_client::{Flow, Step, Transport};
+use tokenprobe_client::{DirectTransport, Flow, Step};
 use tokenprobe_protocol::BaseUrl;
 use tokio::sync::watch;
 
@@ -80,8 +80,8 @@ pub async fn run(plan: &Plan, options: RunOptions) -> Result<Finished, LoadError
         .await
         .map_err(LoadError::Setup)?;
     let flows = build_flows(plan, &started.base)?;
-    let transport =
-        Transport::new(&plan.scenario.setup.http).map_err(|e| LoadError::Setup(e.to_string()))?;
+    let transport = DirectTransport::new(&plan.scenario.setup.http)
+        .map_err(|e| LoadError::Setup(e.to_string()))?;
     wait_for_shards(plan, &options).await;
     let recorded = drive(plan, flows, transport, &options).await;
     if let Some(stub) = started.stub {
@@ -125,6 +125,29 @@ async fn wait_for_shards(plan: &Plan, options: &RunOptions) {
     }
 }
 
+/// A new report directory `name` under `output`: `name-2`, `name-3`… when
+/// another run of the same scenario took it in the same second, so that
+/// two runs never write one log.
+fn new_dir(output: &Path, name: &str) -> Result<PathBuf, String> {
+    let failed = |dir: &Path, e: std::io::Error| format!("{}: {e}", dir.display());
+    std::fs::create_dir_all(output).map_err(|e| failed(output, e))?;
+    for n in 1..=1000 {
+        let dir = match n {
+            1 => output.join(name),
+            n => output.join(format!("{name}-{n}")),
+        };
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(failed(&dir, e)),
+        }
+    }
+    Err(format!(
+        "{}: 1000 runs named {name} already",
+        output.display()
+    ))
+}
+
 /// What a drive left: where its data went, and what it counted.
 struct Recorded {
     dir: PathBuf,
@@ -133,6 +156,23 @@ struct Recorded {
     stats: driver::DriverStats,
     counts: recorder::Counts,
     lag: hdrhistogram::Histogram<u64>,
+    /// The process's CPU time while the driver ran.
+    cpu: Duration,
+}
+
+/// The process's CPU time so far (user and system, every thread).
+fn process_cpu() -> Duration {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    Duration::new(
+        u64::try_from(t.tv_sec).unwrap_or(0),
+        u32::try_from(t.tv_nsec).unwrap_or(0),
+    )
+}
+
+/// The cores this process may run on (its CPU affinity, as `taskset`
+/// sets it).
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
 }
 
 /// Makes the report directory, records into its interval log while the
@@ -141,7 +181,7 @@ struct Recorded {
 async fn drive(
     plan: &Plan,
     flows: Vec<NamedFlow>,
-    transport: Transport,
+    transport: DirectTransport,
     options: &RunOptions,
 ) -> Result<Recorded, LoadError> {
     let report = |e: &dyn std::fmt::Display| LoadError::Report(e.to_string());
@@ -149,12 +189,13 @@ async fn drive(
     let shard_suffix = plan.shard.as_ref().map_or(String::new(), |s| {
         format!("-{}-shard{}of{}", s.run_id, s.index, s.count)
     });
-    let dir = plan
-        .scenario
-        .output
-        .join(format!("{}-{}{shard_suffix}", plan.name, stamp(wall)));
-    std::fs::create_dir_all(&dir).map_err(|e| report(&format!("{}: {e}", dir.display())))?;
+    let dir = new_dir(
+        &plan.scenario.output,
+        &format!("{}-{}{shard_suffix}", plan.name, stamp(wall)),
+    )
+    .map_err(|e| report(&e))?;
     let started = Instant::now();
+    let cpu_before = process_cpu();
     let layout: Vec<(String, &'static [Step])> = flows
         .iter()
         .map(|f| (f.name.clone(), f.flow.steps()))
@@ -175,6 +216,7 @@ async fn drive(
         options.stop.clone(),
     )
     .await;
+    let cpu = process_cpu().saturating_sub(cpu_before);
     if let Some(p) = progress {
         p.abort();
     }
@@ -200,6 +242,7 @@ async fn drive(
         stats,
         counts,
         lag,
+        cpu,
     })
 }
 
@@ -229,6 +272,15 @@ fn summarize(plan: &Plan, r: &Recorded) -> Summary {
         })
         .collect();
     let q = |q| lag.value_at_quantile(q) as f64 / 1000.0;
+    let cpu = report::Cpu::new(
+        r.cpu.as_secs_f64(),
+        elapsed,
+        cores(),
+        counts.started,
+        plan.scenario.setup.target == tokenprobe_config::Endpoint::Stub,
+    );
+    let mut warnings = plan.warnings();
+    warnings.extend(cpu.warning());
     Summary {
         schema: report::SCHEMA.into(),
         scenario: plan.name.clone(),
@@ -254,7 +306,8 @@ fn summarize(plan: &Plan, r: &Recorded) -> Summary {
         shard: plan.shard.as_ref().map(|s| [s.index, s.count]),
         shards: Vec::new(),
         insecure: plan.scenario.setup.http.insecure,
-        warnings: plan.warnings(),
+        warnings,
+        cpu: Some(cpu),
     }
 }
 
@@ -291,7 +344,7 @@ async fn show_progress(recorder: Arc<Mutex<Recorder>>, plan: Plan, started: Inst
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     loop {
         tick.tick().await;
-        let Ok(r) = recorder.lock() else { return };
+        let Ok(mut r) = recorder.lock() else { return };
         let (p50, p99, errors) = r.live();
         let t = started.elapsed();
         let done = r.started();
@@ -321,6 +374,17 @@ mod tests {
     /// The once-a-second writer stops at the first failed write and hands
     /// its error over, so that the run fails instead of reporting a log
     /// with holes (it used to drop the error).
+    /// Two runs of one scenario in the same second get a directory each.
+    #[test]
+    fn report_directories_are_never_shared() {
+        let out = std::env::temp_dir().join(format!("tokenprobe-dirs-{}", std::process::id()));
+        let a = new_dir(&out, "demo-20261201T120000Z").unwrap();
+        let b = new_dir(&out, "demo-20261201T120000Z").unwrap();
+        assert_ne!(a, b);
+        assert!(b.ends_with("demo-20261201T120000Z-2"), "{}", b.display());
+        let _ = std::fs::remove_dir_all(out);
+    }
+
     #[cfg(target_os = "linux")]
     #[tokio::test]
     async fn the_interval_writer_returns_its_first_error() {
@@ -333,7 +397,6 @@ mod tests {
         )
         .unwrap();
         let recorder = Arc::new(Mutex::new(recorder));
-        recorder.lock().unwrap().dropped();
         let ticker = tokio::spawn(rotate_every(recorder, Duration::from_millis(10)));
         let ended = tokio::time::timeout(Duration::from_secs(10), ticker)
             .await

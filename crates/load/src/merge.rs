@@ -14,7 +14,7 @@ use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
 
 use crate::recorder::{Counts, Key, histogram};
 use crate::report::{
-    DecodedInterval, FlowRates, Intervals, SCHEMA, ShardRow, Summary, read_summary, render_dir,
+    Cpu, DecodedInterval, FlowRates, Intervals, SCHEMA, ShardRow, Summary, read_summary, render_dir,
 };
 
 /// A merged report and what the merge noticed.
@@ -205,6 +205,7 @@ pub fn merge(dirs: &[&Path], out: &Path) -> Result<Merged, String> {
         shards: rows,
         insecure: shards.iter().any(|(_, s)| s.insecure),
         warnings: first.warnings.clone(),
+        cpu: merged_cpu(shards.iter().map(|(_, s)| s), elapsed),
     };
     let json = serde_json::to_vec_pretty(&summary).map_err(|e| e.to_string())?;
     std::fs::write(out.join("summary.json"), json).map_err(|e| e.to_string())?;
@@ -251,6 +252,20 @@ impl HlogWriter {
     fn finish(mut self) -> std::io::Result<()> {
         self.file.flush()
     }
+}
+
+/// The shards' CPU added up (each generator on its own cores), when every
+/// shard reports it.
+fn merged_cpu<'a>(shards: impl Iterator<Item = &'a Summary>, elapsed: f64) -> Option<Cpu> {
+    let (mut secs, mut cores, mut started, mut includes_stub) = (0.0, 0, 0, false);
+    for s in shards {
+        let c = s.cpu.as_ref()?;
+        secs += c.secs;
+        cores += c.cores;
+        started += s.counts.started;
+        includes_stub |= c.includes_stub;
+    }
+    Some(Cpu::new(secs, elapsed, cores, started, includes_stub))
 }
 
 /// The shards' flows added up, with rates over the merged window.

@@ -130,9 +130,64 @@ pub struct Summary {
     /// TLS certificates were not verified (`[http] insecure = true`).
     #[serde(default)]
     pub insecure: bool,
-    /// What the user was warned of at the start.
+    /// What the user was warned of (at the start, and of the driver's
+    /// own load at the end).
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// The generator's own cost: CPU time, per acquisition and as a share
+    /// of its cores (absent in older summaries).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<Cpu>,
+}
+
+/// What the run cost the machine it ran on: the process's CPU time (user
+/// and system, every thread), so a reader sees when the generator, not the
+/// server, was the bottleneck.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cpu {
+    /// CPU seconds over the run.
+    pub secs: f64,
+    /// Microseconds per acquisition started.
+    pub per_acquisition_us: f64,
+    /// The cores the process could run on.
+    pub cores: usize,
+    /// `secs` over the run's length and cores (0 to 1).
+    pub share: f64,
+    /// The built-in stub ran in the same process, so its CPU is included.
+    pub includes_stub: bool,
+}
+
+/// Above this share of its cores, the generator may be what limits the run.
+pub const CPU_SHARE_WARNING: f64 = 0.7;
+
+impl Cpu {
+    /// The figures for `secs` of CPU over `elapsed` seconds on `cores`,
+    /// for `started` acquisitions.
+    pub fn new(secs: f64, elapsed: f64, cores: usize, started: u64, includes_stub: bool) -> Cpu {
+        Cpu {
+            secs,
+            per_acquisition_us: secs * 1e6 / started.max(1) as f64,
+            cores,
+            share: secs / (elapsed.max(1e-9) * cores.max(1) as f64),
+            includes_stub,
+        }
+    }
+
+    /// The warning when the share is high.
+    pub fn warning(&self) -> Option<String> {
+        (self.share > CPU_SHARE_WARNING).then(|| {
+            let who = match self.includes_stub {
+                true => "tokenprobe and its built-in stub",
+                false => "the driver",
+            };
+            format!(
+                "{who} used {:.0}% of {} core(s): the generator, not the server, may be the \
+                 bottleneck; give it more cores or shard the run",
+                self.share * 100.0,
+                self.cores
+            )
+        })
+    }
 }
 
 /// One shard of a merged report, so that one sick load generator shows.
@@ -444,6 +499,21 @@ pub fn table(s: &Summary) -> String {
         out,
         "driver lag: p50 {p50:.2} ms, p99 {p99:.2} ms, max {max:.2} ms"
     );
+    if let Some(c) = &s.cpu {
+        let _ = writeln!(
+            out,
+            "cpu: {:.2} s, {:.1} µs per acquisition, {:.0}% of {} core(s){}",
+            c.secs,
+            c.per_acquisition_us,
+            c.share * 100.0,
+            c.cores,
+            if c.includes_stub {
+                " (the built-in stub included)"
+            } else {
+                ""
+            }
+        );
+    }
     if !s.shards.is_empty() {
         let _ = writeln!(
             out,
@@ -475,4 +545,28 @@ pub fn table(s: &Summary) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cpu_share_is_over_the_run_and_its_cores_and_warns_past_70_percent() {
+        let c = Cpu::new(3.0, 2.0, 2, 1000, false);
+        assert_eq!((c.per_acquisition_us, c.share), (3000.0, 0.75));
+        assert!(
+            c.warning()
+                .unwrap()
+                .starts_with("the driver used 75% of 2 core(s)")
+        );
+        let c = Cpu::new(1.0, 2.0, 2, 1000, true);
+        assert_eq!(c.warning(), None);
+        assert!(
+            Cpu::new(2.0, 1.0, 1, 0, true)
+                .warning()
+                .unwrap()
+                .starts_with("tokenprobe and its built-in stub used 200%")
+        );
+    }
 }

@@ -44,4 +44,3 @@ pub(crate) async fn unknown_profile_no_session(target: &Target) -> Checked {
         "a session for an unknown profile".into()
     })
 }
-

@@ -20,4 +20,12 @@ pub fn accounted(s: &Summary) {
             "scheduled = started + dropped"
         );
     }
+    // Every run says what it cost: CPU over the run, per acquisition.
+    let cpu = s.cpu.as_ref().expect("a run reports its CPU");
+    assert!(cpu.secs > 0.0 && cpu.cores >= 1, "{cpu:?}");
+    let per = cpu.secs * 1e6 / c.started.max(1) as f64;
+    assert!(
+        (cpu.per_acquisition_us - per).abs() < 1e-6 * per.max(1.0),
+        "{cpu:?}"
+    );
 }

@@ -2,12 +2,14 @@
 //! per flow, step and outcome, plus the whole acquisition; interval
 //! histograms written every second to an HdrHistogram interval log as the
 //! run goes, so memory stays flat however long it runs; and the counters
-//! that account for every acquisition.
+//! that account for every acquisition. Threads record into their own
+//! shards ([`Recording`]); the [`Recorder`] merges them at each tick.
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use hdrhistogram::Histogram;
@@ -15,6 +17,13 @@ use hdrhistogram::serialization::V2DeflateSerializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
 use serde::{Deserialize, Serialize};
 use tokenprobe_client::{Step, StepTime};
+
+mod key;
+mod shard;
+
+pub use key::{ALL_FLOWS, Key, Outcome, Part};
+pub use shard::Recording;
+use shard::{Layout, Shard, Shards};
 
 /// Microseconds: the unit of every histogram.
 pub const LOWEST: u64 = 1;
@@ -25,135 +34,6 @@ pub const HIGHEST: u64 = 60_000_000;
 pub fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(LOWEST, HIGHEST, 3)
         .expect("1 µs to 60 s at 3 significant digits are valid bounds")
-}
-
-/// The flow name of the histograms over every flow.
-pub const ALL_FLOWS: &str = "all";
-
-/// Whether an acquisition succeeded. Errors sort first, as the rows of
-/// `summary.json` always have.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Outcome {
-    /// Failed (any error label).
-    Err,
-    /// Succeeded.
-    Ok,
-}
-
-impl Outcome {
-    /// `ok` or `err`, as tags and rows write it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Outcome::Ok => "ok",
-            Outcome::Err => "err",
-        }
-    }
-
-    fn from_name(name: &str) -> Option<Outcome> {
-        match name {
-            "ok" => Some(Outcome::Ok),
-            "err" => Some(Outcome::Err),
-            _ => None,
-        }
-    }
-
-    /// Its histogram in a slot's pair.
-    fn index(self) -> usize {
-        match self {
-            Outcome::Ok => 0,
-            Outcome::Err => 1,
-        }
-    }
-}
-
-/// What a histogram times: one step of a flow, or the whole acquisition.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Part {
-    /// One request of the flow.
-    Step(Step),
-    /// From the intended start to the grant (or the error).
-    Total,
-}
-
-impl Part {
-    /// The step's name, or `total`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Part::Step(s) => s.name(),
-            Part::Total => "total",
-        }
-    }
-
-    /// The part a name stands for.
-    pub fn from_name(name: &str) -> Option<Part> {
-        match name {
-            "total" => Some(Part::Total),
-            step => Step::from_name(step).map(Part::Step),
-        }
-    }
-}
-
-impl Serialize for Part {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.name())
-    }
-}
-
-impl<'de> Deserialize<'de> for Part {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let name = String::deserialize(d)?;
-        Part::from_name(&name)
-            .ok_or_else(|| serde::de::Error::custom(format!("unknown step {name:?}")))
-    }
-}
-
-/// What a histogram holds: a flow (or [`ALL_FLOWS`]), a step (or the
-/// total), and whether the acquisitions succeeded.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct Key {
-    /// Flow name, or `all`.
-    pub flow: String,
-    /// A step, or the total.
-    pub step: Part,
-    /// Success or error.
-    pub outcome: Outcome,
-}
-
-impl Key {
-    /// The interval log's tag: `flow/step/ok` or `flow/step/err`. Tags are
-    /// the file format; in memory a key stays typed.
-    pub fn tag(&self) -> String {
-        format!("{}/{}/{}", self.flow, self.step.name(), self.outcome.name())
-    }
-
-    /// The key of a tag.
-    pub fn from_tag(tag: &str) -> Option<Key> {
-        let mut parts = tag.split('/');
-        let (flow, step, outcome) = (parts.next()?, parts.next()?, parts.next()?);
-        if parts.next().is_some() {
-            return None;
-        }
-        Some(Key {
-            flow: flow.to_owned(),
-            step: Part::from_name(step)?,
-            outcome: Outcome::from_name(outcome)?,
-        })
-    }
-
-    /// `flow/step`, how thresholds and tables name it.
-    pub fn scope(&self) -> String {
-        format!("{}/{}", self.flow, self.step.name())
-    }
-
-    /// The successful whole acquisitions over every flow.
-    pub fn all_ok() -> Key {
-        Key {
-            flow: ALL_FLOWS.into(),
-            step: Part::Total,
-            outcome: Outcome::Ok,
-        }
-    }
 }
 
 /// Every acquisition, counted once.
@@ -228,21 +108,26 @@ impl Slot {
             outcome,
         }
     }
-
-    fn add(&mut self, outcome: Outcome, micros: u64) {
-        let i = outcome.index();
-        self.cumulative[i].saturating_record(micros);
-        self.interval[i].saturating_record(micros);
-    }
 }
 
-/// Records acquisitions and writes interval histograms. Every histogram is
-/// made at the start (one per flow, step and outcome), so recording is a
-/// few array writes with no allocation.
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros())
+        .unwrap_or(u64::MAX)
+        .clamp(LOWEST, HIGHEST)
+}
+
+/// Merges what every thread recorded and writes the interval histograms.
+/// Every histogram is made at the start (one per flow, step and outcome),
+/// so recording is a few array writes with no allocation; the threads
+/// record into their own shards ([`Recording`]), which this merges at each
+/// tick, so the log and the totals are what one recorder would have
+/// written.
 pub struct Recorder {
     started: Instant,
-    /// Per flow: the index of its first slot; then its steps, then its total.
-    flows: Vec<(usize, usize)>,
+    shards: Arc<Shards>,
+    /// What [`Recorder::record`] writes (tests, benches, the closed model's
+    /// callers that hold the recorder).
+    own: Shard,
     /// The last slot is `all/total`.
     slots: Vec<Slot>,
     interval_start: Duration,
@@ -255,14 +140,8 @@ pub struct Recorder {
     serializer: V2DeflateSerializer,
 }
 
-fn micros(d: Duration) -> u64 {
-    u64::try_from(d.as_micros())
-        .unwrap_or(u64::MAX)
-        .clamp(LOWEST, HIGHEST)
-}
-
 impl Recorder {
-    /// Starts a recorder for `flows` (name and step names, in order) whose
+    /// Starts a recorder for `flows` (name and steps, in order) whose
     /// interval log is `hlog`.
     pub fn new(
         hlog: &Path,
@@ -285,11 +164,17 @@ impl Recorder {
             slots.push(Slot::new(name, Part::Total));
         }
         slots.push(Slot::new(ALL_FLOWS, Part::Total));
+        let layout = Layout {
+            flows: index,
+            parts: slots.iter().map(|s| s.step).collect(),
+        };
+        let own = Shard::new(&layout);
         Ok(Recorder {
             started,
+            shards: Arc::new(Shards::new(layout)),
+            own,
             per_flow: vec![(0, 0); flows.len()],
             labels: vec![Vec::new(); flows.len()],
-            flows: index,
             slots,
             interval_start: Duration::ZERO,
             lag: histogram(),
@@ -299,56 +184,22 @@ impl Recorder {
         })
     }
 
-    /// One finished acquisition: its steps (each into its own slot, found
-    /// by name), its total, its bucket.
+    /// The handle the recording threads use.
+    pub fn recording(&self) -> Recording {
+        Recording {
+            shards: self.shards.clone(),
+        }
+    }
+
+    /// Records one finished acquisition here, on the caller's thread.
     pub fn record(&mut self, o: &Acquisition<'_>) {
-        let outcome = match o.error {
-            None => Outcome::Ok,
-            Some(_) => Outcome::Err,
-        };
-        let Some(&(first, steps)) = self.flows.get(o.flow) else {
-            return;
-        };
-        let own = &mut self.slots[first..first + steps];
-        for (i, step) in o.steps.iter().enumerate() {
-            let queued = if i == 0 { o.queued } else { Duration::ZERO };
-            if let Some(slot) = own.iter_mut().find(|s| s.step == Part::Step(step.step)) {
-                slot.add(outcome, micros(step.elapsed + queued));
-            }
-        }
-        let total = micros(o.total);
-        self.slots[first + steps].add(outcome, total);
-        if let Some(all) = self.slots.last_mut() {
-            all.add(outcome, total);
-        }
-        let c = &mut self.counts;
-        c.started += 1;
-        let per_flow = &mut self.per_flow[o.flow];
-        match &o.error {
-            None => {
-                c.ok += 1;
-                per_flow.0 += 1;
-            }
-            Some(label) => {
-                let seen = &mut self.labels[o.flow];
-                let label = if seen.contains(label) {
-                    label.as_str()
-                } else if seen.len() < MAX_LABELS_PER_FLOW {
-                    seen.push(label.clone());
-                    label.as_str()
-                } else {
-                    OTHER_ERRORS
-                };
-                // The label is new only the first time: no copy after that.
-                match c.errors.get_mut(label) {
-                    Some(n) => *n += 1,
-                    None => {
-                        c.errors.insert(label.to_owned(), 1);
-                    }
-                }
-                per_flow.1 += 1;
-            }
-        }
+        self.own.record(&self.shards.layout, o);
+    }
+
+    /// Takes no more results from the recording threads; returns once none
+    /// is recording (see [`Recording::record`]).
+    pub fn close(&self) {
+        self.shards.close();
     }
 
     /// Acquisitions still in flight when the grace period ended: started,
@@ -360,35 +211,91 @@ impl Recorder {
         }
     }
 
-    /// An arrival the in-flight cap kept from starting.
-    pub fn dropped(&mut self) {
-        self.counts.dropped_in_flight_cap += 1;
+    /// Folds every shard (and this recorder's own) into the interval and
+    /// the counters.
+    fn merge(&mut self) {
+        let mut own = std::mem::replace(&mut self.own, Shard::new(&self.shards.layout));
+        self.absorb(&mut own);
+        self.own = own;
+        let shards = self.shards.clone();
+        shards.each(|shard| self.absorb(shard));
     }
 
-    /// How late the scheduler started an acquisition.
-    pub fn lag(&mut self, late: Duration) {
-        self.lag.saturating_record(micros(late));
+    fn absorb(&mut self, shard: &mut Shard) {
+        if !shard.dirty {
+            return;
+        }
+        for (slot, pair) in self.slots.iter_mut().zip(&shard.intervals) {
+            let both = slot.interval.iter_mut().zip(&mut slot.cumulative);
+            for ((interval, cumulative), h) in both.zip(pair) {
+                if !h.is_empty() {
+                    // Same bounds on both sides: adding cannot fail.
+                    let _ = interval.add(h);
+                    let _ = cumulative.add(h);
+                }
+            }
+        }
+        let _ = self.lag.add(&shard.lag);
+        let c = &mut self.counts;
+        c.dropped_in_flight_cap += shard.dropped;
+        for (flow, ok) in shard.ok.iter().enumerate() {
+            c.started += ok;
+            c.ok += ok;
+            self.per_flow[flow].0 += ok;
+        }
+        for (flow, labels) in shard.errors.iter().enumerate() {
+            for (label, n) in labels {
+                let seen = &mut self.labels[flow];
+                // A shard's own overflow is overflow here too.
+                let label = if label == OTHER_ERRORS || seen.contains(label) {
+                    label.as_str()
+                } else if seen.len() < MAX_LABELS_PER_FLOW {
+                    seen.push(label.clone());
+                    label.as_str()
+                } else {
+                    OTHER_ERRORS
+                };
+                match c.errors.get_mut(label) {
+                    Some(m) => *m += n,
+                    None => {
+                        c.errors.insert(label.to_owned(), *n);
+                    }
+                }
+                c.started += n;
+                self.per_flow[flow].1 += n;
+            }
+        }
+        shard.reset();
     }
 
     /// The counters so far.
-    pub fn counts(&self) -> Counts {
+    pub fn counts(&mut self) -> Counts {
+        self.merge();
         let mut c = self.counts.clone();
-        for (i, (ok, err)) in self.per_flow.iter().enumerate() {
-            if let Some(&(first, steps)) = self.flows.get(i) {
-                c.per_flow
-                    .insert(self.slots[first + steps].flow.clone(), (*ok, *err));
-            }
+        for (slot_flow, (ok, err)) in self.flow_names().into_iter().zip(&self.per_flow) {
+            c.per_flow.insert(slot_flow, (*ok, *err));
         }
         c
     }
 
+    fn flow_names(&self) -> Vec<String> {
+        self.shards
+            .layout
+            .flows
+            .iter()
+            .map(|&(first, steps)| self.slots[first + steps].flow.clone())
+            .collect()
+    }
+
     /// Acquisitions recorded so far.
-    pub fn started(&self) -> u64 {
+    pub fn started(&mut self) -> u64 {
+        self.merge();
         self.counts.started
     }
 
     /// p50 and p99 of all successful acquisitions so far, and the errors.
-    pub fn live(&self) -> (Option<Duration>, Option<Duration>, u64) {
+    pub fn live(&mut self) -> (Option<Duration>, Option<Duration>, u64) {
+        self.merge();
         let h = self.slots.last().map(|s| &s.cumulative[0]);
         let q = |q| {
             h.filter(|h| !h.is_empty())
@@ -400,6 +307,7 @@ impl Recorder {
     /// Writes the current interval's histograms to the log and starts a new
     /// interval.
     pub fn rotate(&mut self) -> std::io::Result<()> {
+        self.merge();
         let now = self.started.elapsed();
         let length = now.saturating_sub(self.interval_start);
         let mut writer =
@@ -485,6 +393,69 @@ mod tests {
         assert_eq!(ms(Part::Step(Step::Session)), Some(2));
         assert_eq!(ms(Part::Step(Step::Refresh)), Some(3));
         assert_eq!(ms(Part::Total), Some(16));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// Threads recording into their own shards write the same interval
+    /// log and the same counters as one recorder given the same results.
+    #[test]
+    fn shards_merge_into_what_one_recorder_would_write() {
+        let dir = std::env::temp_dir().join(format!("tokenprobe-shards-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let layout = [
+            ("cognito".to_owned(), &[Step::Token][..]),
+            ("veeva".to_owned(), &[Step::Idp, Step::Session][..]),
+        ];
+        let two = [step(Step::Idp, 2), step(Step::Session, 3)];
+        let one = [step(Step::Token, 1)];
+        let results: Vec<(usize, u64, Option<String>)> = (0..3000u64)
+            .map(|i| {
+                let error = (i % 7 == 0).then(|| format!("provider(code_{})", i % 40));
+                ((i % 2) as usize, 1 + i % 997, error)
+            })
+            .collect();
+        let acquisition = |r: &(usize, u64, Option<String>)| Acquisition {
+            flow: r.0,
+            steps: if r.0 == 0 { &one[..] } else { &two[..] },
+            queued: Duration::from_micros(r.1),
+            total: Duration::from_micros(r.1 * 10),
+            error: r.2.clone(),
+        };
+        let start = Instant::now();
+        let (a, b) = (dir.join("one.hlog"), dir.join("sharded.hlog"));
+        let mut single = Recorder::new(&a, start, SystemTime::now(), &layout).unwrap();
+        let mut sharded = Recorder::new(&b, start, SystemTime::now(), &layout).unwrap();
+        for r in &results {
+            single.record(&acquisition(r));
+        }
+        let recording = sharded.recording();
+        std::thread::scope(|scope| {
+            for part in results.chunks(1000) {
+                let recording = recording.clone();
+                scope.spawn(move || {
+                    for r in part {
+                        assert!(recording.record(&acquisition(r), || {}));
+                    }
+                });
+            }
+        });
+        let (counts_a, _) = single.finish().unwrap();
+        let (counts_b, _) = sharded.finish().unwrap();
+        assert_eq!(counts_a, counts_b);
+        let totals = |path: &Path| {
+            crate::report::read_hlog(&std::fs::read(path).unwrap())
+                .unwrap()
+                .totals
+        };
+        let (ta, tb) = (totals(&a), totals(&b));
+        assert_eq!(ta.keys().collect::<Vec<_>>(), tb.keys().collect::<Vec<_>>());
+        for (key, h) in &ta {
+            assert_eq!(h, &tb[key], "{key:?}");
+        }
+        // Once closed, a thread's result is refused (it is counted as
+        // cancelled instead, by the driver).
+        sharded.close();
+        assert!(!recording.record(&acquisition(&results[0]), || {}));
         let _ = std::fs::remove_dir_all(dir);
     }
 

@@ -1,0 +1,276 @@
+//! One suite, run on both transports: reqwest's (`Transport`, for `check`
+//! and the client's API) and hyper's own (`DirectTransport`, the load
+//! path). Each keeps the same contract: TLS trust as configured, connection
+//! reuse or a new connection per request, the whole-request and connect
+//! timeouts, bounded bodies, HTTP/2, and the same error kinds for each
+//! failure. Loopback only: the stub, and raw sockets for what no server
+//! should send.
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use support::{demo, fast_config};
+use tokenprobe_client::{
+    ClientError, DirectTransport, ErrorKind, Exchange, Flow, FlowConfig, HttpOptions, Transport,
+};
+use tokenprobe_protocol::{BaseUrl, System};
+use tokenprobe_stub::{Config, Stub, Tls};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// How a test makes the transport under test.
+trait Make: Exchange + Sync + Sized {
+    fn make(options: &HttpOptions, ca: Option<&[u8]>) -> Result<Self, ClientError>;
+}
+
+impl Make for Transport {
+    fn make(options: &HttpOptions, ca: Option<&[u8]>) -> Result<Self, ClientError> {
+        Transport::with_ca_pem(options, ca)
+    }
+}
+
+impl Make for DirectTransport {
+    fn make(options: &HttpOptions, ca: Option<&[u8]>) -> Result<Self, ClientError> {
+        DirectTransport::with_ca_pem(options, ca)
+    }
+}
+
+fn plain<T: Make>(options: HttpOptions) -> T {
+    T::make(&options, None).unwrap()
+}
+
+fn cognito_flow(base: &BaseUrl) -> Flow {
+    let mut config: FlowConfig = demo(System::Cognito);
+    config.default_base_url(base);
+    Flow::new(&config).unwrap()
+}
+
+fn cess_flow(base: &BaseUrl) -> Flow {
+    let mut config: FlowConfig = demo(System::Cess);
+    config.default_base_url(base);
+    Flow::new(&config).unwrap()
+}
+
+async fn tls_is_trusted_as_configured<T: Make>() {
+    let stub = Stub::builder(fast_config())
+        .tls(Tls::SelfSigned)
+        .start()
+        .await
+        .unwrap();
+    let flow = cognito_flow(&stub.base_url());
+    let ca = stub.ca_pem().unwrap().as_bytes();
+    let trusting = T::make(&HttpOptions::default(), Some(ca)).unwrap();
+    assert!(flow.acquire(&trusting).await.is_ok());
+    let e = flow
+        .acquire(&plain::<T>(HttpOptions::default()))
+        .await
+        .unwrap_err();
+    assert_eq!(e.error.kind(), ErrorKind::Tls, "{}", e.error);
+    let insecure = plain::<T>(HttpOptions {
+        insecure: true,
+        ..HttpOptions::default()
+    });
+    assert!(
+        flow.acquire(&insecure).await.is_ok(),
+        "only with the explicit switch"
+    );
+}
+
+async fn connections_are_reused_or_new_as_asked<T: Make>() {
+    for (reuse, expected) in [(true, 1), (false, 5)] {
+        let stub = Stub::start(fast_config()).await.unwrap();
+        let flow = cognito_flow(&stub.base_url());
+        let t = plain::<T>(HttpOptions {
+            reuse_connections: reuse,
+            ..HttpOptions::default()
+        });
+        for _ in 0..5 {
+            flow.acquire(&t).await.unwrap();
+        }
+        assert_eq!(stub.connections(), expected, "reuse_connections = {reuse}");
+    }
+}
+
+async fn timeouts_and_dead_servers_are_typed<T: Make>() {
+    let config = Config::from_toml(
+        "[jwt]\nalgorithm = \"ES256\"\n[faults.cess]\nstall = { probability = 1.0, ms = 2000 }\n",
+        "slow.toml",
+    )
+    .unwrap();
+    let stub = Stub::start(config).await.unwrap();
+    let quick = plain::<T>(HttpOptions {
+        timeout_ms: 200,
+        ..HttpOptions::default()
+    });
+    let e = cess_flow(&stub.base_url())
+        .acquire(&quick)
+        .await
+        .unwrap_err();
+    assert_eq!(e.error.kind(), ErrorKind::Timeout, "{}", e.error);
+    assert_eq!(e.steps.len(), 1, "the failed step is timed too");
+
+    let addr = stub.addr();
+    stub.shutdown().await;
+    let dead = cognito_flow(&format!("http://{addr}").parse().unwrap());
+    let e = dead
+        .acquire(&plain::<T>(HttpOptions::default()))
+        .await
+        .unwrap_err();
+    assert_eq!(e.error.kind(), ErrorKind::Connect, "{}", e.error);
+}
+
+/// A raw server on loopback: each connection gets `answer` (after reading
+/// the request head), then is closed unless `hold` is set. Counts them.
+async fn raw_server(answer: &'static [u8], hold: bool) -> (BaseUrl, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base: BaseUrl = format!("http://{}", listener.local_addr().unwrap())
+        .parse()
+        .unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 16 * 1024];
+                let _ = tokio::time::timeout(Duration::from_secs(2), socket.read(&mut buf)).await;
+                let _ = socket.write_all(answer).await;
+                if hold {
+                    tokio::time::sleep(Duration::from_secs(10)).await;
+                }
+            });
+        }
+    });
+    (base, accepted)
+}
+
+async fn get<T: Make>(t: &T, base: &BaseUrl) -> Result<tokenprobe_client::Answer, ClientError> {
+    let req = http::Request::post(base.join("/oauth2/token").unwrap())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Bytes::from_static(b"grant_type=client_credentials"))
+        .unwrap();
+    t.send(req).await
+}
+
+async fn bodies_are_bounded_and_truncation_is_a_body_error<T: Make>() {
+    let small = HttpOptions {
+        max_body_bytes: 1024,
+        timeout_ms: 3000,
+        ..HttpOptions::default()
+    };
+    // Declared over the limit: refused before reading.
+    let (base, _) = raw_server(
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 5000000\r\n\r\n{",
+        true,
+    )
+    .await;
+    let e = get(&plain::<T>(small.clone()), &base).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::TooLarge, "{e}");
+    // Chunked, growing past the limit (two chunks of 1,024 bytes).
+    let chunk = "x".repeat(0x400);
+    let chunked = format!(
+        "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n400\r\n{chunk}\r\n400\r\n{chunk}\r\n"
+    );
+    let (base, _) = raw_server(Box::leak(chunked.into_bytes().into_boxed_slice()), true).await;
+    let e = get(&plain::<T>(small.clone()), &base).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::TooLarge, "{e}");
+    // A body cut short of its declared length.
+    let (base, _) = raw_server(
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"access_",
+        false,
+    )
+    .await;
+    let e = get(&plain::<T>(small), &base).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Body, "{e}");
+}
+
+/// A server that takes the connection and never says a word: over TLS the
+/// handshake never ends, and the connect timeout (not the request's) ends
+/// the wait.
+async fn a_silent_tls_server_is_a_connect_timeout<T: Make>() {
+    let (base, _) = raw_server(b"", true).await;
+    let https: BaseUrl = base
+        .to_string()
+        .replace("http://", "https://")
+        .parse()
+        .unwrap();
+    let t = plain::<T>(HttpOptions {
+        connect_timeout_ms: 200,
+        timeout_ms: 20_000,
+        ..HttpOptions::default()
+    });
+    let started = std::time::Instant::now();
+    let e = get(&t, &https).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+async fn http2_works_in_clear_and_over_tls<T: Make>() {
+    let h2 = HttpOptions {
+        http2: true,
+        ..HttpOptions::default()
+    };
+    let stub = Stub::start(fast_config()).await.unwrap();
+    let t = plain::<T>(h2.clone());
+    for _ in 0..3 {
+        cess_flow(&stub.base_url()).acquire(&t).await.unwrap();
+    }
+    assert_eq!(stub.connections(), 1, "one multiplexed connection");
+    let stub = Stub::builder(fast_config())
+        .tls(Tls::SelfSigned)
+        .start()
+        .await
+        .unwrap();
+    let ca = stub.ca_pem().unwrap().as_bytes();
+    let t = T::make(&h2, Some(ca)).unwrap();
+    cognito_flow(&stub.base_url()).acquire(&t).await.unwrap();
+}
+
+macro_rules! suite {
+    ($name:ident, $transport:ty) => {
+        mod $name {
+            use super::*;
+
+            #[tokio::test]
+            async fn tls_is_trusted_as_configured() {
+                super::tls_is_trusted_as_configured::<$transport>().await
+            }
+
+            #[tokio::test]
+            async fn connections_are_reused_or_new_as_asked() {
+                super::connections_are_reused_or_new_as_asked::<$transport>().await
+            }
+
+            #[tokio::test]
+            async fn timeouts_and_dead_servers_are_typed() {
+                super::timeouts_and_dead_servers_are_typed::<$transport>().await
+            }
+
+            #[tokio::test]
+            async fn bodies_are_bounded_and_truncation_is_a_body_error() {
+                super::bodies_are_bounded_and_truncation_is_a_body_error::<$transport>().await
+            }
+
+            #[tokio::test]
+            async fn a_silent_tls_server_is_a_connect_timeout() {
+                super::a_silent_tls_server_is_a_connect_timeout::<$transport>().await
+            }
+
+            #[tokio::test]
+            async fn http2_works_in_clear_and_over_tls() {
+                super::http2_works_in_clear_and_over_tls::<$transport>().await
+            }
+        }
+    };
+}
+
+suite!(reqwest_transport, Transport);
+suite!(direct_transport, DirectTransport);

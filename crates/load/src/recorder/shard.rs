@@ -1,0 +1,242 @@
+//! Recording without a shared lock: each thread that records (a runtime
+//! worker, the dispatcher) gets its own [`Shard`] of the run's interval
+//! histograms and counters, found through a thread-local. Only that thread
+//! writes it; the recorder merges every shard at each interval tick (its
+//! lock on a shard is then the only other one, once a second).
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+
+use super::key::{Outcome, Part};
+use super::{Acquisition, MAX_LABELS_PER_FLOW, OTHER_ERRORS, histogram, micros};
+
+/// Where each flow's histograms are: shared by the recorder and its shards.
+#[derive(Debug)]
+pub(crate) struct Layout {
+    /// Per flow: the index of its first slot and its number of steps; its
+    /// total follows its steps.
+    pub(crate) flows: Vec<(usize, usize)>,
+    /// What each slot times; the last is `all/total`.
+    pub(crate) parts: Vec<Part>,
+}
+
+impl Layout {
+    fn slots(&self) -> usize {
+        self.parts.len()
+    }
+}
+
+/// One thread's recording since the last merge.
+pub(crate) struct Shard {
+    /// Per slot: [ok, err].
+    pub(crate) intervals: Vec<[Histogram<u64>; 2]>,
+    /// Per flow: successes.
+    pub(crate) ok: Vec<u64>,
+    /// Per flow: error label → count (at most [`MAX_LABELS_PER_FLOW`]
+    /// labels, then [`OTHER_ERRORS`]).
+    pub(crate) errors: Vec<BTreeMap<String, u64>>,
+    pub(crate) dropped: u64,
+    pub(crate) lag: Histogram<u64>,
+    /// Whether anything was recorded since the last merge.
+    pub(crate) dirty: bool,
+}
+
+impl Shard {
+    pub(crate) fn new(layout: &Layout) -> Shard {
+        Shard {
+            intervals: (0..layout.slots())
+                .map(|_| [histogram(), histogram()])
+                .collect(),
+            ok: vec![0; layout.flows.len()],
+            errors: vec![BTreeMap::new(); layout.flows.len()],
+            dropped: 0,
+            lag: histogram(),
+            dirty: false,
+        }
+    }
+
+    /// One finished acquisition: its steps (each into its own slot, found
+    /// by name), its total, its bucket.
+    pub(crate) fn record(&mut self, layout: &Layout, o: &Acquisition<'_>) {
+        let Some(&(first, steps)) = layout.flows.get(o.flow) else {
+            return;
+        };
+        let outcome = match o.error {
+            None => Outcome::Ok,
+            Some(_) => Outcome::Err,
+        };
+        let k = outcome.index();
+        for (i, step) in o.steps.iter().enumerate() {
+            let queued = if i == 0 { o.queued } else { Duration::ZERO };
+            let own = layout.parts[first..first + steps]
+                .iter()
+                .position(|p| *p == Part::Step(step.step));
+            if let Some(at) = own {
+                self.intervals[first + at][k].saturating_record(micros(step.elapsed + queued));
+            }
+        }
+        let total = micros(o.total);
+        self.intervals[first + steps][k].saturating_record(total);
+        if let Some(all) = self.intervals.last_mut() {
+            all[k].saturating_record(total);
+        }
+        match &o.error {
+            None => self.ok[o.flow] += 1,
+            Some(label) => {
+                let labels = &mut self.errors[o.flow];
+                let label = match labels.contains_key(label.as_str())
+                    || labels.len() < MAX_LABELS_PER_FLOW
+                {
+                    true => label.as_str(),
+                    false => OTHER_ERRORS,
+                };
+                match labels.get_mut(label) {
+                    Some(n) => *n += 1,
+                    None => {
+                        labels.insert(label.to_owned(), 1);
+                    }
+                }
+            }
+        }
+        self.dirty = true;
+    }
+
+    pub(crate) fn lag(&mut self, late: Duration) {
+        self.lag.saturating_record(micros(late));
+        self.dirty = true;
+    }
+
+    pub(crate) fn dropped(&mut self) {
+        self.dropped += 1;
+        self.dirty = true;
+    }
+
+    /// Empties it after a merge.
+    pub(crate) fn reset(&mut self) {
+        for pair in &mut self.intervals {
+            pair[0].reset();
+            pair[1].reset();
+        }
+        self.ok.fill(0);
+        for labels in &mut self.errors {
+            labels.clear();
+        }
+        self.dropped = 0;
+        self.lag.reset();
+        self.dirty = false;
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The shards of one recorder, and whether it still takes results.
+#[derive(Debug)]
+pub(crate) struct Shards {
+    pub(crate) layout: Arc<Layout>,
+    list: Mutex<Vec<Arc<Mutex<Shard>>>>,
+    closed: AtomicBool,
+}
+
+impl Shards {
+    pub(crate) fn new(layout: Layout) -> Shards {
+        Shards {
+            layout: Arc::new(layout),
+            list: Mutex::new(Vec::new()),
+            closed: AtomicBool::new(false),
+        }
+    }
+
+    /// Calls `f` with every shard, locked in turn.
+    pub(crate) fn each(&self, mut f: impl FnMut(&mut Shard)) {
+        let list = lock(&self.list).clone();
+        for shard in list {
+            f(&mut lock(&shard));
+        }
+    }
+
+    /// Takes no more results. Returns once no thread is recording: each
+    /// shard is locked once after the flag is set, so a result either went
+    /// in before or sees the flag.
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        self.each(|_| {});
+    }
+}
+
+impl std::fmt::Debug for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shard").field("dirty", &self.dirty).finish()
+    }
+}
+
+/// A thread's shard of one recorder, with the recorder it belongs to.
+type Owned = (Weak<Shards>, Arc<Mutex<Shard>>);
+
+thread_local! {
+    /// This thread's shard of each live recorder.
+    static LOCAL: RefCell<Vec<Owned>> = const { RefCell::new(Vec::new()) };
+}
+
+/// What acquisition tasks and the dispatcher record through: cheap to
+/// clone, and each thread writes only its own shard.
+#[derive(Debug, Clone)]
+pub struct Recording {
+    pub(crate) shards: Arc<Shards>,
+}
+
+impl Recording {
+    /// Runs `f` on this thread's shard (made and registered the first
+    /// time), unless the recorder is closed.
+    fn with_shard<R>(&self, f: impl FnOnce(&Layout, &mut Shard) -> R) -> Option<R> {
+        LOCAL.with(|local| {
+            let mut local = local.borrow_mut();
+            // Shards of finished recorders go with them.
+            local.retain(|(owner, _)| owner.strong_count() > 0);
+            let me = Arc::as_ptr(&self.shards);
+            let shard = match local.iter().find(|(owner, _)| owner.as_ptr() == me) {
+                Some((_, shard)) => shard.clone(),
+                None => {
+                    let shard = Arc::new(Mutex::new(Shard::new(&self.shards.layout)));
+                    lock(&self.shards.list).push(shard.clone());
+                    local.push((Arc::downgrade(&self.shards), shard.clone()));
+                    shard
+                }
+            };
+            drop(local);
+            let mut shard = lock(&shard);
+            // Under the shard's lock: see `Shards::close`.
+            match self.shards.closed.load(Ordering::SeqCst) {
+                true => None,
+                false => Some(f(&self.shards.layout, &mut shard)),
+            }
+        })
+    }
+
+    /// Records a finished acquisition and runs `then` with it recorded,
+    /// unless the recorder was closed (the acquisition was then counted
+    /// as cancelled). Returns whether it was recorded.
+    pub fn record(&self, o: &Acquisition<'_>, then: impl FnOnce()) -> bool {
+        self.with_shard(|layout, shard| {
+            shard.record(layout, o);
+            then();
+        })
+        .is_some()
+    }
+
+    /// How late the dispatcher started an acquisition.
+    pub fn lag(&self, late: Duration) {
+        self.with_shard(|_, shard| shard.lag(late));
+    }
+
+    /// An arrival the in-flight cap kept from starting.
+    pub fn dropped(&self) {
+        self.with_shard(|_, shard| shard.dropped());
+    }
+}
