@@ -148,6 +148,7 @@ struct Dispatch {
     end: Option<Instant>,
     started: Instant,
     max_in_flight: usize,
+    late_bound: Duration,
     shared: Arc<Shared>,
     flows: Arc<[NamedFlow]>,
     runtime: tokio::runtime::Handle,
@@ -196,7 +197,10 @@ impl Dispatch {
             }
             per_flow[index] += 1;
             let recording = &self.shared.recording;
-            recording.lag(Instant::now().saturating_duration_since(next));
+            recording.lag(
+                Instant::now().saturating_duration_since(next),
+                self.late_bound,
+            );
             if self.shared.in_flight.load(Ordering::SeqCst) >= self.max_in_flight {
                 recording.dropped();
             } else {
@@ -241,6 +245,7 @@ pub async fn drive(
             max_in_flight,
             arrivals,
             seed,
+            late_bound,
             ..
         } => {
             // A shard takes every N-th arrival of the one schedule (the
@@ -261,6 +266,7 @@ pub async fn drive(
                 end,
                 started,
                 max_in_flight: *max_in_flight,
+                late_bound: *late_bound,
                 shared: shared.clone(),
                 flows: flows.clone(),
                 runtime: tokio::runtime::Handle::current(),

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use hdrhistogram::Histogram;
 use plotters::prelude::*;
 
-use crate::recorder::{Key, Outcome};
+use crate::recorder::{Key, Outcome, Part};
 use crate::report::{Log, Summary};
 
 const PALETTE: [RGBColor; 8] = [
@@ -124,8 +124,13 @@ pub(crate) fn page(s: &Summary, log: &Log) -> String {
         outcome: Outcome::Err,
         ..all_ok.clone()
     };
+    let all_service = Key {
+        step: Part::Service,
+        ..all_ok.clone()
+    };
     let mut p50 = Vec::new();
     let mut p99 = Vec::new();
+    let mut service_p99 = Vec::new();
     let mut rate: BTreeMap<u64, (f64, f64, f64)> = BTreeMap::new();
     for i in &log.points {
         let t = i.start.as_secs_f64();
@@ -133,6 +138,9 @@ pub(crate) fn page(s: &Summary, log: &Log) -> String {
         if i.key == all_ok && i.count > 0 {
             p50.push((t, i.p50_us as f64 / 1000.0));
             p99.push((t, i.p99_us as f64 / 1000.0));
+        }
+        if i.key == all_service && i.count > 0 && s.model == "open" {
+            service_p99.push((t, i.p99_us as f64 / 1000.0));
         }
         let slot = rate
             .entry(i.start.as_millis() as u64)
@@ -166,11 +174,17 @@ pub(crate) fn page(s: &Summary, log: &Log) -> String {
         &spectra,
         &percentile_label,
     ));
+    let mut over_time: Vec<Series> = vec![
+        ("p50".into(), p50),
+        ("p99".into(), p99),
+        ("p99 from the actual send".into(), service_p99),
+    ];
+    over_time.retain(|(_, points)| !points.is_empty());
     html.push_str(&chart(
         "Latency over time (all flows, successful)",
         "time since start",
         "latency (ms)",
-        &[("p50".into(), p50), ("p99".into(), p99)],
+        &over_time,
         &seconds,
     ));
     html.push_str(&chart(

@@ -156,6 +156,8 @@ struct Recorded {
     stats: driver::DriverStats,
     counts: recorder::Counts,
     lag: hdrhistogram::Histogram<u64>,
+    /// Acquisitions sent later than the late bound.
+    late: u64,
     /// The process's CPU time while the driver ran.
     cpu: Duration,
 }
@@ -230,11 +232,14 @@ async fn drive(
     rotated.map_err(|e| report(&format!("latency.hlog: {e}")))?;
     // Late results (after the grace period) are no longer recorded, so the
     // recorder can be closed while their tasks wind down.
-    let (counts, lag) = recorder
+    let mut recorder = recorder
         .lock()
-        .map_err(|_| report(&"the recorder lock was poisoned"))?
+        .map_err(|_| report(&"the recorder lock was poisoned"))?;
+    let (counts, lag) = recorder
         .finish()
         .map_err(|e| report(&format!("latency.hlog: {e}")))?;
+    let late = recorder.late_sends();
+    drop(recorder);
     Ok(Recorded {
         dir,
         wall,
@@ -242,6 +247,7 @@ async fn drive(
         stats,
         counts,
         lag,
+        late,
         cpu,
     })
 }
@@ -307,6 +313,13 @@ fn summarize(plan: &Plan, r: &Recorded) -> Summary {
         shards: Vec::new(),
         insecure: plan.scenario.setup.http.insecure,
         warnings,
+        late: match &plan.scenario.load {
+            LoadModel::Open { late_bound, .. } => Some(report::LateSends {
+                bound_ms: late_bound.as_secs_f64() * 1000.0,
+                count: r.late,
+            }),
+            LoadModel::Closed { .. } => None,
+        },
         cpu: Some(cpu),
     }
 }

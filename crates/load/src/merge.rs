@@ -14,7 +14,8 @@ use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
 
 use crate::recorder::{Counts, Key, histogram};
 use crate::report::{
-    Cpu, DecodedInterval, FlowRates, Intervals, SCHEMA, ShardRow, Summary, read_summary, render_dir,
+    Cpu, DecodedInterval, FlowRates, Intervals, LateSends, SCHEMA, ShardRow, Summary, read_summary,
+    render_dir,
 };
 
 /// A merged report and what the merge noticed.
@@ -205,6 +206,14 @@ pub fn merge(dirs: &[&Path], out: &Path) -> Result<Merged, String> {
         shards: rows,
         insecure: shards.iter().any(|(_, s)| s.insecure),
         warnings: first.warnings.clone(),
+        late: first.late.as_ref().map(|l| LateSends {
+            bound_ms: l.bound_ms,
+            count: shards
+                .iter()
+                .filter_map(|(_, s)| s.late.as_ref())
+                .map(|l| l.count)
+                .sum(),
+        }),
         cpu: merged_cpu(shards.iter().map(|(_, s)| s), elapsed),
     };
     let json = serde_json::to_vec_pretty(&summary).map_err(|e| e.to_string())?;

@@ -134,10 +134,24 @@ pub struct Summary {
     /// own load at the end).
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// Open model: the acquisitions the driver sent late.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late: Option<LateSends>,
     /// The generator's own cost: CPU time, per acquisition and as a share
     /// of its cores (absent in older summaries).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu: Option<Cpu>,
+}
+
+/// Acquisitions the driver sent later than a bound after their intended
+/// start. Their wait counts in their latency (coordinated omission
+/// corrected), not in their service time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LateSends {
+    /// The bound (`[load] late_bound`), milliseconds.
+    pub bound_ms: f64,
+    /// How many were sent later than it.
+    pub count: u64,
 }
 
 /// What the run cost the machine it ran on: the process's CPU time (user
@@ -461,22 +475,57 @@ pub fn table(s: &Summary) -> String {
             );
         }
     }
-    let _ = writeln!(
-        out,
-        "{:<28} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9}",
-        "flow/step (ok)", "count", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms"
-    );
-    for r in s.latency.iter().filter(|r| r.key.outcome == Outcome::Ok) {
+    let open = s.model == "open";
+    let (from, service) = match open {
+        true => (
+            "flow/step (ok, from the intended start)",
+            "from the actual send",
+        ),
+        false => ("flow/step (ok)", ""),
+    };
+    let rows = |out: &mut String, title: &str, keep: &dyn Fn(&LatencyRow) -> bool| {
         let _ = writeln!(
             out,
-            "{:<28} {:>8} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
-            r.key.scope(),
-            r.count,
-            r.p50_ms,
-            r.p90_ms,
-            r.p99_ms,
-            r.p999_ms,
-            r.max_ms
+            "{title:<40} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9}",
+            "count", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms"
+        );
+        for r in s
+            .latency
+            .iter()
+            .filter(|r| r.key.outcome == Outcome::Ok && keep(r))
+        {
+            let _ = writeln!(
+                out,
+                "{:<40} {:>8} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
+                r.key.scope(),
+                r.count,
+                r.p50_ms,
+                r.p90_ms,
+                r.p99_ms,
+                r.p999_ms,
+                r.max_ms
+            );
+        }
+    };
+    rows(&mut out, from, &|r| r.key.step != Part::Service);
+    if open {
+        rows(&mut out, service, &|r| r.key.step == Part::Service);
+        let _ = writeln!(
+            out,
+            "note: latencies count from each acquisition's intended start, so a server that \
+             stalls cannot hide behind a waiting driver (coordinated omission); service times \
+             count from the actual send{}",
+            s.late.as_ref().map_or(String::new(), |l| format!(
+                "; {} sent more than {} ms late",
+                l.count, l.bound_ms
+            ))
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "note: closed model: latencies are service times, from each actual start; a \
+             stalled server slows the users down rather than showing in them (coordinated \
+             omission): the open model shows it"
         );
     }
     let c = &s.counts;

@@ -70,6 +70,10 @@ pub enum LoadModel {
         /// `vcd`, `cognito-2`, …); 1 for a flow not named.
         #[serde(default)]
         weights: BTreeMap<String, f64>,
+        /// An acquisition the driver sent later than this after its
+        /// intended start is counted as late (1 ms when absent).
+        #[serde(default = "default_late_bound", deserialize_with = "duration::field")]
+        late_bound: Duration,
     },
     /// N virtual users, each acquiring in a loop.
     Closed {
@@ -87,6 +91,10 @@ fn default_in_flight() -> usize {
 
 fn default_seed() -> u64 {
     1
+}
+
+fn default_late_bound() -> Duration {
+    Duration::from_millis(1)
 }
 
 /// The longest run, stage or grace period a scenario may ask for.

@@ -79,6 +79,45 @@ async fn coordinated_omission_open_model_sees_the_stall_and_closed_hides_it() {
         "closed max {} ms still shows it",
         c.max_ms
     );
+    // Both views are shown: from the intended start, and from the actual
+    // send, with the late sends counted; the closed model says what its
+    // latencies are.
+    let service = |s: &Summary| {
+        s.latency
+            .iter()
+            .find(|r| {
+                r.key.flow == "all"
+                    && r.key.step.name() == "service"
+                    && r.key.outcome == Outcome::Ok
+            })
+            .cloned()
+            .expect("a service-time row")
+    };
+    let so = service(&open);
+    assert_eq!(so.count, o.count);
+    assert!(
+        so.p50_ms <= o.p50_ms && so.max_ms <= o.max_ms,
+        "{so:?} {o:?}"
+    );
+    let late = open
+        .late
+        .as_ref()
+        .expect("late sends counted in the open model");
+    assert_eq!(late.bound_ms, 1.0);
+    assert!(late.count <= open.counts.started);
+    let table = tokenprobe_load::report::table(&open);
+    assert!(
+        table.contains("from the actual send") && table.contains("all/service"),
+        "{table}"
+    );
+    assert!(table.contains("coordinated omission"), "{table}");
+    assert!(closed.late.is_none());
+    let table = tokenprobe_load::report::table(&closed);
+    assert!(
+        table.contains("closed model: latencies are service times"),
+        "{table}"
+    );
+    assert!(!table.contains("all/service"), "{table}");
 }
 
 #[tokio::test]

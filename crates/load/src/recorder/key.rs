@@ -49,16 +49,22 @@ impl Outcome {
 pub enum Part {
     /// One request of the flow.
     Step(Step),
-    /// From the intended start to the grant (or the error).
+    /// From the intended start to the grant (or the error): what the
+    /// user of the token endpoint waited, coordinated omission corrected.
     Total,
+    /// From the actual send to the grant (or the error): the service time,
+    /// which leaves out any wait for the driver (in the closed model, the
+    /// same as the total).
+    Service,
 }
 
 impl Part {
-    /// The step's name, or `total`.
+    /// The step's name, `total` or `service`.
     pub fn name(self) -> &'static str {
         match self {
             Part::Step(s) => s.name(),
             Part::Total => "total",
+            Part::Service => "service",
         }
     }
 
@@ -66,6 +72,7 @@ impl Part {
     pub fn from_name(name: &str) -> Option<Part> {
         match name {
             "total" => Some(Part::Total),
+            "service" => Some(Part::Service),
             step => Step::from_name(step).map(Part::Step),
         }
     }

@@ -132,6 +132,7 @@ pub struct Recorder {
     slots: Vec<Slot>,
     interval_start: Duration,
     lag: Histogram<u64>,
+    late: u64,
     counts: Counts,
     per_flow: Vec<(u64, u64)>,
     /// Per flow: the distinct error labels it has counted.
@@ -162,8 +163,10 @@ impl Recorder {
             index.push((slots.len(), steps.len()));
             slots.extend(steps.iter().map(|s| Slot::new(name, Part::Step(*s))));
             slots.push(Slot::new(name, Part::Total));
+            slots.push(Slot::new(name, Part::Service));
         }
         slots.push(Slot::new(ALL_FLOWS, Part::Total));
+        slots.push(Slot::new(ALL_FLOWS, Part::Service));
         let layout = Layout {
             flows: index,
             parts: slots.iter().map(|s| s.step).collect(),
@@ -178,6 +181,7 @@ impl Recorder {
             slots,
             interval_start: Duration::ZERO,
             lag: histogram(),
+            late: 0,
             counts: Counts::default(),
             log,
             serializer,
@@ -236,6 +240,7 @@ impl Recorder {
             }
         }
         let _ = self.lag.add(&shard.lag);
+        self.late += shard.late;
         let c = &mut self.counts;
         c.dropped_in_flight_cap += shard.dropped;
         for (flow, ok) in shard.ok.iter().enumerate() {
@@ -296,7 +301,8 @@ impl Recorder {
     /// p50 and p99 of all successful acquisitions so far, and the errors.
     pub fn live(&mut self) -> (Option<Duration>, Option<Duration>, u64) {
         self.merge();
-        let h = self.slots.last().map(|s| &s.cumulative[0]);
+        let all = self.slots.len() - 2;
+        let h = self.slots.get(all).map(|s| &s.cumulative[0]);
         let q = |q| {
             h.filter(|h| !h.is_empty())
                 .map(|h| Duration::from_micros(h.value_at_quantile(q)))
@@ -338,6 +344,12 @@ impl Recorder {
     pub fn finish(&mut self) -> std::io::Result<(Counts, Histogram<u64>)> {
         self.rotate()?;
         Ok((self.counts(), self.lag.clone()))
+    }
+
+    /// Acquisitions the dispatcher sent later than its late bound.
+    pub fn late_sends(&mut self) -> u64 {
+        self.merge();
+        self.late
     }
 }
 
@@ -393,6 +405,8 @@ mod tests {
         assert_eq!(ms(Part::Step(Step::Session)), Some(2));
         assert_eq!(ms(Part::Step(Step::Refresh)), Some(3));
         assert_eq!(ms(Part::Total), Some(16));
+        // The service time leaves the wait out.
+        assert_eq!(ms(Part::Service), Some(6));
         let _ = std::fs::remove_dir_all(dir);
     }
 
@@ -452,6 +466,11 @@ mod tests {
         for (key, h) in &ta {
             assert_eq!(h, &tb[key], "{key:?}");
         }
+        // Late sends are counted past their bound only.
+        let bound = Duration::from_millis(1);
+        recording.lag(Duration::from_micros(900), bound);
+        recording.lag(Duration::from_micros(1500), bound);
+        assert_eq!(sharded.late_sends(), 1);
         // Once closed, a thread's result is refused (it is counted as
         // cancelled instead, by the driver).
         sharded.close();

@@ -19,9 +19,9 @@ use super::{Acquisition, MAX_LABELS_PER_FLOW, OTHER_ERRORS, histogram, micros};
 #[derive(Debug)]
 pub(crate) struct Layout {
     /// Per flow: the index of its first slot and its number of steps; its
-    /// total follows its steps.
+    /// total and its service time follow its steps.
     pub(crate) flows: Vec<(usize, usize)>,
-    /// What each slot times; the last is `all/total`.
+    /// What each slot times; the last two are `all/total`, `all/service`.
     pub(crate) parts: Vec<Part>,
 }
 
@@ -42,6 +42,8 @@ pub(crate) struct Shard {
     pub(crate) errors: Vec<BTreeMap<String, u64>>,
     pub(crate) dropped: u64,
     pub(crate) lag: Histogram<u64>,
+    /// Sent later than the late bound after their intended start.
+    pub(crate) late: u64,
     /// Whether anything was recorded since the last merge.
     pub(crate) dirty: bool,
 }
@@ -56,6 +58,7 @@ impl Shard {
             errors: vec![BTreeMap::new(); layout.flows.len()],
             dropped: 0,
             lag: histogram(),
+            late: 0,
             dirty: false,
         }
     }
@@ -81,9 +84,15 @@ impl Shard {
             }
         }
         let total = micros(o.total);
-        self.intervals[first + steps][k].saturating_record(total);
-        if let Some(all) = self.intervals.last_mut() {
-            all[k].saturating_record(total);
+        let service = micros(o.total.saturating_sub(o.queued));
+        let all = self.intervals.len() - 2;
+        for (slot, value) in [
+            (first + steps, total),
+            (first + steps + 1, service),
+            (all, total),
+            (all + 1, service),
+        ] {
+            self.intervals[slot][k].saturating_record(value);
         }
         match &o.error {
             None => self.ok[o.flow] += 1,
@@ -106,8 +115,9 @@ impl Shard {
         self.dirty = true;
     }
 
-    pub(crate) fn lag(&mut self, late: Duration) {
-        self.lag.saturating_record(micros(late));
+    pub(crate) fn lag(&mut self, lag: Duration, bound: Duration) {
+        self.lag.saturating_record(micros(lag));
+        self.late += u64::from(lag > bound);
         self.dirty = true;
     }
 
@@ -128,6 +138,7 @@ impl Shard {
         }
         self.dropped = 0;
         self.lag.reset();
+        self.late = 0;
         self.dirty = false;
     }
 }
@@ -230,9 +241,10 @@ impl Recording {
         .is_some()
     }
 
-    /// How late the dispatcher started an acquisition.
-    pub fn lag(&self, late: Duration) {
-        self.with_shard(|_, shard| shard.lag(late));
+    /// How late the dispatcher started an acquisition; past `bound`, it
+    /// counts as sent late.
+    pub fn lag(&self, lag: Duration, bound: Duration) {
+        self.with_shard(|_, shard| shard.lag(lag, bound));
     }
 
     /// An arrival the in-flight cap kept from starting.
