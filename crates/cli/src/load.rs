@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Args;
 use tokenprobe_load::scenario::Overrides;
-use tokenprobe_load::{Plan, RunOptions};
+use tokenprobe_load::{LoadModel, Plan, RunOptions};
 
 /// Options of `load`.
 #[derive(Args)]
@@ -103,15 +103,14 @@ pub(crate) async fn load(args: LoadArgs) -> ExitCode {
         eprintln!("tokenprobe: stopping: no new acquisitions; waiting for those in flight");
         let _ = stop.send(true);
     });
-    match tokenprobe_load::run(
-        &plan,
-        RunOptions {
-            quiet: args.quiet,
-            stop: stopped,
-        },
-    )
-    .await
-    {
+    let options = RunOptions {
+        quiet: args.quiet,
+        stop: stopped,
+    };
+    if let LoadModel::Search { .. } = plan.scenario.load {
+        return search(&plan, options).await;
+    }
+    match tokenprobe_load::run(&plan, options).await {
         Ok(done) => {
             let code = verdict(
                 &done.summary,
@@ -124,6 +123,24 @@ pub(crate) async fn load(args: LoadArgs) -> ExitCode {
             } else {
                 code
             }
+        }
+        Err(e) => setup_error(&e),
+    }
+}
+
+/// A capacity search: its table, then 0 when it found a capacity, 1 when
+/// even its first rate failed or the driver was the bottleneck, 130 when
+/// interrupted.
+#[allow(clippy::print_stderr)]
+async fn search(plan: &Plan, options: RunOptions) -> ExitCode {
+    match tokenprobe_load::search::run(plan, options).await {
+        Ok(done) => {
+            say(&format!("{}report: {}", done.table, done.dir.display()));
+            let code = done.result.exit_code();
+            if code == INTERRUPTED {
+                eprintln!("tokenprobe: interrupted: the search is partial");
+            }
+            ExitCode::from(code)
         }
         Err(e) => setup_error(&e),
     }
@@ -181,6 +198,15 @@ pub(crate) fn report(args: ReportArgs) -> ExitCode {
 
 pub(crate) fn merge(args: MergeArgs) -> ExitCode {
     let dirs: Vec<&std::path::Path> = args.dirs.iter().map(PathBuf::as_path).collect();
+    if dirs.first().is_some_and(|d| d.join("search.json").exists()) {
+        return match tokenprobe_load::search::merge(&dirs, &args.out) {
+            Ok(done) => {
+                say(&format!("{}report: {}", done.table, done.dir.display()));
+                ExitCode::from(done.result.exit_code())
+            }
+            Err(e) => setup_error(&e),
+        };
+    }
     match tokenprobe_load::merge::merge(&dirs, &args.out) {
         Ok(m) => {
             for w in &m.warnings {

@@ -200,3 +200,48 @@ fn sigint_mid_run_leaves_a_report_marked_partial() {
         "stopped early after {started}"
     );
 }
+
+/// A search prints its steps and its result; its status says whether a
+/// capacity was found (here, even the first rate fails: 1), and the
+/// mistakes only a search can make are refused before any traffic (2).
+#[test]
+fn a_search_reports_its_steps_and_sets_the_status() {
+    const SEARCH: &str = "target = \"stub\"\nthresholds = [\"p99 < 1us\"]\n[[flows]]\nsystem = \"cognito\"\n\
+        client_id = \"tokenprobe-demo\"\nclient_secret = { value = \"demo-secret\" }\n\
+        [load]\nmodel = \"search\"\nfrom = 20\nmax = 40\nstep = \"1s\"\nwarmup = \"0s\"\n\
+        driver_lag_limit = \"1s\"\n";
+    let path = scenario("search-from", SEARCH);
+    let out = load(&path);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("even the first rate 20.0/s failed: p99 < 1us"),
+        "{stdout}"
+    );
+    for (bad, says) in [
+        (
+            SEARCH.replace("thresholds = [\"p99 < 1us\"]\n", ""),
+            "a search needs thresholds",
+        ),
+        (
+            SEARCH.replace("max = 40", "max = 10"),
+            "`max` at least `from`",
+        ),
+        (
+            SEARCH.replace("from = 20", "from = 20\nfactor = 2\nincrement = 5"),
+            "not both",
+        ),
+    ] {
+        let out = load(&scenario("search-bad", &bad));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(says), "{stderr}");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_tokenprobe"))
+        .args(["load", "--quiet", "--rate", "5"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("a search finds the rate"));
+}

@@ -281,6 +281,8 @@ pub async fn drive(
             partial = stopped;
             n
         }
+        // `search::run` runs a search step by step, each an open-model plan.
+        LoadModel::Search { .. } => 0,
         LoadModel::Closed { users, think_time } => {
             let begun = Arc::new(AtomicU64::new(0));
             let counted: Arc<[AtomicU64]> = flows.iter().map(|_| AtomicU64::new(0)).collect();

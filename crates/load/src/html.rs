@@ -197,3 +197,49 @@ pub(crate) fn page(s: &Summary, log: &Log) -> String {
     html.push_str("</body></html>\n");
     html
 }
+
+/// A search's page: the knee first (latency and errors against the
+/// offered rate), then the table.
+pub(crate) fn search_page(r: &crate::search::SearchResult) -> String {
+    let mut by_rate: Vec<&crate::search::StepRow> = r.steps.iter().collect();
+    by_rate.sort_by(|a, b| a.rate.total_cmp(&b.rate));
+    let series = |f: &dyn Fn(&crate::search::StepRow) -> Option<f64>| -> Vec<(f64, f64)> {
+        by_rate
+            .iter()
+            .filter_map(|s| f(s).map(|v| (s.rate, v)))
+            .collect()
+    };
+    let per_second = |x: &f64| format!("{x:.0}/s");
+    let mut html = String::new();
+    let _ = write!(
+        html,
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>tokenprobe search: {name}</title>\
+         <style>body{{font-family:sans-serif;margin:2em;max-width:960px}}pre{{background:#f6f6f6;padding:1em;overflow-x:auto}}</style>\
+         </head><body><h1>tokenprobe capacity search: {name}</h1><p><b>{result}</b></p>",
+        name = escape(&r.scenario),
+        result = escape(&r.conclusion())
+    );
+    html.push_str(&chart(
+        "Latency against the offered rate (successful acquisitions, from the intended start)",
+        "offered rate",
+        "latency (ms)",
+        &[
+            ("p50".into(), series(&|s| s.p50_ms)),
+            ("p99".into(), series(&|s| s.p99_ms)),
+        ],
+        &per_second,
+    ));
+    html.push_str(&chart(
+        "Errors against the offered rate",
+        "offered rate",
+        "errors (%)",
+        &[("errors".into(), series(&|s| Some(s.error_rate * 100.0)))],
+        &per_second,
+    ));
+    let _ = writeln!(
+        html,
+        "<pre>{}</pre><p>Each step's own report is in its directory (step-NN-RATE).</p></body></html>",
+        escape(&crate::search::table(r))
+    );
+    html
+}

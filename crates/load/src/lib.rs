@@ -6,12 +6,13 @@
 //! thresholds that set the exit status.
 
 pub mod driver;
-mod html;
+pub(crate) mod html;
 pub mod merge;
 pub mod recorder;
 pub mod report;
 pub mod scenario;
 pub mod schedule;
+pub mod search;
 pub mod threshold;
 
 use std::io::IsTerminal;
@@ -73,6 +74,25 @@ fn stamp(t: SystemTime) -> String {
 /// asked), build the flows, drive the load while recording, and write the
 /// report directory and render it.
 pub async fn run(plan: &Plan, options: RunOptions) -> Result<Finished, LoadError> {
+    let (started, flows, transport) = prepare(plan).await?;
+    wait_for_shards(plan, &options).await;
+    let recorded = match run_dir(plan, SystemTime::now()) {
+        Ok(dir) => drive(plan, dir, flows, transport, &options).await,
+        Err(e) => Err(e),
+    };
+    if let Some(stub) = started.stub {
+        stub.shutdown().await;
+    }
+    let recorded = recorded?;
+    let summary = summarize(plan, &recorded);
+    write_reports(&recorded.dir, &summary)
+}
+
+/// What every run and search starts with: the target started, the flows
+/// built against it, and the transport.
+pub(crate) async fn prepare(
+    plan: &Plan,
+) -> Result<(tokenprobe_config::Started, Vec<NamedFlow>, DirectTransport), LoadError> {
     let started = plan
         .scenario
         .setup
@@ -82,14 +102,7 @@ pub async fn run(plan: &Plan, options: RunOptions) -> Result<Finished, LoadError
     let flows = build_flows(plan, &started.base)?;
     let transport = DirectTransport::new(&plan.scenario.setup.http)
         .map_err(|e| LoadError::Setup(e.to_string()))?;
-    wait_for_shards(plan, &options).await;
-    let recorded = drive(plan, flows, transport, &options).await;
-    if let Some(stub) = started.stub {
-        stub.shutdown().await;
-    }
-    let recorded = recorded?;
-    let summary = summarize(plan, &recorded);
-    write_reports(&recorded.dir, &summary)
+    Ok((started, flows, transport))
 }
 
 /// The plan's flows, named as reports name them, each configured against
@@ -125,10 +138,20 @@ async fn wait_for_shards(plan: &Plan, options: &RunOptions) {
     }
 }
 
+/// A new directory for a run (or a search) of `plan` starting at `wall`:
+/// `<name>-<UTC time>`, with the run id and shard for a shard.
+pub(crate) fn run_dir(plan: &Plan, wall: SystemTime) -> Result<PathBuf, LoadError> {
+    let shard = plan.shard.as_ref().map_or(String::new(), |s| {
+        format!("-{}-shard{}of{}", s.run_id, s.index, s.count)
+    });
+    let name = format!("{}-{}{shard}", plan.name, stamp(wall));
+    new_dir(&plan.scenario.output, &name).map_err(LoadError::Report)
+}
+
 /// A new report directory `name` under `output`: `name-2`, `name-3`… when
 /// another run of the same scenario took it in the same second, so that
 /// two runs never write one log.
-fn new_dir(output: &Path, name: &str) -> Result<PathBuf, String> {
+pub(crate) fn new_dir(output: &Path, name: &str) -> Result<PathBuf, String> {
     let failed = |dir: &Path, e: std::io::Error| format!("{}: {e}", dir.display());
     std::fs::create_dir_all(output).map_err(|e| failed(output, e))?;
     for n in 1..=1000 {
@@ -149,7 +172,7 @@ fn new_dir(output: &Path, name: &str) -> Result<PathBuf, String> {
 }
 
 /// What a drive left: where its data went, and what it counted.
-struct Recorded {
+pub(crate) struct Recorded {
     dir: PathBuf,
     wall: SystemTime,
     layout: Vec<String>,
@@ -177,25 +200,18 @@ fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
 }
 
-/// Makes the report directory, records into its interval log while the
-/// driver runs the load model, and closes the log. A log that cannot be
+/// Records into `dir`'s interval log while the driver runs the load model,
+/// and closes the log. A log that cannot be
 /// written (a full disk) fails the run: its report would be wrong.
-async fn drive(
+pub(crate) async fn drive(
     plan: &Plan,
+    dir: PathBuf,
     flows: Vec<NamedFlow>,
     transport: DirectTransport,
     options: &RunOptions,
 ) -> Result<Recorded, LoadError> {
     let report = |e: &dyn std::fmt::Display| LoadError::Report(e.to_string());
     let wall = SystemTime::now();
-    let shard_suffix = plan.shard.as_ref().map_or(String::new(), |s| {
-        format!("-{}-shard{}of{}", s.run_id, s.index, s.count)
-    });
-    let dir = new_dir(
-        &plan.scenario.output,
-        &format!("{}-{}{shard_suffix}", plan.name, stamp(wall)),
-    )
-    .map_err(|e| report(&e))?;
     let started = Instant::now();
     let cpu_before = process_cpu();
     let layout: Vec<(String, &'static [Step])> = flows
@@ -254,7 +270,7 @@ async fn drive(
 
 /// The run's `summary.json`, before its latency rows and verdicts (which
 /// the report renders from the saved data).
-fn summarize(plan: &Plan, r: &Recorded) -> Summary {
+pub(crate) fn summarize(plan: &Plan, r: &Recorded) -> Summary {
     let (stats, counts, lag) = (&r.stats, &r.counts, &r.lag);
     let elapsed = stats.elapsed.as_secs_f64().max(1e-9);
     let window = stats.window.as_secs_f64().max(1e-9);
@@ -297,7 +313,8 @@ fn summarize(plan: &Plan, r: &Recorded) -> Summary {
         flows,
         partial: stats.partial,
         model: match plan.scenario.load {
-            LoadModel::Open { .. } => "open".into(),
+            // A search's steps are run as open-model plans.
+            LoadModel::Open { .. } | LoadModel::Search { .. } => "open".into(),
             LoadModel::Closed { .. } => "closed".into(),
         },
         target_rate: open.then(|| stats.scheduled as f64 / window),
@@ -318,7 +335,7 @@ fn summarize(plan: &Plan, r: &Recorded) -> Summary {
                 bound_ms: late_bound.as_secs_f64() * 1000.0,
                 count: r.late,
             }),
-            LoadModel::Closed { .. } => None,
+            LoadModel::Search { .. } | LoadModel::Closed { .. } => None,
         },
         cpu: Some(cpu),
     }
@@ -326,7 +343,7 @@ fn summarize(plan: &Plan, r: &Recorded) -> Summary {
 
 /// Writes `summary.json`, then renders the directory (latency rows,
 /// verdicts, `report.html`, the table) from what was saved.
-fn write_reports(dir: &Path, summary: &Summary) -> Result<Finished, LoadError> {
+pub(crate) fn write_reports(dir: &Path, summary: &Summary) -> Result<Finished, LoadError> {
     let report = |e: &dyn std::fmt::Display| LoadError::Report(e.to_string());
     let json = serde_json::to_vec_pretty(summary).map_err(|e| report(&e))?;
     std::fs::write(dir.join("summary.json"), json).map_err(|e| report(&e))?;
@@ -364,6 +381,7 @@ async fn show_progress(recorder: Arc<Mutex<Recorder>>, plan: Plan, started: Inst
         drop(r);
         let target = match &plan.scenario.load {
             LoadModel::Open { .. } => format!(" target {:.0}/s", plan.rate_at(t)),
+            LoadModel::Search { .. } => " searching".into(),
             LoadModel::Closed { users, .. } => format!(" {users} users"),
         };
         let f = |d: Option<Duration>| {

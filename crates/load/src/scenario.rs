@@ -75,6 +75,57 @@ pub enum LoadModel {
         #[serde(default = "default_late_bound", deserialize_with = "duration::field")]
         late_bound: Duration,
     },
+    /// A capacity search: open-model steps at rising rates, then a
+    /// bisection between the last that met the thresholds and the first
+    /// that did not (see [`crate::search`]).
+    Search {
+        /// The first rate, per second.
+        #[serde(deserialize_with = "rate")]
+        from: f64,
+        /// The highest rate tried.
+        #[serde(deserialize_with = "rate")]
+        max: f64,
+        /// Each step's rate is the last one's times this (2 when neither
+        /// this nor `increment` is given)…
+        factor: Option<f64>,
+        /// …or the last one's plus this.
+        increment: Option<f64>,
+        /// How long each step is measured.
+        #[serde(default = "default_step", deserialize_with = "duration::field")]
+        step: Duration,
+        /// How long each step runs first, unrecorded.
+        #[serde(default = "default_warmup", deserialize_with = "duration::field")]
+        warmup: Duration,
+        /// The bisection stops when the bracket is narrower than this
+        /// fraction of its lower end.
+        #[serde(default = "default_precision")]
+        precision: f64,
+        /// A step with more errors than this fraction ends the search at
+        /// once: no higher rate is tried.
+        #[serde(default = "default_error_cutoff")]
+        error_cutoff: f64,
+        /// A step whose dispatcher lag p99 is above this ends the search:
+        /// the driver, not the server, is then the bottleneck.
+        #[serde(
+            default = "default_driver_lag_limit",
+            deserialize_with = "duration::field"
+        )]
+        driver_lag_limit: Duration,
+        /// Repeat the final bisection this many times, for the spread of
+        /// the capacity found.
+        #[serde(default)]
+        repeat: u32,
+        /// At most this many in flight; further arrivals are dropped and counted.
+        #[serde(default = "default_in_flight")]
+        max_in_flight: usize,
+        /// Each flow's share of the arrivals, by flow name.
+        #[serde(default)]
+        weights: BTreeMap<String, f64>,
+        /// An acquisition sent later than this after its intended start is
+        /// counted as late.
+        #[serde(default = "default_late_bound", deserialize_with = "duration::field")]
+        late_bound: Duration,
+    },
     /// N virtual users, each acquiring in a loop.
     Closed {
         /// How many.
@@ -95,6 +146,26 @@ fn default_seed() -> u64 {
 
 fn default_late_bound() -> Duration {
     Duration::from_millis(1)
+}
+
+fn default_step() -> Duration {
+    Duration::from_secs(10)
+}
+
+fn default_warmup() -> Duration {
+    Duration::from_secs(2)
+}
+
+fn default_precision() -> f64 {
+    0.05
+}
+
+fn default_error_cutoff() -> f64 {
+    0.1
+}
+
+fn default_driver_lag_limit() -> Duration {
+    Duration::from_millis(5)
 }
 
 /// The longest run, stage or grace period a scenario may ask for.
@@ -264,6 +335,7 @@ impl Plan {
         };
         let stages: Duration = match &scenario.load {
             LoadModel::Open { stages, .. } => stages.iter().map(|s| s.duration).sum(),
+            LoadModel::Search { step, .. } => *step,
             LoadModel::Closed { .. } => Duration::ZERO,
         };
         let too_long = |d: &Duration| *d > MAX_DURATION;
@@ -280,6 +352,9 @@ impl Plan {
             LoadModel::Open {
                 max_in_flight: n, ..
             }
+            | LoadModel::Search {
+                max_in_flight: n, ..
+            }
             | LoadModel::Closed { users: n, .. }
                 if !(1..=MAX_CONCURRENCY).contains(n) =>
             {
@@ -289,12 +364,25 @@ impl Plan {
             }
             _ => {}
         }
-        let duration = scenario.limits.duration.unwrap_or(stages);
+        if let LoadModel::Search { .. } = &scenario.load {
+            crate::search::Spec::of(&scenario.load)
+                .map_err(|e| file.whole(format!("[load] {e}")))?;
+            if thresholds.is_empty() {
+                return Err(file.whole(
+                    "a search needs thresholds: they decide which rates pass (e.g. \"p99 < 250ms\")",
+                ));
+            }
+        }
+        let duration = match &scenario.load {
+            LoadModel::Search { step, .. } => *step,
+            _ => scenario.limits.duration.unwrap_or(stages),
+        };
         if duration.is_zero() && scenario.limits.acquisitions.is_none() {
             return Err(file.whole("[limits] needs a duration or an acquisition count"));
         }
         let plan_names = scenario.setup.flow_names();
-        if let LoadModel::Open { weights, .. } = &scenario.load {
+        if let LoadModel::Open { weights, .. } | LoadModel::Search { weights, .. } = &scenario.load
+        {
             for (name, w) in weights {
                 if !plan_names.contains(name) {
                     return Err(file.whole(format!(
@@ -346,7 +434,7 @@ impl Plan {
                     .map(|s| (s.duration, s.rate))
                     .collect::<Vec<_>>(),
             ),
-            LoadModel::Closed { .. } => Schedule::new(0.0, &[]),
+            LoadModel::Search { .. } | LoadModel::Closed { .. } => Schedule::new(0.0, &[]),
         }
     }
 
@@ -364,7 +452,7 @@ impl Plan {
     /// Each flow's weight, in flow order.
     pub fn weights(&self) -> Vec<f64> {
         let named = match &self.scenario.load {
-            LoadModel::Open { weights, .. } => Some(weights),
+            LoadModel::Open { weights, .. } | LoadModel::Search { weights, .. } => Some(weights),
             LoadModel::Closed { .. } => None,
         };
         self.flow_names()
@@ -383,6 +471,9 @@ impl Plan {
                 LoadModel::Closed { .. } => {
                     return Err("--rate: the scenario's model is closed (users, not a rate)".into());
                 }
+                LoadModel::Search { .. } => {
+                    return Err("--rate: a search finds the rate (its [load] from and max)".into());
+                }
             }
         }
         if let Some(d) = o.duration {
@@ -393,11 +484,45 @@ impl Plan {
                 ));
             }
             self.duration = d;
+            // A search's --duration is its steps' length.
+            if let LoadModel::Search { step, .. } = &mut self.scenario.load {
+                *step = d;
+            }
         }
         if let Some(n) = o.acquisitions {
+            if let LoadModel::Search { .. } = self.scenario.load {
+                return Err("--acquisitions: a search's steps run for a time, not a count".into());
+            }
             self.scenario.limits.acquisitions = Some(n);
         }
         Ok(())
+    }
+
+    /// One step of a search: this plan as an open model at `rate` for
+    /// `length`, writing into `output`.
+    pub fn step(&self, rate: f64, length: Duration, output: &std::path::Path) -> Plan {
+        let mut plan = self.clone();
+        if let LoadModel::Search {
+            max_in_flight,
+            weights,
+            late_bound,
+            ..
+        } = &self.scenario.load
+        {
+            plan.scenario.load = LoadModel::Open {
+                rate,
+                stages: Vec::new(),
+                max_in_flight: *max_in_flight,
+                arrivals: Arrivals::default(),
+                seed: default_seed(),
+                weights: weights.clone(),
+                late_bound: *late_bound,
+            };
+        }
+        plan.scenario.limits.acquisitions = None;
+        plan.scenario.output = output.to_owned();
+        plan.duration = length;
+        plan
     }
 }
 

@@ -58,8 +58,51 @@ pub struct RouteFaults {
     pub stall: Option<Stall>,
     /// Every request arriving in the window is held until it closes.
     pub stall_window: Option<Spanned<StallWindow>>,
+    /// A known capacity: a fixed number of requests served at once.
+    pub capacity: Option<Capacity>,
     /// Contracts broken on purpose.
     pub quirks: Vec<Spanned<Quirk>>,
+}
+
+/// A server with a known capacity (`capacity = { slots = 4, service_ms = 20 }`):
+/// `slots` requests are served at once, each for `service_ms`, and the
+/// others wait their turn. Below `slots / service_ms` per millisecond
+/// nothing waits; past it the queue, and the latency, grow without bound.
+/// It is what a capacity search must find.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(try_from = "CapacityTable")]
+pub struct Capacity {
+    /// Requests served at once.
+    pub slots: usize,
+    /// How long each is served.
+    pub service: Duration,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CapacityTable {
+    slots: usize,
+    service_ms: u64,
+}
+
+impl TryFrom<CapacityTable> for Capacity {
+    type Error = String;
+    fn try_from(t: CapacityTable) -> Result<Self, String> {
+        if !(1..=100_000).contains(&t.slots) || !(1..=60_000).contains(&t.service_ms) {
+            return Err("capacity: slots from 1 to 100000, service_ms from 1 to 60000".into());
+        }
+        Ok(Capacity {
+            slots: t.slots,
+            service: Duration::from_millis(t.service_ms),
+        })
+    }
+}
+
+impl Capacity {
+    /// Requests per second it serves with no wait.
+    pub fn per_second(&self) -> f64 {
+        self.slots as f64 / self.service.as_secs_f64()
+    }
 }
 
 /// Added latency, drawn from a distribution, at most `cap_ms`.

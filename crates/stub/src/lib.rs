@@ -41,13 +41,14 @@ pub use config::{
     is_demo_secret, toml_message,
 };
 pub use fault::{
-    ErrorFault, Latency, LatencyDistribution, Probability, Reset, RouteFaults, Stall, StallWindow,
+    Capacity, ErrorFault, Latency, LatencyDistribution, Probability, Reset, RouteFaults, Stall,
+    StallWindow,
 };
 pub use route::{JWKS_PATH, Quirk, Route, RouteKey};
 pub use tls::{Tls, TlsError};
 pub use tokens::KeyError;
 
-use server::{Counters, Shared};
+use server::Shared;
 use systems::State;
 
 /// Why the stub did not start.
@@ -137,16 +138,13 @@ impl StubBuilder {
             addr: self.listen,
             source,
         })?;
-        let shared = Arc::new(Shared {
-            state: State {
-                config: self.config,
-                signer,
-                opaque: tokens::OpaqueTokens::new(),
-                started: Instant::now(),
-                verified: Default::default(),
-            },
-            counters: Counters::default(),
-        });
+        let shared = Arc::new(Shared::new(State {
+            config: self.config,
+            signer,
+            opaque: tokens::OpaqueTokens::new(),
+            started: Instant::now(),
+            verified: Default::default(),
+        }));
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(server::serve(
             listener,

@@ -6,6 +6,7 @@
 //! reach the socket of the one connection it belongs to, and the routes
 //! are a fixed table (`Route::of`).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -19,7 +20,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 use tokio_rustls::TlsAcceptor;
 
 use crate::conn::{Admit, Conn, SharedStream, Table};
@@ -86,6 +87,26 @@ impl std::error::Error for ResetConnection {}
 pub(crate) struct Shared {
     pub(crate) state: State,
     pub(crate) counters: Counters,
+    /// The routes with a capacity fault: their serving slots and how long
+    /// each request holds one.
+    pub(crate) slots: BTreeMap<Route, (Semaphore, Duration)>,
+}
+
+impl Shared {
+    pub(crate) fn new(state: State) -> Shared {
+        let slots = Route::ALL
+            .into_iter()
+            .filter_map(|route| {
+                let c = state.config.faults_for(RouteKey::Route(route))?.capacity?;
+                Some((route, (Semaphore::new(c.slots), c.service)))
+            })
+            .collect();
+        Shared {
+            state,
+            counters: Counters::default(),
+            slots,
+        }
+    }
 }
 
 /// One connection's part in answering its requests.
@@ -237,6 +258,11 @@ async fn handle(
                     });
                     if !hold.is_zero() {
                         tokio::time::sleep_until((arrived + hold).into()).await;
+                    }
+                    if let Some((slots, service)) = shared.slots.get(&route) {
+                        // Wait for a slot, then hold it while served.
+                        let _slot = slots.acquire().await;
+                        tokio::time::sleep(*service).await;
                     }
                     match action {
                         Action::Reset => {

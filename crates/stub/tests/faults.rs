@@ -157,3 +157,35 @@ async fn shutdown_finishes_requests_in_flight_then_refuses_connections() {
         "still listening"
     );
 }
+
+/// A capacity fault serves `slots` requests at once, each for its service
+/// time, and queues the rest: six at once through two slots of 200 ms end
+/// in three waves.
+#[tokio::test]
+async fn a_capacity_serves_its_slots_and_queues_the_rest() {
+    let h = Harness::start(config(
+        "[faults.cess]\ncapacity = { slots = 2, service_ms = 200 }\n",
+    ))
+    .await;
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..6).map(|_| spawn_cess(&h)).collect();
+    let mut ends = Vec::new();
+    for t in tasks {
+        assert_eq!(t.await.unwrap().unwrap(), StatusCode::OK);
+        ends.push(started.elapsed());
+    }
+    let last = ends.iter().max().unwrap();
+    assert!(*last >= Duration::from_millis(600), "{ends:?}");
+    assert!(*last < Duration::from_millis(1500), "{ends:?}");
+    let first = ends.iter().min().unwrap();
+    assert!(*first >= Duration::from_millis(200), "{ends:?}");
+    let bad = tokenprobe_stub::Config::from_toml(
+        "[faults.cess]\ncapacity = { slots = 0, service_ms = 20 }\n",
+        "bad.toml",
+    );
+    assert!(
+        bad.unwrap_err()
+            .to_string()
+            .contains("capacity: slots from 1")
+    );
+}

@@ -1,0 +1,181 @@
+//! Capacity searches against the stub with a known capacity (a fixed
+//! number of slots, each request served for a fixed time): the knee is
+//! found within the precision, each step accounts for every acquisition
+//! and its interval log agrees with its row, a first rate that fails ends
+//! the search, and a driver that falls behind is named as the bottleneck.
+//! Loopback only; each search is bounded by its steps.
+
+use std::path::PathBuf;
+
+use tokenprobe_load::recorder::Key;
+use tokenprobe_load::report::read_hlog;
+use tokenprobe_load::search::{Ending, SearchResult, Searched};
+use tokenprobe_load::{Plan, RunOptions};
+
+mod support;
+use support::accounted;
+
+/// 3 slots of 20 ms: 150 acquisitions/s at most.
+const KNEE: f64 = 150.0;
+
+fn scenario(load: &str, thresholds: &str) -> String {
+    format!(
+        "target = \"stub\"\nthresholds = [{thresholds}]\n\
+         [stub.jwt]\nalgorithm = \"ES256\"\n\
+         [stub.faults.cess]\ncapacity = {{ slots = 3, service_ms = 20 }}\n\
+         [http]\ntimeout_ms = 1000\n\
+         [[flows]]\nsystem = \"cess\"\nclient_id = \"tokenprobe-demo\"\n\
+         client_secret = {{ value = \"demo-secret\" }}\nusername = \"12345678909\"\n\
+         otp = {{ value = \"123456\" }}\n\
+         [load]\nmodel = \"search\"\n{load}"
+    )
+}
+
+fn out_dir(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("tokenprobe-search-{name}-{}", std::process::id()))
+}
+
+async fn search(text: &str, name: &str) -> Searched {
+    let text = format!("output = \"{}\"\n{text}", out_dir(name).display());
+    let plan = Plan::parse(&text, &format!("{name}.toml"), name).unwrap();
+    let (_stop, stopped) = tokio::sync::watch::channel(false);
+    tokenprobe_load::search::run(
+        &plan,
+        RunOptions {
+            quiet: true,
+            stop: stopped,
+        },
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_search_finds_the_known_knee_within_its_precision() {
+    let load = "from = 40\nfactor = 2\nmax = 640\nstep = \"2s\"\nwarmup = \"500ms\"\n\
+                precision = 0.1\ndriver_lag_limit = \"100ms\"\n";
+    let done = search(&scenario(load, "\"p99 < 60ms\""), "knee").await;
+    let r: &SearchResult = &done.result;
+    assert_eq!(r.ending, Ending::Found, "{}", done.table);
+    let found = r.capacity.unwrap();
+    assert!(
+        (found - KNEE).abs() <= 0.1 * KNEE,
+        "found {found}/s for a knee of {KNEE}/s\n{}",
+        done.table
+    );
+    assert!(r.first_failing.unwrap() > found);
+    assert_eq!(r.broke_first.as_deref(), Some("p99 < 60ms"));
+    assert_eq!(done.result.exit_code(), 0);
+    // Every step is a report of its own: accounted, and its interval log
+    // holds what its row says.
+    for step in &r.steps {
+        let dir = done.dir.join(&step.dir);
+        let summary: tokenprobe_load::Summary =
+            serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap();
+        accounted(&summary);
+        assert_eq!(summary.counts.started, step.started);
+        let totals = read_hlog(&std::fs::read(dir.join("latency.hlog")).unwrap())
+            .unwrap()
+            .totals;
+        let logged = totals.get(&Key::all_ok()).map_or(0, |h| h.len());
+        assert_eq!(logged, summary.counts.ok, "{}", step.dir);
+    }
+    assert!(done.dir.join("search.json").exists() && done.dir.join("report.html").exists());
+    assert!(done.table.contains("capacity"), "{}", done.table);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_rate_that_fails_ends_the_search_with_status_1() {
+    let load =
+        "from = 400\nmax = 800\nstep = \"1s\"\nwarmup = \"0s\"\ndriver_lag_limit = \"100ms\"\n";
+    let done = search(&scenario(load, "\"p99 < 60ms\""), "from").await;
+    assert_eq!(done.result.ending, Ending::FromFails, "{}", done.table);
+    assert_eq!(done.result.steps.len(), 1);
+    assert_eq!(done.result.capacity, None);
+    assert_eq!(done.result.exit_code(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_driver_that_falls_behind_is_named_not_the_server() {
+    // No dispatcher is on time to the nanosecond: the limit makes the
+    // driver the bottleneck at the first step, whatever the server does.
+    let load = "from = 20\nmax = 80\nstep = \"1s\"\nwarmup = \"0s\"\ndriver_lag_limit = \"1ns\"\n";
+    let done = search(&scenario(load, "\"p99 < 1s\""), "driver").await;
+    assert_eq!(
+        done.result.ending,
+        Ending::DriverBottleneck,
+        "{}",
+        done.table
+    );
+    assert_eq!(done.result.exit_code(), 1);
+    assert!(
+        done.result
+            .conclusion()
+            .contains("the driver, not the server"),
+        "{}",
+        done.table
+    );
+}
+
+/// Two shards run the same ladder of steps at the same times, each at half
+/// of every rate, against one server; `merge` judges the merged steps.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shards_run_one_ladder_and_merge_judges_each_step() {
+    let stub = tokenprobe_stub::Stub::start(
+        tokenprobe_stub::Config::from_toml(
+            "[jwt]\nalgorithm = \"ES256\"\n[faults.cess]\ncapacity = { slots = 3, service_ms = 20 }\n",
+            "capacity.toml",
+        )
+        .unwrap(),
+    )
+    .await
+    .unwrap();
+    let load = "from = 40\nfactor = 2\nmax = 320\nstep = \"1s\"\nwarmup = \"500ms\"\n\
+                driver_lag_limit = \"100ms\"\n";
+    let text = scenario(load, "\"p99 < 60ms\"")
+        .replace("target = \"stub\"", &format!("target = \"{}\"", stub.base_url()))
+        .replace(
+            "[stub.jwt]\nalgorithm = \"ES256\"\n[stub.faults.cess]\ncapacity = { slots = 3, service_ms = 20 }\n",
+            "",
+        );
+    let start_at = std::time::SystemTime::now() + std::time::Duration::from_secs(1);
+    let shard = |i: u32| {
+        let text = format!("output = \"{}\"\n{text}", out_dir("shards").display());
+        let plan = Plan::parse(&text, "shards.toml", "shards").unwrap();
+        let shard = tokenprobe_load::Shard::parse(&format!("{i}/2"), "r1".into(), Some(start_at));
+        plan.sharded(shard.unwrap())
+    };
+    let (a, b) = (shard(1), shard(2));
+    let run = |plan: Plan| async move {
+        let (_stop, stopped) = tokio::sync::watch::channel(false);
+        let options = RunOptions {
+            quiet: true,
+            stop: stopped,
+        };
+        tokenprobe_load::search::run(&plan, options).await.unwrap()
+    };
+    let (one, two) = tokio::join!(run(a), run(b));
+    let rates: Vec<f64> = one.result.steps.iter().map(|s| s.rate).collect();
+    assert_eq!(rates, [40.0, 80.0, 160.0, 320.0], "{}", one.table);
+    for (x, y) in one.result.steps.iter().zip(&two.result.steps) {
+        // Each shard took half of every step's arrivals.
+        assert!(x.started.abs_diff(y.started) <= 1, "{x:?} {y:?}");
+    }
+    let out = out_dir("shards-merged");
+    let merged = tokenprobe_load::search::merge(&[&one.dir, &two.dir], &out).unwrap();
+    let r = &merged.result;
+    assert_eq!(r.steps.len(), 4);
+    assert_eq!(
+        r.steps[0].started,
+        one.result.steps[0].started + two.result.steps[0].started
+    );
+    assert_eq!(
+        (r.capacity, r.first_failing),
+        (Some(80.0), Some(160.0)),
+        "{}",
+        merged.table
+    );
+    assert_eq!(r.ending, Ending::Found);
+    assert!(out.join("search.json").exists());
+    stub.shutdown().await;
+}
