@@ -35,13 +35,16 @@ fn register_font() {
     });
 }
 
-/// A line chart as an SVG string; `x_label` formats the x axis.
+/// A line chart as an SVG string; `x_label` formats the x axis, whose
+/// ticks are `x_keys` when given (else plotters chooses them).
 fn chart(
     title: &str,
     x_desc: &str,
     y_desc: &str,
     series: &[Series],
     x_label: &dyn Fn(&f64) -> String,
+    x_keys: Option<&[f64]>,
+    height: u32,
 ) -> String {
     register_font();
     let mut svg = String::new();
@@ -51,21 +54,44 @@ fn chart(
         x_max = x_max.max(*x);
         y_max = y_max.max(*y);
     }
+    // The axis reaches its last key even with nothing drawn (every
+    // acquisition failed), so that no key falls outside it.
+    for key in x_keys.unwrap_or_default() {
+        x_max = x_max.max(*key);
+    }
     let (x_max, y_max) = (x_max.max(1e-9), (y_max * 1.1).max(1e-9));
     let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
-        let root = SVGBackend::with_string(&mut svg, (900, 380)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (900, height)).into_drawing_area();
         root.fill(&WHITE)?;
-        let mut c = ChartBuilder::on(&root)
+        let mut builder = ChartBuilder::on(&root);
+        builder
             .caption(title, ("sans-serif", 18))
             .margin(12)
+            .margin_right(40)
             .x_label_area_size(36)
-            .y_label_area_size(60)
-            .build_cartesian_2d(0f64..x_max, 0f64..y_max)?;
-        c.configure_mesh()
-            .x_desc(x_desc)
+            .y_label_area_size(60);
+        let mut c = builder.build_cartesian_2d(0f64..x_max, 0f64..y_max)?;
+        let mut mesh = c.configure_mesh();
+        mesh.x_desc(x_desc)
             .y_desc(y_desc)
-            .x_label_formatter(x_label)
-            .draw()?;
+            .x_label_formatter(x_label);
+        if x_keys.is_some() {
+            // Labelled at the keys only, below: no tick where none is wanted.
+            mesh.x_labels(0);
+        }
+        mesh.draw()?;
+        let grey = RGBColor(160, 160, 160);
+        for key in x_keys.unwrap_or_default() {
+            // A grid line at the key, and its label under the axis, where
+            // plotters would have put its own.
+            c.draw_series(LineSeries::new([(*key, 0.0), (*key, y_max)], grey))?;
+            let (x, y) = c.backend_coord(&(*key, 0.0));
+            root.draw(&Text::new(
+                x_label(key),
+                (x - 14, y + 8),
+                ("sans-serif", 13).into_font().color(&BLACK),
+            ))?;
+        }
         for (i, (name, pts)) in series.iter().enumerate() {
             let color = PALETTE[i % PALETTE.len()];
             c.draw_series(LineSeries::new(pts.iter().copied(), color.stroke_width(2)))?
@@ -111,7 +137,103 @@ fn escape(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
-/// The page.
+/// Where the percentile axis is labelled: 50, 90, 99, 99.9 and 99.99 %.
+const PERCENTILE_KEYS: [f64; 5] = [std::f64::consts::LOG10_2, 1.0, 2.0, 3.0, 4.0];
+
+/// One flow's latency over time: p50 and p99 from the intended start, and
+/// (open model) p99 from the actual send.
+fn over_time(s: &Summary, log: &Log, flow: &str) -> Vec<Series> {
+    let key = |step| Key {
+        flow: flow.to_owned(),
+        step,
+        outcome: Outcome::Ok,
+    };
+    let (total, service) = (key(Part::Total), key(Part::Service));
+    let (mut p50, mut p99, mut service_p99) = (Vec::new(), Vec::new(), Vec::new());
+    for i in log.points.iter().filter(|i| i.count > 0) {
+        let t = i.start.as_secs_f64();
+        if i.key == total {
+            p50.push((t, i.p50_us as f64 / 1000.0));
+            p99.push((t, i.p99_us as f64 / 1000.0));
+        } else if i.key == service && s.model == "open" {
+            service_p99.push((t, i.p99_us as f64 / 1000.0));
+        }
+    }
+    let mut series: Vec<Series> = vec![
+        ("p50".into(), p50),
+        ("p99".into(), p99),
+        ("p99 from the actual send".into(), service_p99),
+    ];
+    series.retain(|(_, points)| !points.is_empty());
+    series
+}
+
+/// What the run was: read before any chart.
+fn parameters(s: &Summary) -> String {
+    let mut rows = vec![
+        ("scenario", s.scenario.clone()),
+        ("started", s.started_at.clone()),
+        ("model", s.model.clone()),
+        (
+            "rate",
+            match s.target_rate {
+                Some(t) => format!("{:.1}/s achieved of {t:.1}/s asked", s.achieved_rate),
+                None => format!("{:.1}/s achieved", s.achieved_rate),
+            },
+        ),
+        (
+            "length",
+            format!(
+                "{:.1} s window, {:.1} s of grace",
+                s.window_secs, s.grace_secs
+            ),
+        ),
+        (
+            "acquisitions",
+            format!(
+                "{} started, {} ok, {} errors",
+                s.counts.started,
+                s.counts.ok,
+                s.counts.error_total()
+            ),
+        ),
+    ];
+    if let Some(run) = &s.run_id {
+        let shards = match (s.shard, s.shards.len()) {
+            (Some([i, n]), _) => format!("shard {i} of {n}"),
+            (None, n) => format!("{n} shards merged"),
+        };
+        rows.push(("run", format!("{run}, {shards}")));
+    }
+    if !s.criteria.is_empty() {
+        let held = s.thresholds.iter().filter(|v| v.pass).count();
+        rows.push((
+            "thresholds",
+            format!(
+                "{held} of {} hold: {}",
+                s.thresholds.len(),
+                s.criteria
+                    .iter()
+                    .map(|t| t.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
+    let mut html = String::from("<table>");
+    for (name, value) in rows {
+        let _ = write!(
+            html,
+            "<tr><th align=\"left\">{name}</th><td>{}</td></tr>",
+            escape(&value)
+        );
+    }
+    html.push_str("</table>");
+    html
+}
+
+/// The page: the run's parameters, the percentile spectrum, latency over
+/// time per flow (small multiples), errors and rate over time, the table.
 pub(crate) fn page(s: &Summary, log: &Log) -> String {
     let totals = &log.totals;
     let spectra: Vec<Series> = totals
@@ -120,80 +242,86 @@ pub(crate) fn page(s: &Summary, log: &Log) -> String {
         .map(|(k, h)| (k.scope(), spectrum(h)))
         .collect();
     let all_ok = Key::all_ok();
-    let all_err = Key {
-        outcome: Outcome::Err,
-        ..all_ok.clone()
-    };
-    let all_service = Key {
-        step: Part::Service,
-        ..all_ok.clone()
-    };
-    let mut p50 = Vec::new();
-    let mut p99 = Vec::new();
-    let mut service_p99 = Vec::new();
-    let mut rate: BTreeMap<u64, (f64, f64, f64)> = BTreeMap::new();
+    let mut rate: BTreeMap<u64, (f64, f64)> = BTreeMap::new();
+    let mut errors: BTreeMap<String, BTreeMap<u64, (f64, f64)>> = BTreeMap::new();
     for i in &log.points {
         let t = i.start.as_secs_f64();
         let secs = i.length.as_secs_f64().max(1e-3);
-        if i.key == all_ok && i.count > 0 {
-            p50.push((t, i.p50_us as f64 / 1000.0));
-            p99.push((t, i.p99_us as f64 / 1000.0));
-        }
-        if i.key == all_service && i.count > 0 && s.model == "open" {
-            service_p99.push((t, i.p99_us as f64 / 1000.0));
-        }
-        let slot = rate
-            .entry(i.start.as_millis() as u64)
-            .or_insert((t, 0.0, 0.0));
+        let at = i.start.as_millis() as u64;
         if i.key == all_ok {
-            slot.1 += i.count as f64 / secs;
-        } else if i.key == all_err {
-            slot.2 += i.count as f64 / secs;
+            rate.entry(at).or_insert((t, 0.0)).1 += i.count as f64 / secs;
+        }
+        if i.key.outcome == Outcome::Err
+            && i.key.step == Part::Total
+            && i.key.flow != crate::recorder::ALL_FLOWS
+        {
+            let flow = errors.entry(i.key.flow.clone()).or_default();
+            flow.entry(at).or_insert((t, 0.0)).1 += i.count as f64 / secs;
         }
     }
-    let ok_rate: Vec<_> = rate.values().map(|(t, ok, _)| (*t, *ok)).collect();
-    let err_rate: Vec<_> = rate.values().map(|(t, _, e)| (*t, *e)).collect();
-    let seconds = |x: &f64| format!("{x:.0}s");
-
+    let seconds = |x: &f64| match x.fract() == 0.0 {
+        true => format!("{x:.0}s"),
+        false => format!("{x:.1}s"),
+    };
     let mut html = String::new();
     let _ = write!(
         html,
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>tokenprobe: {name}</title>\
          <style>body{{font-family:sans-serif;margin:2em;max-width:960px}}pre{{background:#f6f6f6;padding:1em;overflow-x:auto}}\
-         .fail{{color:#b00}}.pass{{color:#070}}</style></head><body><h1>tokenprobe: {name}</h1>",
+         th{{padding-right:1em}}.fail{{color:#b00}}.pass{{color:#070}}</style></head><body><h1>tokenprobe: {name}</h1>",
         name = escape(&s.scenario)
     );
     if s.partial {
         html.push_str("<p class=\"fail\"><b>Partial run: stopped early.</b></p>");
     }
-    let _ = write!(html, "<pre>{}</pre>", escape(&crate::report::table(s)));
+    html.push_str(&parameters(s));
     html.push_str(&chart(
         "Percentile spectrum (successful acquisitions)",
         "percentile",
         "latency (ms)",
         &spectra,
         &percentile_label,
+        Some(&PERCENTILE_KEYS),
+        380,
     ));
-    let mut over_time: Vec<Series> = vec![
-        ("p50".into(), p50),
-        ("p99".into(), p99),
-        ("p99 from the actual send".into(), service_p99),
-    ];
-    over_time.retain(|(_, points)| !points.is_empty());
+    for flow in s.flows.keys() {
+        html.push_str(&chart(
+            &format!("{flow}: latency over time (successful)"),
+            "time since start",
+            "latency (ms)",
+            &over_time(s, log, flow),
+            &seconds,
+            None,
+            240,
+        ));
+    }
+    if s.flows.is_empty() {
+        html.push_str(&chart(
+            "Latency over time (successful)",
+            "time since start",
+            "latency (ms)",
+            &over_time(s, log, crate::recorder::ALL_FLOWS),
+            &seconds,
+            None,
+            240,
+        ));
+    }
+    let mut per_second: Vec<Series> = vec![("ok/s".into(), rate.into_values().collect())];
+    per_second.extend(
+        errors
+            .into_iter()
+            .map(|(flow, points)| (format!("{flow} errors/s"), points.into_values().collect())),
+    );
     html.push_str(&chart(
-        "Latency over time (all flows, successful)",
-        "time since start",
-        "latency (ms)",
-        &over_time,
-        &seconds,
-    ));
-    html.push_str(&chart(
-        "Achieved rate and errors over time",
+        "Achieved rate and errors over time (error labels in the table)",
         "time since start",
         "per second",
-        &[("ok/s".into(), ok_rate), ("errors/s".into(), err_rate)],
+        &per_second,
         &seconds,
+        None,
+        300,
     ));
+    let _ = write!(html, "<pre>{}</pre>", escape(&crate::report::table(s)));
     html.push_str("</body></html>\n");
     html
 }
@@ -228,6 +356,8 @@ pub(crate) fn search_page(r: &crate::search::SearchResult) -> String {
             ("p99".into(), series(&|s| s.p99_ms)),
         ],
         &per_second,
+        None,
+        380,
     ));
     html.push_str(&chart(
         "Errors against the offered rate",
@@ -235,6 +365,8 @@ pub(crate) fn search_page(r: &crate::search::SearchResult) -> String {
         "errors (%)",
         &[("errors".into(), series(&|s| Some(s.error_rate * 100.0)))],
         &per_second,
+        None,
+        300,
     ));
     let _ = writeln!(
         html,

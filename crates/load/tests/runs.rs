@@ -179,11 +179,30 @@ async fn the_interval_log_reads_back_with_hdrhistogram_and_re_renders() {
     );
     let (again, _) = tokenprobe_load::report::render_dir(&dir).unwrap();
     assert_eq!(again.latency, s.latency);
-    assert!(
-        std::fs::read_to_string(dir.join("report.html"))
-            .unwrap()
-            .contains("<svg")
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("<svg"));
+    // Read first: what the run was. The percentile axis is labelled at
+    // the percentiles people quote, and nowhere else; each flow has its own
+    // latency-over-time chart; nothing is fetched from the network.
+    let parameters = html
+        .find("<th align=\"left\">model</th><td>open")
+        .expect("the parameters");
+    assert!(parameters < html.find("<svg").unwrap());
+    let labels: Vec<&str> = html
+        .split("</text>")
+        .filter_map(|t| t.rsplit('>').next())
+        .map(str::trim)
+        .filter(|t| t.ends_with('%'))
+        .collect();
+    assert_eq!(
+        labels,
+        ["50%", "90%", "99%", "99.9%", "99.99%"],
+        "{labels:?}"
     );
+    assert!(html.contains("cess: latency over time"));
+    for fetch in ["<script", "<link", "src=", "href=", "url(", "@import"] {
+        assert!(!html.contains(fetch), "{fetch}");
+    }
 }
 
 /// Every load scenario in `scenarios/` parses (with its `${VAR}`s filled
