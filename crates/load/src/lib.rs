@@ -3,7 +3,8 @@
 //! coordinated-omission-correct HDR histograms per flow, step and outcome
 //! and accounts for every acquisition, and [`report`] turns the saved data
 //! into a table, `summary.json`, `latency.hlog` and `report.html`, with
-//! thresholds that set the exit status.
+//! thresholds that set the exit status. [`search`] runs a plan step by
+//! step to find the highest rate that keeps its thresholds.
 
 pub mod driver;
 pub(crate) mod html;
