@@ -29,6 +29,10 @@ pub(crate) struct LoadArgs {
     /// No progress line.
     #[arg(long, short)]
     quiet: bool,
+    /// Serve live OpenMetrics (counters, rate, latency histograms) on this
+    /// address while the run lasts, e.g. 127.0.0.1:9464.
+    #[arg(long, value_name = "ADDR")]
+    metrics_listen: Option<std::net::SocketAddr>,
     /// Run as shard I of N of one run: every N-th arrival of the schedule
     /// (1/N of the rate and count), outputs tagged with --run-id; merge the
     /// shards with `tokenprobe merge`.
@@ -106,6 +110,7 @@ pub(crate) async fn load(args: LoadArgs) -> ExitCode {
     let options = RunOptions {
         quiet: args.quiet,
         stop: stopped,
+        metrics_listen: args.metrics_listen,
     };
     if let LoadModel::Search { .. } = plan.scenario.load {
         return search(&plan, options).await;

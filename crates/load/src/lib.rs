@@ -9,6 +9,7 @@
 pub mod driver;
 pub(crate) mod html;
 pub mod merge;
+pub mod metrics;
 pub mod recorder;
 pub mod report;
 pub mod scenario;
@@ -49,10 +50,12 @@ pub struct RunOptions {
     pub quiet: bool,
     /// Changes to `true` to stop early (Ctrl-C, SIGTERM).
     pub stop: watch::Receiver<bool>,
+    /// Serve live OpenMetrics here while the run lasts ([`metrics`]).
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 /// A finished run.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Finished {
     /// Where the report is.
     pub dir: PathBuf,
@@ -60,6 +63,9 @@ pub struct Finished {
     pub summary: Summary,
     /// The terminal table.
     pub table: String,
+    /// The live metrics, still served until this is dropped (their counts
+    /// are now the summary's).
+    pub metrics: Option<metrics::MetricsServer>,
 }
 
 /// `YYYYMMDDTHHMMSSZ`.
@@ -84,9 +90,11 @@ pub async fn run(plan: &Plan, options: RunOptions) -> Result<Finished, LoadError
     if let Some(stub) = started.stub {
         stub.shutdown().await;
     }
-    let recorded = recorded?;
+    let mut recorded = recorded?;
     let summary = summarize(plan, &recorded);
-    write_reports(&recorded.dir, &summary)
+    let mut finished = write_reports(&recorded.dir, &summary)?;
+    finished.metrics = recorded.metrics.take();
+    Ok(finished)
 }
 
 /// What every run and search starts with: the target started, the flows
@@ -182,6 +190,8 @@ pub(crate) struct Recorded {
     lag: hdrhistogram::Histogram<u64>,
     /// Acquisitions sent later than the late bound.
     late: u64,
+    /// The live metrics server, if asked for.
+    metrics: Option<metrics::MetricsServer>,
     /// The process's CPU time while the driver ran.
     cpu: Duration,
 }
@@ -222,6 +232,14 @@ pub(crate) async fn drive(
     let recorder =
         Recorder::new(&dir.join("latency.hlog"), started, wall, &layout).map_err(|e| report(&e))?;
     let recorder = Arc::new(Mutex::new(recorder));
+    let metrics = match options.metrics_listen {
+        Some(addr) => Some(
+            metrics::serve(addr, recorder.clone(), started)
+                .await
+                .map_err(|e| LoadError::Setup(format!("--metrics-listen {addr}: {e}")))?,
+        ),
+        None => None,
+    };
 
     let ticker = tokio::spawn(rotate_every(recorder.clone(), Duration::from_secs(1)));
     let progress = (!options.quiet && std::io::stdout().is_terminal())
@@ -266,6 +284,7 @@ pub(crate) async fn drive(
         lag,
         late,
         cpu,
+        metrics,
     })
 }
 
@@ -353,6 +372,7 @@ pub(crate) fn write_reports(dir: &Path, summary: &Summary) -> Result<Finished, L
         dir: dir.to_owned(),
         summary,
         table,
+        metrics: None,
     })
 }
 

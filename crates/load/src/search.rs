@@ -510,6 +510,7 @@ pub async fn run(plan: &Plan, options: RunOptions) -> Result<Searched, LoadError
             let quiet = RunOptions {
                 quiet: true,
                 stop: options.stop.clone(),
+                metrics_listen: None,
             };
             let warmed = crate::drive(
                 &warm,

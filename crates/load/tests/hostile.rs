@@ -183,6 +183,7 @@ async fn run_plan(plan: &Plan) -> Summary {
         RunOptions {
             quiet: true,
             stop: stopped,
+            metrics_listen: None,
         },
     )
     .await

@@ -28,6 +28,7 @@ async fn run(text: &str, name: &str) -> (Summary, PathBuf) {
         RunOptions {
             quiet: true,
             stop: stopped,
+            metrics_listen: None,
         },
     )
     .await

@@ -44,6 +44,7 @@ async fn search(text: &str, name: &str) -> Searched {
         RunOptions {
             quiet: true,
             stop: stopped,
+            metrics_listen: None,
         },
     )
     .await
@@ -151,6 +152,7 @@ async fn shards_run_one_ladder_and_merge_judges_each_step() {
         let options = RunOptions {
             quiet: true,
             stop: stopped,
+            metrics_listen: None,
         };
         tokenprobe_load::search::run(&plan, options).await.unwrap()
     };

@@ -292,6 +292,31 @@ impl Recorder {
             .collect()
     }
 
+    /// Every histogram with values so far, as OpenMetrics exposes it.
+    pub fn exposed(&mut self) -> Vec<crate::metrics::Exposed> {
+        self.merge();
+        let mut out = Vec::new();
+        for slot in &self.slots {
+            for outcome in [Outcome::Ok, Outcome::Err] {
+                let h = &slot.cumulative[outcome.index()];
+                if h.is_empty() {
+                    continue;
+                }
+                let mut buckets = [0; crate::metrics::BUCKETS.len()];
+                for (n, bound) in buckets.iter_mut().zip(crate::metrics::BUCKETS) {
+                    *n = h.count_between(0, (bound * 1e6) as u64);
+                }
+                out.push(crate::metrics::Exposed {
+                    key: slot.key(outcome),
+                    buckets,
+                    count: h.len(),
+                    sum: h.mean() * h.len() as f64 / 1e6,
+                });
+            }
+        }
+        out
+    }
+
     /// Acquisitions recorded so far.
     pub fn started(&mut self) -> u64 {
         self.merge();
