@@ -61,6 +61,25 @@ pub(crate) struct MergeArgs {
     out: PathBuf,
 }
 
+/// Options of `compare`.
+#[derive(Args)]
+pub(crate) struct CompareArgs {
+    /// The base run's report directory (single or merged).
+    base: PathBuf,
+    /// The new run's.
+    new: PathBuf,
+    /// Rules that make it a gate, e.g. "p99=10%,p50=5%,error_rate=0.1pp":
+    /// a row judged worse by more than its rule exits 1.
+    #[arg(long, value_name = "RULES")]
+    max_regression: Option<String>,
+    /// Where compare.json and compare.html go [default: the new run's directory].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// The bootstrap's seed (the same seed, the same verdicts).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
 /// Options of `report`.
 #[derive(Args)]
 pub(crate) struct ReportArgs {
@@ -197,6 +216,35 @@ pub(crate) async fn wait_for_signal() {
 pub(crate) fn report(args: ReportArgs) -> ExitCode {
     match tokenprobe_load::report::render_dir(&args.dir) {
         Ok((summary, table)) => verdict(&summary, &table),
+        Err(e) => setup_error(&e),
+    }
+}
+
+/// Prints the comparison; 0 when no rule is broken, 1 when one is, 2 for
+/// a usage error (different flows, an unreadable directory).
+pub(crate) fn compare(args: CompareArgs) -> ExitCode {
+    let rules =
+        match tokenprobe_load::compare::parse_rules(args.max_regression.as_deref().unwrap_or("")) {
+            Ok(r) => r,
+            Err(e) => return setup_error(&e),
+        };
+    let done = tokenprobe_load::compare::compare(&args.base, &args.new, &rules, args.seed)
+        .and_then(|c| {
+            let out = args.out.as_ref().unwrap_or(&args.new);
+            tokenprobe_load::compare::write(&c, out).map(|()| (c, out.clone()))
+        });
+    match done {
+        Ok((c, out)) => {
+            say(&format!(
+                "{}report: {}",
+                tokenprobe_load::compare::table(&c),
+                out.join("compare.html").display()
+            ));
+            match c.broken().is_empty() {
+                true => ExitCode::SUCCESS,
+                false => ExitCode::from(1),
+            }
+        }
         Err(e) => setup_error(&e),
     }
 }

@@ -36,6 +36,9 @@ enum Command {
     /// Merge the shards of one run (`load --shard I/N --run-id ID`) into one
     /// report, with a row per shard.
     Merge(load::MergeArgs),
+    /// Compare a new run with a base run (flow by flow, against the noise
+    /// both show); with --max-regression, a gate: 1 when a rule is broken.
+    Compare(load::CompareArgs),
     /// Serve the five systems on one port, as documented, with faults and
     /// quirks from a configuration file.
     Serve(serve::ServeArgs),
@@ -64,6 +67,7 @@ fn main() -> ExitCode {
             Command::Load(args) => Ok(Some(load::load(args).await)),
             Command::Report(args) => Ok(Some(load::report(args))),
             Command::Merge(args) => Ok(Some(load::merge(args))),
+            Command::Compare(args) => Ok(Some(load::compare(args))),
         }
     });
     match result {

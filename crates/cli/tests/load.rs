@@ -245,3 +245,44 @@ fn a_search_reports_its_steps_and_sets_the_status() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("a search finds the rate"));
 }
+
+/// `compare`: a run against itself breaks no rule (0); a rule that does
+/// not parse, or a directory that is not a report, is a usage error (2).
+#[test]
+fn compare_is_a_gate_with_usage_errors() {
+    let path = scenario("compare", RUN);
+    assert_eq!(load(&path).status.code(), Some(0));
+    let reports = dir("compare").join("reports");
+    let run = std::fs::read_dir(&reports)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let compare = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_tokenprobe"))
+            .arg("compare")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let run = run.to_str().unwrap();
+    let out = compare(&[run, run, "--max-regression", "p99=10%"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("no rule broken") && stdout.contains("Same"),
+        "{stdout}"
+    );
+    assert_eq!(
+        compare(&[run, run, "--max-regression", "p99"])
+            .status
+            .code(),
+        Some(2)
+    );
+    let nowhere = reports.join("no-such-run");
+    assert_eq!(
+        compare(&[run, nowhere.to_str().unwrap()]).status.code(),
+        Some(2)
+    );
+}

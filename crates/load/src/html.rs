@@ -375,3 +375,50 @@ pub(crate) fn search_page(r: &crate::search::SearchResult) -> String {
     );
     html
 }
+
+/// A comparison's page: the verdict first, then each flow's percentile
+/// spectrum with both runs overlaid, then the table.
+pub(crate) fn compare_page(
+    c: &crate::compare::Comparison,
+    base: &BTreeMap<Key, Histogram<u64>>,
+    new: &BTreeMap<Key, Histogram<u64>>,
+) -> String {
+    let broken = c.broken();
+    let mut html = String::new();
+    let _ = write!(
+        html,
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>tokenprobe compare</title>\
+         <style>body{{font-family:sans-serif;margin:2em;max-width:960px}}pre{{background:#f6f6f6;padding:1em;overflow-x:auto}}</style>\
+         </head><body><h1>tokenprobe compare</h1><p><b>{}</b></p>",
+        escape(&match broken.is_empty() {
+            true => "no rule broken".to_owned(),
+            false => format!("broken: {}", broken.join("; ")),
+        })
+    );
+    for (key, b) in base
+        .iter()
+        .filter(|(k, _)| k.outcome == Outcome::Ok && k.step == Part::Total)
+    {
+        let Some(n) = new.get(key).filter(|n| !n.is_empty()) else {
+            continue;
+        };
+        if b.is_empty() {
+            continue;
+        }
+        html.push_str(&chart(
+            &format!("{}: percentile spectrum, base and new", key.scope()),
+            "percentile",
+            "latency (ms)",
+            &[("base".into(), spectrum(b)), ("new".into(), spectrum(n))],
+            &percentile_label,
+            Some(&PERCENTILE_KEYS),
+            320,
+        ));
+    }
+    let _ = writeln!(
+        html,
+        "<pre>{}</pre></body></html>",
+        escape(&crate::compare::table(c))
+    );
+    html
+}

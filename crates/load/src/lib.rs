@@ -6,6 +6,7 @@
 //! thresholds that set the exit status. [`search`] runs a plan step by
 //! step to find the highest rate that keeps its thresholds.
 
+pub mod compare;
 pub mod driver;
 pub(crate) mod html;
 pub mod merge;

@@ -1,0 +1,443 @@
+//! `tokenprobe compare BASE NEW`: is the new run worse than the base? Per
+//! flow and step, the percentiles of both side by side, and a verdict
+//! judged against the noise the runs themselves show, never on one
+//! difference alone.
+//!
+//! The noise comes from a bootstrap over each run's per-second interval
+//! histograms: each run's seconds are drawn again with replacement (a fixed
+//! seed), their values pooled, and the percentile taken, many times; the
+//! spread of the new/base ratio over those draws is what the run-to-run
+//! variation of a second allows. A row is `worse` only when 99.5 % of the
+//! draws put the new run above the base and the change is over a minimum
+//! effect; `better` the other way round; `same` otherwise. A second is
+//! the natural unit: it is what the interval log keeps, and whole seconds
+//! carry the correlations (a stall, a GC pause) that single acquisitions
+//! drawn apart would hide. A change under 5 % or under 1 ms is `same`
+//! however sure. Error rates are compared with the binomial standard error
+//! of their difference.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+use crate::recorder::{Key, Outcome, Part};
+use crate::report::{Intervals, Summary, read_summary};
+
+/// The version of `compare.json`'s schema.
+pub const SCHEMA: &str = "tokenprobe.compare/1";
+
+/// The percentiles compared.
+pub const PERCENTILES: [(&str, f64); 3] = [("p50", 50.0), ("p90", 90.0), ("p99", 99.0)];
+
+/// Bootstrap draws per row.
+const DRAWS: usize = 400;
+
+/// A change smaller than this (relative) is `same`, however sure.
+pub const MIN_EFFECT: f64 = 0.05;
+
+/// …and so is one smaller than this, in milliseconds: under a millisecond
+/// the machine's own noise (another flow's load on a shared core, a timer
+/// tick) moves a token endpoint's latencies, and no user of one notices.
+pub const MIN_EFFECT_MS: f64 = 1.0;
+
+/// A row's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Lower than the base, beyond the noise.
+    Better,
+    /// Within the noise, or under the minimum effect.
+    Same,
+    /// Higher than the base, beyond the noise.
+    Worse,
+}
+
+/// One rule of `--max-regression`: a metric and how much worse it may get.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    /// `p50`, `p90`, `p99` or `error_rate`.
+    pub metric: String,
+    /// Percent (latencies) or percentage points (error rate).
+    pub limit: f64,
+    /// As written.
+    pub text: String,
+}
+
+/// `p99=10%,p50=5%,error_rate=0.1pp`.
+pub fn parse_rules(text: &str) -> Result<Vec<Rule>, String> {
+    let usage = "expected e.g. \"p99=10%,p50=5%,error_rate=0.1pp\"";
+    text.split(',')
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(|rule| {
+            let (metric, limit) = rule
+                .split_once('=')
+                .ok_or_else(|| format!("--max-regression {rule}: {usage}"))?;
+            let (metric, limit) = (metric.trim(), limit.trim());
+            let unit = if metric == "error_rate" { "pp" } else { "%" };
+            let known = metric == "error_rate" || PERCENTILES.iter().any(|(p, _)| *p == metric);
+            let value = limit
+                .strip_suffix(unit)
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .filter(|v| v.is_finite() && *v >= 0.0);
+            match (known, value) {
+                (true, Some(limit)) => Ok(Rule {
+                    metric: metric.to_owned(),
+                    limit,
+                    text: rule.to_owned(),
+                }),
+                _ => Err(format!("--max-regression {rule}: {usage}")),
+            }
+        })
+        .collect()
+}
+
+/// One compared percentile of one flow and step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Row {
+    /// `flow/step`.
+    pub scope: String,
+    /// `p50`, `p90`, `p99`.
+    pub metric: String,
+    /// ms.
+    pub base_ms: f64,
+    /// ms.
+    pub new_ms: f64,
+    /// `new / base − 1`.
+    pub change: f64,
+    /// The bootstrap's 0.5 % and 99.5 % of the change.
+    pub noise: [f64; 2],
+    /// How it compares.
+    pub verdict: Verdict,
+    /// The rule it breaks, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub breaks: Option<String>,
+}
+
+/// One flow's error rates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorRow {
+    /// The flow (or `all`).
+    pub flow: String,
+    /// Fraction.
+    pub base: f64,
+    /// Fraction.
+    pub new: f64,
+    /// How it compares.
+    pub verdict: Verdict,
+    /// The rule it breaks, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub breaks: Option<String>,
+}
+
+/// `compare.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    /// [`SCHEMA`].
+    pub schema: String,
+    /// The two report directories.
+    pub base: String,
+    /// The new one.
+    pub new: String,
+    /// Achieved rates, per second.
+    pub base_rate: f64,
+    /// The new one's.
+    pub new_rate: f64,
+    /// The rules, as written.
+    pub rules: Vec<String>,
+    /// Latency rows.
+    pub latency: Vec<Row>,
+    /// Error rows.
+    pub errors: Vec<ErrorRow>,
+}
+
+impl Comparison {
+    /// The rules broken, as written with the row that broke each.
+    pub fn broken(&self) -> Vec<String> {
+        let latency = self.latency.iter().filter_map(|r| {
+            r.breaks
+                .as_ref()
+                .map(|b| format!("{b} by {} {}", r.scope, r.metric))
+        });
+        let errors = self
+            .errors
+            .iter()
+            .filter_map(|r| r.breaks.as_ref().map(|b| format!("{b} by {}", r.flow)));
+        latency.chain(errors).collect()
+    }
+}
+
+/// Each second's successful values of each flow/step (not the service
+/// rows), as (value µs, count) pairs.
+type Seconds = BTreeMap<Key, Vec<Vec<(u64, u64)>>>;
+
+fn seconds(dir: &Path) -> Result<Seconds, String> {
+    let path = dir.join("latency.hlog");
+    let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut out = Seconds::new();
+    for interval in Intervals::new(&bytes) {
+        let (_, _, key, h) = interval?;
+        if key.outcome != Outcome::Ok || key.step == Part::Service {
+            continue;
+        }
+        let values = h
+            .iter_recorded()
+            .map(|v| (v.value_iterated_to(), v.count_at_value()))
+            .collect();
+        out.entry(key).or_default().push(values);
+    }
+    Ok(out)
+}
+
+/// The `q` percentile (0–100) of pooled (value, count) pairs, µs.
+fn percentile(pool: &mut [(u64, u64)], q: f64) -> Option<f64> {
+    pool.sort_unstable_by_key(|(v, _)| *v);
+    let total: u64 = pool.iter().map(|(_, n)| n).sum();
+    if total == 0 {
+        return None;
+    }
+    let rank = ((q / 100.0) * total as f64).ceil().max(1.0) as u64;
+    let mut seen = 0;
+    for (v, n) in pool.iter() {
+        seen += n;
+        if seen >= rank {
+            return Some(*v as f64);
+        }
+    }
+    pool.last().map(|(v, _)| *v as f64)
+}
+
+/// A draw of a run's seconds, with replacement, pooled.
+fn draw(seconds: &[Vec<(u64, u64)>], rng: &mut StdRng) -> Vec<(u64, u64)> {
+    let mut pool = Vec::new();
+    for _ in 0..seconds.len() {
+        pool.extend_from_slice(&seconds[rng.random_range(0..seconds.len())]);
+    }
+    pool
+}
+
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    let i = ((sorted.len() - 1) as f64 * q).round() as usize;
+    sorted[i]
+}
+
+fn latency_row(
+    base: &[Vec<(u64, u64)>],
+    new: &[Vec<(u64, u64)>],
+    q: f64,
+    rng: &mut StdRng,
+) -> Option<([f64; 2], f64, [f64; 2])> {
+    let b = percentile(&mut base.concat(), q)?;
+    let n = percentile(&mut new.concat(), q)?;
+    let mut changes: Vec<f64> = (0..DRAWS)
+        .filter_map(|_| {
+            let b = percentile(&mut draw(base, rng), q)?;
+            let n = percentile(&mut draw(new, rng), q)?;
+            Some(n / b.max(1.0) - 1.0)
+        })
+        .collect();
+    changes.sort_by(f64::total_cmp);
+    let noise = [quantile(&changes, 0.005), quantile(&changes, 0.995)];
+    Some(([b / 1000.0, n / 1000.0], n / b.max(1.0) - 1.0, noise))
+}
+
+fn verdict(change: f64, noise: [f64; 2], change_ms: f64) -> Verdict {
+    let large = change_ms.abs() >= MIN_EFFECT_MS;
+    if noise[0] > 0.0 && change > MIN_EFFECT && large {
+        Verdict::Worse
+    } else if noise[1] < 0.0 && change < -MIN_EFFECT && large {
+        Verdict::Better
+    } else {
+        Verdict::Same
+    }
+}
+
+/// Compares two report directories (single or merged runs) under `rules`.
+/// Different flows, or a directory that cannot be read, is an error.
+pub fn compare(base: &Path, new: &Path, rules: &[Rule], seed: u64) -> Result<Comparison, String> {
+    let (bs, ns): (Summary, Summary) = (read_summary(base)?, read_summary(new)?);
+    let flows = |s: &Summary| s.counts.per_flow.keys().cloned().collect::<Vec<_>>();
+    if flows(&bs) != flows(&ns) {
+        return Err(format!(
+            "different flows: {} has {}, {} has {}",
+            base.display(),
+            flows(&bs).join(", "),
+            new.display(),
+            flows(&ns).join(", ")
+        ));
+    }
+    let (b, n) = (seconds(base)?, seconds(new)?);
+    let mut rng = StdRng::seed_from_u64(seed);
+    let rule = |metric: &str| rules.iter().find(|r| r.metric == metric);
+    let mut latency = Vec::new();
+    for (key, base_seconds) in &b {
+        let Some(new_seconds) = n.get(key) else {
+            continue;
+        };
+        for (name, q) in PERCENTILES {
+            let Some(([base_ms, new_ms], change, noise)) =
+                latency_row(base_seconds, new_seconds, q, &mut rng)
+            else {
+                continue;
+            };
+            let verdict = verdict(change, noise, new_ms - base_ms);
+            let breaks = rule(name)
+                .filter(|r| verdict == Verdict::Worse && change * 100.0 > r.limit)
+                .map(|r| r.text.clone());
+            latency.push(Row {
+                scope: key.scope(),
+                metric: name.into(),
+                base_ms,
+                new_ms,
+                change,
+                noise,
+                verdict,
+                breaks,
+            });
+        }
+    }
+    let mut errors = Vec::new();
+    // Per flow (and all): (ok, errors) in the base and in the new run.
+    type OkErrors = (u64, u64);
+    let mut rates: Vec<(String, OkErrors, OkErrors)> = bs
+        .counts
+        .per_flow
+        .iter()
+        .map(|(flow, b)| (flow.clone(), *b, ns.counts.per_flow[flow]))
+        .collect();
+    rates.push((
+        crate::recorder::ALL_FLOWS.into(),
+        (bs.counts.ok, bs.counts.error_total()),
+        (ns.counts.ok, ns.counts.error_total()),
+    ));
+    for (flow, (bok, berr), (nok, nerr)) in rates {
+        let (bn, nn) = ((bok + berr).max(1) as f64, (nok + nerr).max(1) as f64);
+        let (bp, np) = (berr as f64 / bn, nerr as f64 / nn);
+        let pooled = (berr + nerr) as f64 / (bn + nn);
+        let se = (pooled * (1.0 - pooled) * (1.0 / bn + 1.0 / nn)).sqrt();
+        let diff = np - bp;
+        let verdict = if diff > 2.0 * se && diff > 0.0 {
+            Verdict::Worse
+        } else if -diff > 2.0 * se && diff < 0.0 {
+            Verdict::Better
+        } else {
+            Verdict::Same
+        };
+        let breaks = rule("error_rate")
+            .filter(|r| verdict == Verdict::Worse && diff * 100.0 > r.limit)
+            .map(|r| r.text.clone());
+        errors.push(ErrorRow {
+            flow,
+            base: bp,
+            new: np,
+            verdict,
+            breaks,
+        });
+    }
+    Ok(Comparison {
+        schema: SCHEMA.into(),
+        base: base.display().to_string(),
+        new: new.display().to_string(),
+        base_rate: bs.achieved_rate,
+        new_rate: ns.achieved_rate,
+        rules: rules.iter().map(|r| r.text.clone()).collect(),
+        latency,
+        errors,
+    })
+}
+
+/// Writes `compare.json` and `compare.html` into `out`.
+pub fn write(c: &Comparison, out: &Path) -> Result<(), String> {
+    let totals = |dir: &str| -> Result<_, String> {
+        let path = Path::new(dir).join("latency.hlog");
+        let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(crate::report::read_hlog(&bytes)?.totals)
+    };
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let json = serde_json::to_vec_pretty(c).map_err(|e| e.to_string())?;
+    std::fs::write(out.join("compare.json"), json).map_err(|e| e.to_string())?;
+    let page = crate::html::compare_page(c, &totals(&c.base)?, &totals(&c.new)?);
+    std::fs::write(out.join("compare.html"), page).map_err(|e| e.to_string())
+}
+
+/// The terminal table.
+pub fn table(c: &Comparison) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "base {} ({:.1}/s) against new {} ({:.1}/s)",
+        c.base, c.base_rate, c.new, c.new_rate
+    );
+    let _ = writeln!(
+        out,
+        "{:<28} {:<4} {:>10} {:>10} {:>8}  {:>17}  verdict",
+        "flow/step (ok)", "", "base ms", "new ms", "change", "noise (99%)"
+    );
+    for r in &c.latency {
+        let _ = writeln!(
+            out,
+            "{:<28} {:<4} {:>10.2} {:>10.2} {:>+7.1}%  {:>+7.1}% {:>+7.1}%  {:?}{}",
+            r.scope,
+            r.metric,
+            r.base_ms,
+            r.new_ms,
+            r.change * 100.0,
+            r.noise[0] * 100.0,
+            r.noise[1] * 100.0,
+            r.verdict,
+            r.breaks
+                .as_ref()
+                .map_or(String::new(), |b| format!(" (breaks {b})"))
+        );
+    }
+    for r in &c.errors {
+        let _ = writeln!(
+            out,
+            "errors {:<21} {:>15.3}% {:>9.3}%  {:?}{}",
+            r.flow,
+            r.base * 100.0,
+            r.new * 100.0,
+            r.verdict,
+            r.breaks
+                .as_ref()
+                .map_or(String::new(), |b| format!(" (breaks {b})"))
+        );
+    }
+    let broken = c.broken();
+    let _ = match broken.is_empty() {
+        true => writeln!(out, "no rule broken"),
+        false => writeln!(out, "broken: {}", broken.join("; ")),
+    };
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_parse_and_mistakes_say_the_shape() {
+        let r = parse_rules("p99=10%, p50=5%,error_rate=0.1pp").unwrap();
+        assert_eq!(r.len(), 3);
+        assert_eq!((r[2].metric.as_str(), r[2].limit), ("error_rate", 0.1));
+        for bad in ["p99", "p98=1%", "p99=10", "error_rate=1%", "p50=-1%"] {
+            assert!(parse_rules(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn percentiles_of_pooled_seconds_and_verdicts_need_noise_and_effect() {
+        let mut pool = vec![(3, 1), (1, 1), (2, 2)];
+        assert_eq!(percentile(&mut pool, 50.0), Some(2.0));
+        assert_eq!(percentile(&mut pool, 100.0), Some(3.0));
+        assert_eq!(verdict(0.5, [0.1, 0.9], 5.0), Verdict::Worse);
+        assert_eq!(verdict(0.5, [-0.1, 0.9], 5.0), Verdict::Same);
+        assert_eq!(verdict(0.03, [0.01, 0.05], 5.0), Verdict::Same);
+        assert_eq!(verdict(0.5, [0.1, 0.9], 0.4), Verdict::Same);
+        assert_eq!(verdict(-0.5, [-0.9, -0.1], -5.0), Verdict::Better);
+    }
+}

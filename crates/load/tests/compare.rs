@@ -1,0 +1,97 @@
+//! `compare` on real runs against the stub (loopback, bounded): a run
+//! against itself is `same` everywhere; a latency fault on one flow is
+//! `worse` on exactly that flow and breaks a p99 rule; clean runs of the
+//! same scenario compare `same`, pair after pair (the false-alarm rate).
+
+use std::path::PathBuf;
+
+use tokenprobe_load::compare::{Comparison, Verdict, compare, parse_rules};
+use tokenprobe_load::{Plan, RunOptions};
+
+const FLOWS: &str = "[[flows]]\nsystem = \"cognito\"\nclient_id = \"tokenprobe-demo\"\n\
+    client_secret = { value = \"demo-secret\" }\n\
+    [[flows]]\nsystem = \"cess\"\nclient_id = \"tokenprobe-demo\"\n\
+    client_secret = { value = \"demo-secret\" }\nusername = \"12345678909\"\notp = { value = \"123456\" }\n";
+
+async fn run(name: &str, fault: &str) -> PathBuf {
+    let out = std::env::temp_dir().join(format!("tokenprobe-compare-{}", std::process::id()));
+    let text = format!(
+        "output = \"{}\"\ntarget = \"stub\"\n[stub.jwt]\nalgorithm = \"ES256\"\n{fault}{FLOWS}\
+         [load]\nmodel = \"open\"\nrate = 100\n[limits]\nduration = \"4s\"\n",
+        out.display()
+    );
+    let plan = Plan::parse(&text, &format!("{name}.toml"), name).unwrap();
+    let (_stop, stopped) = tokio::sync::watch::channel(false);
+    let options = RunOptions {
+        quiet: true,
+        stop: stopped,
+        metrics_listen: None,
+    };
+    tokenprobe_load::run(&plan, options).await.unwrap().dir
+}
+
+fn verdicts<'a>(c: &'a Comparison, flow: &str) -> Vec<(&'a str, &'a str, Verdict)> {
+    c.latency
+        .iter()
+        .filter(|r| r.scope.starts_with(&format!("{flow}/")))
+        .map(|r| (r.scope.as_str(), r.metric.as_str(), r.verdict))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compare_tells_a_degraded_flow_from_noise() {
+    let clean = [
+        run("clean-a", "").await,
+        run("clean-b", "").await,
+        run("clean-c", "").await,
+    ];
+    let slow = run(
+        "slow",
+        "[stub.faults.cess]\nlatency = { distribution = \"fixed\", ms = 20 }\n",
+    )
+    .await;
+    let rules = parse_rules("p99=10%,error_rate=1pp").unwrap();
+
+    // A run against itself: nothing changed.
+    let same = compare(&clean[0], &clean[0], &rules, 1).unwrap();
+    assert!(
+        same.latency.iter().all(|r| r.verdict == Verdict::Same),
+        "{}",
+        tokenprobe_load::compare::table(&same)
+    );
+    assert!(same.broken().is_empty());
+
+    // 20 ms more on every CESS answer: worse there, and only there.
+    let c = compare(&clean[0], &slow, &rules, 1).unwrap();
+    let table = tokenprobe_load::compare::table(&c);
+    for (scope, metric, v) in verdicts(&c, "cess") {
+        assert_eq!(v, Verdict::Worse, "{scope} {metric}\n{table}");
+    }
+    for (scope, metric, v) in verdicts(&c, "cognito") {
+        assert_eq!(v, Verdict::Same, "{scope} {metric}\n{table}");
+    }
+    assert!(c.broken().iter().any(|b| b.contains("cess/")), "{table}");
+    tokenprobe_load::compare::write(&c, &slow).unwrap();
+    assert!(slow.join("compare.json").exists() && slow.join("compare.html").exists());
+
+    // Clean against clean, three pairs and three seeds each: false alarms
+    // are rare (at most one row in twenty).
+    let (mut rows, mut alarms) = (0, 0);
+    for (a, b) in [(0, 1), (0, 2), (1, 2)] {
+        for seed in 1..=3 {
+            let c = compare(&clean[a], &clean[b], &rules, seed).unwrap();
+            rows += c.latency.len();
+            alarms += c
+                .latency
+                .iter()
+                .filter(|r| r.verdict != Verdict::Same)
+                .count();
+        }
+    }
+    assert!(alarms * 20 <= rows, "{alarms} false alarms in {rows} rows");
+
+    // Different flows are a usage error.
+    let other =
+        std::env::temp_dir().join(format!("tokenprobe-compare-none-{}", std::process::id()));
+    assert!(compare(&clean[0], &other, &rules, 1).is_err());
+}
