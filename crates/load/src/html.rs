@@ -234,7 +234,7 @@ fn parameters(s: &Summary) -> String {
 
 /// The page: the run's parameters, the percentile spectrum, latency over
 /// time per flow (small multiples), errors and rate over time, the table.
-pub(crate) fn page(s: &Summary, log: &Log) -> String {
+pub(crate) fn page(s: &Summary, log: &Log, error_log: &[(f64, String, f64)]) -> String {
     let totals = &log.totals;
     let spectra: Vec<Series> = totals
         .iter()
@@ -306,21 +306,42 @@ pub(crate) fn page(s: &Summary, log: &Log) -> String {
             240,
         ));
     }
-    let mut per_second: Vec<Series> = vec![("ok/s".into(), rate.into_values().collect())];
-    per_second.extend(
-        errors
-            .into_iter()
-            .map(|(flow, points)| (format!("{flow} errors/s"), points.into_values().collect())),
-    );
     html.push_str(&chart(
-        "Achieved rate and errors over time (error labels in the table)",
+        "Achieved rate over time (successful acquisitions)",
         "time since start",
         "per second",
-        &per_second,
+        &[("ok/s".into(), rate.into_values().collect())],
         &seconds,
         None,
-        300,
+        240,
     ));
+    // Errors by label when the run wrote them (`errors.csv`), else by flow.
+    let by_label: Vec<Series> = if error_log.is_empty() {
+        errors
+            .into_iter()
+            .map(|(flow, points)| (format!("{flow} errors/s"), points.into_values().collect()))
+            .collect()
+    } else {
+        let mut labels: BTreeMap<&str, Vec<(f64, f64)>> = BTreeMap::new();
+        for (t, label, rate) in error_log {
+            labels.entry(label).or_default().push((*t, *rate));
+        }
+        labels
+            .into_iter()
+            .map(|(label, points)| (label.to_owned(), points))
+            .collect()
+    };
+    if !by_label.is_empty() {
+        html.push_str(&chart(
+            "Errors over time, by label (per second)",
+            "time since start",
+            "per second",
+            &by_label,
+            &seconds,
+            None,
+            300,
+        ));
+    }
     let _ = write!(html, "<pre>{}</pre>", escape(&crate::report::table(s)));
     html.push_str("</body></html>\n");
     html

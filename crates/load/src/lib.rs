@@ -230,8 +230,9 @@ pub(crate) async fn drive(
         .iter()
         .map(|f| (f.name.clone(), f.flow.steps()))
         .collect();
-    let recorder =
-        Recorder::new(&dir.join("latency.hlog"), started, wall, &layout).map_err(|e| report(&e))?;
+    let recorder = Recorder::new(&dir.join("latency.hlog"), started, wall, &layout)
+        .and_then(|r| r.with_error_log(&dir.join("errors.csv")))
+        .map_err(|e| report(&e))?;
     let recorder = Arc::new(Mutex::new(recorder));
     let metrics = match options.metrics_listen {
         Some(addr) => Some(

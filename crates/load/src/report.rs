@@ -430,10 +430,30 @@ pub fn render_dir(dir: &Path) -> Result<(Summary, String), String> {
         .collect();
     let json = serde_json::to_vec_pretty(&summary).map_err(|e| e.to_string())?;
     std::fs::write(dir.join("summary.json"), json).map_err(|e| e.to_string())?;
-    let html = crate::html::page(&summary, &log);
+    let errors = std::fs::read_to_string(dir.join("errors.csv"))
+        .map(|text| error_log(&text))
+        .unwrap_or_default();
+    let html = crate::html::page(&summary, &log, &errors);
     std::fs::write(dir.join("report.html"), html).map_err(|e| e.to_string())?;
     let table = table(&summary);
     Ok((summary, table))
+}
+
+/// `errors.csv` read back: (interval start s, label, errors per second);
+/// a line that does not parse is left out.
+pub fn error_log(text: &str) -> Vec<(f64, String, f64)> {
+    text.lines()
+        .skip(1)
+        .filter_map(|line| {
+            let (rest, count) = line.rsplit_once(',')?;
+            let mut parts = rest.splitn(3, ',');
+            let start: f64 = parts.next()?.parse().ok()?;
+            let length: f64 = parts.next()?.parse().ok()?;
+            let label = parts.next()?.trim_matches('"').to_owned();
+            let count: f64 = count.parse().ok()?;
+            Some((start, label, count / length.max(1e-3)))
+        })
+        .collect()
 }
 
 /// The terminal table.

@@ -157,6 +157,30 @@ async fn every_acquisition_lands_in_exactly_one_bucket_under_faults() {
     };
     assert_eq!(count(Outcome::Ok), s.counts.ok);
     assert_eq!(count(Outcome::Err), s.counts.error_total());
+    // Each second's errors by label add up to the run's, and the report
+    // draws them over time.
+    let seconds = tokenprobe_load::report::error_log(
+        &std::fs::read_to_string(dir.join("errors.csv")).unwrap(),
+    );
+    let mut by_label: std::collections::BTreeMap<String, f64> = Default::default();
+    let csv = std::fs::read_to_string(dir.join("errors.csv")).unwrap();
+    for line in csv.lines().skip(1) {
+        let (rest, n) = line.rsplit_once(',').unwrap();
+        let label = rest.splitn(3, ',').nth(2).unwrap().trim_matches('"');
+        *by_label.entry(label.to_owned()).or_default() += n.parse::<f64>().unwrap();
+    }
+    for (label, n) in &s.counts.errors {
+        if label != "cancelled" {
+            assert_eq!(
+                by_label.get(label).copied(),
+                Some(*n as f64),
+                "{label}: {csv}"
+            );
+        }
+    }
+    assert!(!seconds.is_empty());
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("Errors over time, by label") && html.contains("http_status(503)"));
 }
 
 #[tokio::test]

@@ -139,6 +139,9 @@ pub struct Recorder {
     labels: Vec<Vec<String>>,
     log: BufWriter<File>,
     serializer: V2DeflateSerializer,
+    /// `errors.csv`: each interval's errors by label, when asked for.
+    error_log: Option<BufWriter<File>>,
+    interval_errors: BTreeMap<String, u64>,
 }
 
 impl Recorder {
@@ -185,7 +188,19 @@ impl Recorder {
             counts: Counts::default(),
             log,
             serializer,
+            error_log: None,
+            interval_errors: BTreeMap::new(),
         })
+    }
+
+    /// Also writes each interval's errors by label to `path` (CSV:
+    /// `start_secs,length_secs,label,count`), for the report's errors
+    /// over time.
+    pub fn with_error_log(mut self, path: &Path) -> std::io::Result<Recorder> {
+        let mut log = BufWriter::new(File::create(path)?);
+        writeln!(log, "start_secs,length_secs,label,count")?;
+        self.error_log = Some(log);
+        Ok(self)
     }
 
     /// The handle the recording threads use.
@@ -260,6 +275,9 @@ impl Recorder {
                 } else {
                     OTHER_ERRORS
                 };
+                if self.error_log.is_some() {
+                    *self.interval_errors.entry(label.to_owned()).or_default() += n;
+                }
                 match c.errors.get_mut(label) {
                     Some(m) => *m += n,
                     None => {
@@ -360,6 +378,19 @@ impl Recorder {
                     .map_err(|e| std::io::Error::other(format!("{e:?}")))?;
                 slot.interval[i].reset();
             }
+        }
+        if let Some(errors) = &mut self.error_log {
+            for (label, n) in std::mem::take(&mut self.interval_errors) {
+                // Labels are escaped text; a comma in one is quoted away.
+                let label = label.replace('"', "'");
+                writeln!(
+                    errors,
+                    "{:.3},{:.3},\"{label}\",{n}",
+                    self.interval_start.as_secs_f64(),
+                    length.as_secs_f64()
+                )?;
+            }
+            errors.flush()?;
         }
         self.interval_start = now;
         self.log.flush()
