@@ -387,7 +387,7 @@ pub const ENTRIES: &[Entry] = &[
         &[Cognito],
         Mark::Rfc,
         "an unsupported grant_type is refused",
-        "a token request with `grant_type=password`",
+        "`grant_type=password` (Cognito has none); in rfc6749 mode a grant type no server knows",
         "400 `unsupported_grant_type` or `unauthorized_client`",
     ),
     entry(

@@ -510,3 +510,44 @@ auth = "body""#,
         }
     }
 }
+
+/// CG-10 in `rfc6749` mode: a server that has the password grant answers
+/// `grant_type=password` with `invalid_request` (no `username`), which says
+/// nothing of unsupported grants. The check sends a grant type no server
+/// knows instead, and such a server passes. (It used to fail it.)
+#[tokio::test]
+async fn cg_10_in_generic_mode_sends_a_grant_no_server_knows() {
+    let server = MockServer::start().await;
+    let token_path = "/realms/demo/protocol/openid-connect/token";
+    Mock::given(method("POST"))
+        .and(path(token_path))
+        .and(body_string_contains("grant_type=password"))
+        .respond_with(ResponseTemplate::new(400).set_body_raw(
+            r#"{"error":"invalid_request","error_description":"Missing 'username'"}"#,
+            "application/json",
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(token_path))
+        .and(body_string_contains(
+            "grant_type=urn%3Atokenprobe%3Aunsupported",
+        ))
+        .respond_with(
+            ResponseTemplate::new(400)
+                .set_body_raw(r#"{"error":"unsupported_grant_type"}"#, "application/json"),
+        )
+        .mount(&server)
+        .await;
+    let selection = Selection {
+        only: Some(["CG-10".to_owned()].into()),
+        ..all(false)
+    };
+    let r = run(&[generic_target(&server, true)], &selection, |_| {}).await;
+    let (o, reason) = outcome(&r, "CG-10", System::Cognito);
+    assert_eq!(o, Outcome::Pass, "{reason}");
+    // Cognito's own mode still sends `password`, which Cognito lacks.
+    let r = run(&[generic_target(&server, false)], &selection, |_| {}).await;
+    let (o, _) = outcome(&r, "CG-10", System::Cognito);
+    assert_eq!(o, Outcome::Fail);
+}

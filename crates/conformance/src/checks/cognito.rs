@@ -80,11 +80,23 @@ pub(crate) async fn unknown_client_refused(target: &Target) -> Checked {
     invalid_client(target, &request).await
 }
 
-/// CG-10: a grant type the server does not take is refused as such.
+/// A grant type no authorization server knows: what CG-10 sends in
+/// `rfc6749` mode, where `password` may well be a grant the server takes
+/// (and then refuses for a missing `username`, which is no answer to CG-10).
+pub(crate) const UNKNOWN_GRANT: &str = "urn:tokenprobe:unsupported";
+
+/// CG-10: a grant type the server does not take is refused as such
+/// (Cognito: `password`, which it does not have; any other server: a
+/// grant type that does not exist).
 pub(crate) async fn unsupported_grant_refused(target: &Target) -> Checked {
-    let reply = target
-        .cognito_form(Method::POST, "grant_type=password")
-        .await?;
+    let grant = match target.options.generic {
+        true => UNKNOWN_GRANT,
+        false => "password",
+    };
+    let form = form_urlencoded::Serializer::new(String::new())
+        .append_pair("grant_type", grant)
+        .finish();
+    let reply = target.cognito_form(Method::POST, &form).await?;
     let error = &reply.json()["error"];
     require(
         reply.status == StatusCode::BAD_REQUEST
