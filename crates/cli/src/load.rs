@@ -14,10 +14,11 @@ pub(crate) struct LoadArgs {
     /// The scenario file (TOML); see scenarios/ for one per system.
     scenario: PathBuf,
     /// Override the open model's (starting) rate, acquisitions per second
-    /// (0 to 1000000).
+    /// (0 to 1000000); a search finds its own.
     #[arg(long)]
     rate: Option<f64>,
-    /// Override the run's duration, e.g. 30s or 2m (at most 30 days).
+    /// Override the run's duration, e.g. 30s or 2m (at most 30 days); for
+    /// a search, each step's length.
     #[arg(long, value_parser = tokenprobe_config::duration::parse)]
     duration: Option<Duration>,
     /// Override the acquisition count.
@@ -35,7 +36,8 @@ pub(crate) struct LoadArgs {
     metrics_listen: Option<std::net::SocketAddr>,
     /// Run as shard I of N of one run: every N-th arrival of the schedule
     /// (1/N of the rate and count), outputs tagged with --run-id; merge the
-    /// shards with `tokenprobe merge`.
+    /// shards with `tokenprobe merge`. A sharded search runs its ladder of
+    /// rates without bisection, its steps aligned by --start-at.
     #[arg(long, value_name = "I/N", requires = "run_id")]
     shard: Option<String>,
     /// The run's id, the same for every shard.
@@ -53,7 +55,8 @@ fn rfc3339(s: &str) -> Result<std::time::SystemTime, String> {
 /// Options of `merge`.
 #[derive(Args)]
 pub(crate) struct MergeArgs {
-    /// The shards' report directories.
+    /// The shards' report directories (of a run, or of a search: then each
+    /// step is merged and judged).
     #[arg(required = true)]
     dirs: Vec<PathBuf>,
     /// Where the merged report goes.

@@ -33,8 +33,8 @@ enum Command {
     Load(load::LoadArgs),
     /// Re-render a report directory from its saved data.
     Report(load::ReportArgs),
-    /// Merge the shards of one run (`load --shard I/N --run-id ID`) into one
-    /// report, with a row per shard.
+    /// Merge the shards of one run or search (`load --shard I/N --run-id ID`)
+    /// into one report, with a row per shard.
     Merge(load::MergeArgs),
     /// Compare a new run with a base run (flow by flow, against the noise
     /// both show); with --max-regression, a gate: 1 when a rule is broken.

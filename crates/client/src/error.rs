@@ -129,6 +129,30 @@ impl ClientError {
         }
     }
 
+    /// The same error with every one of `secrets` taken out of what the
+    /// server said (its code and the message), and the typed reading
+    /// dropped if it held one: a server that echoes the client secret as
+    /// its error code must not put it in a report's error label.
+    pub(crate) fn without(mut self, secrets: &[&str]) -> Self {
+        let mut echoed = false;
+        let mut scrub = |text: &mut String| {
+            for secret in secrets.iter().filter(|s| s.len() >= 4) {
+                if text.contains(secret) {
+                    *text = text.replace(secret, "[redacted]");
+                    echoed = true;
+                }
+            }
+        };
+        if let Some(code) = &mut self.code {
+            scrub(code);
+        }
+        scrub(&mut self.message);
+        if echoed {
+            self.provider = None;
+        }
+        self
+    }
+
     pub(crate) fn with_status(mut self, status: StatusCode) -> Self {
         self.status = Some(status);
         self

@@ -506,6 +506,33 @@ impl Flow {
 
     /// Runs every step and returns the grant of the last.
     pub async fn acquire(&self, t: &impl Exchange) -> Result<Acquired, FlowError> {
+        self.steps_of(t).await.map_err(|e| self.scrubbed(e))
+    }
+
+    /// The account's secrets, as a server might echo them.
+    fn secrets(&self) -> Vec<&str> {
+        fn idp(idp: &Idp) -> &str {
+            match idp {
+                Idp::Token(t) => t.expose(),
+                Idp::Cognito(r, _) => r.client_secret().expose(),
+            }
+        }
+        match &self.account {
+            Account::Cognito(r) => vec![r.client_secret().expose()],
+            Account::Cess(r) => vec![r.client_secret().expose(), r.password().expose()],
+            Account::Venafi(r) => vec![r.password().expose()],
+            Account::Veeva { idp: i, .. } | Account::Vcd { idp: i, .. } => vec![idp(i)],
+        }
+    }
+
+    /// A failure with the account's secrets taken out of what the server
+    /// said (only failures pay for it).
+    fn scrubbed(&self, mut e: FlowError) -> FlowError {
+        e.error = e.error.without(&self.secrets());
+        e
+    }
+
+    async fn steps_of(&self, t: &impl Exchange) -> Result<Acquired, FlowError> {
         let mut steps = Vec::with_capacity(2);
         let grant = match &self.account {
             Account::Cognito(r) => {
@@ -582,6 +609,16 @@ impl Flow {
         let Account::Venafi(r) = &self.account else {
             return None;
         };
+        let result = self.refresh_with(t, r, grant).await?;
+        Some(result.map_err(|e| self.scrubbed(e)))
+    }
+
+    async fn refresh_with(
+        &self,
+        t: &impl Exchange,
+        r: &venafi::AuthorizeRequest,
+        grant: &Grant,
+    ) -> Option<Result<Acquired, FlowError>> {
         let token = grant.refresh.as_ref()?.token.clone();
         let req = venafi::RefreshRequest {
             client_id: r.client_id().to_owned(),

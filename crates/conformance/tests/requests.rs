@@ -327,3 +327,30 @@ async fn two_step_flows_send_the_idp_token_they_got() {
     assert_eq!(steps, ["idp", "session"]);
     s.verify().await;
 }
+
+/// A server that echoes the client secret as its error code: the label a
+/// report counts it under, the error's text and its Debug never hold it.
+#[tokio::test]
+async fn an_echoed_secret_never_reaches_the_error_label() {
+    let s = MockServer::start().await;
+    const SECRET: &str = "Echoed-Secret-9f3k2";
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(400).set_body_raw(
+            format!(r#"{{"error":"{SECRET}","error_description":"bad {SECRET}"}}"#),
+            "application/json",
+        ))
+        .mount(&s)
+        .await;
+    let f = flow(
+        &s,
+        &format!(
+            "system = \"cognito\"\nclient_id = \"app\"\n\
+             client_secret = {{ value = \"{SECRET}\" }}\n"
+        ),
+    )
+    .unwrap();
+    let e = f.acquire(&transport()).await.unwrap_err();
+    let shown = format!("{} {e} {e:?}", e.error.label());
+    assert!(!shown.contains(SECRET), "{shown}");
+    assert_eq!(e.error.label(), "provider([redacted])");
+}

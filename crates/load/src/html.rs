@@ -131,6 +131,17 @@ fn percentile_label(x: &f64) -> String {
     format!("{}%", p.trim_end_matches('0').trim_end_matches('.'))
 }
 
+/// A page's start: one style for every page, no script, nothing fetched.
+fn head(title: &str) -> String {
+    format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{title}</title>\
+         <style>body{{font-family:sans-serif;margin:2em;max-width:960px}}\
+         pre{{background:#f6f6f6;padding:1em;overflow-x:auto}}th{{padding-right:1em}}\
+         .fail{{color:#b00}}.pass{{color:#070}}</style></head><body><h1>{title}</h1>",
+        title = escape(title)
+    )
+}
+
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -263,14 +274,7 @@ pub(crate) fn page(s: &Summary, log: &Log, error_log: &[(f64, String, f64)]) -> 
         true => format!("{x:.0}s"),
         false => format!("{x:.1}s"),
     };
-    let mut html = String::new();
-    let _ = write!(
-        html,
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>tokenprobe: {name}</title>\
-         <style>body{{font-family:sans-serif;margin:2em;max-width:960px}}pre{{background:#f6f6f6;padding:1em;overflow-x:auto}}\
-         th{{padding-right:1em}}.fail{{color:#b00}}.pass{{color:#070}}</style></head><body><h1>tokenprobe: {name}</h1>",
-        name = escape(&s.scenario)
-    );
+    let mut html = head(&format!("tokenprobe: {}", s.scenario));
     if s.partial {
         html.push_str("<p class=\"fail\"><b>Partial run: stopped early.</b></p>");
     }
@@ -359,15 +363,8 @@ pub(crate) fn search_page(r: &crate::search::SearchResult) -> String {
             .collect()
     };
     let per_second = |x: &f64| format!("{x:.0}/s");
-    let mut html = String::new();
-    let _ = write!(
-        html,
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>tokenprobe search: {name}</title>\
-         <style>body{{font-family:sans-serif;margin:2em;max-width:960px}}pre{{background:#f6f6f6;padding:1em;overflow-x:auto}}</style>\
-         </head><body><h1>tokenprobe capacity search: {name}</h1><p><b>{result}</b></p>",
-        name = escape(&r.scenario),
-        result = escape(&r.conclusion())
-    );
+    let mut html = head(&format!("tokenprobe capacity search: {}", r.scenario));
+    let _ = write!(html, "<p><b>{}</b></p>", escape(&r.conclusion()));
     html.push_str(&chart(
         "Latency against the offered rate (successful acquisitions, from the intended start)",
         "offered rate",
@@ -405,12 +402,10 @@ pub(crate) fn compare_page(
     new: &BTreeMap<Key, Histogram<u64>>,
 ) -> String {
     let broken = c.broken();
-    let mut html = String::new();
+    let mut html = head("tokenprobe compare");
     let _ = write!(
         html,
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>tokenprobe compare</title>\
-         <style>body{{font-family:sans-serif;margin:2em;max-width:960px}}pre{{background:#f6f6f6;padding:1em;overflow-x:auto}}</style>\
-         </head><body><h1>tokenprobe compare</h1><p><b>{}</b></p>",
+        "<p><b>{}</b></p>",
         escape(&match broken.is_empty() {
             true => "no rule broken".to_owned(),
             false => format!("broken: {}", broken.join("; ")),
