@@ -1,4 +1,4 @@
-//! `compare` on real runs against the stub (loopback, bounded): a run
+//! `compare` on real runs against the stub (loopback, 8 s each: a p99 needs enough seconds to tell a one-second spike from a shift): a run
 //! against itself is `same` everywhere; a latency fault on one flow is
 //! `worse` on exactly that flow and breaks a p99 rule; clean runs of the
 //! same scenario compare `same`, pair after pair (the false-alarm rate).
@@ -17,7 +17,7 @@ async fn run(name: &str, fault: &str) -> PathBuf {
     let out = std::env::temp_dir().join(format!("tokenprobe-compare-{}", std::process::id()));
     let text = format!(
         "output = \"{}\"\ntarget = \"stub\"\n[stub.jwt]\nalgorithm = \"ES256\"\n{fault}{FLOWS}\
-         [load]\nmodel = \"open\"\nrate = 100\n[limits]\nduration = \"4s\"\n",
+         [load]\nmodel = \"open\"\nrate = 100\n[limits]\nduration = \"8s\"\n",
         out.display()
     );
     let plan = Plan::parse(&text, &format!("{name}.toml"), name).unwrap();
