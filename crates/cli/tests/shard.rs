@@ -37,11 +37,16 @@ fn all_samples(dirs: &[PathBuf]) -> hdrhistogram::Histogram<u64> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn three_shards_merge_losslessly_and_problems_are_named() {
-    let stub = tokenprobe_stub::Stub::start({
-        let mut c = tokenprobe_stub::Config::default();
-        c.jwt.algorithm = tokenprobe_stub::JwtAlgorithm::ES256;
-        c
-    })
+    // One answer in five is a 503, so that the shards' errors over time
+    // have something to merge.
+    let stub = tokenprobe_stub::Stub::start(
+        tokenprobe_stub::Config::from_toml(
+            "[jwt]\nalgorithm = \"ES256\"\n\
+             [faults.cess]\nerror = { probability = 0.2, status = 503 }\n",
+            "shard stub",
+        )
+        .unwrap(),
+    )
     .await
     .unwrap();
     let dir = std::env::temp_dir().join(format!("tokenprobe-shards-{}", std::process::id()));
@@ -144,6 +149,32 @@ async fn three_shards_merge_losslessly_and_problems_are_named() {
         );
     }
     assert_eq!(row["max_ms"].as_f64().unwrap(), all.max() as f64 / 1000.0);
+    // The shards' errors over time merge into the run's: per label, the
+    // merged errors.csv adds up to the merged counts, second by second from
+    // the shards' own.
+    let errors = |d: &PathBuf| {
+        let text = std::fs::read_to_string(d.join("errors.csv")).unwrap();
+        tokenprobe_load::report::read_error_log(&text)
+    };
+    let merged_errors = errors(&merged);
+    let count = m["counts"]["errors"]["http_status(503)"].as_u64().unwrap();
+    assert!(count > 0, "{m}");
+    let label_sum = |rows: &[tokenprobe_load::report::ErrorInterval]| -> u64 {
+        rows.iter()
+            .filter(|e| e.label == "http_status(503)")
+            .map(|e| e.count)
+            .sum()
+    };
+    assert_eq!(label_sum(&merged_errors), count);
+    assert_eq!(
+        dirs.iter().map(|d| label_sum(&errors(d))).sum::<u64>(),
+        count
+    );
+    assert!(
+        std::fs::read_to_string(merged.join("report.html"))
+            .unwrap()
+            .contains("Errors over time, by label")
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("shard"));
 
     // A missing shard is reported, and the merged report is marked partial.

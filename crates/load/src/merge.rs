@@ -3,6 +3,7 @@
 //! every sample; the counters add up; each shard keeps a row of its own.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
@@ -14,8 +15,8 @@ use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
 
 use crate::recorder::{Counts, Key, histogram};
 use crate::report::{
-    Cpu, DecodedInterval, FlowRates, Intervals, LateSends, SCHEMA, ShardRow, Summary, read_summary,
-    render_dir,
+    Cpu, DecodedInterval, FlowRates, Intervals, LateSends, SCHEMA, ShardRow, Summary,
+    read_error_log, read_summary, render_dir,
 };
 
 /// A merged report and what the merge noticed.
@@ -136,6 +137,7 @@ pub fn merge(dirs: &[&Path], out: &Path) -> Result<Merged, String> {
         }
     }
     log.finish().map_err(|e| e.to_string())?;
+    merge_error_logs(&shards, earliest, out)?;
 
     let mut counts = Counts::default();
     let mut rows = Vec::new();
@@ -224,6 +226,38 @@ pub fn merge(dirs: &[&Path], out: &Path) -> Result<Merged, String> {
         table,
         warnings,
     })
+}
+
+/// Each shard's `errors.csv`, shifted by its start and summed per second
+/// and label, into `out/errors.csv`: the merged report's errors over time.
+/// Shards without one (older runs) add nothing.
+fn merge_error_logs(
+    shards: &[(&Path, Summary)],
+    earliest: SystemTime,
+    out: &Path,
+) -> Result<(), String> {
+    let mut merged: BTreeMap<(u64, String), (f64, u64)> = BTreeMap::new();
+    for (dir, s) in shards {
+        let Ok(text) = std::fs::read_to_string(dir.join("errors.csv")) else {
+            continue;
+        };
+        let offset = humantime::parse_rfc3339_weak(&s.started_at)
+            .ok()
+            .and_then(|t| t.duration_since(earliest).ok())
+            .unwrap_or_default();
+        for e in read_error_log(&text) {
+            let second = (e.start + offset.as_secs_f64()).floor() as u64;
+            let slot = merged.entry((second, e.label)).or_default();
+            slot.0 = slot.0.max(e.length);
+            slot.1 += e.count;
+        }
+    }
+    let mut csv = String::from("start_secs,length_secs,label,count\n");
+    for ((second, label), (length, count)) in &merged {
+        let _ = writeln!(csv, "{second}.000,{length:.3},\"{label}\",{count}");
+    }
+    let path = out.join("errors.csv");
+    std::fs::write(&path, csv).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Writes a merged interval log, one histogram at a time.

@@ -439,20 +439,42 @@ pub fn render_dir(dir: &Path) -> Result<(Summary, String), String> {
     Ok((summary, table))
 }
 
-/// `errors.csv` read back: (interval start s, label, errors per second);
-/// a line that does not parse is left out.
-pub fn error_log(text: &str) -> Vec<(f64, String, f64)> {
+/// One line of `errors.csv`: an interval's errors of one label.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorInterval {
+    /// Seconds from the run's start.
+    pub start: f64,
+    /// The interval's length, seconds.
+    pub length: f64,
+    /// The error label.
+    pub label: String,
+    /// Errors in the interval.
+    pub count: u64,
+}
+
+/// `errors.csv` read back; a line that does not parse is left out.
+pub fn read_error_log(text: &str) -> Vec<ErrorInterval> {
     text.lines()
         .skip(1)
         .filter_map(|line| {
             let (rest, count) = line.rsplit_once(',')?;
             let mut parts = rest.splitn(3, ',');
-            let start: f64 = parts.next()?.parse().ok()?;
-            let length: f64 = parts.next()?.parse().ok()?;
-            let label = parts.next()?.trim_matches('"').to_owned();
-            let count: f64 = count.parse().ok()?;
-            Some((start, label, count / length.max(1e-3)))
+            Some(ErrorInterval {
+                start: parts.next()?.parse().ok()?,
+                length: parts.next()?.parse().ok()?,
+                label: parts.next()?.trim_matches('"').to_owned(),
+                count: count.parse().ok()?,
+            })
         })
+        .collect()
+}
+
+/// `errors.csv` as the report draws it: (interval start s, label, errors
+/// per second).
+pub fn error_log(text: &str) -> Vec<(f64, String, f64)> {
+    read_error_log(text)
+        .into_iter()
+        .map(|e| (e.start, e.label, e.count as f64 / e.length.max(1e-3)))
         .collect()
 }
 

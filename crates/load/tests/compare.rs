@@ -1,4 +1,5 @@
-//! `compare` on real runs against the stub (loopback, 8 s each: a p99 needs enough seconds to tell a one-second spike from a shift): a run
+//! `compare` on real runs against the stub (loopback, 8 s each: a p99
+//! needs enough seconds to tell a one-second spike from a shift): a run
 //! against itself is `same` everywhere; a latency fault on one flow is
 //! `worse` on exactly that flow and breaks a p99 rule; clean runs of the
 //! same scenario compare `same`, pair after pair (the false-alarm rate).
@@ -39,8 +40,6 @@ fn verdicts<'a>(c: &'a Comparison, flow: &str) -> Vec<(&'a str, &'a str, Verdict
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "false alarms on clean pairs reach 9-13 % on a loaded CI machine (12/135, 18/135): \
-            the per-second bootstrap underestimates run-to-run noise; issue 18 stays open for it"]
 async fn compare_tells_a_degraded_flow_from_noise() {
     let clean = [
         run("clean-a", "").await,
