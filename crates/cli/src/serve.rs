@@ -102,11 +102,16 @@ fn print_banner(stub: &StubHandle, ca: Option<&std::path::Path>) -> anyhow::Resu
         c.jwt.algorithm
     )?;
     writeln!(out, "Ctrl-C stops it. Try:")?;
-    if let Some(client) = c.cognito.clients.first() {
+    let with_secret = c
+        .cognito
+        .clients
+        .iter()
+        .find_map(|c| Some((c, c.secret.as_ref()?)));
+    if let Some((client, secret)) = with_secret {
         let cognito = format!(
             "curl -s{tls} -u '{}:{}' -d grant_type=client_credentials {url}/oauth2/token",
             client.id,
-            shown(&client.secret, "COGNITO_SECRET")
+            shown(secret, "COGNITO_SECRET")
         );
         writeln!(out, "\n# cognito (RFC 6749 client credentials)\n{cognito}")?;
         writeln!(

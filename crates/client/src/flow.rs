@@ -7,12 +7,15 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http::Request;
 use serde::{Deserialize, Deserializer};
-use tokenprobe_protocol::client_auth::ClientAuth;
+use std::sync::Arc;
+
+use tokenprobe_protocol::client_auth::{ClientAuth, Credential, Signer};
 use tokenprobe_protocol::vcd::{ApiVersion, SessionFormat};
 use tokenprobe_protocol::{
     BaseUrl, Grant, ProviderError, Secret, System, cess, cognito, vcd, veeva, venafi,
 };
 
+use crate::client_key::{ClientKey, KeyAlgorithm};
 use crate::error::{ClientError, ErrorKind};
 use crate::secret_source::SecretSource;
 use crate::transport::{Answer, Exchange};
@@ -32,7 +35,7 @@ fn need_base(b: &Option<BaseUrl>) -> Result<BaseUrl, ClientError> {
 }
 
 /// Any RFC 6749 client-credentials endpoint (`cognito`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CognitoConfig {
     /// e.g. `https://auth.example.com`; a scenario's target when absent.
@@ -40,11 +43,27 @@ pub struct CognitoConfig {
     pub base_url: Option<BaseUrl>,
     /// `client_id`.
     pub client_id: String,
-    /// `client_secret`.
-    pub client_secret: SecretSource,
-    /// HTTP Basic (default) or in the body.
+    /// `client_secret` (for `basic` and `body`).
+    #[serde(default)]
+    pub client_secret: Option<SecretSource>,
+    /// HTTP Basic (`basic`, the default, or `client_secret_basic`), in the
+    /// body (`body`, `client_secret_post`), or `private_key_jwt`.
     #[serde(default)]
     pub auth: ClientAuth,
+    /// The PKCS#8 PEM private key that signs `private_key_jwt` assertions.
+    #[serde(default)]
+    pub private_key: Option<SecretSource>,
+    /// `RS256` or `ES256`; by default the one the key is for.
+    #[serde(default)]
+    pub key_algorithm: Option<KeyAlgorithm>,
+    /// The assertion header's `kid`, when the server's JWKS of the client
+    /// holds several keys.
+    #[serde(default)]
+    pub key_id: Option<String>,
+    /// What assertions are addressed to (`aud`); by default the token
+    /// endpoint's URL.
+    #[serde(default)]
+    pub audience: Option<String>,
     /// Scopes to ask for.
     #[serde(default)]
     pub scopes: Vec<String>,
@@ -106,7 +125,7 @@ pub enum IdpConfig {
     /// A fixed token (from the environment or a file).
     Token(SecretSource),
     /// An RFC 6749 client-credentials endpoint, asked on every acquisition.
-    Cognito(CognitoConfig),
+    Cognito(Box<CognitoConfig>),
 }
 
 /// Veeva Vault.
@@ -317,7 +336,7 @@ pub enum Idp {
     /// A fixed token.
     Token(Secret),
     /// A client-credentials request, and the server it goes to.
-    Cognito(cognito::TokenRequest, BaseUrl),
+    Cognito(Box<cognito::TokenRequest>, BaseUrl),
 }
 
 /// One system's account as a flow uses it: the requests it sends, built
@@ -375,13 +394,34 @@ pub struct Flow {
     account: Account,
 }
 
-/// The request a `cognito` configuration describes (its secret read now).
+/// The request a `cognito` configuration describes (its secret or key
+/// read now).
 pub fn cognito_request(c: &CognitoConfig) -> Result<cognito::TokenRequest, ClientError> {
-    let mut r =
-        cognito::TokenRequest::new(c.client_id.clone(), c.client_secret.resolve()?, c.auth)?
-            .with_scopes(c.scopes.iter().map(String::as_str))?;
+    let config = |why: &str| ClientError::new(ErrorKind::Config, why.to_owned());
+    let credential = match (c.auth, &c.client_secret, &c.private_key) {
+        (ClientAuth::PrivateKeyJwt, None, Some(pem)) => {
+            let key = ClientKey::from_pem(&pem.resolve()?, c.key_algorithm, c.key_id.clone())?;
+            Credential::Key(Signer(Arc::new(key)))
+        }
+        (ClientAuth::PrivateKeyJwt, _, _) => {
+            return Err(config(
+                "auth = \"private_key_jwt\" takes a private_key and no client_secret",
+            ));
+        }
+        (_, Some(secret), None) => Credential::Secret(secret.resolve()?),
+        (_, _, _) => {
+            return Err(config(
+                "a client_secret is needed (a private_key is only for auth = \"private_key_jwt\")",
+            ));
+        }
+    };
+    let mut r = cognito::TokenRequest::new(c.client_id.clone(), credential, c.auth)?
+        .with_scopes(c.scopes.iter().map(String::as_str))?;
     if let Some(path) = &c.token_path {
         r = r.with_path(path.clone())?;
+    }
+    if let Some(audience) = &c.audience {
+        r = r.with_audience(audience.clone());
     }
     Ok(r.with_params(c.params.clone())?)
 }
@@ -389,7 +429,9 @@ pub fn cognito_request(c: &CognitoConfig) -> Result<cognito::TokenRequest, Clien
 fn idp(c: &IdpConfig) -> Result<Idp, ClientError> {
     Ok(match c {
         IdpConfig::Token(s) => Idp::Token(s.resolve()?),
-        IdpConfig::Cognito(c) => Idp::Cognito(cognito_request(c)?, need_base(&c.base_url)?),
+        IdpConfig::Cognito(c) => {
+            Idp::Cognito(Box::new(cognito_request(c)?), need_base(&c.base_url)?)
+        }
     })
 }
 
@@ -514,11 +556,11 @@ impl Flow {
         fn idp(idp: &Idp) -> &str {
             match idp {
                 Idp::Token(t) => t.expose(),
-                Idp::Cognito(r, _) => r.client_secret().expose(),
+                Idp::Cognito(r, _) => r.client_secret().map_or("", Secret::expose),
             }
         }
         match &self.account {
-            Account::Cognito(r) => vec![r.client_secret().expose()],
+            Account::Cognito(r) => r.client_secret().map(Secret::expose).into_iter().collect(),
             Account::Cess(r) => vec![r.client_secret().expose(), r.password().expose()],
             Account::Venafi(r) => vec![r.password().expose()],
             Account::Veeva { idp: i, .. } | Account::Vcd { idp: i, .. } => vec![idp(i)],

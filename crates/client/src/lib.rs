@@ -16,6 +16,7 @@
 //! from the environment or files ([`SecretSource`]) and never print.
 
 mod cache;
+mod client_key;
 mod direct;
 mod error;
 mod flow;
@@ -25,6 +26,7 @@ mod tls;
 mod transport;
 
 pub use cache::TokenCache;
+pub use client_key::{ClientKey, KeyAlgorithm};
 pub use direct::DirectTransport;
 pub use error::{ClientError, ErrorKind, MAX_CODE_CHARS};
 pub use flow::{

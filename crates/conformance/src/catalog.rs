@@ -7,7 +7,7 @@
 use serde::Serialize;
 pub use tokenprobe_protocol::System;
 
-use crate::checks::{Check, cess, cognito, rfc, vcd, veeva, venafi};
+use crate::checks::{Check, cess, cognito, rfc, rfc7523, vcd, veeva, venafi};
 
 /// Where a rule comes from (`docs/contracts.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -369,7 +369,7 @@ pub const ENTRIES: &[Entry] = &[
         &[Cognito],
         Mark::Doc,
         "a wrong secret: invalid_client",
-        "one token request with a wrong client secret",
+        "one token request with a wrong client secret (with a key: an assertion whose signature does not verify)",
         "400 or 401 `invalid_client`",
     )),
     negative(entry(
@@ -434,6 +434,36 @@ pub const ENTRIES: &[Entry] = &[
         "the JWKS verifies the token",
         "a valid client-credentials request, then a GET of the JWKS",
         "a signature that verifies with the key named by `kid` (skipped for opaque tokens or without a JWKS)",
+    ),
+    negative(entry(
+        "PK-01",
+        check!(rfc7523::other_audience_refused),
+        &[Cognito],
+        Mark::Rfc,
+        "an assertion for another audience is refused",
+        "one token request with an assertion, signed by the client's key, whose `aud` is another server's",
+        "400 or 401 `invalid_client` (RFC 7523 §3 item 3; skipped for a client with a secret)",
+    )),
+    negative(entry(
+        "PK-02",
+        check!(rfc7523::expired_refused),
+        &[Cognito],
+        Mark::Rfc,
+        "an expired assertion is refused",
+        "one token request with an assertion, signed by the client's key, that expired 5 minutes ago",
+        "400 or 401 `invalid_client` (RFC 7523 §3 item 4; skipped for a client with a secret)",
+    )),
+    warn_on(
+        negative(entry(
+            "PK-03",
+            check!(rfc7523::replay_refused),
+            &[Cognito],
+            Mark::Rfc,
+            "a replayed assertion is refused",
+            "one fresh assertion sent twice",
+            "a token, then 400 or 401 `invalid_client` (RFC 7523 §3 item 7 lets a server skip this: a warning)",
+        )),
+        &[Cognito],
     ),
     entry(
         "VCD-07",

@@ -26,11 +26,10 @@ fn cognito(base: &BaseUrl) -> CognitoConfig {
     CognitoConfig {
         base_url: Some(base.clone()),
         client_id: DEMO_ID.into(),
-        client_secret: DEMO_SECRET.into(),
+        client_secret: Some(DEMO_SECRET.into()),
         auth: ClientAuth::Basic,
         scopes: vec!["tokenprobe/read".into()],
-        token_path: None,
-        params: Default::default(),
+        ..Default::default()
     }
 }
 
@@ -53,7 +52,7 @@ fn flows(base: &BaseUrl) -> Vec<FlowConfig> {
             base_url: Some(base.clone()),
             profile_id: DEMO_ID.into(),
             client_id: Some("tokenprobe-e2e".into()),
-            idp: IdpConfig::Cognito(cognito(base)),
+            idp: IdpConfig::Cognito(Box::new(cognito(base))),
         }),
         FlowConfig::Vcd(VcdConfig {
             base_url: Some(base.clone()),
@@ -61,7 +60,7 @@ fn flows(base: &BaseUrl) -> Vec<FlowConfig> {
             provider: false,
             version: None,
             format: VcdFormat::Xml,
-            idp: IdpConfig::Cognito(cognito(base)),
+            idp: IdpConfig::Cognito(Box::new(cognito(base))),
         }),
     ]
 }
@@ -197,7 +196,7 @@ async fn retry_honours_retry_after_and_never_retries_a_401() {
     assert_eq!(stub.requests(Route::Cess), 2);
 
     let mut wrong = cognito(&stub.base_url());
-    wrong.client_secret = "wrong".into();
+    wrong.client_secret = Some("wrong".into());
     let wrong = Flow::new(&FlowConfig::Cognito(wrong)).unwrap();
     let policy = RetryPolicy {
         max_attempts: 5,
@@ -212,7 +211,7 @@ async fn retry_honours_retry_after_and_never_retries_a_401() {
 async fn secrets_show_in_no_error_and_no_debug_string() {
     let stub = start(fast_config()).await;
     let mut wrong = cognito(&stub.base_url());
-    wrong.client_secret = "hunter2-very-secret".into();
+    wrong.client_secret = Some("hunter2-very-secret".into());
     let config = FlowConfig::Cognito(wrong);
     assert!(!format!("{config:?}").contains("hunter2"));
     let flow = Flow::new(&config).unwrap();
@@ -245,7 +244,9 @@ proptest! {
             let mut config = fast_config();
             config.cognito.clients = vec![CognitoClient {
                 id: id.clone(),
-                secret: Secret::new(secret.clone()),
+                secret: Some(Secret::new(secret.clone())),
+                public_keys: vec![],
+                jwks: None,
                 scopes: vec![],
                 lifetime_secs: 60,
             }];
@@ -253,11 +254,9 @@ proptest! {
             let flow = Flow::new(&FlowConfig::Cognito(CognitoConfig {
                 base_url: Some(stub.base_url()),
                 client_id: id,
-                client_secret: secret.as_str().into(),
+                client_secret: Some(secret.as_str().into()),
                 auth: if body { ClientAuth::Body } else { ClientAuth::Basic },
-                scopes: vec![],
-                token_path: None,
-        params: Default::default(),
+                ..Default::default()
             }));
             match flow {
                 Ok(flow) => {

@@ -313,3 +313,30 @@ mod parsers_never_panic {
         }
     }
 }
+
+/// `private_key_jwt` under load: a fresh assertion per acquisition (the
+/// stub refuses a `jti` it has seen), every one accounted for, and the
+/// signing inside the CPU figure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn private_key_jwt_signs_a_fresh_assertion_per_acquisition() {
+    for key in ["client-es256.pem", "client-rs256.pem"] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../stub/demo-keys")
+            .join(key);
+        let text = format!(
+            "target = \"stub\"\n[stub]\njwt = {{ algorithm = \"ES256\" }}\n[[flows]]\nsystem = \"cognito\"\n\
+             client_id = \"tokenprobe-demo-key\"\nauth = \"private_key_jwt\"\n\
+             private_key = {{ file = \"{}\" }}\n[load]\nmodel = \"open\"\nrate = 200\n\
+             [limits]\nduration = \"1s\"\n",
+            path.display()
+        );
+        let (s, _) = run(&text, "pkjwt").await;
+        accounted(&s);
+        assert!(s.counts.started >= 150, "{key}: {:?}", s.counts);
+        assert_eq!(
+            s.counts.ok, s.counts.started,
+            "{key}: {:?}",
+            s.counts.errors
+        );
+    }
+}

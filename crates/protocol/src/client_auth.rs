@@ -1,25 +1,270 @@
-//! OAuth client authentication (RFC 6749 §2.3.1): HTTP Basic with the
-//! form-encoding of id and secret, or both in the request body.
+//! OAuth client authentication: HTTP Basic with the form-encoding of id
+//! and secret, or both in the request body (RFC 6749 §2.3.1), or a JWT the
+//! client signs with its private key (`private_key_jwt`, RFC 7523 §2.2).
+//!
+//! Sans-crypto like the rest of this crate: signing is behind
+//! [`AssertionSigner`], which the client implements with its key; the
+//! claims and the rules a server holds them to are defined here, once.
+
+use std::fmt;
+use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use http::HeaderValue;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::error::RequestError;
 use crate::secret::Secret;
 use crate::wire;
 
-/// Where the client id and secret go.
+/// How the client authenticates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ClientAuth {
     /// `Authorization: Basic base64(enc(id) ":" enc(secret))`: what RFC 6749
     /// prefers and every server must support.
     #[default]
+    #[serde(alias = "client_secret_basic")]
     Basic,
     /// `client_id` and `client_secret` as form members.
+    #[serde(alias = "client_secret_post")]
     Body,
+    /// `client_assertion`: a short-lived JWT signed with the client's
+    /// private key, fresh for every request (RFC 7523 §2.2).
+    PrivateKeyJwt,
+}
+
+impl ClientAuth {
+    /// Every method.
+    pub const ALL: [ClientAuth; 3] = [
+        ClientAuth::Basic,
+        ClientAuth::Body,
+        ClientAuth::PrivateKeyJwt,
+    ];
+
+    /// The name RFC 8414's `token_endpoint_auth_methods_supported` uses.
+    pub fn method_name(self) -> &'static str {
+        match self {
+            ClientAuth::Basic => "client_secret_basic",
+            ClientAuth::Body => "client_secret_post",
+            ClientAuth::PrivateKeyJwt => "private_key_jwt",
+        }
+    }
+
+    /// Whether it authenticates with a secret (not a key).
+    pub fn uses_secret(self) -> bool {
+        self != ClientAuth::PrivateKeyJwt
+    }
+}
+
+/// `client_assertion_type` for a JWT (RFC 7523 §2.2).
+pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// How long the assertions a client here signs live: one request, with
+/// room for the clocks of client and server to differ.
+pub const ASSERTION_LIFETIME_SECS: u64 = 60;
+
+/// The longest remaining lifetime a server here accepts (`exp − now`).
+pub const ASSERTION_MAX_LIFETIME_SECS: u64 = 300;
+
+/// How far a server here lets `iat` lie in its future (clock skew).
+pub const ASSERTION_SKEW_SECS: u64 = 30;
+
+/// The claims of a client assertion (RFC 7523 §3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssertionClaims {
+    /// The client id.
+    pub iss: String,
+    /// The client id again.
+    pub sub: String,
+    /// The token endpoint (one string, or any of several).
+    #[serde(deserialize_with = "one_or_many")]
+    pub aud: Vec<String>,
+    /// Unique per assertion, so that a server can refuse a replay.
+    pub jti: String,
+    /// Expiry, seconds since the epoch.
+    pub exp: u64,
+    /// Issued at, seconds since the epoch.
+    pub iat: u64,
+}
+
+fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    })
+}
+
+impl AssertionClaims {
+    /// What a client signs for one request to `audience`.
+    pub fn new(client_id: &str, audience: &str, now: u64, jti: String) -> AssertionClaims {
+        AssertionClaims {
+            iss: client_id.to_owned(),
+            sub: client_id.to_owned(),
+            aud: vec![audience.to_owned()],
+            jti,
+            exp: now + ASSERTION_LIFETIME_SECS,
+            iat: now,
+        }
+    }
+
+    /// Why a server refuses these claims from `client_id`, at `now`, when
+    /// it answers at any of `audiences` (RFC 7523 §3); `None` when it
+    /// takes them. The signature and replays are the server's to check.
+    pub fn problem(&self, client_id: &str, audiences: &[String], now: u64) -> Option<String> {
+        if self.iss != client_id || self.sub != client_id {
+            return Some("iss and sub must both be the client id".into());
+        }
+        if !self.aud.iter().any(|a| audiences.contains(a)) {
+            return Some(format!(
+                "aud {:?} does not name this token endpoint",
+                self.aud
+            ));
+        }
+        if self.exp <= now {
+            return Some("the assertion has expired".into());
+        }
+        if self.exp - now > ASSERTION_MAX_LIFETIME_SECS {
+            return Some(format!(
+                "exp is more than {ASSERTION_MAX_LIFETIME_SECS} s away"
+            ));
+        }
+        if self.iat > now + ASSERTION_SKEW_SECS {
+            return Some("iat is in the future".into());
+        }
+        if self.jti.is_empty() {
+            return Some("no jti".into());
+        }
+        None
+    }
+}
+
+/// Signs client assertions with the client's key (the client crate holds
+/// the key; this crate stays free of cryptography).
+pub trait AssertionSigner: Send + Sync + fmt::Debug {
+    /// The compact JWS of `claims`.
+    fn sign(&self, claims: &AssertionClaims) -> Result<Secret, String>;
+    /// A value never used before, for `jti`.
+    fn unique_id(&self) -> String;
+}
+
+/// A shared [`AssertionSigner`]; equal only to itself.
+#[derive(Debug, Clone)]
+pub struct Signer(pub Arc<dyn AssertionSigner>);
+
+impl PartialEq for Signer {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Signer {}
+
+/// What a client authenticates with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// A client secret (Basic or body).
+    Secret(Secret),
+    /// A key that signs a fresh assertion per request (client side).
+    Key(Signer),
+    /// An assertion as received (server side).
+    Assertion(Secret),
+}
+
+impl From<Secret> for Credential {
+    fn from(s: Secret) -> Self {
+        Credential::Secret(s)
+    }
+}
+
+impl Credential {
+    /// The client secret, if that is what it is.
+    pub fn secret(&self) -> Option<&Secret> {
+        match self {
+            Credential::Secret(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Whether it fits `auth`.
+    pub fn fits(&self, auth: ClientAuth) -> bool {
+        match self {
+            Credential::Secret(_) => auth.uses_secret(),
+            Credential::Key(_) | Credential::Assertion(_) => !auth.uses_secret(),
+        }
+    }
+}
+
+/// Adds client authentication to a token request: an `Authorization`
+/// header, or form members. `audience` is the token endpoint's URL, what
+/// an assertion is addressed to. The one place each method is written.
+pub fn authenticate(
+    auth: ClientAuth,
+    client_id: &str,
+    credential: &Credential,
+    audience: &str,
+    form: &mut form_urlencoded::Serializer<'_, String>,
+) -> Result<Option<HeaderValue>, RequestError> {
+    match (auth, credential) {
+        (ClientAuth::Basic, Credential::Secret(secret)) => {
+            basic_authorization(client_id, secret).map(Some)
+        }
+        (ClientAuth::Body, Credential::Secret(secret)) => {
+            form.append_pair("client_id", client_id);
+            form.append_pair("client_secret", secret.expose());
+            Ok(None)
+        }
+        (ClientAuth::PrivateKeyJwt, Credential::Key(Signer(signer))) => {
+            let claims = AssertionClaims::new(client_id, audience, now(), signer.unique_id());
+            let assertion = signer
+                .sign(&claims)
+                .map_err(|why| RequestError::new("PK-01", "private_key", why))?;
+            add_assertion(client_id, &assertion, form);
+            Ok(None)
+        }
+        (ClientAuth::PrivateKeyJwt, Credential::Assertion(assertion)) => {
+            add_assertion(client_id, assertion, form);
+            Ok(None)
+        }
+        _ => Err(RequestError::new(
+            "CG-02",
+            "auth",
+            format!(
+                "{} needs a {}",
+                auth.method_name(),
+                match auth.uses_secret() {
+                    true => "client_secret",
+                    false => "private_key",
+                }
+            ),
+        )),
+    }
+}
+
+/// The form members of an assertion (RFC 7523 §2.2), with `client_id`,
+/// which RFC 6749 §3.2.1 lets a client send and some servers require.
+pub fn add_assertion(
+    client_id: &str,
+    assertion: &Secret,
+    form: &mut form_urlencoded::Serializer<'_, String>,
+) {
+    form.append_pair("client_id", client_id);
+    form.append_pair("client_assertion_type", ASSERTION_TYPE);
+    form.append_pair("client_assertion", assertion.expose());
+}
+
+/// Seconds since the epoch.
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// The `Authorization` value for HTTP Basic client authentication: id and
@@ -113,6 +358,51 @@ mod tests {
         let (id, secret) = parse_basic_authorization(&v).unwrap();
         assert_eq!(id, "my client");
         assert_eq!(secret.expose(), "a:b+c%d é");
+    }
+
+    #[test]
+    fn rfc_7523_claims_are_held_to_their_rules() {
+        let aud = vec!["https://as.example/token".to_owned()];
+        let ok = AssertionClaims::new("c1", &aud[0], 1000, "j1".into());
+        assert_eq!(ok.problem("c1", &aud, 1000), None);
+        assert!(ok.problem("c2", &aud, 1000).is_some(), "another client");
+        assert!(
+            ok.problem("c1", &["https://other/token".into()], 1000)
+                .is_some()
+        );
+        assert!(
+            ok.problem("c1", &aud, 1000 + ASSERTION_LIFETIME_SECS)
+                .is_some(),
+            "expired"
+        );
+        let far = AssertionClaims {
+            exp: 1000 + ASSERTION_MAX_LIFETIME_SECS + 1,
+            ..ok.clone()
+        };
+        assert!(far.problem("c1", &aud, 1000).is_some());
+        let no_jti = AssertionClaims {
+            jti: String::new(),
+            ..ok.clone()
+        };
+        assert!(no_jti.problem("c1", &aud, 1000).is_some());
+        // `aud` may be one string or a list.
+        let many: AssertionClaims = serde_json::from_str(
+            r#"{"iss":"c1","sub":"c1","aud":["x","https://as.example/token"],"jti":"j","exp":1060,"iat":1000}"#,
+        )
+        .unwrap();
+        assert_eq!(many.problem("c1", &aud, 1000), None);
+    }
+
+    #[test]
+    fn a_method_without_its_credential_is_an_error() {
+        let mut form = form_urlencoded::Serializer::new(String::new());
+        let secret = Credential::Secret(Secret::new("s"));
+        assert!(authenticate(ClientAuth::PrivateKeyJwt, "c", &secret, "a", &mut form).is_err());
+        let assertion = Credential::Assertion(Secret::new("h.c.s"));
+        assert!(authenticate(ClientAuth::Basic, "c", &assertion, "a", &mut form).is_err());
+        authenticate(ClientAuth::PrivateKeyJwt, "c", &assertion, "a", &mut form).unwrap();
+        let body = form.finish();
+        assert!(body.contains("client_assertion=h.c.s") && body.contains("jwt-bearer"));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use serde::{Deserialize, Serialize};
 
 use crate::base_url::BaseUrl;
-use crate::client_auth::{self, ClientAuth};
+use crate::client_auth::{self, ClientAuth, Credential};
 use crate::error::{DecodeError, ProviderError, RequestError};
 use crate::grant::{Grant, GrantExtra, GrantKind};
 use crate::jwt;
@@ -32,33 +32,56 @@ pub const CLAIMS_TOLERANCE_SECS: u64 = 5;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenRequest {
     client_id: String,
-    client_secret: Secret,
+    credential: Credential,
     auth: ClientAuth,
+    audience: Option<String>,
     scope: Option<String>,
     path: String,
     params: Vec<(String, String)>,
 }
 
 impl TokenRequest {
-    /// A request for `client_id`, authenticated with its secret by `auth`.
+    /// A request for `client_id`, authenticated by `auth` with its secret
+    /// (or, for `private_key_jwt`, its key).
     pub fn new(
         client_id: impl Into<String>,
-        client_secret: Secret,
+        credential: impl Into<Credential>,
         auth: ClientAuth,
     ) -> Result<Self, RequestError> {
         let client_id = client_id.into();
+        let credential = credential.into();
         wire::require_text("CG-02", "client_id", &client_id)?;
-        if client_secret.expose().chars().any(char::is_control) {
+        let text = match &credential {
+            Credential::Secret(s) | Credential::Assertion(s) => s.expose(),
+            Credential::Key(_) => "",
+        };
+        if text.chars().any(char::is_control) {
             return Err(RequestError::new(
                 "CG-02",
                 "client_secret",
                 "must not hold control characters",
             ));
         }
+        if !credential.fits(auth) {
+            return Err(RequestError::new(
+                "CG-02",
+                "auth",
+                format!(
+                    "{} needs a {}",
+                    auth.method_name(),
+                    if auth.uses_secret() {
+                        "client_secret"
+                    } else {
+                        "private_key"
+                    }
+                ),
+            ));
+        }
         Ok(TokenRequest {
             client_id,
-            client_secret,
+            credential,
             auth,
+            audience: None,
             scope: None,
             path: TOKEN_PATH.to_owned(),
             params: Vec::new(),
@@ -92,7 +115,15 @@ impl TokenRequest {
     {
         for (k, v) in params {
             let (k, v) = (k.into(), v.into());
-            if ["grant_type", "scope", "client_id", "client_secret"].contains(&k.as_str()) {
+            let own = [
+                "grant_type",
+                "scope",
+                "client_id",
+                "client_secret",
+                "client_assertion",
+                "client_assertion_type",
+            ];
+            if own.contains(&k.as_str()) {
                 return Err(RequestError::new(
                     "CG-01",
                     "params",
@@ -120,20 +151,37 @@ impl TokenRequest {
         Ok(self)
     }
 
-    /// The same request as another client, or with another secret (checked
-    /// as [`TokenRequest::new`] checks them); scopes, path and parameters
-    /// are kept.
+    /// The same request as another client, or with another secret or key
+    /// (checked as [`TokenRequest::new`] checks them); scopes, path and
+    /// parameters are kept.
     pub fn with_client(
         self,
         client_id: impl Into<String>,
-        client_secret: Secret,
+        credential: impl Into<Credential>,
     ) -> Result<Self, RequestError> {
-        let other = TokenRequest::new(client_id, client_secret, self.auth)?;
+        let other = TokenRequest::new(client_id, credential, self.auth)?;
         Ok(TokenRequest {
             client_id: other.client_id,
-            client_secret: other.client_secret,
+            credential: other.credential,
             ..self
         })
+    }
+
+    /// The same request with its assertions addressed to `audience`
+    /// instead of the token endpoint's URL (some servers ask for their
+    /// issuer).
+    pub fn with_audience(mut self, audience: impl Into<String>) -> Self {
+        self.audience = Some(audience.into());
+        self
+    }
+
+    /// What an assertion is addressed to: the configured audience, else
+    /// the token endpoint's URL under `base`.
+    pub fn audience(&self, base: &BaseUrl) -> Result<String, RequestError> {
+        match &self.audience {
+            Some(a) => Ok(a.clone()),
+            None => Ok(base.join(&self.path)?.to_string()),
+        }
     }
 
     /// The client id.
@@ -151,9 +199,14 @@ impl TokenRequest {
         self.auth
     }
 
-    /// The client secret.
-    pub fn client_secret(&self) -> &Secret {
-        &self.client_secret
+    /// The client secret, when it authenticates with one.
+    pub fn client_secret(&self) -> Option<&Secret> {
+        self.credential.secret()
+    }
+
+    /// What it authenticates with.
+    pub fn credential(&self) -> &Credential {
+        &self.credential
     }
 
     /// `POST {base}{path}` (`/oauth2/token` unless set), form-encoded (CG-01..03).
@@ -170,17 +223,18 @@ impl TokenRequest {
             (CONTENT_TYPE, HeaderValue::from_static(wire::FORM)),
             (ACCEPT, HeaderValue::from_static(wire::JSON)),
         ];
-        match self.auth {
-            ClientAuth::Basic => {
-                headers.push((
-                    AUTHORIZATION,
-                    client_auth::basic_authorization(&self.client_id, &self.client_secret)?,
-                ));
-            }
-            ClientAuth::Body => {
-                form.append_pair("client_id", &self.client_id);
-                form.append_pair("client_secret", self.client_secret.expose());
-            }
+        let audience = match self.auth {
+            ClientAuth::PrivateKeyJwt => self.audience(base)?,
+            _ => String::new(),
+        };
+        if let Some(basic) = client_auth::authenticate(
+            self.auth,
+            &self.client_id,
+            &self.credential,
+            &audience,
+            &mut form,
+        )? {
+            headers.push((AUTHORIZATION, basic));
         }
         Ok(wire::request(
             Method::POST,
@@ -317,12 +371,16 @@ pub fn parse_request(req: &Request<Bytes>) -> Result<TokenRequest, Rejection> {
     let mut scope = None;
     let mut body_id = None;
     let mut body_secret = None;
+    let mut assertion_type = None;
+    let mut assertion = None;
     for (k, v) in form_urlencoded::parse(req.body()) {
         let slot = match k.as_ref() {
             "grant_type" => &mut grant_type,
             "scope" => &mut scope,
             "client_id" => &mut body_id,
             "client_secret" => &mut body_secret,
+            "client_assertion_type" => &mut assertion_type,
+            "client_assertion" => &mut assertion,
             _ => continue,
         };
         if slot.replace(v.into_owned()).is_some() {
@@ -348,7 +406,17 @@ pub fn parse_request(req: &Request<Bytes>) -> Result<TokenRequest, Rejection> {
         }
     }
     let invalid_client = |why: &str| Rejection::invalid_client(why);
-    let (id, secret, auth) = match (req.headers().get(AUTHORIZATION), body_id, body_secret) {
+    let basic = req.headers().get(AUTHORIZATION);
+    if assertion_type.is_some() || assertion.is_some() {
+        let req = assertion_request(
+            basic.is_some() || body_secret.is_some(),
+            body_id,
+            assertion_type,
+            assertion,
+        )?;
+        return with_scope(req, scope);
+    }
+    let (id, secret, auth) = match (basic, body_id, body_secret) {
         // A body `client_id` beside Basic identifies, it does not authenticate:
         // allowed when it names the same client (RFC 6749 §2.3.1, §3.2.1).
         (Some(h), body_id, None) => {
@@ -372,6 +440,49 @@ pub fn parse_request(req: &Request<Bytes>) -> Result<TokenRequest, Rejection> {
         (None, _, _) => return Err(invalid_client("no client authentication")),
     };
     let req = TokenRequest::new(id, secret, auth).map_err(|e| invalid_client(&e.to_string()))?;
+    with_scope(req, scope)
+}
+
+/// A `private_key_jwt` request as received: the assertion unverified (the
+/// server checks it with the client's key), the client named by the body's
+/// `client_id` or else the assertion's `sub`.
+fn assertion_request(
+    other_method: bool,
+    body_id: Option<String>,
+    assertion_type: Option<String>,
+    assertion: Option<String>,
+) -> Result<TokenRequest, Rejection> {
+    let invalid_client = |why: &str| Rejection::invalid_client(why);
+    if other_method {
+        return Err(Rejection::bad_request(
+            ErrorCode::InvalidRequest,
+            "more than one client authentication method",
+        ));
+    }
+    if assertion_type.as_deref() != Some(client_auth::ASSERTION_TYPE) {
+        return Err(invalid_client("client_assertion_type must be jwt-bearer"));
+    }
+    let assertion = assertion.ok_or_else(|| invalid_client("no client_assertion"))?;
+    let sub = jwt::decode_unverified(&assertion)
+        .map_err(|e| invalid_client(&format!("client_assertion: {e}")))?
+        .claims
+        .sub;
+    let id = match (body_id, sub) {
+        (Some(id), Some(sub)) if id != sub => {
+            return Err(invalid_client("client_id differs from the assertion's sub"));
+        }
+        (Some(id), _) | (None, Some(id)) => id,
+        (None, None) => return Err(invalid_client("the assertion has no sub")),
+    };
+    TokenRequest::new(
+        id,
+        Credential::Assertion(Secret::new(assertion)),
+        ClientAuth::PrivateKeyJwt,
+    )
+    .map_err(|e| invalid_client(&e.to_string()))
+}
+
+fn with_scope(req: TokenRequest, scope: Option<String>) -> Result<TokenRequest, Rejection> {
     let scopes: Vec<&str> = scope
         .as_deref()
         .map(|s| s.split(' ').collect())

@@ -113,8 +113,15 @@ impl Default for JwtConfig {
 pub struct CognitoClient {
     /// `client_id`.
     pub id: String,
-    /// `client_secret`.
-    pub secret: Secret,
+    /// `client_secret`, for a client that authenticates with one.
+    #[serde(default)]
+    pub secret: Option<Secret>,
+    /// PEM public keys (P-256 or RSA) of a `private_key_jwt` client.
+    #[serde(default)]
+    pub public_keys: Vec<String>,
+    /// …or its keys as a JWKS (JSON text), chosen by `kid`.
+    #[serde(default)]
+    pub jwks: Option<String>,
     /// Scopes the client may ask for.
     #[serde(default)]
     pub scopes: Vec<String>,
@@ -122,6 +129,10 @@ pub struct CognitoClient {
     #[serde(default = "one_hour")]
     pub lifetime_secs: u64,
 }
+
+/// The demo `private_key_jwt` client's id; its private keys are
+/// `crates/stub/demo-keys/client-{es256,rs256}.pem` (demo only: public).
+pub const DEMO_KEY_CLIENT_ID: &str = "tokenprobe-demo-key";
 
 /// The `cognito` route's clients.
 #[derive(Debug, Clone, Deserialize)]
@@ -134,12 +145,27 @@ pub struct CognitoConfig {
 impl Default for CognitoConfig {
     fn default() -> Self {
         CognitoConfig {
-            clients: vec![CognitoClient {
-                id: DEMO_ID.into(),
-                secret: Secret::new(DEMO_SECRET),
-                scopes: vec!["tokenprobe/read".into(), "tokenprobe/write".into()],
-                lifetime_secs: 3600,
-            }],
+            clients: vec![
+                CognitoClient {
+                    id: DEMO_ID.into(),
+                    secret: Some(Secret::new(DEMO_SECRET)),
+                    public_keys: Vec::new(),
+                    jwks: None,
+                    scopes: vec!["tokenprobe/read".into(), "tokenprobe/write".into()],
+                    lifetime_secs: 3600,
+                },
+                CognitoClient {
+                    id: DEMO_KEY_CLIENT_ID.into(),
+                    secret: None,
+                    public_keys: vec![
+                        include_str!("../demo-keys/client-es256.pub.pem").into(),
+                        include_str!("../demo-keys/client-rs256.pub.pem").into(),
+                    ],
+                    jwks: None,
+                    scopes: vec!["tokenprobe/read".into(), "tokenprobe/write".into()],
+                    lifetime_secs: 3600,
+                },
+            ],
         }
     }
 }
@@ -566,6 +592,20 @@ impl Config {
             return Err(error(
                 0..0,
                 "[connections]: max and every timeout must be above 0".into(),
+            ));
+        }
+        if let Some(c) = self
+            .cognito
+            .clients
+            .iter()
+            .find(|c| c.secret.is_none() && c.public_keys.is_empty() && c.jwks.is_none())
+        {
+            return Err(error(
+                0..0,
+                format!(
+                    "[[cognito.clients]] {}: give a secret, or public_keys / jwks for private_key_jwt",
+                    c.id
+                ),
             ));
         }
         for (route, faults) in &self.faults {

@@ -16,6 +16,7 @@
 //! # Ok(()) }
 //! ```
 
+mod client_keys;
 mod config;
 mod conn;
 mod fault;
@@ -36,9 +37,9 @@ use tokio::task::JoinHandle;
 
 pub use config::{
     CessClient, CessConfig, CessUser, CognitoClient, CognitoConfig, Config, ConfigError,
-    Connections, DEMO_ID, DEMO_OTP, DEMO_PASSWORD, DEMO_SECRET, JwtAlgorithm, JwtConfig, VcdConfig,
-    VeevaConfig, VeevaProfile, VeevaVault, VenafiApplication, VenafiConfig, VenafiUser,
-    is_demo_secret, toml_message,
+    Connections, DEMO_ID, DEMO_KEY_CLIENT_ID, DEMO_OTP, DEMO_PASSWORD, DEMO_SECRET, JwtAlgorithm,
+    JwtConfig, VcdConfig, VeevaConfig, VeevaProfile, VeevaVault, VenafiApplication, VenafiConfig,
+    VenafiUser, is_demo_secret, toml_message,
 };
 pub use fault::{
     Capacity, ErrorFault, Latency, LatencyDistribution, Probability, Reset, RouteFaults, Stall,
@@ -121,6 +122,7 @@ impl StubBuilder {
     /// Binds, makes keys, and serves in the background.
     pub async fn start(self) -> Result<StubHandle, StartError> {
         let signer = tokens::JwtSigner::new(&self.config.jwt)?;
+        let client_keys = client_keys::ClientKeys::new(&self.config.cognito)?;
         let (acceptor, ca_pem) = match &self.tls {
             Some(tls) => {
                 let (config, ca) = tls::server_config(tls)?;
@@ -144,6 +146,7 @@ impl StubBuilder {
             opaque: tokens::OpaqueTokens::new(),
             started: Instant::now(),
             verified: Default::default(),
+            client_keys,
         }));
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(server::serve(

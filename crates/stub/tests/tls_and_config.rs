@@ -88,7 +88,17 @@ fn unknown_keys_and_bad_values_are_refused_with_file_line_and_column() {
 #[test]
 fn an_empty_file_is_the_demo_and_a_file_replaces_what_it_names() {
     let empty = Config::from_toml("", "empty.toml").unwrap();
-    assert_eq!(empty.cognito.clients.len(), 1);
+    assert_eq!(
+        empty.cognito.clients.len(),
+        2,
+        "a client with a secret, one with keys"
+    );
+    let no_credential =
+        Config::from_toml("[[cognito.clients]]\nid = \"a\"\n", "c.toml").unwrap_err();
+    assert!(
+        no_credential.to_string().contains("give a secret"),
+        "{no_credential}"
+    );
     let c = Config::from_toml(
         "[[cognito.clients]]\nid = \"a\"\nsecret = \"s\"\nscopes = [\"x\"]\nlifetime_secs = 60\n",
         "c.toml",

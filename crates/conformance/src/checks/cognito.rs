@@ -3,9 +3,10 @@
 
 use http::{Method, StatusCode};
 use serde_json::Value;
-use tokenprobe_protocol::{DecodeError, ProviderError, cognito, jwt, wire};
+use tokenprobe_protocol::client_auth::Credential;
+use tokenprobe_protocol::{DecodeError, ProviderError, Secret, cognito, jwt, wire};
 
-use super::{Checked, Finding, access_token, answer, broken, expires_in, require};
+use super::{Checked, Finding, access_token, answer, broken, expires_in, require, rfc7523};
 use crate::target::{Target, TargetError};
 
 /// CG-05: the protocol's claims rule on Cognito; in generic mode only the
@@ -57,7 +58,7 @@ pub(crate) async fn not_cached(target: &Target) -> Checked {
 }
 
 /// `invalid_client` with 400 or 401.
-async fn invalid_client(target: &Target, request: &cognito::TokenRequest) -> Checked {
+pub(super) async fn invalid_client(target: &Target, request: &cognito::TokenRequest) -> Checked {
     let reply = target.cognito(request).await?;
     require(
         matches!(reply.status.as_u16(), 400 | 401) && reply.json()["error"] == "invalid_client",
@@ -65,18 +66,23 @@ async fn invalid_client(target: &Target, request: &cognito::TokenRequest) -> Che
     )
 }
 
-/// CG-08: a wrong secret is `invalid_client`.
+/// CG-08: a wrong secret is `invalid_client` (for a client with a key: an
+/// assertion whose signature does not verify).
 pub(crate) async fn wrong_secret_refused(target: &Target) -> Checked {
     let account = target.cognito_account()?;
-    let wrong = format!("{}-wrong", account.client_secret().expose());
-    let request = target.client_request_as(account.client_id(), &wrong)?;
+    let wrong = match account.client_secret() {
+        Some(secret) => Credential::Secret(Secret::new(format!("{}-wrong", secret.expose()))),
+        None => Credential::Assertion(rfc7523::forged(target, account.client_id())?),
+    };
+    let request = target.client_request_as(account.client_id(), wrong)?;
     invalid_client(target, &request).await
 }
 
-/// CG-09: an unknown client is `invalid_client`.
+/// CG-09: an unknown client is `invalid_client` (with a key: an assertion
+/// our key signed, naming a client the server does not have).
 pub(crate) async fn unknown_client_refused(target: &Target) -> Checked {
-    let secret = target.cognito_account()?.client_secret().expose();
-    let request = target.client_request_as("tokenprobe-no-such-client", secret)?;
+    let credential = target.cognito_account()?.credential().clone();
+    let request = target.client_request_as("tokenprobe-no-such-client", credential)?;
     invalid_client(target, &request).await
 }
 

@@ -11,6 +11,7 @@
 pub(crate) mod cess;
 pub(crate) mod cognito;
 pub(crate) mod rfc;
+pub(crate) mod rfc7523;
 pub(crate) mod vcd;
 pub(crate) mod veeva;
 pub(crate) mod venafi;

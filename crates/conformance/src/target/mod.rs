@@ -119,7 +119,7 @@ impl Target {
     pub fn new(flow: Flow, transport: Transport) -> Target {
         let journal = Journal::default();
         match flow.account() {
-            Account::Cognito(r) => journal.learn(r.client_secret().expose()),
+            Account::Cognito(r) => journal.learn(r.client_secret().map_or("", Secret::expose)),
             Account::Cess(r) => {
                 journal.learn(r.client_secret().expose());
                 journal.learn(r.password().expose());
@@ -127,7 +127,7 @@ impl Target {
             Account::Venafi(r) => journal.learn(r.password().expose()),
             Account::Veeva { idp, .. } | Account::Vcd { idp, .. } => match idp {
                 Idp::Token(t) => journal.learn(t.expose()),
-                Idp::Cognito(r, _) => journal.learn(r.client_secret().expose()),
+                Idp::Cognito(r, _) => journal.learn(r.client_secret().map_or("", Secret::expose)),
             },
         }
         Target {
@@ -162,7 +162,12 @@ impl Target {
         self
     }
 
-    /// The account the checks act as.
+    /// The server it checks.
+    pub fn base(&self) -> &BaseUrl {
+        &self.base
+    }
+
+    /// The account its requests come from.
     pub fn account(&self) -> &Account {
         self.flow.account()
     }

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use http::{Method, Request};
 use serde_json::Value;
 use tokenprobe_client::{Account, Idp};
-use tokenprobe_protocol::client_auth::{ClientAuth, basic_authorization};
+use tokenprobe_protocol::client_auth::{self, Credential, Signer};
 use tokenprobe_protocol::vcd::{self, ApiVersion, SessionFormat};
 use tokenprobe_protocol::{Secret, System, cess, cognito, veeva, venafi, wire};
 
@@ -58,16 +58,25 @@ impl Target {
         }
     }
 
-    /// The configured request as another client or with another secret.
+    /// The configured request as another client or with another
+    /// credential.
     pub fn client_request_as(
         &self,
         client_id: &str,
-        secret: &str,
+        credential: impl Into<Credential>,
     ) -> Result<cognito::TokenRequest, TargetError> {
         Ok(self
             .cognito_account()?
             .clone()
-            .with_client(client_id, Secret::new(secret))?)
+            .with_client(client_id, credential)?)
+    }
+
+    /// The configured client's key, when it authenticates with one.
+    pub fn client_key(&self) -> Option<&Signer> {
+        match self.cognito_account().ok()?.credential() {
+            Credential::Key(signer) => Some(signer),
+            _ => None,
+        }
     }
 
     /// Sends a client-credentials request.
@@ -76,29 +85,30 @@ impl Target {
     }
 
     /// A form to the token endpoint, our client authenticated as
-    /// configured (HTTP Basic, or `client_id` and `client_secret` added to
-    /// the form).
+    /// configured (HTTP Basic, `client_id` and `client_secret` added to the
+    /// form, or a fresh assertion), the way the client itself does it.
     pub async fn cognito_form(&self, method: Method, form: &str) -> Result<Reply, TargetError> {
         let account = self.cognito_account()?;
-        let (id, secret) = (account.client_id(), account.client_secret());
-        let (auth, form) = match account.auth() {
-            ClientAuth::Basic => {
-                let basic = basic_authorization(id, secret)?;
-                let basic = basic.to_str().map_err(TargetError::build)?.to_owned();
-                (Some(basic), form.to_owned())
-            }
-            ClientAuth::Body => {
-                let mut body = form_urlencoded::Serializer::for_suffix(form.to_owned(), 0);
-                body.append_pair("client_id", id);
-                body.append_pair("client_secret", secret.expose());
-                (None, body.finish())
-            }
+        let (basic, body) = {
+            let mut body = form_urlencoded::Serializer::for_suffix(form.to_owned(), form.len());
+            let basic = client_auth::authenticate(
+                account.auth(),
+                account.client_id(),
+                account.credential(),
+                &account.audience(&self.base)?,
+                &mut body,
+            )?;
+            (basic, body.finish())
+        };
+        let basic = match &basic {
+            Some(b) => Some(b.to_str().map_err(TargetError::build)?.to_owned()),
+            None => None,
         };
         let mut headers = vec![("content-type", wire::FORM)];
-        if let Some(a) = &auth {
+        if let Some(a) = &basic {
             headers.push(("authorization", a));
         }
-        let req = self.raw(method, account.path(), &headers, form)?;
+        let req = self.raw(method, account.path(), &headers, body)?;
         self.send(req).await
     }
 
@@ -108,7 +118,7 @@ impl Target {
         let (base, req) = match self.account() {
             Account::Veeva { idp, .. } | Account::Vcd { idp, .. } => match idp {
                 Idp::Token(t) => return Ok(t.expose().to_owned()),
-                Idp::Cognito(req, base) => (base, req),
+                Idp::Cognito(req, base) => (base, &**req),
             },
             Account::Cognito(req) => (&self.base, req),
             Account::Cess(_) | Account::Venafi(_) => return Err(self.other_system(System::Vcd)),

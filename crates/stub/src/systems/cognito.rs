@@ -7,6 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{Method, Request, Response};
 use tokenprobe_protocol::Secret;
+use tokenprobe_protocol::client_auth::Credential;
 use tokenprobe_protocol::cognito::{self, TokenBody, TokenRequest};
 use tokenprobe_protocol::jwt::AccessTokenClaims;
 use tokenprobe_protocol::rfc6749::{ErrorCode, Rejection};
@@ -53,6 +54,42 @@ fn parse(state: &State, req: &Request<Bytes>) -> Result<TokenRequest, Rejection>
     }
 }
 
+/// The client's secret, or its assertion: signed by one of its keys, for
+/// this token endpoint (by `Host`, either scheme, or the issuer), unexpired
+/// and not seen before.
+fn authenticate(
+    state: &State,
+    client: &CognitoClient,
+    asked: &TokenRequest,
+    req: &Request<Bytes>,
+) -> Result<(), Rejection> {
+    let refused = |why: &str| Err(Rejection::invalid_client(why));
+    match asked.credential() {
+        Credential::Secret(s) if client.secret.as_ref() == Some(s) => Ok(()),
+        Credential::Secret(_) => refused("client authentication failed"),
+        Credential::Assertion(assertion) => {
+            let host = req
+                .headers()
+                .get(http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .or_else(|| req.uri().authority().map(|a| a.as_str()))
+                .unwrap_or_default();
+            let issuer = state.signer.issuer();
+            let audiences = [
+                format!("http://{host}{}", cognito::TOKEN_PATH),
+                format!("https://{host}{}", cognito::TOKEN_PATH),
+                issuer.to_owned(),
+                format!("{issuer}{}", cognito::TOKEN_PATH),
+            ];
+            state
+                .client_keys
+                .verify(&client.id, assertion.expose(), &audiences, now())
+                .or_else(|why| refused(&why))
+        }
+        Credential::Key(_) => refused("client authentication failed"),
+    }
+}
+
 fn grant(state: &State, req: &Request<Bytes>) -> Result<Response<Bytes>, Rejection> {
     let quirk = |q| state.quirk(Route::Cognito, q);
     let asked = parse(state, req)?;
@@ -65,15 +102,17 @@ fn grant(state: &State, req: &Request<Bytes>) -> Result<Response<Bytes>, Rejecti
     let stranger;
     let client = match known {
         Some(c) => {
-            if c.secret != *asked.client_secret() && !quirk(Quirk::AnyPasswordAccepted) {
-                return Err(Rejection::invalid_client("client authentication failed"));
+            if !quirk(Quirk::AnyPasswordAccepted) {
+                authenticate(state, c, &asked, req)?;
             }
             c
         }
         None if quirk(Quirk::UnknownClientAccepted) => {
             stranger = CognitoClient {
                 id: asked.client_id().to_owned(),
-                secret: Secret::new(""),
+                secret: None,
+                public_keys: Vec::new(),
+                jwks: None,
                 scopes: Vec::new(),
                 lifetime_secs: 3600,
             };

@@ -30,6 +30,8 @@ pub(crate) struct State {
     /// IdP tokens already verified → their `exp`: a relying party checks a
     /// signature once, not on every call (bounded; cleared when full).
     pub(crate) verified: Mutex<HashMap<String, u64>>,
+    /// The `private_key_jwt` clients' keys and the assertions seen.
+    pub(crate) client_keys: crate::client_keys::ClientKeys,
 }
 
 /// At most this many verified IdP tokens are remembered.

@@ -1,0 +1,100 @@
+//! RFC 7523 §3: what a token endpoint must refuse in a `private_key_jwt`
+//! client assertion. Each check signs its own claims with the configured
+//! key (through the client's [`AssertionSigner`]), so that only the rule
+//! under test is broken; a client with a secret skips them.
+//!
+//! [`AssertionSigner`]: tokenprobe_protocol::client_auth::AssertionSigner
+
+use tokenprobe_protocol::Secret;
+use tokenprobe_protocol::client_auth::{self, AssertionClaims, Credential, Signer};
+
+use super::cognito::invalid_client;
+use super::{CheckError, Checked, Finding, answer};
+use crate::target::{Target, TargetError};
+
+fn key(target: &Target) -> Result<&Signer, Finding> {
+    target.client_key().ok_or_else(|| {
+        Finding::Skipped(
+            "the client authenticates with a secret (not auth = \"private_key_jwt\")".into(),
+        )
+    })
+}
+
+/// Claims as the client would sign them now for `client_id`.
+fn fresh(target: &Target, client_id: &str) -> Result<AssertionClaims, Finding> {
+    let audience = target
+        .cognito_account()?
+        .audience(target.base())
+        .map_err(TargetError::from)?;
+    let jti = key(target)?.0.unique_id();
+    Ok(AssertionClaims::new(
+        client_id,
+        &audience,
+        client_auth::now(),
+        jti,
+    ))
+}
+
+fn sign(target: &Target, claims: &AssertionClaims) -> Result<Secret, Finding> {
+    key(target)?
+        .0
+        .sign(claims)
+        .map_err(|why| Finding::Errored(CheckError::Precondition(why)))
+}
+
+/// An assertion for `client_id` whose signature does not verify: our
+/// signature, reversed.
+pub(crate) fn forged(target: &Target, client_id: &str) -> Result<Secret, Finding> {
+    let signed = sign(target, &fresh(target, client_id)?)?;
+    let (head, signature) = signed.expose().rsplit_once('.').unwrap_or_default();
+    let reversed: String = signature.chars().rev().collect();
+    Ok(Secret::new(format!("{head}.{reversed}")))
+}
+
+async fn refused_with(target: &Target, claims: &AssertionClaims) -> Checked {
+    let assertion = Credential::Assertion(sign(target, claims)?);
+    let id = target.cognito_account()?.client_id().to_owned();
+    invalid_client(target, &target.client_request_as(&id, assertion)?).await
+}
+
+/// PK-01: an assertion addressed to another audience is refused.
+pub(crate) async fn other_audience_refused(target: &Target) -> Checked {
+    let id = target.cognito_account()?.client_id().to_owned();
+    let claims = AssertionClaims {
+        aud: vec!["https://tokenprobe.invalid/oauth2/token".into()],
+        ..fresh(target, &id)?
+    };
+    refused_with(target, &claims).await
+}
+
+/// PK-02: an expired assertion is refused.
+pub(crate) async fn expired_refused(target: &Target) -> Checked {
+    let id = target.cognito_account()?.client_id().to_owned();
+    let now = client_auth::now();
+    let claims = AssertionClaims {
+        iat: now - 600,
+        exp: now - 300,
+        ..fresh(target, &id)?
+    };
+    refused_with(target, &claims).await
+}
+
+/// PK-03: an assertion sent twice is refused the second time (RFC 7523
+/// lets a server skip this, so a warning).
+pub(crate) async fn replay_refused(target: &Target) -> Checked {
+    let account = target.cognito_account()?;
+    let id = account.client_id().to_owned();
+    let once = Credential::Assertion(sign(target, &fresh(target, &id)?)?);
+    let request = target.client_request_as(&id, once)?;
+    let first = target.cognito(&request).await?;
+    if !first.status.is_success() {
+        return Err(Finding::Errored(CheckError::Precondition(format!(
+            "a fresh assertion was refused: {}",
+            answer(&first)
+        ))));
+    }
+    invalid_client(target, &request).await.map_err(|f| match f {
+        Finding::Broken(why) => Finding::Warning(format!("a replay got: {why}")),
+        other => other,
+    })
+}

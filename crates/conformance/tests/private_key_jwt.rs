@@ -1,0 +1,176 @@
+//! `private_key_jwt` (RFC 7523) end to end: the client signs a fresh
+//! assertion per request with an RS256 or ES256 PKCS#8 key and the stub
+//! verifies it; every cognito check holds for such a client, negatives
+//! included; a server that does not verify assertions fails exactly the
+//! checks that send bad ones; a wrong key or a key that is not one is a
+//! configuration error before anything is sent.
+
+mod support;
+
+use std::time::Duration;
+
+use tokenprobe_client::{ErrorKind, Flow, HttpOptions, Transport};
+use tokenprobe_conformance::catalog::{ENTRIES, System};
+use tokenprobe_conformance::report;
+use tokenprobe_conformance::run::{Outcome, Report, Selection, run};
+use tokenprobe_stub::{Config, DEMO_KEY_CLIENT_ID, Stub};
+
+const ES256: &str = "../../crates/stub/demo-keys/client-es256.pem";
+const RS256: &str = "../../crates/stub/demo-keys/client-rs256.pem";
+
+fn key_flow(key: &str, extra: &str) -> tokenprobe_client::FlowConfig {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(key);
+    support::flow(&format!(
+        "system = \"cognito\"\nclient_id = \"{DEMO_KEY_CLIENT_ID}\"\nauth = \"private_key_jwt\"\n\
+         private_key = {{ file = \"{}\" }}\nscopes = [\"tokenprobe/read\"]\n{extra}",
+        path.display()
+    ))
+}
+
+async fn cognito_checks(config: Config, key: &str) -> Report {
+    let stub = Stub::start(config).await.unwrap();
+    let target = support::target_at(&stub.base_url(), &key_flow(key, ""));
+    let selection = Selection {
+        include_negative: true,
+        spacing: Duration::ZERO,
+        ..Selection::default()
+    };
+    run(&[target], &selection, |_| {}).await
+}
+
+#[tokio::test]
+async fn every_cognito_check_holds_for_a_client_with_a_key() {
+    for key in [ES256, RS256] {
+        let r = cognito_checks(support::fast_config(), key).await;
+        let cognito = ENTRIES
+            .iter()
+            .filter(|e| e.systems.contains(&System::Cognito))
+            .count();
+        assert_eq!(r.verdicts.len(), cognito, "{}", report::table(&r));
+        for v in &r.verdicts {
+            assert_eq!(v.outcome, Outcome::Pass, "{key}: {}", report::line(v));
+        }
+        // The assertions never reach the evidence.
+        for v in &r.verdicts {
+            for e in &v.evidence {
+                let text = format!("{e:?}");
+                assert!(!text.contains("eyJ"), "{}: {text}", v.id);
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_server_that_does_not_verify_assertions_fails_the_checks_that_send_bad_ones() {
+    let config = Config::from_toml(
+        "[jwt]\nalgorithm = \"ES256\"\n[faults.cognito]\nquirks = [\"any-password-accepted\"]\n",
+        "q.toml",
+    )
+    .unwrap();
+    let r = cognito_checks(config, ES256).await;
+    let not_passed: Vec<(&str, Outcome)> = r
+        .verdicts
+        .iter()
+        .filter(|v| v.outcome != Outcome::Pass)
+        .map(|v| (v.id, v.outcome))
+        .collect();
+    assert_eq!(
+        not_passed,
+        [
+            ("CG-08", Outcome::Fail),
+            ("PK-01", Outcome::Fail),
+            ("PK-02", Outcome::Fail),
+            ("PK-03", Outcome::Warn),
+        ],
+        "{}",
+        report::table(&r)
+    );
+}
+
+#[tokio::test]
+async fn each_acquisition_signs_a_fresh_assertion() {
+    let stub = Stub::start(support::fast_config()).await.unwrap();
+    let mut config = key_flow(ES256, "");
+    config.default_base_url(&stub.base_url());
+    let flow = Flow::new(&config).unwrap();
+    let transport = Transport::new(&HttpOptions::default()).unwrap();
+    // The stub refuses a jti it has seen: ten in a row means ten assertions.
+    for _ in 0..10 {
+        flow.acquire(&transport).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_key_the_server_does_not_know_is_invalid_client() {
+    let stub = Stub::start(support::fast_config()).await.unwrap();
+    let other = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let dir = std::env::temp_dir().join(format!("tokenprobe-pkj-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pem = dir.join("other.pem");
+    std::fs::write(&pem, other.serialize_pem()).unwrap();
+    let mut config = key_flow(pem.to_str().unwrap(), "");
+    config.default_base_url(&stub.base_url());
+    let flow = Flow::new(&config).unwrap();
+    let transport = Transport::new(&HttpOptions::default()).unwrap();
+    let e = flow.acquire(&transport).await.unwrap_err();
+    assert_eq!(e.error.code(), Some("invalid_client"), "{e}");
+}
+
+#[test]
+fn keys_that_do_not_fit_are_configuration_errors() {
+    // An RSA key asked to sign ES256.
+    let base = "base_url = \"http://127.0.0.1:9\"\n";
+    let wrong = key_flow(RS256, &format!("{base}key_algorithm = \"ES256\"\n"));
+    let e = Flow::new(&wrong).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Config);
+    assert!(e.to_string().contains("P-256"), "{e}");
+    // A secret beside a key, or a key without private_key_jwt.
+    let both = key_flow(
+        ES256,
+        &format!("{base}client_secret = {{ value = \"s\" }}\n"),
+    );
+    assert!(Flow::new(&both).is_err());
+    let no_key = support::flow(&format!(
+        "system = \"cognito\"\nclient_id = \"a\"\nauth = \"private_key_jwt\"\n\
+         client_secret = {{ value = \"s\" }}\n{base}"
+    ));
+    let e = Flow::new(&no_key).unwrap_err();
+    assert!(e.to_string().contains("private_key"), "{e}");
+}
+
+/// Check `id` for the ES256 key client, on the demo stub and on one that
+/// takes any credential: (outcome there, outcome here).
+async fn on_both(id: &str) -> (Outcome, Outcome) {
+    let entry = tokenprobe_conformance::catalog::entry_for(id).unwrap();
+    let lax = Config::from_toml(
+        "[jwt]\nalgorithm = \"ES256\"\n[faults.cognito]\nquirks = [\"any-password-accepted\"]\n",
+        "q.toml",
+    )
+    .unwrap();
+    let mut outcomes = Vec::new();
+    for config in [support::fast_config(), lax] {
+        let stub = Stub::start(config).await.unwrap();
+        let target = support::target_at(&stub.base_url(), &key_flow(ES256, ""));
+        outcomes.push(
+            tokenprobe_conformance::run::one(entry, &target)
+                .await
+                .outcome,
+        );
+    }
+    (outcomes[0], outcomes[1])
+}
+
+#[tokio::test]
+async fn pk_01_an_assertion_for_another_audience_is_refused() {
+    assert_eq!(on_both("PK-01").await, (Outcome::Pass, Outcome::Fail));
+}
+
+#[tokio::test]
+async fn pk_02_an_expired_assertion_is_refused() {
+    assert_eq!(on_both("PK-02").await, (Outcome::Pass, Outcome::Fail));
+}
+
+#[tokio::test]
+async fn pk_03_a_replayed_assertion_is_refused_or_warned() {
+    assert_eq!(on_both("PK-03").await, (Outcome::Pass, Outcome::Warn));
+}

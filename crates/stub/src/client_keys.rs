@@ -1,0 +1,173 @@
+//! `private_key_jwt` on the stub's side (RFC 7523 §3): the clients' public
+//! keys, read once at start-up (PEM or a JWKS), the signature checked with
+//! the key the assertion's header names, the claims held to the rules of
+//! `tokenprobe_protocol::client_auth`, and a bounded memory of the `jti`s
+//! seen, so that a replayed assertion is refused.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Mutex;
+
+use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use tokenprobe_protocol::client_auth::AssertionClaims;
+
+use crate::config::CognitoConfig;
+use crate::tokens::KeyError;
+
+/// `jti`s remembered at most; past it the oldest are forgotten first (a
+/// replay of an assertion older than the last 100,000 goes unseen: memory
+/// stays bounded whatever the rate).
+const REPLAY_CAPACITY: usize = 100_000;
+
+struct Verifier {
+    kid: Option<String>,
+    alg: Algorithm,
+    key: DecodingKey,
+}
+
+#[derive(Default)]
+struct Replays {
+    order: VecDeque<(u64, String)>,
+    seen: HashSet<String>,
+}
+
+/// Every key client's verifiers, and the `jti`s seen.
+#[derive(Default)]
+pub(crate) struct ClientKeys {
+    by_client: HashMap<String, Vec<Verifier>>,
+    replays: Mutex<Replays>,
+}
+
+fn from_pem(client: &str, pem: &str) -> Result<Verifier, KeyError> {
+    let bytes = pem.as_bytes();
+    let (alg, key) = match DecodingKey::from_ec_pem(bytes) {
+        Ok(k) => (Algorithm::ES256, k),
+        Err(_) => (
+            Algorithm::RS256,
+            DecodingKey::from_rsa_pem(bytes).map_err(|_| {
+                KeyError::Key(format!(
+                    "client {client}: public_keys holds a PEM that is neither a P-256 nor an RSA public key"
+                ))
+            })?,
+        ),
+    };
+    Ok(Verifier {
+        kid: None,
+        alg,
+        key,
+    })
+}
+
+fn from_jwks(client: &str, text: &str) -> Result<Vec<Verifier>, KeyError> {
+    let bad = |why: String| KeyError::Key(format!("client {client}: jwks: {why}"));
+    let set: JwkSet = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
+    set.keys
+        .iter()
+        .map(|jwk| {
+            let alg = match &jwk.algorithm {
+                AlgorithmParameters::EllipticCurve(_) => Algorithm::ES256,
+                AlgorithmParameters::RSA(_) => Algorithm::RS256,
+                _ => return Err(bad("only EC P-256 and RSA keys are taken".into())),
+            };
+            Ok(Verifier {
+                kid: jwk.common.key_id.clone(),
+                alg,
+                key: DecodingKey::from_jwk(jwk).map_err(|e| bad(e.to_string()))?,
+            })
+        })
+        .collect()
+}
+
+impl ClientKeys {
+    /// Reads every client's `public_keys` and `jwks`.
+    pub(crate) fn new(config: &CognitoConfig) -> Result<ClientKeys, KeyError> {
+        let mut by_client = HashMap::new();
+        for c in &config.clients {
+            let mut verifiers = Vec::new();
+            for pem in &c.public_keys {
+                verifiers.push(from_pem(&c.id, pem)?);
+            }
+            if let Some(jwks) = &c.jwks {
+                verifiers.extend(from_jwks(&c.id, jwks)?);
+            }
+            if !verifiers.is_empty() {
+                by_client.insert(c.id.clone(), verifiers);
+            }
+        }
+        Ok(ClientKeys {
+            by_client,
+            replays: Mutex::default(),
+        })
+    }
+
+    /// Checks `client`'s `assertion` at `now`, addressed to any of
+    /// `audiences`: the reason it is refused, or `Ok`.
+    pub(crate) fn verify(
+        &self,
+        client: &str,
+        assertion: &str,
+        audiences: &[String],
+        now: u64,
+    ) -> Result<(), String> {
+        let verifiers = self
+            .by_client
+            .get(client)
+            .ok_or("the client has no key: it authenticates with a secret")?;
+        let header = jsonwebtoken::decode_header(assertion)
+            .map_err(|_| "client_assertion is not a JWS".to_owned())?;
+        let verifier = verifiers
+            .iter()
+            .find(|v| v.alg == header.alg && (header.kid.is_none() || v.kid == header.kid))
+            .ok_or("no key of the client fits the assertion's alg and kid")?;
+        let mut validation = Validation::new(verifier.alg);
+        // The claims' rules are the protocol crate's, checked below.
+        validation.validate_exp = false;
+        validation.validate_aud = false;
+        validation.required_spec_claims.clear();
+        let claims = jsonwebtoken::decode::<AssertionClaims>(assertion, &verifier.key, &validation)
+            .map_err(|_| "the assertion's signature does not verify".to_owned())?
+            .claims;
+        if let Some(problem) = claims.problem(client, audiences, now) {
+            return Err(problem);
+        }
+        self.first_use(&claims.jti, claims.exp, now)
+    }
+
+    fn first_use(&self, jti: &str, exp: u64, now: u64) -> Result<(), String> {
+        let mut r = self.replays.lock().map_err(|_| "replay memory poisoned")?;
+        while let Some((old_exp, _)) = r.order.front() {
+            if *old_exp > now && r.order.len() < REPLAY_CAPACITY {
+                break;
+            }
+            if let Some((_, old)) = r.order.pop_front() {
+                r.seen.remove(&old);
+            }
+        }
+        if !r.seen.insert(jti.to_owned()) {
+            return Err("the assertion's jti was used before (a replay)".into());
+        }
+        r.order.push_back((exp, jti.to_owned()));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replays_are_refused_and_memory_stays_bounded() {
+        let keys = ClientKeys::default();
+        assert!(keys.first_use("a", 100, 10).is_ok());
+        assert!(keys.first_use("a", 100, 10).is_err());
+        // Once expired, it is forgotten (and an expired assertion is
+        // refused by its claims before this point).
+        assert!(keys.first_use("b", 200, 150).is_ok());
+        assert!(keys.first_use("a", 300, 150).is_ok());
+        for i in 0..REPLAY_CAPACITY + 10 {
+            keys.first_use(&format!("x{i}"), 10_000, 150).unwrap();
+        }
+        let r = keys.replays.lock().unwrap();
+        assert!(r.order.len() <= REPLAY_CAPACITY && r.seen.len() == r.order.len());
+    }
+}
