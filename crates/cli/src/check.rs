@@ -215,7 +215,8 @@ async fn targets(
     let mut targets = Vec::new();
     for (i, flow) in setup.flows.iter().enumerate() {
         let transport = Transport::new(&setup.http).map_err(|e| e.to_string())?;
-        let target = Target::from_config(flow, &started.base, transport)
+        let target = Target::discover(flow, &started.base, transport)
+            .await
             .map_err(|e| format!("flow {} ({}): {e}", i + 1, flow.system()))?;
         targets.push(target.with_options(options.clone()));
     }

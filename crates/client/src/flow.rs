@@ -71,6 +71,10 @@ pub struct CognitoConfig {
     /// for any other RFC 6749 server.
     #[serde(default)]
     pub token_path: Option<String>,
+    /// The issuer whose metadata (RFC 8414, or OpenID Connect discovery)
+    /// gives the token endpoint, instead of `base_url` and `token_path`.
+    #[serde(default)]
+    pub issuer: Option<String>,
     /// More form parameters, e.g. `{ audience = "https://api.example.com" }`
     /// for Auth0.
     #[serde(default)]

@@ -18,6 +18,7 @@
 mod cache;
 mod client_key;
 mod direct;
+mod discovery;
 mod error;
 mod flow;
 mod retry;
@@ -28,6 +29,7 @@ mod transport;
 pub use cache::TokenCache;
 pub use client_key::{ClientKey, KeyAlgorithm};
 pub use direct::DirectTransport;
+pub use discovery::discover;
 pub use error::{ClientError, ErrorKind, MAX_CODE_CHARS};
 pub use flow::{
     Account, Acquired, CessConfig, CognitoConfig, Flow, FlowConfig, FlowError, Idp, IdpConfig,

@@ -7,7 +7,7 @@
 use serde::Serialize;
 pub use tokenprobe_protocol::System;
 
-use crate::checks::{Check, cess, cognito, rfc, rfc7523, vcd, veeva, venafi};
+use crate::checks::{Check, cess, cognito, discovery, rfc, rfc7523, vcd, veeva, venafi};
 
 /// Where a rule comes from (`docs/contracts.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -434,6 +434,42 @@ pub const ENTRIES: &[Entry] = &[
         "the JWKS verifies the token",
         "a valid client-credentials request, then a GET of the JWKS",
         "a signature that verifies with the key named by `kid` (skipped for opaque tokens or without a JWKS)",
+    ),
+    entry(
+        "DS-01",
+        check!(discovery::metadata_served),
+        &[Cognito],
+        Mark::Rfc,
+        "the issuer's metadata is served",
+        "GET of the issuer's RFC 8414 and OpenID Connect metadata locations",
+        "a JSON document whose `issuer` is the issuer (RFC 8414 §3.3) and whose `token_endpoint` is https or on this machine (skipped without `issuer`)",
+    ),
+    entry(
+        "DS-02",
+        check!(discovery::advertised_auth_methods_work),
+        &[Cognito],
+        Mark::Rfc,
+        "advertised client auth methods work",
+        "a token request by each advertised method the credential fits (Basic and body for a secret, private_key_jwt for a key)",
+        "a token each time; the configured method unadvertised is a warning (RFC 8414 §2)",
+    ),
+    entry(
+        "DS-03",
+        check!(discovery::advertised_jwks_verifies),
+        &[Cognito],
+        Mark::Rfc,
+        "the advertised jwks_uri verifies tokens",
+        "a valid token request, then a GET of the metadata's `jwks_uri`",
+        "a signature that verifies with the key named by `kid` (skipped for opaque tokens or without `jwks_uri`)",
+    ),
+    entry(
+        "DS-04",
+        check!(discovery::unadvertised_grant_refused),
+        &[Cognito],
+        Mark::Rfc,
+        "a grant not advertised is refused",
+        "a token request with the first of password, device_code, token-exchange, jwt-bearer, refresh_token that `grant_types_supported` lacks",
+        "a 4xx without a token (skipped without `grant_types_supported`)",
     ),
     negative(entry(
         "PK-01",

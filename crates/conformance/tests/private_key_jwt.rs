@@ -1,7 +1,7 @@
 //! `private_key_jwt` (RFC 7523) end to end: the client signs a fresh
 //! assertion per request with an RS256 or ES256 PKCS#8 key and the stub
 //! verifies it; every cognito check holds for such a client, negatives
-//! included; a server that does not verify assertions fails exactly the
+//! and discovery included; a server that does not verify assertions fails exactly the
 //! checks that send bad ones; a wrong key or a key that is not one is a
 //! configuration error before anything is sent.
 
@@ -13,6 +13,7 @@ use tokenprobe_client::{ErrorKind, Flow, HttpOptions, Transport};
 use tokenprobe_conformance::catalog::{ENTRIES, System};
 use tokenprobe_conformance::report;
 use tokenprobe_conformance::run::{Outcome, Report, Selection, run};
+use tokenprobe_conformance::target::Target;
 use tokenprobe_stub::{Config, DEMO_KEY_CLIENT_ID, Stub};
 
 const ES256: &str = "../../crates/stub/demo-keys/client-es256.pem";
@@ -29,7 +30,12 @@ fn key_flow(key: &str, extra: &str) -> tokenprobe_client::FlowConfig {
 
 async fn cognito_checks(config: Config, key: &str) -> Report {
     let stub = Stub::start(config).await.unwrap();
-    let target = support::target_at(&stub.base_url(), &key_flow(key, ""));
+    // Found by its issuer, so that the discovery checks run too.
+    let flow = key_flow(key, &format!("issuer = \"{}\"\n", stub.base_url()));
+    let transport = Transport::new(&HttpOptions::default()).unwrap();
+    let target = Target::discover(&flow, &stub.base_url(), transport)
+        .await
+        .unwrap();
     let selection = Selection {
         include_negative: true,
         spacing: Duration::ZERO,

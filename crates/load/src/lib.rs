@@ -109,28 +109,31 @@ pub(crate) async fn prepare(
         .start()
         .await
         .map_err(LoadError::Setup)?;
-    let flows = build_flows(plan, &started.base)?;
     let transport = DirectTransport::new(&plan.scenario.setup.http)
         .map_err(|e| LoadError::Setup(e.to_string()))?;
+    let flows = build_flows(plan, &started.base, &transport).await?;
     Ok((started, flows, transport))
 }
 
-/// The plan's flows, named as reports name them, each configured against
-/// `base` where it has no base URL of its own.
-fn build_flows(plan: &Plan, base: &BaseUrl) -> Result<Vec<NamedFlow>, LoadError> {
+/// The plan's flows, named as reports name them: a token endpoint from
+/// the flow's `issuer` where it names one, else its base URL, else `base`.
+async fn build_flows(
+    plan: &Plan,
+    base: &BaseUrl,
+    transport: &DirectTransport,
+) -> Result<Vec<NamedFlow>, LoadError> {
     let setup = &plan.scenario.setup;
-    setup
-        .flows
-        .iter()
-        .zip(plan.flow_names())
-        .map(|(config, name)| {
-            let mut config = config.clone();
-            config.default_base_url(base);
-            let flow =
-                Flow::new(&config).map_err(|e| LoadError::Setup(format!("flow {name}: {e}")))?;
-            Ok(NamedFlow { name, flow })
-        })
-        .collect()
+    let mut flows = Vec::new();
+    for (config, name) in setup.flows.iter().zip(plan.flow_names()) {
+        let setup_error =
+            |e: tokenprobe_client::ClientError| LoadError::Setup(format!("flow {name}: {e}"));
+        let mut config = config.clone();
+        config.discover(transport).await.map_err(setup_error)?;
+        config.default_base_url(base);
+        let flow = Flow::new(&config).map_err(setup_error)?;
+        flows.push(NamedFlow { name, flow });
+    }
+    Ok(flows)
 }
 
 /// Waits for the common start of a sharded run, so that every shard's

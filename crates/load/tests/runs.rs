@@ -340,3 +340,30 @@ async fn private_key_jwt_signs_a_fresh_assertion_per_acquisition() {
         );
     }
 }
+
+/// A flow that names its issuer is sent where the issuer's metadata says
+/// (the scenario's own target is a dead port here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flow_found_by_its_issuer_loads_its_token_endpoint() {
+    let stub = Stub::start({
+        let mut c = Config::default();
+        c.jwt.algorithm = tokenprobe_stub::JwtAlgorithm::ES256;
+        c
+    })
+    .await
+    .unwrap();
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let text = format!(
+        "target = \"http://{dead}\"\n[[flows]]\nsystem = \"cognito\"\nissuer = \"{}\"\n\
+         client_id = \"tokenprobe-demo\"\nclient_secret = {{ value = \"demo-secret\" }}\n\
+         [load]\nmodel = \"open\"\nrate = 100\n[limits]\nacquisitions = 50\n",
+        stub.base_url()
+    );
+    let (s, _) = run(&text, "issuer").await;
+    accounted(&s);
+    assert_eq!(s.counts.ok, 50, "{:?}", s.counts.errors);
+    assert_eq!(stub.requests(Route::Cognito), 50);
+}

@@ -167,6 +167,16 @@ impl TokenRequest {
         })
     }
 
+    /// The same request authenticated by `auth` (with the same secret or
+    /// key, which must fit it).
+    pub fn with_auth(self, auth: ClientAuth) -> Result<Self, RequestError> {
+        let other = TokenRequest::new(self.client_id.clone(), self.credential.clone(), auth)?;
+        Ok(TokenRequest {
+            auth: other.auth,
+            ..self
+        })
+    }
+
     /// The same request with its assertions addressed to `audience`
     /// instead of the token endpoint's URL (some servers ask for their
     /// issuer).

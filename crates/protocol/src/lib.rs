@@ -69,6 +69,7 @@ mod secret;
 pub mod cess;
 pub mod client_auth;
 pub mod cognito;
+pub mod discovery;
 pub mod jwt;
 pub mod rfc6749;
 pub mod taxid;

@@ -147,6 +147,7 @@ impl StubBuilder {
             started: Instant::now(),
             verified: Default::default(),
             client_keys,
+            tls: acceptor.is_some(),
         }));
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(server::serve(

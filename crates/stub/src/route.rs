@@ -5,7 +5,7 @@
 use std::fmt;
 
 use serde::Deserialize;
-use tokenprobe_protocol::{System, cess, cognito, vcd, veeva, venafi};
+use tokenprobe_protocol::{System, cess, cognito, discovery, vcd, veeva, venafi};
 
 /// One endpoint of the stub.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -14,6 +14,9 @@ pub enum Route {
     Cognito,
     /// `GET /.well-known/jwks.json`.
     Jwks,
+    /// `GET /.well-known/oauth-authorization-server` and
+    /// `/.well-known/openid-configuration`: the `cognito` route's metadata.
+    Discovery,
     /// `POST /oauth`.
     Cess,
     /// `POST /vedauth/authorize/oauth`.
@@ -36,9 +39,10 @@ pub use cognito::JWKS_PATH;
 
 impl Route {
     /// Every route, in a stable order.
-    pub const ALL: [Route; 10] = [
+    pub const ALL: [Route; 11] = [
         Route::Cognito,
         Route::Jwks,
+        Route::Discovery,
         Route::Cess,
         Route::VenafiAuthorize,
         Route::VenafiRefresh,
@@ -52,7 +56,7 @@ impl Route {
     /// The system it belongs to.
     pub fn system(self) -> System {
         match self {
-            Route::Cognito | Route::Jwks => System::Cognito,
+            Route::Cognito | Route::Jwks | Route::Discovery => System::Cognito,
             Route::Cess => System::Cess,
             Route::VenafiAuthorize
             | Route::VenafiRefresh
@@ -69,6 +73,7 @@ impl Route {
         match self {
             Route::Cognito | Route::Cess | Route::Veeva => self.system().name(),
             Route::Jwks => "jwks",
+            Route::Discovery => "discovery",
             Route::VenafiAuthorize => "venafi-authorize",
             Route::VenafiRefresh => "venafi-refresh",
             Route::VenafiRevoke => "venafi-revoke",
@@ -84,6 +89,7 @@ impl Route {
         Some(match path {
             cognito::TOKEN_PATH => Route::Cognito,
             cognito::JWKS_PATH => Route::Jwks,
+            discovery::OAUTH_WELL_KNOWN | discovery::OIDC_WELL_KNOWN => Route::Discovery,
             cess::TOKEN_PATH => Route::Cess,
             venafi::AUTHORIZE_PATH => Route::VenafiAuthorize,
             venafi::REFRESH_PATH => Route::VenafiRefresh,

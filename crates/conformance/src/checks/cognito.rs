@@ -161,6 +161,23 @@ pub(crate) async fn no_refresh_token(target: &Target) -> Checked {
 
 /// CG-15: the JWKS names the token's key and the signature verifies.
 pub(crate) async fn signed_by_published_key(target: &Target) -> Checked {
+    let path = target
+        .options
+        .jwks_path
+        .as_deref()
+        .unwrap_or(cognito::JWKS_PATH);
+    let keys = target.raw(Method::GET, path, &[], "")?;
+    verified_by(target, keys, "; set [check] jwks_path").await
+}
+
+/// Gets a token and the key set `keys` asks for, and verifies the token
+/// with the key its header names (CG-15, DS-03). `hint` follows the reason
+/// when there is no key set.
+pub(super) async fn verified_by(
+    target: &Target,
+    keys: http::Request<bytes::Bytes>,
+    hint: &str,
+) -> Checked {
     let reply = target.success().await?;
     let token = access_token(&reply);
     let Ok(header) = jsonwebtoken::decode_header(token) else {
@@ -168,20 +185,16 @@ pub(crate) async fn signed_by_published_key(target: &Target) -> Checked {
             "the access token is opaque, not a JWT".into(),
         ));
     };
-    let path = target
-        .options
-        .jwks_path
-        .as_deref()
-        .unwrap_or(cognito::JWKS_PATH);
-    let keys = target.send(target.raw(Method::GET, path, &[], "")?).await?;
+    let at = keys.uri().to_string();
+    let keys = target.send(keys).await?;
     if !keys.status.is_success() {
         return Err(Finding::Skipped(format!(
-            "no JWKS at {path} ({}); set [check] jwks_path",
+            "no JWKS at {at} ({}){hint}",
             keys.status.as_u16()
         )));
     }
     let set: jsonwebtoken::jwk::JwkSet = serde_json::from_slice(&keys.body)
-        .map_err(|e| Finding::Broken(format!("{path} is not a JWKS: {e}")))?;
+        .map_err(|e| Finding::Broken(format!("{at} is not a JWKS: {e}")))?;
     let kid = header
         .kid
         .ok_or(Finding::Broken("the JWT header has no kid".into()))?;

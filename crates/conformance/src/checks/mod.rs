@@ -10,6 +10,7 @@
 
 pub(crate) mod cess;
 pub(crate) mod cognito;
+pub(crate) mod discovery;
 pub(crate) mod rfc;
 pub(crate) mod rfc7523;
 pub(crate) mod vcd;

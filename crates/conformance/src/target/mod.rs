@@ -19,6 +19,7 @@ use bytes::Bytes;
 use http::{HeaderMap, Method, Request, StatusCode};
 use serde_json::Value;
 use tokenprobe_client::{Account, ClientError, Flow, FlowConfig, Idp, Transport};
+use tokenprobe_protocol::discovery::Metadata;
 use tokenprobe_protocol::{BaseUrl, Secret, System};
 use tokio::sync::OnceCell;
 
@@ -107,6 +108,7 @@ pub struct Target {
     /// How to read it.
     pub options: Options,
     flow: Flow,
+    metadata: Option<Metadata>,
     journal: Journal,
     sessions: Sessions,
     successes: OnceCell<Asked>,
@@ -136,6 +138,7 @@ impl Target {
             transport,
             options: Options::default(),
             flow,
+            metadata: None,
             journal,
             sessions: Sessions::default(),
             successes: OnceCell::new(),
@@ -154,6 +157,26 @@ impl Target {
         let mut config = config.clone();
         config.default_base_url(default_base);
         Ok(Target::new(Flow::new(&config)?, transport))
+    }
+
+    /// A target for a scenario flow whose token endpoint may come from its
+    /// `issuer`'s metadata (RFC 8414, OpenID Connect discovery), which the
+    /// discovery checks then compare with what is served.
+    pub async fn discover(
+        config: &FlowConfig,
+        default_base: &BaseUrl,
+        transport: Transport,
+    ) -> Result<Target, ClientError> {
+        let mut config = config.clone();
+        let metadata = config.discover(&transport).await?;
+        let mut target = Target::from_config(&config, default_base, transport)?;
+        target.metadata = metadata;
+        Ok(target)
+    }
+
+    /// The issuer's metadata, when the flow names an issuer.
+    pub fn metadata(&self) -> Option<&Metadata> {
+        self.metadata.as_ref()
     }
 
     /// The same target read with `options`.

@@ -8,7 +8,9 @@ use http::{HeaderMap, HeaderValue, Request, StatusCode};
 use tokenprobe_protocol::client_auth::{self, ClientAuth};
 use tokenprobe_protocol::taxid::TaxId;
 use tokenprobe_protocol::venafi::Scope;
-use tokenprobe_protocol::{BaseUrl, Secret, cess, cognito, jwt, vcd, vcschema, veeva, venafi};
+use tokenprobe_protocol::{
+    BaseUrl, Secret, cess, cognito, discovery, jwt, vcd, vcschema, veeva, venafi,
+};
 
 /// Every client-side decoder on one response.
 pub(crate) fn decoders(status: StatusCode, headers: &HeaderMap, body: &[u8]) {
@@ -33,6 +35,12 @@ pub(crate) fn decoders(status: StatusCode, headers: &HeaderMap, body: &[u8]) {
     let _ = vcd::VcdError::from_xml(body);
     let _ = vcd::VcdError::from_json(body);
     let _ = venafi::VenafiError::decode(status, body);
+    if let Ok(m) = discovery::Metadata::parse("https://as.example", body) {
+        let _ = m.token_endpoint();
+        let _ = (m.auth_methods(), m.grant_types());
+    }
+    let _ = serde_json::from_slice::<client_auth::AssertionClaims>(body)
+        .map(|c| c.problem("a", &["https://as.example/token".to_owned()], 1_000));
 }
 
 /// Every server-side parser on one request, and the response each rejection gives.
@@ -59,6 +67,7 @@ pub(crate) fn text_parsers(s: &str) {
         assert_eq!(vcschema::decode(&vcschema::encode(&p, &t)), Ok((p, t)));
     }
     let _ = jwt::decode_unverified(s);
+    let _ = discovery::locations(s);
     if let Ok(url) = s.parse::<BaseUrl>() {
         let _ = url.join("/oauth2/token");
     }

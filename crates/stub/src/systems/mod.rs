@@ -16,6 +16,8 @@ use std::time::Instant;
 use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, PRAGMA, WWW_AUTHENTICATE};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
+use tokenprobe_protocol::client_auth::ClientAuth;
+use tokenprobe_protocol::discovery::Metadata;
 
 use crate::config::Config;
 use crate::route::{Quirk, Route, RouteKey};
@@ -30,6 +32,8 @@ pub(crate) struct State {
     /// IdP tokens already verified → their `exp`: a relying party checks a
     /// signature once, not on every call (bounded; cleared when full).
     pub(crate) verified: Mutex<HashMap<String, u64>>,
+    /// Whether it serves HTTPS (the scheme of its discovery documents).
+    pub(crate) tls: bool,
     /// The `private_key_jwt` clients' keys and the assertions seen.
     pub(crate) client_keys: crate::client_keys::ClientKeys,
 }
@@ -77,6 +81,7 @@ pub(crate) fn answer(state: &State, route: Route, req: &Request<Bytes>) -> Respo
     let res = match route {
         Route::Cognito => cognito::token(state, req),
         Route::Jwks => jwks(state, req),
+        Route::Discovery => discovery(state, req),
         Route::Cess => cess::token(state, req),
         Route::VenafiAuthorize => venafi::authorize(state, req),
         Route::VenafiRefresh => venafi::refresh(state, req),
@@ -122,6 +127,37 @@ fn jwks(state: &State, req: &Request<Bytes>) -> Response<Bytes> {
     res.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     res
+}
+
+/// The metadata of the `cognito` route (RFC 8414 and OpenID Connect
+/// discovery alike): its issuer is the URL the request came to, so that a
+/// client discovering it finds this stub wherever it listens.
+fn discovery(state: &State, req: &Request<Bytes>) -> Response<Bytes> {
+    if req.method() != Method::GET {
+        return plain(StatusCode::METHOD_NOT_ALLOWED, "use GET");
+    }
+    let host = req
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()))
+        .unwrap_or("127.0.0.1");
+    let issuer = format!("{}://{host}", if state.tls { "https" } else { "http" });
+    let methods = ClientAuth::ALL.iter().map(|a| a.method_name().to_owned());
+    Metadata {
+        token_endpoint: Some(format!(
+            "{issuer}{}",
+            tokenprobe_protocol::cognito::TOKEN_PATH
+        )),
+        jwks_uri: Some(format!(
+            "{issuer}{}",
+            tokenprobe_protocol::cognito::JWKS_PATH
+        )),
+        token_endpoint_auth_methods_supported: Some(methods.collect()),
+        grant_types_supported: Some(vec![tokenprobe_protocol::cognito::GRANT_TYPE.into()]),
+        issuer,
+    }
+    .to_response()
 }
 
 /// A short text answer for what no system documents (unknown paths).

@@ -1,0 +1,80 @@
+//! A token endpoint found from its issuer: the RFC 8414 metadata document,
+//! else OpenID Connect's, read once before a run. What the documents must
+//! say is `tokenprobe_protocol::discovery`'s.
+
+use bytes::Bytes;
+use http::Request;
+use http::header::ACCEPT;
+use tokenprobe_protocol::discovery::{self, Metadata};
+use tokenprobe_protocol::wire;
+
+use crate::error::{ClientError, ErrorKind};
+use crate::flow::{CognitoConfig, FlowConfig, IdpConfig};
+use crate::transport::Exchange;
+
+/// The metadata of `issuer`, from the first location that answers with a
+/// document naming it. The error lists what each location gave.
+pub async fn discover(issuer: &str, t: &impl Exchange) -> Result<Metadata, ClientError> {
+    let config = |why: String| ClientError::new(ErrorKind::Config, why);
+    let mut tried = Vec::new();
+    for url in discovery::locations(issuer).map_err(|e| config(e.to_string()))? {
+        let req = Request::get(&url)
+            .header(ACCEPT, wire::JSON)
+            .body(Bytes::new())
+            .map_err(|e| config(e.to_string()))?;
+        match t.send(req).await {
+            Ok(a) if a.status.is_success() => match Metadata::parse(issuer, &a.body) {
+                Ok(m) => return Ok(m),
+                Err(e) => tried.push(format!("{url}: {e}")),
+            },
+            Ok(a) => tried.push(format!("{url}: {}", a.status)),
+            Err(e) => tried.push(format!("{url}: {e}")),
+        }
+    }
+    Err(config(format!(
+        "no metadata for issuer {issuer}: {}",
+        tried.join("; ")
+    )))
+}
+
+impl CognitoConfig {
+    /// With `issuer`: the token endpoint from the issuer's metadata
+    /// (`base_url` and `token_path` are then the metadata's to give).
+    pub async fn discover(&mut self, t: &impl Exchange) -> Result<Option<Metadata>, ClientError> {
+        let Some(issuer) = &self.issuer else {
+            return Ok(None);
+        };
+        if self.base_url.is_some() || self.token_path.is_some() {
+            return Err(ClientError::new(
+                ErrorKind::Config,
+                "issuer finds the token endpoint: give no base_url or token_path beside it",
+            ));
+        }
+        let metadata = discover(issuer, t).await?;
+        let (base, path) = metadata
+            .token_endpoint()
+            .map_err(|e| ClientError::new(ErrorKind::Config, format!("issuer {issuer}: {e}")))?;
+        self.base_url = Some(base);
+        self.token_path = Some(path);
+        Ok(Some(metadata))
+    }
+}
+
+impl FlowConfig {
+    /// Discovers the token endpoint of a `cognito` flow, or of a two-step
+    /// flow's `cognito` IdP, that names an `issuer`; the metadata found.
+    pub async fn discover(&mut self, t: &impl Exchange) -> Result<Option<Metadata>, ClientError> {
+        match self {
+            FlowConfig::Cognito(c) => c.discover(t).await,
+            FlowConfig::Veeva(c) => match &mut c.idp {
+                IdpConfig::Cognito(c) => c.discover(t).await,
+                IdpConfig::Token(_) => Ok(None),
+            },
+            FlowConfig::Vcd(c) => match &mut c.idp {
+                IdpConfig::Cognito(c) => c.discover(t).await,
+                IdpConfig::Token(_) => Ok(None),
+            },
+            FlowConfig::Cess(_) | FlowConfig::Venafi(_) => Ok(None),
+        }
+    }
+}

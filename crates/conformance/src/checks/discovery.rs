@@ -1,0 +1,134 @@
+//! What an issuer's metadata (RFC 8414, OpenID Connect discovery)
+//! advertises against what its token endpoint serves. They run for a
+//! `cognito` flow that names an `issuer`, and skip otherwise.
+
+use bytes::Bytes;
+use http::{Method, Request};
+use tokenprobe_protocol::client_auth::ClientAuth;
+use tokenprobe_protocol::discovery::{self, Metadata};
+use tokenprobe_protocol::wire;
+
+use super::cognito::verified_by;
+use super::{Checked, Finding, access_token, answer, broken, require};
+use crate::target::{Target, TargetError};
+
+fn metadata(target: &Target) -> Result<&Metadata, Finding> {
+    target
+        .metadata()
+        .ok_or_else(|| Finding::Skipped("the flow names no issuer".into()))
+}
+
+fn get(url: &str) -> Result<Request<Bytes>, Finding> {
+    Request::builder()
+        .method(Method::GET)
+        .uri(url)
+        .header(http::header::ACCEPT, wire::JSON)
+        .body(Bytes::new())
+        .map_err(|e| Finding::Broken(format!("{url}: {e}")))
+}
+
+/// DS-01: the issuer's metadata is served labelled JSON, naming the issuer, and
+/// its token endpoint is `https` (or on this machine).
+pub(crate) async fn metadata_served(target: &Target) -> Checked {
+    let issuer = metadata(target)?.issuer.clone();
+    let mut answers = Vec::new();
+    for url in discovery::locations(&issuer).map_err(|e| Finding::Broken(e.to_string()))? {
+        let reply = target.send(get(&url)?).await?;
+        if !reply.status.is_success() {
+            answers.push(format!("{url}: {}", reply.status.as_u16()));
+            continue;
+        }
+        if !wire::media_type_is(&reply.headers, wire::JSON) {
+            return broken(format!("{url} is not labelled JSON (RFC 8414 §3.2)"));
+        }
+        let found = Metadata::parse(&issuer, &reply.body)
+            .map_err(|e| Finding::Broken(format!("{url}: {e}")))?;
+        let (base, _) = found
+            .token_endpoint()
+            .map_err(|e| Finding::Broken(format!("{url}: {e}")))?;
+        return require(!base.is_cleartext_off_machine(), || {
+            format!("token_endpoint {} is not https", base)
+        });
+    }
+    broken(format!("no metadata: {}", answers.join("; ")))
+}
+
+/// DS-02: every advertised client authentication method that the
+/// configured credential can use gets a token (a secret: Basic and body;
+/// a key: `private_key_jwt`); the configured one unadvertised is a warning.
+pub(crate) async fn advertised_auth_methods_work(target: &Target) -> Checked {
+    let m = metadata(target)?.clone();
+    let account = target.cognito_account()?.clone();
+    let usable: Vec<ClientAuth> = ClientAuth::ALL
+        .into_iter()
+        .filter(|a| account.credential().fits(*a) && m.advertises(*a))
+        .collect();
+    if usable.is_empty() {
+        return Err(Finding::Skipped(format!(
+            "none of the advertised methods ({}) fits the configured credential",
+            m.auth_methods().join(", ")
+        )));
+    }
+    for auth in usable {
+        let request = account.clone().with_auth(auth).map_err(TargetError::from)?;
+        let reply = target.cognito(&request).await?;
+        if !reply.status.is_success() || access_token(&reply).is_empty() {
+            return broken(format!(
+                "{} is advertised, but: {}",
+                auth.method_name(),
+                answer(&reply)
+            ));
+        }
+    }
+    if !m.advertises(account.auth()) {
+        return Err(Finding::Warning(format!(
+            "the configured {} works but is not advertised ({})",
+            account.auth().method_name(),
+            m.auth_methods().join(", ")
+        )));
+    }
+    Ok(())
+}
+
+/// DS-03: the advertised `jwks_uri` verifies the access token (skipped
+/// without one, or for an opaque token).
+pub(crate) async fn advertised_jwks_verifies(target: &Target) -> Checked {
+    let Some(uri) = metadata(target)?.jwks_uri.clone() else {
+        return Err(Finding::Skipped("the metadata has no jwks_uri".into()));
+    };
+    verified_by(target, get(&uri)?, "").await
+}
+
+/// Grant types a client-credentials client may send without more
+/// parameters than `grant_type`, in the order DS-04 tries them.
+const PROBE_GRANTS: &[&str] = &[
+    "password",
+    "urn:ietf:params:oauth:grant-type:device_code",
+    "urn:ietf:params:oauth:grant-type:token-exchange",
+    "urn:ietf:params:oauth:grant-type:jwt-bearer",
+    "refresh_token",
+];
+
+/// DS-04: a grant type the metadata does not advertise gets no token.
+pub(crate) async fn unadvertised_grant_refused(target: &Target) -> Checked {
+    let m = metadata(target)?;
+    if m.grant_types_supported.is_none() {
+        return Err(Finding::Skipped(
+            "the metadata has no grant_types_supported".into(),
+        ));
+    }
+    let advertised = m.grant_types();
+    let Some(grant) = PROBE_GRANTS.iter().find(|g| !advertised.contains(g)) else {
+        return Err(Finding::Skipped(
+            "every grant type it could send is advertised".into(),
+        ));
+    };
+    let form = form_urlencoded::Serializer::new(String::new())
+        .append_pair("grant_type", grant)
+        .finish();
+    let reply = target.cognito_form(Method::POST, &form).await?;
+    require(
+        reply.status.is_client_error() && access_token(&reply).is_empty(),
+        || format!("grant_type={grant} (not advertised) got {}", answer(&reply)),
+    )
+}

@@ -1,0 +1,167 @@
+//! Discovery (RFC 8414, OpenID Connect): a flow that names its issuer gets
+//! its token endpoint from the metadata, and the DS checks compare what is
+//! advertised with what is served, against the stub (which passes) and
+//! against servers that break each rule (the stub's quirks, wiremock).
+
+mod support;
+
+use tokenprobe_client::{ErrorKind, HttpOptions, Transport};
+use tokenprobe_conformance::catalog::entry_for;
+use tokenprobe_conformance::run::{Outcome, one};
+use tokenprobe_conformance::target::Target;
+use tokenprobe_protocol::BaseUrl;
+use tokenprobe_stub::{Config, Stub};
+use wiremock::matchers::{header_exists, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn issuer_flow(issuer: &str) -> tokenprobe_client::FlowConfig {
+    support::flow(&format!(
+        "system = \"cognito\"\nissuer = \"{issuer}\"\nclient_id = \"tokenprobe-demo\"\n\
+         client_secret = {{ value = \"demo-secret\" }}\nscopes = [\"tokenprobe/read\"]\n"
+    ))
+}
+
+async fn target(issuer: &str) -> Result<Target, tokenprobe_client::ClientError> {
+    let transport = Transport::new(&HttpOptions::default()).unwrap();
+    let base: BaseUrl = "http://127.0.0.1:9".parse().unwrap();
+    Target::discover(&issuer_flow(issuer), &base, transport).await
+}
+
+async fn outcome(t: &Target, id: &str) -> (Outcome, String) {
+    let v = one(entry_for(id).unwrap(), t).await;
+    (v.outcome, v.reason)
+}
+
+fn quirked(quirk: &str) -> Config {
+    Config::from_toml(
+        &format!("[jwt]\nalgorithm = \"ES256\"\n[faults.cognito]\nquirks = [\"{quirk}\"]\n"),
+        "q.toml",
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn the_stub_is_found_by_its_issuer_and_keeps_what_it_advertises() {
+    let stub = Stub::start(support::fast_config()).await.unwrap();
+    let issuer = stub.base_url().to_string();
+    let t = target(&issuer).await.unwrap();
+    // Found by discovery, not by the default base URL (a dead port).
+    assert_eq!(t.base, stub.base_url());
+    let m = t.metadata().unwrap();
+    assert_eq!(m.issuer, issuer);
+    for id in ["DS-01", "DS-02", "DS-03", "DS-04"] {
+        let (o, reason) = outcome(&t, id).await;
+        assert_eq!(o, Outcome::Pass, "{id}: {reason}");
+    }
+    // Without an issuer they skip, saying why.
+    let plain = support::target(&stub, tokenprobe_protocol::System::Cognito);
+    let (o, reason) = outcome(&plain, "DS-01").await;
+    assert_eq!(o, Outcome::Skip);
+    assert!(reason.contains("issuer"), "{reason}");
+}
+
+#[tokio::test]
+async fn a_document_naming_another_issuer_or_none_is_a_clear_error() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/.well-known/oauth-authorization-server"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "issuer": "https://impostor.example",
+            "token_endpoint": "https://impostor.example/token"
+        })))
+        .mount(&server)
+        .await;
+    let e = target(&server.uri()).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Config);
+    let text = e.to_string();
+    assert!(
+        text.contains("impostor.example") && text.contains("404"),
+        "{text}"
+    );
+    // A dead issuer: every location is named with why it failed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let e = target(&format!("http://127.0.0.1:{port}"))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("openid-configuration"), "{e}");
+}
+
+#[tokio::test]
+async fn ds_01_metadata_not_labelled_json_is_broken() {
+    let server = MockServer::start().await;
+    let issuer = server.uri();
+    let document = serde_json::json!({
+        "issuer": issuer,
+        "token_endpoint": format!("{issuer}/token"),
+    });
+    Mock::given(method("GET"))
+        .and(path("/.well-known/oauth-authorization-server"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(document.to_string(), "text/plain"))
+        .mount(&server)
+        .await;
+    let t = target(&issuer).await.unwrap();
+    assert_eq!(t.base.to_string(), issuer);
+    let (o, reason) = outcome(&t, "DS-01").await;
+    assert_eq!(o, Outcome::Fail, "{reason}");
+    assert!(reason.contains("JSON"), "{reason}");
+}
+
+#[tokio::test]
+async fn ds_02_an_advertised_method_the_server_refuses_is_broken() {
+    // Advertises Basic and body, takes only Basic.
+    let server = MockServer::start().await;
+    let issuer = server.uri();
+    Mock::given(method("GET"))
+        .and(path("/.well-known/openid-configuration"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "issuer": issuer,
+            "token_endpoint": format!("{issuer}/token"),
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .and(header_exists("authorization"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "access_token": "opaque-token-1", "token_type": "Bearer", "expires_in": 60
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .set_body_json(serde_json::json!({"error": "invalid_client"})),
+        )
+        .mount(&server)
+        .await;
+    let t = target(&issuer).await.unwrap();
+    let (o, reason) = outcome(&t, "DS-02").await;
+    assert_eq!(o, Outcome::Fail, "{reason}");
+    assert!(reason.contains("client_secret_post"), "{reason}");
+}
+
+#[tokio::test]
+async fn ds_03_a_token_the_advertised_keys_do_not_verify_is_broken() {
+    let stub = Stub::start(quirked("jwt-unknown-kid")).await.unwrap();
+    let t = target(&stub.base_url().to_string()).await.unwrap();
+    let (o, reason) = outcome(&t, "DS-03").await;
+    assert_eq!(o, Outcome::Fail, "{reason}");
+    assert!(reason.contains("not-in-the-jwks"), "{reason}");
+}
+
+#[tokio::test]
+async fn ds_04_a_grant_not_advertised_but_served_is_broken() {
+    let stub = Stub::start(quirked("any-grant-type-accepted"))
+        .await
+        .unwrap();
+    let t = target(&stub.base_url().to_string()).await.unwrap();
+    let (o, reason) = outcome(&t, "DS-04").await;
+    assert_eq!(o, Outcome::Fail, "{reason}");
+    assert!(reason.contains("grant_type=password"), "{reason}");
+}
