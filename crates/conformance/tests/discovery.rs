@@ -165,3 +165,34 @@ async fn ds_04_a_grant_not_advertised_but_served_is_broken() {
     assert_eq!(o, Outcome::Fail, "{reason}");
     assert!(reason.contains("grant_type=password"), "{reason}");
 }
+
+/// oauth2-mock-server advertises only `none` and takes Basic: the method
+/// that works but is not advertised is a warning (it was a skip).
+#[tokio::test]
+async fn ds_02_a_working_method_left_unadvertised_is_a_warning() {
+    let server = MockServer::start().await;
+    let issuer = server.uri();
+    Mock::given(method("GET"))
+        .and(path("/.well-known/openid-configuration"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "issuer": issuer,
+            "token_endpoint": format!("{issuer}/token"),
+            "token_endpoint_auth_methods_supported": ["none"],
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "access_token": "opaque-token-2", "token_type": "Bearer", "expires_in": 60
+        })))
+        .mount(&server)
+        .await;
+    let t = target(&issuer).await.unwrap();
+    let (o, reason) = outcome(&t, "DS-02").await;
+    assert_eq!(o, Outcome::Warn, "{reason}");
+    assert!(
+        reason.contains("client_secret_basic") && reason.contains("none"),
+        "{reason}"
+    );
+}

@@ -192,6 +192,12 @@ pub enum Quirk {
     AnyGrantTypeAccepted,
     /// `GET` on the token endpoint gives a token (CG-13).
     GetAccepted,
+    /// An unknown `grant_type` is `invalid_grant`, not
+    /// `unsupported_grant_type` (CG-10; oauth2-mock-server 8 does this).
+    UnknownGrantInvalidGrant,
+    /// A missing `grant_type` is `unsupported_grant_type`, not
+    /// `invalid_request` (CG-11; django-oauth-toolkit 3 through oauthlib).
+    MissingGrantUnsupported,
     /// Without `scope`, no `authentication_session` (CE-08).
     NoDefaultScope,
     /// `expires_in` above the requested `lifetime` (CE-12).
@@ -220,7 +226,7 @@ pub enum Quirk {
 
 impl Quirk {
     /// Every quirk.
-    pub const ALL: [Quirk; 25] = [
+    pub const ALL: [Quirk; 27] = [
         Quirk::NoCacheControl,
         Quirk::ExpiresInString,
         Quirk::NoWwwAuthenticate,
@@ -234,6 +240,8 @@ impl Quirk {
         Quirk::UnknownClientAccepted,
         Quirk::AnyGrantTypeAccepted,
         Quirk::GetAccepted,
+        Quirk::UnknownGrantInvalidGrant,
+        Quirk::MissingGrantUnsupported,
         Quirk::NoDefaultScope,
         Quirk::LifetimeExceeded,
         Quirk::VcschemaMismatch,
@@ -284,6 +292,8 @@ impl Quirk {
             Quirk::UnknownClientAccepted => &[(Cognito, "CG-09")],
             Quirk::AnyGrantTypeAccepted => &[(Cognito, "CG-10"), (Cess, "CE-10")],
             Quirk::GetAccepted => &[(Cognito, "CG-13")],
+            Quirk::UnknownGrantInvalidGrant => &[(Cognito, "CG-10")],
+            Quirk::MissingGrantUnsupported => &[(Cognito, "CG-11")],
             Quirk::NoDefaultScope => &[(Cess, "CE-08")],
             Quirk::LifetimeExceeded => &[(Cess, "CE-12")],
             Quirk::VcschemaMismatch => &[(Cess, "CE-06")],

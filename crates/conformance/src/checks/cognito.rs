@@ -160,13 +160,19 @@ pub(crate) async fn no_refresh_token(target: &Target) -> Checked {
 }
 
 /// CG-15: the JWKS names the token's key and the signature verifies.
+/// The key set is `[check] jwks_path`, else the issuer's `jwks_uri`, else
+/// Cognito's path.
 pub(crate) async fn signed_by_published_key(target: &Target) -> Checked {
-    let path = target
-        .options
-        .jwks_path
-        .as_deref()
-        .unwrap_or(cognito::JWKS_PATH);
-    let keys = target.raw(Method::GET, path, &[], "")?;
+    let advertised = target.metadata().and_then(|m| m.jwks_uri.as_deref());
+    let keys = match (&target.options.jwks_path, advertised) {
+        (None, Some(uri)) => http::Request::get(uri)
+            .body(bytes::Bytes::new())
+            .map_err(TargetError::build)?,
+        (path, _) => {
+            let path = path.as_deref().unwrap_or(cognito::JWKS_PATH);
+            target.raw(Method::GET, path, &[], "")?
+        }
+    };
     verified_by(target, keys, "; set [check] jwks_path").await
 }
 

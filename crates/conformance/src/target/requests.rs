@@ -90,7 +90,7 @@ impl Target {
     pub async fn cognito_form(&self, method: Method, form: &str) -> Result<Reply, TargetError> {
         let account = self.cognito_account()?;
         let (basic, body) = {
-            let mut body = form_urlencoded::Serializer::for_suffix(form.to_owned(), form.len());
+            let mut body = form_urlencoded::Serializer::for_suffix(form.to_owned(), 0);
             let basic = client_auth::authenticate(
                 account.auth(),
                 account.client_id(),

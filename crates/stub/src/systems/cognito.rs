@@ -20,8 +20,25 @@ use crate::tokens::{now, random_id};
 pub(super) fn token(state: &State, req: &Request<Bytes>) -> Response<Bytes> {
     match grant(state, req) {
         Ok(res) => res,
-        Err(rejection) => rejection.to_response(),
+        Err(rejection) => miscoded(state, req, rejection).to_response(),
     }
+}
+
+/// The error codes real servers were found to send instead of RFC 6749's
+/// (the interop harness's departures), when told to.
+fn miscoded(state: &State, req: &Request<Bytes>, mut r: Rejection) -> Rejection {
+    let quirk = |q| state.quirk(Route::Cognito, q);
+    let code = &r.error.code;
+    let no_grant_type = || !form_urlencoded::parse(req.body()).any(|(k, _)| k == "grant_type");
+    if *code == ErrorCode::UnsupportedGrantType && quirk(Quirk::UnknownGrantInvalidGrant) {
+        r.error.code = ErrorCode::InvalidGrant;
+    } else if *code == ErrorCode::InvalidRequest
+        && quirk(Quirk::MissingGrantUnsupported)
+        && no_grant_type()
+    {
+        r.error.code = ErrorCode::UnsupportedGrantType;
+    }
+    r
 }
 
 fn parse(state: &State, req: &Request<Bytes>) -> Result<TokenRequest, Rejection> {
