@@ -32,6 +32,21 @@ async fn outcome(t: &Target, id: &str) -> (Outcome, String) {
     (v.outcome, v.reason)
 }
 
+/// OpenID Connect metadata on `server` advertising `methods`, its token
+/// endpoint at `/token`.
+async fn advertise(server: &MockServer, methods: &[&str]) {
+    let issuer = server.uri();
+    Mock::given(method("GET"))
+        .and(path("/.well-known/openid-configuration"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "issuer": issuer,
+            "token_endpoint": format!("{issuer}/token"),
+            "token_endpoint_auth_methods_supported": methods,
+        })))
+        .mount(server)
+        .await;
+}
+
 fn quirked(quirk: &str) -> Config {
     Config::from_toml(
         &format!("[jwt]\nalgorithm = \"ES256\"\n[faults.cognito]\nquirks = [\"{quirk}\"]\n"),
@@ -115,15 +130,7 @@ async fn ds_02_an_advertised_method_the_server_refuses_is_broken() {
     // Advertises Basic and body, takes only Basic.
     let server = MockServer::start().await;
     let issuer = server.uri();
-    Mock::given(method("GET"))
-        .and(path("/.well-known/openid-configuration"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
-            "issuer": issuer,
-            "token_endpoint": format!("{issuer}/token"),
-            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        })))
-        .mount(&server)
-        .await;
+    advertise(&server, &["client_secret_basic", "client_secret_post"]).await;
     Mock::given(method("POST"))
         .and(path("/token"))
         .and(header_exists("authorization"))
@@ -172,15 +179,7 @@ async fn ds_04_a_grant_not_advertised_but_served_is_broken() {
 async fn ds_02_a_working_method_left_unadvertised_is_a_warning() {
     let server = MockServer::start().await;
     let issuer = server.uri();
-    Mock::given(method("GET"))
-        .and(path("/.well-known/openid-configuration"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
-            "issuer": issuer,
-            "token_endpoint": format!("{issuer}/token"),
-            "token_endpoint_auth_methods_supported": ["none"],
-        })))
-        .mount(&server)
-        .await;
+    advertise(&server, &["none"]).await;
     Mock::given(method("POST"))
         .and(path("/token"))
         .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({

@@ -179,13 +179,16 @@ fn tempfile_in_target(name: &str) -> (std::path::PathBuf, std::fs::File) {
     (path, f)
 }
 
-#[test]
-fn the_annotated_example_configuration_loads() {
+#[tokio::test]
+async fn the_annotated_example_configuration_loads_and_serves() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/stub.toml");
     let c = Config::load(&path).unwrap();
     assert_eq!(c.jwt.algorithm, JwtAlgorithm::ES256);
     assert_eq!(c.veeva.profiles[0].vaults.len(), 2);
     assert_eq!(c.faults.len(), 2);
+    assert_eq!(c.cognito.clients.len(), 2);
+    // Its keys (the key client's PEM) are read at start.
+    tokenprobe_stub::Stub::start(c).await.unwrap();
 }
 
 #[tokio::test]
