@@ -18,6 +18,13 @@ pub struct JwtHeader {
     pub typ: Option<String>,
 }
 
+impl JwtHeader {
+    /// The header as a compact JWS carries it: JSON, base64url.
+    pub fn encoded(&self) -> String {
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
+    }
+}
+
 /// The claims of a Cognito access token, as its documentation lists them.
 /// Each is optional: generic RFC 6749 servers send other sets.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -76,6 +83,23 @@ pub enum JwtError {
     /// A part is not the JSON it should be.
     #[error("the {0} is not a JSON object of the expected shape")]
     Json(&'static str),
+}
+
+/// A compact JWS (RFC 7515 §7.1): `header.claims.signature`, each part
+/// base64url; `header` comes encoded, `sign` signs the first two parts.
+/// The one serialization the stub's tokens and the client's assertions
+/// share; the signing itself is theirs (this crate holds no keys).
+pub fn compact(
+    header: &str,
+    claims: &impl Serialize,
+    sign: impl FnOnce(&[u8]) -> Vec<u8>,
+) -> String {
+    let claims = serde_json::to_vec(claims).unwrap_or_default();
+    let mut out = format!("{header}.{}", URL_SAFE_NO_PAD.encode(claims));
+    let signature = sign(out.as_bytes());
+    out.push('.');
+    out.push_str(&URL_SAFE_NO_PAD.encode(signature));
+    out
 }
 
 /// Decodes a compact JWT's header and claims without checking the signature.

@@ -33,7 +33,7 @@ use rand::RngCore;
 use rustls::pki_types::PrivatePkcs8KeyDer;
 use rustls::pki_types::pem::PemObject;
 use serde::{Deserialize, Serialize};
-use tokenprobe_protocol::jwt::{AccessTokenClaims, JwtHeader};
+use tokenprobe_protocol::jwt::{AccessTokenClaims, JwtHeader, compact};
 
 use crate::config::{JwtAlgorithm, JwtConfig};
 
@@ -49,17 +49,6 @@ pub(crate) fn random_id() -> String {
     let mut b = [0u8; 16];
     rand::rng().fill_bytes(&mut b);
     b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-/// A compact JWS (RFC 7515 §7.1): `header.claims.signature`, each part
-/// base64url; `header` comes encoded.
-fn compact(header: &str, claims: &impl Serialize, sign: impl FnOnce(&[u8]) -> Vec<u8>) -> String {
-    let claims = serde_json::to_vec(claims).unwrap_or_default();
-    let mut out = format!("{header}.{}", URL_SAFE_NO_PAD.encode(claims));
-    let signature = sign(out.as_bytes());
-    out.push('.');
-    out.push_str(&URL_SAFE_NO_PAD.encode(signature));
-    out
 }
 
 /// Why the JWT key could not be set up.
