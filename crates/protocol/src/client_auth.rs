@@ -233,19 +233,21 @@ pub fn authenticate(
             add_assertion(client_id, assertion, form);
             Ok(None)
         }
-        _ => Err(RequestError::new(
-            "CG-02",
-            "auth",
-            format!(
-                "{} needs a {}",
-                auth.method_name(),
-                match auth.uses_secret() {
-                    true => "client_secret",
-                    false => "private_key",
-                }
-            ),
-        )),
+        _ => Err(mismatch(auth)),
     }
+}
+
+/// The error of a credential that does not fit `auth`.
+pub fn mismatch(auth: ClientAuth) -> RequestError {
+    let needs = match auth.uses_secret() {
+        true => "client_secret",
+        false => "private_key",
+    };
+    RequestError::new(
+        "CG-02",
+        "auth",
+        format!("{} needs a {needs}", auth.method_name()),
+    )
 }
 
 /// The form members of an assertion (RFC 7523 §2.2), with `client_id`,

@@ -63,19 +63,7 @@ impl TokenRequest {
             ));
         }
         if !credential.fits(auth) {
-            return Err(RequestError::new(
-                "CG-02",
-                "auth",
-                format!(
-                    "{} needs a {}",
-                    auth.method_name(),
-                    if auth.uses_secret() {
-                        "client_secret"
-                    } else {
-                        "private_key"
-                    }
-                ),
-            ));
+            return Err(client_auth::mismatch(auth));
         }
         Ok(TokenRequest {
             client_id,
