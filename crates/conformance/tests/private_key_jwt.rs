@@ -96,7 +96,8 @@ async fn a_server_that_does_not_verify_assertions_fails_the_checks_that_send_bad
 #[tokio::test]
 async fn each_acquisition_signs_a_fresh_assertion() {
     let stub = Stub::start(support::fast_config()).await.unwrap();
-    let mut config = key_flow(ES256, "");
+    // A kid in the header: the demo client's PEM keys have none and fit it.
+    let mut config = key_flow(ES256, "key_id = \"any-kid\"\n");
     config.default_base_url(&stub.base_url());
     let flow = Flow::new(&config).unwrap();
     let transport = Transport::new(&HttpOptions::default()).unwrap();
@@ -179,4 +180,52 @@ async fn pk_02_an_expired_assertion_is_refused() {
 #[tokio::test]
 async fn pk_03_a_replayed_assertion_is_refused_or_warned() {
     assert_eq!(on_both("PK-03").await, (Outcome::Pass, Outcome::Warn));
+}
+
+/// The stub takes a client's keys as a JWKS too, choosing the key by the
+/// assertion's `kid`: the configured `key_id` that names it gets a token,
+/// one that names no key of the client is `invalid_client`.
+#[tokio::test]
+async fn the_stub_takes_a_jwks_and_chooses_by_kid() {
+    use base64::Engine;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let pem =
+        std::fs::read_to_string(root.join("../../crates/stub/demo-keys/client-es256.pub.pem"))
+            .unwrap();
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let spki = STANDARD.decode(body).unwrap();
+    // A P-256 SubjectPublicKeyInfo ends with the point: 0x04 ‖ x ‖ y.
+    let point = &spki[spki.len() - 65..];
+    let jwks = serde_json::json!({"keys": [{
+        "kty": "EC", "crv": "P-256", "kid": "k1", "use": "sig", "alg": "ES256",
+        "x": URL_SAFE_NO_PAD.encode(&point[1..33]),
+        "y": URL_SAFE_NO_PAD.encode(&point[33..65]),
+    }]});
+    let config = Config::from_toml(
+        &format!(
+            "[jwt]\nalgorithm = \"ES256\"\n[[cognito.clients]]\nid = \"jwks-client\"\njwks = '{jwks}'\n"
+        ),
+        "jwks.toml",
+    )
+    .unwrap();
+    let stub = Stub::start(config).await.unwrap();
+    let transport = Transport::new(&HttpOptions::default()).unwrap();
+    for (kid, works) in [("k1", true), ("k2", false)] {
+        let mut flow = key_flow(ES256, &format!("key_id = \"{kid}\"\n"));
+        if let tokenprobe_client::FlowConfig::Cognito(c) = &mut flow {
+            c.client_id = "jwks-client".into();
+            c.scopes.clear();
+        }
+        flow.default_base_url(&stub.base_url());
+        let result = Flow::new(&flow).unwrap().acquire(&transport).await;
+        match works {
+            true => assert!(result.is_ok(), "{kid}: {:?}", result.err()),
+            false => assert_eq!(
+                result.unwrap_err().error.code(),
+                Some("invalid_client"),
+                "{kid}"
+            ),
+        }
+    }
 }

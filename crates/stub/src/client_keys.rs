@@ -117,7 +117,11 @@ impl ClientKeys {
             .map_err(|_| "client_assertion is not a JWS".to_owned())?;
         let verifier = verifiers
             .iter()
-            .find(|v| v.alg == header.alg && (header.kid.is_none() || v.kid == header.kid))
+            // A PEM key has no kid: it fits any (a JWKS key must match).
+            .find(|v| {
+                v.alg == header.alg
+                    && (header.kid.is_none() || v.kid.is_none() || v.kid == header.kid)
+            })
             .ok_or("no key of the client fits the assertion's alg and kid")?;
         let mut validation = Validation::new(verifier.alg);
         // The claims' rules are the protocol crate's, checked below.
