@@ -6,7 +6,7 @@ use bytes::Bytes;
 use http::Request;
 use http::header::ACCEPT;
 use tokenprobe_protocol::discovery::{self, Metadata};
-use tokenprobe_protocol::wire;
+use tokenprobe_protocol::{BaseUrl, wire};
 
 use crate::error::{ClientError, ErrorKind};
 use crate::flow::{CognitoConfig, FlowConfig, IdpConfig};
@@ -51,9 +51,24 @@ impl CognitoConfig {
             ));
         }
         let metadata = discover(issuer, t).await?;
+        let config =
+            |why: String| ClientError::new(ErrorKind::Config, format!("issuer {issuer}: {why}"));
         let (base, path) = metadata
             .token_endpoint()
-            .map_err(|e| ClientError::new(ErrorKind::Config, format!("issuer {issuer}: {e}")))?;
+            .map_err(|e| config(e.to_string()))?;
+        // A document may send the credentials elsewhere (Cognito's token
+        // endpoint is on another host than its issuer), but not in clear to
+        // another machine the user never named.
+        let issuer_host = issuer
+            .parse::<BaseUrl>()
+            .map(|b| b.authority().host().to_owned())
+            .unwrap_or_default();
+        if base.is_cleartext_off_machine() && base.authority().host() != issuer_host {
+            return Err(config(format!(
+                "its metadata sends the token requests to {base} in plain http: \
+                 refused, the credentials would cross the network in clear"
+            )));
+        }
         self.base_url = Some(base);
         self.token_path = Some(path);
         Ok(Some(metadata))

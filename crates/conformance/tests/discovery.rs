@@ -195,3 +195,25 @@ async fn ds_02_a_working_method_left_unadvertised_is_a_warning() {
         "{reason}"
     );
 }
+
+/// A document that would send the client's secret in clear to a machine
+/// the user never named is refused before any token request (192.0.2.1 is
+/// TEST-NET-1 and is never contacted: the refusal comes first).
+#[tokio::test]
+async fn metadata_that_sends_credentials_in_clear_elsewhere_is_refused() {
+    let server = MockServer::start().await;
+    let issuer = server.uri();
+    Mock::given(method("GET"))
+        .and(path("/.well-known/oauth-authorization-server"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "issuer": issuer,
+            "token_endpoint": "http://192.0.2.1/oauth2/token",
+        })))
+        .mount(&server)
+        .await;
+    let e = target(&issuer).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Config);
+    assert!(e.to_string().contains("in clear"), "{e}");
+    // Only the metadata was asked for.
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}
