@@ -133,6 +133,9 @@ impl ClientError {
     /// server said (its code and the message), and the typed reading
     /// dropped if it held one: a server that echoes the client secret as
     /// its error code must not put it in a report's error label.
+    /// Compact JWTs are taken out too, whoever signed them: a fresh
+    /// `private_key_jwt` assertion is a credential for its minute, and the
+    /// flow keeps none to compare with.
     pub(crate) fn without(mut self, secrets: &[&str]) -> Self {
         let mut echoed = false;
         let mut scrub = |text: &mut String| {
@@ -141,6 +144,10 @@ impl ClientError {
                     *text = text.replace(secret, "[redacted]");
                     echoed = true;
                 }
+            }
+            if let Some(clean) = without_jwts(text) {
+                *text = clean;
+                echoed = true;
             }
         };
         if let Some(code) = &mut self.code {
@@ -251,4 +258,51 @@ pub(crate) fn has_cause(
         }
     }
     e.source().is_some_and(|s| has_cause(s, wanted))
+}
+
+/// `text` with every compact JWT (`eyJ…` header, claims and signature,
+/// base64url, dot-separated) replaced by `[redacted]`; `None` when it has
+/// none.
+fn without_jwts(text: &str) -> Option<String> {
+    let b64url = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let mut found = false;
+    while let Some(start) = rest.find("eyJ") {
+        let (before, candidate) = rest.split_at(start);
+        let len = candidate
+            .find(|c: char| !(b64url(c) || c == '.'))
+            .unwrap_or(candidate.len());
+        let (token, after) = candidate.split_at(len);
+        let parts: Vec<&str> = token.split('.').collect();
+        out.push_str(before);
+        if parts.len() == 3 && parts[..2].iter().all(|p| p.len() >= 4) {
+            out.push_str("[redacted]");
+            found = true;
+        } else {
+            out.push_str(token);
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    found.then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jwts_in_what_a_server_said_are_redacted() {
+        let said = "bad assertion eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbmF0dXJl, try again";
+        assert_eq!(
+            without_jwts(said).as_deref(),
+            Some("bad assertion [redacted], try again")
+        );
+        for plain in ["no token here", "eyJ alone", "eyJhbGci.only-two", "x.y.z"] {
+            assert_eq!(without_jwts(plain), None, "{plain}");
+        }
+        let e = ClientError::new(ErrorKind::Provider, said.to_owned()).without(&[]);
+        assert!(!e.to_string().contains("eyJ"), "{e}");
+    }
 }

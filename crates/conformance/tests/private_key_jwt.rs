@@ -229,3 +229,44 @@ async fn the_stub_takes_a_jwks_and_chooses_by_kid() {
         }
     }
 }
+
+/// A hostile server echoes the client's fresh assertion in its error: the
+/// acquisition's error (what reports and logs show) holds no part of it.
+#[tokio::test]
+async fn an_echoed_assertion_never_reaches_the_error() {
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(|req: &Request| {
+            let assertion = form_urlencoded::parse(&req.body)
+                .find(|(k, _)| k == "client_assertion")
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default();
+            ResponseTemplate::new(400).set_body_json(serde_json::json!({
+                "error": "invalid_client",
+                "error_description": format!("rejected {assertion}"),
+            }))
+        })
+        .mount(&server)
+        .await;
+    let mut config = key_flow(ES256, "");
+    config.default_base_url(&server.uri().parse().unwrap());
+    let transport = Transport::new(&HttpOptions::default()).unwrap();
+    let e = Flow::new(&config)
+        .unwrap()
+        .acquire(&transport)
+        .await
+        .unwrap_err();
+    let shown = format!("{e} {:?} {}", e.error, e.error.label());
+    let sent = &server.received_requests().await.unwrap()[0];
+    let body = String::from_utf8_lossy(&sent.body).into_owned();
+    let assertion = form_urlencoded::parse(body.as_bytes())
+        .find(|(k, _)| k == "client_assertion")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    for part in assertion.split('.') {
+        assert!(!shown.contains(part), "{shown}");
+    }
+    assert!(shown.contains("[redacted]"), "{shown}");
+}
