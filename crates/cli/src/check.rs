@@ -40,8 +40,9 @@ pub(crate) struct CheckArgs {
     /// Only these check ids (comma-separated), e.g. CG-07,RFC-02.
     #[arg(long, value_delimiter = ',', value_name = "IDS")]
     only: Vec<String>,
-    /// Also run the checks that send a wrong secret, password or OTP (one
-    /// request each, spaced out): they can lock a real account.
+    /// Also run the checks that send a wrong secret, password, OTP or client
+    /// assertion (one wrong request each, spaced out): they can lock a real
+    /// account.
     #[arg(long)]
     include_negative: bool,
     /// The pause before each negative check [default: [check] spacing, or 2s].

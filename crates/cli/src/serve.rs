@@ -13,8 +13,8 @@ use tracing_subscriber::EnvFilter;
 /// Options of `serve`.
 #[derive(Args)]
 pub(crate) struct ServeArgs {
-    /// TOML configuration (accounts, token lifetimes, JWT algorithm, faults,
-    /// quirks); the built-in demo accounts when absent.
+    /// TOML configuration (accounts and client keys, token lifetimes, JWT
+    /// algorithm, faults, quirks); the built-in demo accounts when absent.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// Address to listen on; port 0 picks a free one.

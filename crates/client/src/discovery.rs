@@ -2,9 +2,6 @@
 //! else OpenID Connect's, read once before a run. What the documents must
 //! say is `tokenprobe_protocol::discovery`'s.
 
-use bytes::Bytes;
-use http::Request;
-use http::header::ACCEPT;
 use tokenprobe_protocol::discovery::{self, Metadata};
 use tokenprobe_protocol::{BaseUrl, wire};
 
@@ -18,10 +15,7 @@ pub async fn discover(issuer: &str, t: &impl Exchange) -> Result<Metadata, Clien
     let config = |why: String| ClientError::new(ErrorKind::Config, why);
     let mut tried = Vec::new();
     for url in discovery::locations(issuer).map_err(|e| config(e.to_string()))? {
-        let req = Request::get(&url)
-            .header(ACCEPT, wire::JSON)
-            .body(Bytes::new())
-            .map_err(|e| config(e.to_string()))?;
+        let req = wire::get_json(&url).map_err(|e| config(e.to_string()))?;
         match t.send(req).await {
             Ok(a) if a.status.is_success() => match Metadata::parse(issuer, &a.body) {
                 Ok(m) => return Ok(m),

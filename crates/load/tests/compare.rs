@@ -6,8 +6,10 @@
 
 use std::path::PathBuf;
 
+use tokenprobe_load::Plan;
 use tokenprobe_load::compare::{Comparison, Verdict, compare, parse_rules};
-use tokenprobe_load::{Plan, RunOptions};
+
+mod support;
 
 const FLOWS: &str = "[[flows]]\nsystem = \"cognito\"\nclient_id = \"tokenprobe-demo\"\n\
     client_secret = { value = \"demo-secret\" }\n\
@@ -22,12 +24,7 @@ async fn run(name: &str, fault: &str) -> PathBuf {
         out.display()
     );
     let plan = Plan::parse(&text, &format!("{name}.toml"), name).unwrap();
-    let (_stop, stopped) = tokio::sync::watch::channel(false);
-    let options = RunOptions {
-        quiet: true,
-        stop: stopped,
-        metrics_listen: None,
-    };
+    let (_stop, options) = support::quiet();
     tokenprobe_load::run(&plan, options).await.unwrap().dir
 }
 

@@ -11,9 +11,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use tokenprobe_load::Plan;
 use tokenprobe_load::report::Summary;
 use tokenprobe_load::scenario::Shard;
-use tokenprobe_load::{Plan, RunOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -177,18 +177,8 @@ fn out_dir(name: &str) -> PathBuf {
 }
 
 async fn run_plan(plan: &Plan) -> Summary {
-    let (_stop, stopped) = tokio::sync::watch::channel(false);
-    tokenprobe_load::run(
-        plan,
-        RunOptions {
-            quiet: true,
-            stop: stopped,
-            metrics_listen: None,
-        },
-    )
-    .await
-    .unwrap()
-    .summary
+    let (_stop, options) = support::quiet();
+    tokenprobe_load::run(plan, options).await.unwrap().summary
 }
 
 fn plan(name: &str, text: &str) -> Plan {

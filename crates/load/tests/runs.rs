@@ -4,9 +4,9 @@
 
 use std::path::PathBuf;
 
+use tokenprobe_load::Plan;
 use tokenprobe_load::recorder::{Key, Outcome};
 use tokenprobe_load::report::{Summary, read_hlog};
-use tokenprobe_load::{Plan, RunOptions};
 use tokenprobe_stub::{Config, Route, Stub};
 
 mod support;
@@ -22,17 +22,8 @@ const CESS_FLOW: &str = "[[flows]]\nsystem = \"cess\"\nclient_id = \"tokenprobe-
 async fn run(text: &str, name: &str) -> (Summary, PathBuf) {
     let text = format!("output = \"{}\"\n{text}", out_dir(name).display());
     let plan = Plan::parse(&text, &format!("{name}.toml"), name).unwrap();
-    let (_stop, stopped) = tokio::sync::watch::channel(false);
-    let done = tokenprobe_load::run(
-        &plan,
-        RunOptions {
-            quiet: true,
-            stop: stopped,
-            metrics_listen: None,
-        },
-    )
-    .await
-    .unwrap();
+    let (_stop, options) = support::quiet();
+    let done = tokenprobe_load::run(&plan, options).await.unwrap();
     (done.summary, done.dir)
 }
 

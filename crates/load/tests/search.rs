@@ -7,10 +7,10 @@
 
 use std::path::PathBuf;
 
+use tokenprobe_load::Plan;
 use tokenprobe_load::recorder::Key;
 use tokenprobe_load::report::read_hlog;
 use tokenprobe_load::search::{Ending, SearchResult, Searched};
-use tokenprobe_load::{Plan, RunOptions};
 
 mod support;
 use support::accounted;
@@ -38,17 +38,8 @@ fn out_dir(name: &str) -> PathBuf {
 async fn search(text: &str, name: &str) -> Searched {
     let text = format!("output = \"{}\"\n{text}", out_dir(name).display());
     let plan = Plan::parse(&text, &format!("{name}.toml"), name).unwrap();
-    let (_stop, stopped) = tokio::sync::watch::channel(false);
-    tokenprobe_load::search::run(
-        &plan,
-        RunOptions {
-            quiet: true,
-            stop: stopped,
-            metrics_listen: None,
-        },
-    )
-    .await
-    .unwrap()
+    let (_stop, options) = support::quiet();
+    tokenprobe_load::search::run(&plan, options).await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -148,12 +139,7 @@ async fn shards_run_one_ladder_and_merge_judges_each_step() {
     };
     let (a, b) = (shard(1), shard(2));
     let run = |plan: Plan| async move {
-        let (_stop, stopped) = tokio::sync::watch::channel(false);
-        let options = RunOptions {
-            quiet: true,
-            stop: stopped,
-            metrics_listen: None,
-        };
+        let (_stop, options) = support::quiet();
         tokenprobe_load::search::run(&plan, options).await.unwrap()
     };
     let (one, two) = tokio::join!(run(a), run(b));

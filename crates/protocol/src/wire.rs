@@ -171,6 +171,20 @@ pub(crate) fn request(
     req
 }
 
+/// `GET url` asking for JSON: how a metadata document or a key set is
+/// fetched (client discovery, the DS and CG-15 checks). `url` is absolute.
+pub fn get_json(url: &str) -> Result<Request<Bytes>, RequestError> {
+    let uri: Uri = url
+        .parse()
+        .map_err(|_| RequestError::new("URL", "url", format!("{url:?} is not a URL")))?;
+    Ok(request(
+        Method::GET,
+        uri,
+        [(http::header::ACCEPT, HeaderValue::from_static(JSON))],
+        Bytes::new(),
+    ))
+}
+
 /// Builds a response with a body and headers.
 pub(crate) fn response(
     status: StatusCode,

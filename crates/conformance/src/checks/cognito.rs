@@ -165,9 +165,7 @@ pub(crate) async fn no_refresh_token(target: &Target) -> Checked {
 pub(crate) async fn signed_by_published_key(target: &Target) -> Checked {
     let advertised = target.metadata().and_then(|m| m.jwks_uri.as_deref());
     let keys = match (&target.options.jwks_path, advertised) {
-        (None, Some(uri)) => http::Request::get(uri)
-            .body(bytes::Bytes::new())
-            .map_err(TargetError::build)?,
+        (None, Some(uri)) => wire::get_json(uri).map_err(TargetError::from)?,
         (path, _) => {
             let path = path.as_deref().unwrap_or(cognito::JWKS_PATH);
             target.raw(Method::GET, path, &[], "")?

@@ -2,8 +2,7 @@
 //! advertises against what its token endpoint serves. They run for a
 //! `cognito` flow that names an `issuer`, and skip otherwise.
 
-use bytes::Bytes;
-use http::{Method, Request};
+use http::Method;
 use tokenprobe_protocol::client_auth::ClientAuth;
 use tokenprobe_protocol::discovery::{self, Metadata};
 use tokenprobe_protocol::wire;
@@ -18,13 +17,8 @@ fn metadata(target: &Target) -> Result<&Metadata, Finding> {
         .ok_or_else(|| Finding::Skipped("the flow names no issuer".into()))
 }
 
-fn get(url: &str) -> Result<Request<Bytes>, Finding> {
-    Request::builder()
-        .method(Method::GET)
-        .uri(url)
-        .header(http::header::ACCEPT, wire::JSON)
-        .body(Bytes::new())
-        .map_err(|e| Finding::Broken(format!("{url}: {e}")))
+fn get(url: &str) -> Result<http::Request<bytes::Bytes>, Finding> {
+    wire::get_json(url).map_err(|e| Finding::Broken(e.to_string()))
 }
 
 /// DS-01: the issuer's metadata is served labelled JSON, naming the issuer, and

@@ -29,3 +29,18 @@ pub fn accounted(s: &Summary) {
         "{cpu:?}"
     );
 }
+
+/// Options for a run nothing stops early: quiet, no live metrics. The
+/// sender must live as long as the run.
+pub fn quiet() -> (
+    tokio::sync::watch::Sender<bool>,
+    tokenprobe_load::RunOptions,
+) {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let options = tokenprobe_load::RunOptions {
+        quiet: true,
+        stop: stopped,
+        metrics_listen: None,
+    };
+    (stop, options)
+}

@@ -12,7 +12,7 @@ use tokenprobe_protocol::cognito::{self, TokenBody, TokenRequest};
 use tokenprobe_protocol::jwt::AccessTokenClaims;
 use tokenprobe_protocol::rfc6749::{ErrorCode, Rejection};
 
-use super::{State, with_body};
+use super::{State, own_url, with_body};
 use crate::config::CognitoClient;
 use crate::route::{Quirk, Route};
 use crate::tokens::{now, random_id};
@@ -72,7 +72,7 @@ fn parse(state: &State, req: &Request<Bytes>) -> Result<TokenRequest, Rejection>
 }
 
 /// The client's secret, or its assertion: signed by one of its keys, for
-/// this token endpoint (by `Host`, either scheme, or the issuer), unexpired
+/// this token endpoint (as the request addressed it, or the issuer), unexpired
 /// and not seen before.
 fn authenticate(
     state: &State,
@@ -85,16 +85,9 @@ fn authenticate(
         Credential::Secret(s) if client.secret.as_ref() == Some(s) => Ok(()),
         Credential::Secret(_) => refused("client authentication failed"),
         Credential::Assertion(assertion) => {
-            let host = req
-                .headers()
-                .get(http::header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .or_else(|| req.uri().authority().map(|a| a.as_str()))
-                .unwrap_or_default();
             let issuer = state.signer.issuer();
             let audiences = [
-                format!("http://{host}{}", cognito::TOKEN_PATH),
-                format!("https://{host}{}", cognito::TOKEN_PATH),
+                format!("{}{}", own_url(state, req), cognito::TOKEN_PATH),
                 issuer.to_owned(),
                 format!("{issuer}{}", cognito::TOKEN_PATH),
             ];

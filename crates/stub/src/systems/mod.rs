@@ -136,13 +136,7 @@ fn discovery(state: &State, req: &Request<Bytes>) -> Response<Bytes> {
     if req.method() != Method::GET {
         return plain(StatusCode::METHOD_NOT_ALLOWED, "use GET");
     }
-    let host = req
-        .headers()
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .or_else(|| req.uri().authority().map(|a| a.as_str()))
-        .unwrap_or("127.0.0.1");
-    let issuer = format!("{}://{host}", if state.tls { "https" } else { "http" });
+    let issuer = own_url(state, req);
     let methods = ClientAuth::ALL.iter().map(|a| a.method_name().to_owned());
     Metadata {
         token_endpoint: Some(format!(
@@ -158,6 +152,19 @@ fn discovery(state: &State, req: &Request<Bytes>) -> Response<Bytes> {
         issuer,
     }
     .to_response()
+}
+
+/// This stub as the request addressed it: scheme and `Host` (or the
+/// HTTP/2 authority). Its discovery documents name it as the issuer, and
+/// `private_key_jwt` assertions name its token endpoint under it.
+pub(crate) fn own_url(state: &State, req: &Request<Bytes>) -> String {
+    let host = req
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()))
+        .unwrap_or("127.0.0.1");
+    format!("{}://{host}", if state.tls { "https" } else { "http" })
 }
 
 /// A short text answer for what no system documents (unknown paths).
