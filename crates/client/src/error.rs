@@ -5,7 +5,7 @@ use std::fmt;
 use std::time::Duration;
 
 use http::StatusCode;
-use tokenprobe_protocol::{ProviderError, RequestError, wire};
+use tokenprobe_protocol::{ProviderError, Redactor, RequestError, wire};
 
 /// The longest provider error code a label shows, in characters.
 pub const MAX_CODE_CHARS: usize = 48;
@@ -129,23 +129,16 @@ impl ClientError {
         }
     }
 
-    /// The same error with every one of `secrets` taken out of what the
+    /// The same error with what `redactor` finds taken out of what the
     /// server said (its code and the message), and the typed reading
-    /// dropped if it held one: a server that echoes the client secret as
-    /// its error code must not put it in a report's error label.
-    /// Compact JWTs are taken out too, whoever signed them: a fresh
-    /// `private_key_jwt` assertion is a credential for its minute, and the
-    /// flow keeps none to compare with.
-    pub(crate) fn without(mut self, secrets: &[&str]) -> Self {
+    /// dropped if it held any: a server that echoes the client secret as
+    /// its error code, plain, percent-encoded or in base64, must not put
+    /// it in a report's error label.
+    pub(crate) fn without(mut self, redactor: &Redactor) -> Self {
         let mut echoed = false;
         let mut scrub = |text: &mut String| {
-            for secret in secrets.iter().filter(|s| s.len() >= 4) {
-                if text.contains(secret) {
-                    *text = text.replace(secret, "[redacted]");
-                    echoed = true;
-                }
-            }
-            if let Some(clean) = without_jwts(text) {
+            let clean = redactor.scrub(text);
+            if clean != *text {
                 *text = clean;
                 echoed = true;
             }
@@ -260,49 +253,20 @@ pub(crate) fn has_cause(
     e.source().is_some_and(|s| has_cause(s, wanted))
 }
 
-/// `text` with every compact JWT (`eyJ…` header, claims and signature,
-/// base64url, dot-separated) replaced by `[redacted]`; `None` when it has
-/// none.
-fn without_jwts(text: &str) -> Option<String> {
-    let b64url = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    let mut found = false;
-    while let Some(start) = rest.find("eyJ") {
-        let (before, candidate) = rest.split_at(start);
-        let len = candidate
-            .find(|c: char| !(b64url(c) || c == '.'))
-            .unwrap_or(candidate.len());
-        let (token, after) = candidate.split_at(len);
-        let parts: Vec<&str> = token.split('.').collect();
-        out.push_str(before);
-        if parts.len() == 3 && parts[..2].iter().all(|p| p.len() >= 4) {
-            out.push_str("[redacted]");
-            found = true;
-        } else {
-            out.push_str(token);
-        }
-        rest = after;
-    }
-    out.push_str(rest);
-    found.then_some(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn jwts_in_what_a_server_said_are_redacted() {
+    fn what_the_redactor_finds_leaves_the_code_and_message() {
         let said = "bad assertion eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbmF0dXJl, try again";
-        assert_eq!(
-            without_jwts(said).as_deref(),
-            Some("bad assertion [redacted], try again")
-        );
-        for plain in ["no token here", "eyJ alone", "eyJhbGci.only-two", "x.y.z"] {
-            assert_eq!(without_jwts(plain), None, "{plain}");
-        }
-        let e = ClientError::new(ErrorKind::Provider, said.to_owned()).without(&[]);
+        let e =
+            ClientError::new(ErrorKind::Provider, said.to_owned()).without(&Redactor::default());
         assert!(!e.to_string().contains("eyJ"), "{e}");
+        let mut e = ClientError::new(ErrorKind::Provider, "no: S3cr%2Fet-value");
+        e.code = Some("bad_S3cr%2Fet-value".to_owned());
+        let e = e.without(&Redactor::knowing(["S3cr/et-value"]));
+        assert_eq!(e.label(), "provider(bad_[redacted])");
+        assert_eq!(e.to_string(), "provider(bad_[redacted]): no: [redacted]");
     }
 }

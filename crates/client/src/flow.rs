@@ -12,7 +12,7 @@ use std::sync::Arc;
 use tokenprobe_protocol::client_auth::{ClientAuth, Credential, Signer};
 use tokenprobe_protocol::vcd::{ApiVersion, SessionFormat};
 use tokenprobe_protocol::{
-    BaseUrl, Grant, ProviderError, Secret, System, cess, cognito, vcd, veeva, venafi,
+    BaseUrl, Grant, ProviderError, Redactor, Secret, System, cess, cognito, vcd, veeva, venafi,
 };
 
 use crate::client_key::{ClientKey, KeyAlgorithm};
@@ -379,6 +379,23 @@ pub enum Account {
 }
 
 impl Account {
+    /// The credentials it holds, as configured: the one list that error
+    /// scrubbing and the checks' redactor learn from.
+    pub fn secrets(&self) -> Vec<&str> {
+        fn idp(idp: &Idp) -> &str {
+            match idp {
+                Idp::Token(t) => t.expose(),
+                Idp::Cognito(r, _) => r.client_secret().map_or("", Secret::expose),
+            }
+        }
+        match self {
+            Account::Cognito(r) => r.client_secret().map(Secret::expose).into_iter().collect(),
+            Account::Cess(r) => vec![r.client_secret().expose(), r.password().expose()],
+            Account::Venafi(r) => vec![r.password().expose()],
+            Account::Veeva { idp: i, .. } | Account::Vcd { idp: i, .. } => vec![idp(i)],
+        }
+    }
+
     /// The system it belongs to.
     pub fn system(&self) -> System {
         match self {
@@ -396,6 +413,8 @@ impl Account {
 pub struct Flow {
     base: BaseUrl,
     account: Account,
+    /// Knows the account's secrets in every form a server may echo them.
+    redactor: Arc<Redactor>,
 }
 
 /// The request a `cognito` configuration describes (its secret or key
@@ -517,7 +536,12 @@ impl Flow {
                 )
             }
         };
-        Ok(Flow { base, account })
+        let redactor = Arc::new(Redactor::knowing(account.secrets()));
+        Ok(Flow {
+            base,
+            account,
+            redactor,
+        })
     }
 
     /// The server it sends to (an IdP may be elsewhere).
@@ -555,26 +579,10 @@ impl Flow {
         self.steps_of(t).await.map_err(|e| self.scrubbed(e))
     }
 
-    /// The account's secrets, as a server might echo them.
-    fn secrets(&self) -> Vec<&str> {
-        fn idp(idp: &Idp) -> &str {
-            match idp {
-                Idp::Token(t) => t.expose(),
-                Idp::Cognito(r, _) => r.client_secret().map_or("", Secret::expose),
-            }
-        }
-        match &self.account {
-            Account::Cognito(r) => r.client_secret().map(Secret::expose).into_iter().collect(),
-            Account::Cess(r) => vec![r.client_secret().expose(), r.password().expose()],
-            Account::Venafi(r) => vec![r.password().expose()],
-            Account::Veeva { idp: i, .. } | Account::Vcd { idp: i, .. } => vec![idp(i)],
-        }
-    }
-
     /// A failure with the account's secrets taken out of what the server
     /// said (only failures pay for it).
     fn scrubbed(&self, mut e: FlowError) -> FlowError {
-        e.error = e.error.without(&self.secrets());
+        e.error = e.error.without(&self.redactor);
         e
     }
 
@@ -619,7 +627,8 @@ impl Flow {
                 step(t, &mut steps, Step::Session, r.encode(&self.base), |a| {
                     r.decode_response(a.status, &a.headers, &a.body)
                 })
-                .await?
+                .await
+                .map_err(|e| without_token(e, r.access_token()))?
             }
             Account::Vcd {
                 idp,
@@ -639,7 +648,8 @@ impl Flow {
                 step(t, &mut steps, Step::Session, r.encode(&self.base), |a| {
                     r.decode_response(a.status, &a.headers, &a.body)
                 })
-                .await?
+                .await
+                .map_err(|e| without_token(e, &r.token))?
             }
         };
         Ok(Acquired { grant, steps })
@@ -690,6 +700,13 @@ fn with_skew_check(mut grant: Grant) -> Grant {
         grant.warnings.push(w);
     }
     grant
+}
+
+/// A session step's failure with the IdP token it carried taken out: the
+/// token is a credential the account does not hold, made by the first step.
+fn without_token(mut e: FlowError, token: &Secret) -> FlowError {
+    e.error = e.error.without(&Redactor::knowing([token.expose()]));
+    e
 }
 
 fn refused(step: Step, error: ClientError, steps: Vec<StepTime>) -> FlowError {

@@ -11,10 +11,7 @@ use bytes::Bytes;
 use http::{HeaderMap, Request};
 use serde::Serialize;
 use serde_json::Value;
-use tokenprobe_protocol::Secret;
-
-/// What stands where a secret was.
-pub const REDACTED: &str = "[redacted]";
+pub use tokenprobe_protocol::redact::{REDACTED, Redactor};
 
 /// How much of a body is kept.
 const EXCERPT_CHARS: usize = 600;
@@ -93,90 +90,18 @@ pub fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Erro
     s.serialize_f64(d.as_secs_f64() * 1000.0)
 }
 
-/// The values to scrub: configured secrets and every credential seen.
-#[derive(Default)]
-pub struct Redactor {
-    known: Vec<Secret>,
+/// Evidence made by the one redactor ([`Redactor`]): members and headers
+/// that carry credentials are replaced, and every value met in one is
+/// learned, so later text is scrubbed of it too.
+pub trait Capturing {
+    /// The evidence of a request (its answer is added by [`Capturing::answer`]).
+    fn request(&mut self, req: &Request<Bytes>) -> Capture;
+    /// Adds an answer to the evidence of its request.
+    fn answer(&mut self, capture: &mut Capture, status: u16, headers: &HeaderMap, body: &[u8]);
 }
 
-impl std::fmt::Debug for Redactor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Redactor({} values)", self.known.len())
-    }
-}
-
-/// The shortest value worth scrubbing: a two-letter "secret" would turn
-/// every text into `[redacted]`, and the members that hold it are redacted
-/// anyway.
-const MIN_KNOWN: usize = 4;
-
-/// The shortest piece of a secret taken out where a text was cut: one or
-/// two characters tell nothing and would only mangle innocent text.
-const MIN_FRAGMENT: usize = 3;
-
-/// Where a text was cut short (`wire::excerpt`, [`excerpt`]).
-const CUT: char = '…';
-
-impl Redactor {
-    /// Remembers a value to scrub, with the forms a server may echo it in:
-    /// JSON-escaped, form- and percent-encoded, and base64 (at each of the
-    /// three alignments, so `Basic base64(id:secret)` is caught too).
-    pub fn learn(&mut self, value: &str) {
-        let value = value.trim();
-        if value.chars().count() < MIN_KNOWN || self.knows(value) {
-            return;
-        }
-        for form in encodings(value) {
-            if form.chars().count() >= MIN_KNOWN && !self.knows(&form) {
-                self.known.push(Secret::new(form));
-            }
-        }
-        // Longest first, so a value containing another goes whole.
-        self.known
-            .sort_by_key(|k| std::cmp::Reverse(k.expose().len()));
-        // `Bearer xyz`, `VCSchema xyz`: the credential alone, too.
-        if let Some((_, last)) = value.rsplit_once(' ') {
-            self.learn(last);
-        }
-    }
-
-    fn knows(&self, value: &str) -> bool {
-        self.known.iter().any(|k| k.expose() == value)
-    }
-
-    /// `text` with every known value replaced, and, where the text was cut
-    /// (a `…`, or its end), a trailing piece of a known value too: a cut
-    /// made before the text reached here must not leave half a secret.
-    pub fn scrub(&self, text: &str) -> String {
-        let mut out = text.to_owned();
-        for k in &self.known {
-            let k = k.expose();
-            if out.contains(k) {
-                out = out.replace(k, REDACTED);
-            }
-        }
-        let cuts: Vec<usize> = out
-            .match_indices(CUT)
-            .map(|(i, _)| i)
-            .chain([out.len()])
-            .collect();
-        // From the last cut back, so earlier offsets stay valid.
-        for &cut in cuts.iter().rev() {
-            let before = out.get(..cut).unwrap_or_default();
-            let piece = self
-                .known
-                .iter()
-                .filter_map(|k| fragment_before(before, k.expose()))
-                .max();
-            if let Some(len) = piece {
-                out.replace_range(cut - len..cut, REDACTED);
-            }
-        }
-        out
-    }
-
-    /// The evidence of a request (its answer is added by [`Redactor::answer`]).
-    pub fn request(&mut self, req: &Request<Bytes>) -> Capture {
+impl Capturing for Redactor {
+    fn request(&mut self, req: &Request<Bytes>) -> Capture {
         let uri = req.uri();
         let mut url = format!(
             "{}://{}{}",
@@ -186,14 +111,14 @@ impl Redactor {
         );
         if let Some(q) = uri.query() {
             url.push('?');
-            url.push_str(&self.form(q));
+            url.push_str(&form(self, q));
         }
-        let request_headers = self.headers(req.headers(), REQUEST_HEADERS, &[]);
-        let body = req.body();
+        let request_headers = kept_headers(self, req.headers(), REQUEST_HEADERS, &[]);
+        let sent = req.body();
         Capture {
             request: format!("{} {}", req.method(), self.scrub(&url)),
             request_headers,
-            request_body: (!body.is_empty()).then(|| self.body(req.headers(), body)),
+            request_body: (!sent.is_empty()).then(|| redacted_body(self, req.headers(), sent)),
             status: None,
             response_headers: Vec::new(),
             response_body: None,
@@ -203,143 +128,96 @@ impl Redactor {
         }
     }
 
-    /// Adds an answer to the evidence of its request.
-    pub fn answer(&mut self, capture: &mut Capture, status: u16, headers: &HeaderMap, body: &[u8]) {
+    fn answer(&mut self, capture: &mut Capture, status: u16, headers: &HeaderMap, body: &[u8]) {
         capture.status = Some(status);
-        capture.response_headers = self.headers(headers, RESPONSE_HEADERS, SECRET_HEADERS);
-        capture.response_body = (!body.is_empty()).then(|| self.body(headers, body));
+        capture.response_headers = kept_headers(self, headers, RESPONSE_HEADERS, SECRET_HEADERS);
+        capture.response_body = (!body.is_empty()).then(|| redacted_body(self, headers, body));
     }
+}
 
-    fn headers(
-        &mut self,
-        headers: &HeaderMap,
-        keep: &[&str],
-        secret: &[&str],
-    ) -> Vec<(String, String)> {
-        let mut out = Vec::new();
-        for name in keep {
-            for value in headers.get_all(*name) {
-                let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
-                let shown = if secret.contains(name) {
-                    self.learn(&value);
-                    REDACTED.to_owned()
-                } else if *name == "authorization" {
-                    self.authorization(&value)
-                } else {
-                    self.scrub(&value)
-                };
-                out.push(((*name).to_owned(), shown));
-            }
-        }
-        out
-    }
-
-    /// `Basic [redacted]`, `Bearer [redacted]; org=Finance`.
-    fn authorization(&mut self, value: &str) -> String {
-        let (scheme, rest) = value.split_once(' ').unwrap_or(("", value));
-        let (credential, params) = match rest.split_once(';') {
-            Some((c, p)) => (c, format!(";{p}")),
-            None => (rest, String::new()),
-        };
-        self.learn(credential);
-        let shown = format!("{scheme} {REDACTED}{params}");
-        self.scrub(shown.trim_start())
-    }
-
-    fn body(&mut self, headers: &HeaderMap, body: &[u8]) -> String {
-        let text = String::from_utf8_lossy(body);
-        let media = tokenprobe_protocol::wire::media_type(headers).unwrap_or_default();
-        let redacted = if let Ok(mut v) = serde_json::from_slice::<Value>(body) {
-            self.json(&mut v);
-            v.to_string()
-        } else if media.eq_ignore_ascii_case(tokenprobe_protocol::wire::FORM) {
-            self.form(&text)
-        } else {
-            text.into_owned()
-        };
-        excerpt(&self.scrub(&redacted))
-    }
-
-    fn json(&mut self, v: &mut Value) {
-        match v {
-            Value::Object(map) => {
-                for (k, v) in map.iter_mut() {
-                    if is_secret_member(k) {
-                        if let Some(s) = v.as_str() {
-                            self.learn(s);
-                        }
-                        if !v.is_null() {
-                            *v = Value::String(REDACTED.into());
-                        }
-                    } else {
-                        self.json(v);
-                    }
-                }
-            }
-            Value::Array(items) => items.iter_mut().for_each(|v| self.json(v)),
-            _ => {}
-        }
-    }
-
-    fn form(&mut self, text: &str) -> String {
-        let mut out = form_urlencoded::Serializer::new(String::new());
-        for (k, v) in form_urlencoded::parse(text.as_bytes()) {
-            if is_secret_member(&k) {
-                self.learn(&v);
-                out.append_pair(&k, REDACTED);
+fn kept_headers(
+    r: &mut Redactor,
+    headers: &HeaderMap,
+    keep: &[&str],
+    secret: &[&str],
+) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for name in keep {
+        for value in headers.get_all(*name) {
+            let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+            let shown = if secret.contains(name) {
+                r.learn(&value);
+                REDACTED.to_owned()
+            } else if *name == "authorization" {
+                authorization(r, &value)
             } else {
-                out.append_pair(&k, &v);
-            }
-        }
-        // `[redacted]` reads better unencoded; it cannot be mistaken for a value.
-        out.finish().replace("%5Bredacted%5D", REDACTED)
-    }
-}
-
-/// The length of the longest start of `value` (at least [`MIN_FRAGMENT`]
-/// characters, short of the whole) that `text` ends with.
-fn fragment_before(text: &str, value: &str) -> Option<usize> {
-    value
-        .char_indices()
-        .map(|(i, _)| i)
-        .skip(MIN_FRAGMENT)
-        .filter(|&i| text.ends_with(&value[..i]))
-        .max()
-}
-
-/// `value` and the forms it may be echoed in.
-fn encodings(value: &str) -> Vec<String> {
-    use base64::Engine as _;
-    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
-    let json = serde_json::to_string(value).unwrap_or_default();
-    let json = json.trim_matches('"').to_owned();
-    let form: String = form_urlencoded::byte_serialize(value.as_bytes()).collect();
-    let mut out = vec![
-        value.to_owned(),
-        json.replace('/', "\\/"),
-        form.replace('+', "%20"),
-        json,
-        form,
-    ];
-    // The base64 of a text holding `value` at offset k (mod 3) holds a
-    // stretch that depends on `value` alone: drop the group it shares with
-    // what comes before, and the one it shares with what comes after.
-    for k in 0..3 {
-        let mut bytes = vec![0u8; k];
-        bytes.extend_from_slice(value.as_bytes());
-        for engine in [&STANDARD_NO_PAD, &URL_SAFE_NO_PAD] {
-            let encoded = engine.encode(&bytes);
-            let start = if k == 0 { 0 } else { 4 };
-            // Whole groups only: a last partial one depends on what follows.
-            let end = bytes.len() / 3 * 4;
-            if let Some(stable) = encoded.get(start..end) {
-                if stable.len() >= 8 {
-                    out.push(stable.to_owned());
-                }
-            }
+                r.scrub(&value)
+            };
+            out.push(((*name).to_owned(), shown));
         }
     }
     out
+}
+
+/// `Basic [redacted]`, `Bearer [redacted]; org=Finance`.
+fn authorization(r: &mut Redactor, value: &str) -> String {
+    let (scheme, rest) = value.split_once(' ').unwrap_or(("", value));
+    let (credential, params) = match rest.split_once(';') {
+        Some((c, p)) => (c, format!(";{p}")),
+        None => (rest, String::new()),
+    };
+    r.learn(credential);
+    let shown = format!("{scheme} {REDACTED}{params}");
+    r.scrub(shown.trim_start())
+}
+
+fn redacted_body(r: &mut Redactor, headers: &HeaderMap, body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let media = tokenprobe_protocol::wire::media_type(headers).unwrap_or_default();
+    let redacted = if let Ok(mut v) = serde_json::from_slice::<Value>(body) {
+        json(r, &mut v);
+        v.to_string()
+    } else if media.eq_ignore_ascii_case(tokenprobe_protocol::wire::FORM) {
+        form(r, &text)
+    } else {
+        text.into_owned()
+    };
+    excerpt(&r.scrub(&redacted))
+}
+
+fn json(r: &mut Redactor, v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                if is_secret_member(k) {
+                    if let Some(s) = v.as_str() {
+                        r.learn(s);
+                    }
+                    if !v.is_null() {
+                        *v = Value::String(REDACTED.into());
+                    }
+                } else {
+                    json(r, v);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| json(r, v)),
+        _ => {}
+    }
+}
+
+fn form(r: &mut Redactor, text: &str) -> String {
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in form_urlencoded::parse(text.as_bytes()) {
+        if is_secret_member(&k) {
+            r.learn(&v);
+            out.append_pair(&k, REDACTED);
+        } else {
+            out.append_pair(&k, &v);
+        }
+    }
+    // `[redacted]` reads better unencoded; it cannot be mistaken for a value.
+    out.finish().replace("%5Bredacted%5D", REDACTED)
 }
 
 fn is_secret_member(name: &str) -> bool {
@@ -545,21 +423,6 @@ mod tests {
                 }
             }
         }
-    }
-
-    #[test]
-    fn a_secret_cut_short_by_an_earlier_excerpt_is_taken_out() {
-        let mut r = Redactor::default();
-        r.learn("abcdefghij-klmnop");
-        assert_eq!(r.scrub("echo: abcdefgh…"), "echo: [redacted]…");
-        assert_eq!(r.scrub("echo: abcdefgh"), "echo: [redacted]");
-        assert_eq!(
-            r.scrub("tail ab… and abcdefghij-klmnop"),
-            "tail ab… and [redacted]"
-        );
-        r.learn("s3cr3t/with+plus");
-        assert_eq!(r.scrub("x=s3cr3t%2Fwith%2Bplus&y"), "x=[redacted]&y");
-        assert_eq!(r.scrub(r#""s3cr3t\/with+plus""#), r#""[redacted]""#);
     }
 
     #[test]

@@ -11,9 +11,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use tokenprobe_load::Plan;
 use tokenprobe_load::report::Summary;
 use tokenprobe_load::scenario::Shard;
+use tokenprobe_load::{Finished, Plan};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -30,21 +30,25 @@ enum Hostile {
     NewCodeEachTime,
     SlowBody,
     Hang,
+    /// Echoes the `client_secret` form member, in one encoding a request,
+    /// in its error code, description and a member of its own.
+    EchoSecret,
 }
 
 const HEAD_200: &str =
     "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncache-control: no-store\r\n";
 
-/// Reads one request (headers and a Content-Length body), loosely.
-async fn read_request(s: &mut TcpStream) -> bool {
+/// Reads one request (headers and a Content-Length body), loosely, and
+/// gives its body.
+async fn read_request(s: &mut TcpStream) -> Option<Vec<u8>> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
         let Ok(n) = s.read(&mut chunk).await else {
-            return false;
+            return None;
         };
         if n == 0 {
-            return false;
+            return None;
         }
         buf.extend_from_slice(&chunk[..n]);
         if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
@@ -56,20 +60,20 @@ async fn read_request(s: &mut TcpStream) -> bool {
                 .unwrap_or(0);
             while buf.len() < end + 4 + length {
                 let Ok(n) = s.read(&mut chunk).await else {
-                    return false;
+                    return None;
                 };
                 if n == 0 {
-                    return false;
+                    return None;
                 }
                 buf.extend_from_slice(&chunk[..n]);
             }
-            return true;
+            return buf.get(end + 4..end + 4 + length).map(<[u8]>::to_vec);
         }
     }
 }
 
 async fn answer(mut s: TcpStream, how: Hostile, requests: Arc<AtomicU64>) {
-    while read_request(&mut s).await {
+    while let Some(sent) = read_request(&mut s).await {
         let n = requests.fetch_add(1, Ordering::Relaxed);
         let done = match how {
             Hostile::Huge => {
@@ -149,10 +153,60 @@ async fn answer(mut s: TcpStream, how: Hostile, requests: Arc<AtomicU64>) {
                 tokio::time::sleep(Duration::from_secs(30)).await;
                 return;
             }
+            Hostile::EchoSecret => {
+                let echoed = echo(&sent, n);
+                let body = serde_json::json!({
+                    "error": format!("bad_{echoed}"),
+                    "error_description": format!("client secret {echoed} is wrong"),
+                    "received": echoed,
+                })
+                .to_string();
+                let head = format!(
+                    "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                    body.len()
+                );
+                s.write_all(format!("{head}{body}").as_bytes())
+                    .await
+                    .is_ok()
+            }
         };
         if !done {
             return;
         }
+    }
+}
+
+/// The `client_secret` member of a form body in the `n`-th of the
+/// encodings a careless server echoes it in: as received, decoded,
+/// base64, base64url, lower-case percent escapes, JSON with `\/`.
+fn echo(form: &[u8], n: u64) -> String {
+    use base64::Engine as _;
+    let raw = String::from_utf8_lossy(form);
+    let received = raw
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("client_secret="))
+        .unwrap_or("none")
+        .to_owned();
+    let plain: String = form_urlencoded::parse(form)
+        .find(|(k, _)| k == "client_secret")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    match n % 6 {
+        0 => received,
+        1 => plain,
+        2 => base64::engine::general_purpose::STANDARD.encode(&plain),
+        3 => base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&plain),
+        4 => plain
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() {
+                    char::from(b).to_string()
+                } else {
+                    format!("%{b:02x}")
+                }
+            })
+            .collect(),
+        _ => plain.replace('/', "\\/"),
     }
 }
 
@@ -187,19 +241,31 @@ fn plan(name: &str, text: &str) -> Plan {
 }
 
 async fn against(how: Hostile, rate: u32, seconds: &str) -> Summary {
+    against_with(
+        how,
+        rate,
+        seconds,
+        "client_secret = { value = \"svc-secret\" }",
+    )
+    .await
+    .summary
+}
+
+async fn against_with(how: Hostile, rate: u32, seconds: &str, credential: &str) -> Finished {
     let addr = hostile_server(how).await;
     let name = format!("{how:?}").to_lowercase();
     let p = plan(
         &name,
         &format!(
             "target = \"http://{addr}\"\n[http]\ntimeout_ms = 1500\n[[flows]]\nsystem = \"cognito\"\n\
-             client_id = \"svc\"\nclient_secret = {{ value = \"svc-secret\" }}\n\
+             client_id = \"svc\"\n{credential}\n\
              [load]\nmodel = \"open\"\nrate = {rate}\n[limits]\nduration = \"{seconds}\"\ngrace = \"2s\"\n"
         ),
     );
-    let s = run_plan(&p).await;
-    accounted(&s);
-    s
+    let (_stop, options) = support::quiet();
+    let finished = tokenprobe_load::run(&p, options).await.unwrap();
+    accounted(&finished.summary);
+    finished
 }
 
 fn only_label(s: &Summary) -> (String, u64) {
@@ -228,6 +294,44 @@ async fn each_hostile_answer_has_its_own_label() {
         );
         assert_eq!(s.counts.ok, 0, "{how:?}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secret_echoed_in_any_encoding_never_reaches_a_report() {
+    // No run of four of its characters is English or HTML.
+    const CANARY: &str = "Kx7/Qz9+Wv3=Jp8%31Yb";
+    let run = against_with(
+        Hostile::EchoSecret,
+        60,
+        "1s",
+        &format!("auth = \"body\"\nclient_secret = {{ value = \"{CANARY}\" }}"),
+    )
+    .await;
+    let s = &run.summary;
+    assert!(s.counts.started >= 40, "{:?}", s.counts);
+    assert_eq!(s.counts.ok, 0);
+    let runs: Vec<String> = {
+        let chars: Vec<char> = CANARY.chars().collect();
+        chars.windows(4).map(|w| w.iter().collect()).collect()
+    };
+    let mut outputs = vec![("table".to_owned(), run.table.clone())];
+    for entry in std::fs::read_dir(&run.dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+        outputs.push((path.display().to_string(), text));
+    }
+    assert!(outputs.len() >= 5, "table, summary, log, errors, page");
+    for (name, text) in &outputs {
+        let found: Vec<&String> = runs.iter().filter(|r| text.contains(r.as_str())).collect();
+        assert!(found.is_empty(), "{name} holds {found:?} of the secret");
+    }
+    // Whatever the encoding, one label: the code with the secret taken out.
+    assert_eq!(
+        s.counts.errors.keys().collect::<Vec<_>>(),
+        ["provider(bad_[redacted])"],
+        "{:?}",
+        s.counts.errors
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -71,6 +71,7 @@ pub mod client_auth;
 pub mod cognito;
 pub mod discovery;
 pub mod jwt;
+pub mod redact;
 pub mod rfc6749;
 pub mod taxid;
 pub mod vcd;
@@ -82,6 +83,7 @@ pub mod wire;
 pub use base_url::BaseUrl;
 pub use error::{DecodeError, ProviderError, RequestError};
 pub use grant::{Grant, GrantExtra, GrantKind, Refresh, Warning};
+pub use redact::Redactor;
 pub use secret::Secret;
 
 /// The five systems, by the names scenario files, reports and check

@@ -18,7 +18,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, StatusCode};
 use serde_json::Value;
-use tokenprobe_client::{Account, ClientError, Flow, FlowConfig, Idp, Transport};
+use tokenprobe_client::{Account, ClientError, Flow, FlowConfig, Transport};
 use tokenprobe_protocol::discovery::Metadata;
 use tokenprobe_protocol::{BaseUrl, Secret, System};
 use tokio::sync::OnceCell;
@@ -120,17 +120,8 @@ impl Target {
     /// redactor before anything is sent.
     pub fn new(flow: Flow, transport: Transport) -> Target {
         let journal = Journal::default();
-        match flow.account() {
-            Account::Cognito(r) => journal.learn(r.client_secret().map_or("", Secret::expose)),
-            Account::Cess(r) => {
-                journal.learn(r.client_secret().expose());
-                journal.learn(r.password().expose());
-            }
-            Account::Venafi(r) => journal.learn(r.password().expose()),
-            Account::Veeva { idp, .. } | Account::Vcd { idp, .. } => match idp {
-                Idp::Token(t) => journal.learn(t.expose()),
-                Idp::Cognito(r, _) => journal.learn(r.client_secret().map_or("", Secret::expose)),
-            },
+        for secret in flow.account().secrets() {
+            journal.learn(secret);
         }
         Target {
             system: flow.system(),
