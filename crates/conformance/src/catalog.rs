@@ -47,6 +47,7 @@ impl Mark {
 ///     mark: Mark::Doc,
 ///     warn_on: &[],
 ///     negative: false,
+///     change: None,
 /// };
 /// ```
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -73,6 +74,10 @@ pub struct Entry {
     /// It sends a wrong secret or password: it can lock a real account, so
     /// it runs only when asked for, once, spaced from the others.
     pub negative: bool,
+    /// For a check that expects a refusal: the one thing its probe changes
+    /// in the flow's working request, which must have succeeded first (a
+    /// refusal of a request that differs in more proves nothing).
+    pub change: Option<&'static str>,
 }
 
 impl Entry {
@@ -114,11 +119,17 @@ const fn entry(
         mark,
         warn_on: &[],
         negative: false,
+        change: None,
     }
 }
 
 const fn warn_on(mut e: Entry, systems: &'static [System]) -> Entry {
     e.warn_on = systems;
+    e
+}
+
+const fn varies(mut e: Entry, change: &'static str) -> Entry {
+    e.change = Some(change);
     e
 }
 
@@ -129,14 +140,17 @@ const fn negative(mut e: Entry) -> Entry {
 
 /// Every check, in the order they run.
 pub const ENTRIES: &[Entry] = &[
-    entry(
-        "RFC-01",
-        check!(rfc::labelled_json),
-        JSON_SYSTEMS,
-        Mark::Rfc,
-        "token and error responses are labelled JSON",
-        "a valid token request (and a refresh where there is one), then one with a missing or wrong non-secret parameter",
-        "`Content-Type: application/json` (parameters allowed) on the successes and on the error",
+    varies(
+        entry(
+            "RFC-01",
+            check!(rfc::labelled_json),
+            JSON_SYSTEMS,
+            Mark::Rfc,
+            "token and error responses are labelled JSON",
+            "a valid token request (and a refresh where there is one), then one with a missing or wrong non-secret parameter",
+            "`Content-Type: application/json` (parameters allowed) on the successes and on the error",
+        ),
+        "the refusal: cognito `grant_type` removed, cess `grant_type` set to `client_credentials`, venafi `client_id` removed",
     ),
     warn_on(
         entry(
@@ -151,14 +165,17 @@ pub const ENTRIES: &[Entry] = &[
         &[Cess, Venafi],
     ),
     warn_on(
-        entry(
-            "RFC-05",
-            check!(rfc::error_shape),
-            JSON_SYSTEMS,
-            Mark::Rfc,
-            "error bodies have the RFC 6749 shape",
-            "a request with a missing or wrong non-secret parameter",
-            "a JSON object with a string `error`, and string `error_description` / `error_uri` when present",
+        varies(
+            entry(
+                "RFC-05",
+                check!(rfc::error_shape),
+                JSON_SYSTEMS,
+                Mark::Rfc,
+                "error bodies have the RFC 6749 shape",
+                "a request with a missing or wrong non-secret parameter",
+                "a JSON object with a string `error`, and string `error_description` / `error_uri` when present",
+            ),
+            "the refusal: cognito `grant_type` removed, cess `grant_type` set to `client_credentials`, venafi `client_id` removed",
         ),
         &[Cess, Venafi],
     ),
@@ -171,14 +188,17 @@ pub const ENTRIES: &[Entry] = &[
         "a valid token request (and a refresh where there is one)",
         "`expires_in` a JSON number (a digit string or none is a warning)",
     ),
-    entry(
-        "RFC-08",
-        check!(rfc::basic_challenge),
-        &[Cognito],
-        Mark::Rfc,
-        "a 401 after HTTP Basic challenges",
-        "a token request with a malformed HTTP Basic header",
-        "401 with `WWW-Authenticate`",
+    varies(
+        entry(
+            "RFC-08",
+            check!(rfc::basic_challenge),
+            &[Cognito],
+            Mark::Rfc,
+            "a 401 after HTTP Basic challenges",
+            "the working request with a malformed HTTP Basic header",
+            "401 with `WWW-Authenticate: Basic realm=…` (another scheme, or no realm, is a warning; skipped for a client without Basic)",
+        ),
+        "`Authorization: Basic` made malformed",
     ),
     warn_on(
         entry(
@@ -192,41 +212,53 @@ pub const ENTRIES: &[Entry] = &[
         ),
         JSON_SYSTEMS,
     ),
-    entry(
-        "VV-07",
-        check!(veeva::failure_lists_errors),
-        &[Veeva],
-        Mark::Doc,
-        "a FAILURE carries its errors",
-        "a session request without `Authorization`",
-        "a `FAILURE` body lists `errors`",
+    varies(
+        entry(
+            "VV-07",
+            check!(veeva::failure_lists_errors),
+            &[Veeva],
+            Mark::Doc,
+            "a FAILURE carries its errors",
+            "a session request without `Authorization`",
+            "a `FAILURE` body lists `errors`",
+        ),
+        "`Authorization` removed",
     ),
-    entry(
-        "VV-09",
-        check!(veeva::no_token_no_session),
-        &[Veeva],
-        Mark::Doc,
-        "no Authorization, no session",
-        "a session request without `Authorization`",
-        "a `FAILURE` body or a 4xx, never a session",
+    varies(
+        entry(
+            "VV-09",
+            check!(veeva::no_token_no_session),
+            &[Veeva],
+            Mark::Doc,
+            "no Authorization, no session",
+            "a session request without `Authorization`",
+            "a `FAILURE` body or a 4xx, never a session",
+        ),
+        "`Authorization` removed",
     ),
-    entry(
-        "VV-10",
-        check!(veeva::invalid_token_no_session),
-        &[Veeva],
-        Mark::Doc,
-        "an invalid token gets no session",
-        "a session request with a bearer token the IdP never issued",
-        "a `FAILURE` body or a 4xx, never a session",
+    varies(
+        entry(
+            "VV-10",
+            check!(veeva::invalid_token_no_session),
+            &[Veeva],
+            Mark::Doc,
+            "an invalid token gets no session",
+            "a session request with a bearer token the IdP never issued",
+            "a `FAILURE` body or a 4xx, never a session",
+        ),
+        "the bearer token replaced by one the IdP never issued",
     ),
-    entry(
-        "VV-11",
-        check!(veeva::unknown_profile_no_session),
-        &[Veeva],
-        Mark::Doc,
-        "an unknown profile gets no session",
-        "a session request with a valid IdP token for a profile that does not exist",
-        "a `FAILURE` body or a 4xx, never a session",
+    varies(
+        entry(
+            "VV-11",
+            check!(veeva::unknown_profile_no_session),
+            &[Veeva],
+            Mark::Doc,
+            "an unknown profile gets no session",
+            "a session request with a valid IdP token for a profile that does not exist",
+            "a `FAILURE` body or a 4xx, never a session",
+        ),
+        "the profile id replaced by one that does not exist",
     ),
     entry(
         "CE-06",
@@ -246,32 +278,41 @@ pub const ENTRIES: &[Entry] = &[
         "a valid password grant without `scope`",
         "a granted `scope` that includes `authentication_session`",
     ),
-    negative(entry(
-        "CE-09",
-        check!(cess::wrong_otp_refused),
-        &[Cess],
-        Mark::Inferred,
-        "a wrong OTP gets no token",
-        "one password grant with a wrong OTP",
-        "a 4xx without a token",
+    negative(varies(
+        entry(
+            "CE-09",
+            check!(cess::wrong_otp_refused),
+            &[Cess],
+            Mark::Inferred,
+            "a wrong OTP gets no token",
+            "one password grant with a wrong OTP",
+            "a 4xx without a token",
+        ),
+        "`password` (the OTP) replaced",
     )),
-    entry(
-        "CE-10",
-        check!(cess::other_grant_refused),
-        &[Cess],
-        Mark::Inferred,
-        "another grant_type is refused",
-        "a grant with `grant_type=client_credentials`",
-        "400 `unsupported_grant_type`",
+    varies(
+        entry(
+            "CE-10",
+            check!(cess::other_grant_refused),
+            &[Cess],
+            Mark::Inferred,
+            "another grant_type is refused",
+            "a grant with `grant_type=client_credentials`",
+            "400 `unsupported_grant_type`",
+        ),
+        "`grant_type` set to `client_credentials`",
     ),
-    entry(
-        "CE-11",
-        check!(cess::lifetime_limit),
-        &[Cess],
-        Mark::Inferred,
-        "a too-long lifetime is refused or capped",
-        "a grant with `lifetime` one second above the user's limit",
-        "400, or a grant whose `expires_in` is within the limit",
+    varies(
+        entry(
+            "CE-11",
+            check!(cess::lifetime_limit),
+            &[Cess],
+            Mark::Inferred,
+            "a too-long lifetime is refused or capped",
+            "a grant with `lifetime` one second above the user's limit",
+            "400, or a grant whose `expires_in` is within the limit",
+        ),
+        "`lifetime` set one second above the user's limit",
     ),
     entry(
         "CE-12",
@@ -282,41 +323,53 @@ pub const ENTRIES: &[Entry] = &[
         "a grant with `lifetime` 3600",
         "a grant with `expires_in` ≤ 3600",
     ),
-    entry(
-        "VE-06",
-        check!(venafi::missing_application),
-        &[Venafi],
-        Mark::Doc,
-        "no client_id: 400",
-        "an authorize request without `client_id`",
-        "400 \"Application identifier is missing\"",
+    varies(
+        entry(
+            "VE-06",
+            check!(venafi::missing_application),
+            &[Venafi],
+            Mark::Doc,
+            "no client_id: 400",
+            "an authorize request without `client_id`",
+            "400 \"Application identifier is missing\"",
+        ),
+        "`client_id` removed",
     ),
-    entry(
-        "VE-07",
-        check!(venafi::missing_password),
-        &[Venafi],
-        Mark::Doc,
-        "no password: 400",
-        "an authorize request without `password`",
-        "400 \"Missing username or password\"",
+    varies(
+        entry(
+            "VE-07",
+            check!(venafi::missing_password),
+            &[Venafi],
+            Mark::Doc,
+            "no password: 400",
+            "an authorize request without `password`",
+            "400 \"Missing username or password\"",
+        ),
+        "`password` removed",
     ),
-    negative(entry(
-        "VE-08",
-        check!(venafi::wrong_password),
-        &[Venafi],
-        Mark::Doc,
-        "a wrong password: 401",
-        "one authorize request with a wrong password",
-        "401 \"Username/password combination not valid\"",
+    negative(varies(
+        entry(
+            "VE-08",
+            check!(venafi::wrong_password),
+            &[Venafi],
+            Mark::Doc,
+            "a wrong password: 401",
+            "one authorize request with a wrong password",
+            "401 \"Username/password combination not valid\"",
+        ),
+        "`password` replaced",
     )),
-    entry(
-        "VE-09",
-        check!(venafi::unlisted_scope_refused),
-        &[Venafi],
-        Mark::Inferred,
-        "a scope the application lacks gets no token",
-        "an authorize request for scope `admin`",
-        "400, 401 or 403, never a token",
+    varies(
+        entry(
+            "VE-09",
+            check!(venafi::unlisted_scope_refused),
+            &[Venafi],
+            Mark::Inferred,
+            "a scope the application lacks gets no token",
+            "an authorize request for scope `admin`",
+            "400, 401 or 403, never a token",
+        ),
+        "`scope` replaced by `admin`",
     ),
     entry(
         "VE-10",
@@ -327,14 +380,17 @@ pub const ENTRIES: &[Entry] = &[
         "a grant, then a refresh with its refresh token",
         "2xx with a new `access_token` (skipped when the grant has no refresh token)",
     ),
-    entry(
-        "VE-11",
-        check!(venafi::revoke_ends_token),
-        &[Venafi],
-        Mark::Doc,
-        "a revoked token no longer verifies",
-        "a grant, verify, revoke, verify again",
-        "2xx, 2xx, then 401",
+    varies(
+        entry(
+            "VE-11",
+            check!(venafi::revoke_ends_token),
+            &[Venafi],
+            Mark::Doc,
+            "a revoked token no longer verifies",
+            "a grant, verify, revoke, verify again",
+            "2xx, 2xx, then 401",
+        ),
+        "none: the same verify, after a revoke",
     ),
     entry(
         "VE-12",
@@ -363,59 +419,77 @@ pub const ENTRIES: &[Entry] = &[
         "a valid client-credentials request",
         "`Cache-Control: no-store`",
     ),
-    negative(entry(
-        "CG-08",
-        check!(cognito::wrong_secret_refused),
-        &[Cognito],
-        Mark::Doc,
-        "a wrong secret: invalid_client",
-        "one token request with a wrong client secret (with a key: an assertion whose signature does not verify)",
-        "400 or 401 `invalid_client`",
+    negative(varies(
+        entry(
+            "CG-08",
+            check!(cognito::wrong_secret_refused),
+            &[Cognito],
+            Mark::Doc,
+            "a wrong secret: invalid_client",
+            "one token request with a wrong client secret (with a key: an assertion whose signature does not verify)",
+            "400 or 401 `invalid_client`",
+        ),
+        "the client secret replaced (with a key: the assertion's signature broken)",
     )),
-    negative(entry(
-        "CG-09",
-        check!(cognito::unknown_client_refused),
-        &[Cognito],
-        Mark::Doc,
-        "an unknown client: invalid_client",
-        "one token request for a client id that does not exist",
-        "400 or 401 `invalid_client`",
+    negative(varies(
+        entry(
+            "CG-09",
+            check!(cognito::unknown_client_refused),
+            &[Cognito],
+            Mark::Doc,
+            "an unknown client: invalid_client",
+            "one token request for a client id that does not exist",
+            "400 or 401 `invalid_client`",
+        ),
+        "`client_id` replaced by one that does not exist",
     )),
-    entry(
-        "CG-10",
-        check!(cognito::unsupported_grant_refused),
-        &[Cognito],
-        Mark::Rfc,
-        "an unsupported grant_type is refused",
-        "`grant_type=password` (Cognito has none); in rfc6749 mode a grant type no server knows",
-        "400 `unsupported_grant_type` or `unauthorized_client`",
+    varies(
+        entry(
+            "CG-10",
+            check!(cognito::unsupported_grant_refused),
+            &[Cognito],
+            Mark::Rfc,
+            "an unsupported grant_type is refused",
+            "`grant_type=password` (Cognito has none); in rfc6749 mode a grant type no server knows",
+            "400 `unsupported_grant_type` or `unauthorized_client`",
+        ),
+        "`grant_type` set to `password` (rfc6749 mode: a grant type no server knows)",
     ),
-    entry(
-        "CG-11",
-        check!(cognito::missing_grant_type_refused),
-        &[Cognito],
-        Mark::Rfc,
-        "a missing grant_type is refused",
-        "a token request without `grant_type`",
-        "400 `invalid_request`",
+    varies(
+        entry(
+            "CG-11",
+            check!(cognito::missing_grant_type_refused),
+            &[Cognito],
+            Mark::Rfc,
+            "a missing grant_type is refused",
+            "a token request without `grant_type`",
+            "400 `invalid_request`",
+        ),
+        "`grant_type` removed",
     ),
-    entry(
-        "CG-12",
-        check!(cognito::unlisted_scope_not_granted),
-        &[Cognito],
-        Mark::Rfc,
-        "a scope the client lacks is never granted",
-        "a token request for scope `admin/everything`",
-        "400 `invalid_scope`, or a grant that leaves the scope out",
+    varies(
+        entry(
+            "CG-12",
+            check!(cognito::unlisted_scope_not_granted),
+            &[Cognito],
+            Mark::Rfc,
+            "a scope the client lacks is never granted",
+            "a token request for scope `admin/everything`",
+            "400 `invalid_scope`, or a grant that leaves the scope out",
+        ),
+        "`scope` replaced by `admin/everything`",
     ),
-    entry(
-        "CG-13",
-        check!(cognito::get_refused),
-        &[Cognito],
-        Mark::Rfc,
-        "GET gives no token",
-        "a GET on the token endpoint",
-        "a 4xx without a token",
+    varies(
+        entry(
+            "CG-13",
+            check!(cognito::get_refused),
+            &[Cognito],
+            Mark::Rfc,
+            "GET gives no token",
+            "the working request by GET, its form in the query string, then in the body",
+            "a 4xx without a token",
+        ),
+        "the method set to GET, the form in the query string, then in the body",
     ),
     entry(
         "CG-14",
@@ -462,62 +536,80 @@ pub const ENTRIES: &[Entry] = &[
         "a valid token request, then a GET of the metadata's `jwks_uri`",
         "a signature that verifies with the key named by `kid` (skipped for opaque tokens or without `jwks_uri`)",
     ),
-    entry(
-        "DS-04",
-        check!(discovery::unadvertised_grant_refused),
-        &[Cognito],
-        Mark::Rfc,
-        "a grant not advertised is refused",
-        "a token request with the first of password, device_code, token-exchange, jwt-bearer, refresh_token that `grant_types_supported` lacks",
-        "a 4xx without a token (skipped without `grant_types_supported`)",
-    ),
-    negative(entry(
-        "PK-01",
-        check!(rfc7523::other_audience_refused),
-        &[Cognito],
-        Mark::Rfc,
-        "an assertion for another audience is refused",
-        "one token request with an assertion, signed by the client's key, whose `aud` is another server's",
-        "400 or 401 `invalid_client` (RFC 7523 §3 item 3; skipped for a client with a secret)",
-    )),
-    negative(entry(
-        "PK-02",
-        check!(rfc7523::expired_refused),
-        &[Cognito],
-        Mark::Rfc,
-        "an expired assertion is refused",
-        "one token request with an assertion, signed by the client's key, that expired 5 minutes ago",
-        "400 or 401 `invalid_client` (RFC 7523 §3 item 4; skipped for a client with a secret)",
-    )),
-    warn_on(
-        negative(entry(
-            "PK-03",
-            check!(rfc7523::replay_refused),
+    varies(
+        entry(
+            "DS-04",
+            check!(discovery::unadvertised_grant_refused),
             &[Cognito],
             Mark::Rfc,
-            "a replayed assertion is refused",
-            "one fresh assertion sent twice",
-            "a token, then 400 or 401 `invalid_client` (RFC 7523 §3 item 7 lets a server skip this: a warning)",
+            "a grant not advertised is refused",
+            "a token request with the first of password, device_code, token-exchange, jwt-bearer, refresh_token that `grant_types_supported` lacks",
+            "a 4xx without a token (skipped without `grant_types_supported`)",
+        ),
+        "`grant_type` set to one the metadata does not advertise",
+    ),
+    negative(varies(
+        entry(
+            "PK-01",
+            check!(rfc7523::other_audience_refused),
+            &[Cognito],
+            Mark::Rfc,
+            "an assertion for another audience is refused",
+            "one token request with an assertion, signed by the client's key, whose `aud` is another server's",
+            "400 or 401 `invalid_client` (RFC 7523 §3 item 3; skipped for a client with a secret)",
+        ),
+        "the assertion's `aud` replaced by another server's",
+    )),
+    negative(varies(
+        entry(
+            "PK-02",
+            check!(rfc7523::expired_refused),
+            &[Cognito],
+            Mark::Rfc,
+            "an expired assertion is refused",
+            "one token request with an assertion, signed by the client's key, that expired 5 minutes ago",
+            "400 or 401 `invalid_client` (RFC 7523 §3 item 4; skipped for a client with a secret)",
+        ),
+        "the assertion's `iat` and `exp` moved 10 and 5 minutes into the past",
+    )),
+    warn_on(
+        negative(varies(
+            entry(
+                "PK-03",
+                check!(rfc7523::replay_refused),
+                &[Cognito],
+                Mark::Rfc,
+                "a replayed assertion is refused",
+                "one fresh assertion sent twice",
+                "a token, then 400 or 401 `invalid_client` (RFC 7523 §3 item 7 lets a server skip this: a warning)",
+            ),
+            "none: the same assertion sent a second time",
         )),
         &[Cognito],
     ),
-    entry(
-        "VCD-07",
-        check!(vcd::anonymous_forbidden),
-        &[Vcd],
-        Mark::Doc,
-        "no Authorization: 403",
-        "a login without `Authorization`",
-        "403",
+    varies(
+        entry(
+            "VCD-07",
+            check!(vcd::anonymous_forbidden),
+            &[Vcd],
+            Mark::Doc,
+            "no Authorization: 403",
+            "a login without `Authorization`",
+            "403",
+        ),
+        "`Authorization` removed",
     ),
-    entry(
-        "VCD-08",
-        check!(vcd::invalid_token_refused),
-        &[Vcd],
-        Mark::Doc,
-        "an invalid token: 401",
-        "a login with a bearer token the IdP never issued",
-        "401 with an `Error` whose `majorErrorCode` is 401",
+    varies(
+        entry(
+            "VCD-08",
+            check!(vcd::invalid_token_refused),
+            &[Vcd],
+            Mark::Doc,
+            "an invalid token: 401",
+            "a login with a bearer token the IdP never issued",
+            "401 with an `Error` whose `majorErrorCode` is 401",
+        ),
+        "the bearer token replaced by one the IdP never issued",
     ),
     entry(
         "VCD-09",
@@ -528,23 +620,29 @@ pub const ENTRIES: &[Entry] = &[
         "a login with a valid IdP token for the configured org",
         "a `Session` naming that org",
     ),
-    entry(
-        "VCD-10",
-        check!(vcd::old_version_refused),
-        &[Vcd],
-        Mark::Inferred,
-        "an unsupported API version: 406",
-        "a login with `Accept: application/*+xml;version=9.0`",
-        "406",
+    varies(
+        entry(
+            "VCD-10",
+            check!(vcd::old_version_refused),
+            &[Vcd],
+            Mark::Inferred,
+            "an unsupported API version: 406",
+            "a login with `Accept: application/*+xml;version=9.0`",
+            "406",
+        ),
+        "the `Accept` version set to 9.0",
     ),
-    entry(
-        "VCD-11",
-        check!(vcd::logout_ends_session),
-        &[Vcd],
-        Mark::Doc,
-        "logout ends the session",
-        "a login, GET the current session, DELETE it, GET it again",
-        "2xx, 204, then 401",
+    varies(
+        entry(
+            "VCD-11",
+            check!(vcd::logout_ends_session),
+            &[Vcd],
+            Mark::Doc,
+            "logout ends the session",
+            "a login, GET the current session, DELETE it, GET it again",
+            "2xx, 204, then 401",
+        ),
+        "none: the same session request, after a logout",
     ),
 ];
 

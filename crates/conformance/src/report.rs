@@ -28,6 +28,9 @@ pub fn catalog() -> String {
         );
         let _ = writeln!(s, "        sends:   {}", e.sends);
         let _ = writeln!(s, "        expects: {}", e.expects);
+        if let Some(change) = e.change {
+            let _ = writeln!(s, "        varies:  {change} (from the working request)");
+        }
     }
     s
 }

@@ -61,6 +61,9 @@ pub struct Verdict {
     pub sends: &'static str,
     /// What had to come back.
     pub expects: &'static str,
+    /// For a negative check, what its probe changes in the working request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change: Option<&'static str>,
     /// The result.
     pub outcome: Outcome,
     /// Why, in one line (empty on a pass), secrets scrubbed.
@@ -269,6 +272,7 @@ fn verdict(
         mark: entry.mark,
         sends: entry.sends,
         expects: entry.expects,
+        change: entry.change,
         outcome,
         reason,
         elapsed,

@@ -33,3 +33,29 @@ fn every_contract_id_has_a_test_named_after_it() {
         .collect();
     assert!(missing.is_empty(), "ids without a test: {missing:?}");
 }
+
+/// Each negative check's change, as the catalog states it, is the one the
+/// reference gives for its id.
+#[test]
+fn the_reference_states_each_negative_checks_change() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let reference = std::fs::read_to_string(root.join("../../docs/contracts.md")).unwrap();
+    let rows: Vec<(String, String)> = reference
+        .lines()
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            (cells.len() == 4).then(|| (cells[1].to_owned(), cells[2].to_owned()))
+        })
+        .collect();
+    let mut stated = 0;
+    for e in tokenprobe_conformance::catalog::ENTRIES {
+        let Some(change) = e.change else { continue };
+        stated += 1;
+        assert!(
+            rows.iter().any(|(id, c)| id == e.id && c == change),
+            "{}: `{change}` is not in docs/contracts.md",
+            e.id
+        );
+    }
+    assert!(stated >= 29, "{stated}");
+}

@@ -52,14 +52,21 @@ fn outputs(r: &Report) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// Answers 400 with the request's form echoed in `error_description`,
-/// padded so that the secret starts at byte `at` of the body.
+/// Grants the working request; answers anything else 400 with the
+/// request's form echoed in `error_description`, padded so that the secret
+/// starts at byte `at` of the body.
 struct Echo {
     at: usize,
 }
 
 impl Respond for Echo {
     fn respond(&self, req: &Request) -> ResponseTemplate {
+        if req.body == b"grant_type=client_credentials" {
+            return ResponseTemplate::new(200).set_body_raw(
+                r#"{"access_token":"at-1","token_type":"Bearer","expires_in":3600}"#,
+                "application/json",
+            );
+        }
         let head = r#"{"error":"invalid_request","error_description":""#;
         let field = "client_secret=";
         let pad = ".".repeat(self.at - head.len() - field.len());

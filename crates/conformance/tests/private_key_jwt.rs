@@ -54,7 +54,12 @@ async fn every_cognito_check_holds_for_a_client_with_a_key() {
             .count();
         assert_eq!(r.verdicts.len(), cognito, "{}", report::table(&r));
         for v in &r.verdicts {
-            assert_eq!(v.outcome, Outcome::Pass, "{key}: {}", report::line(v));
+            // RFC-08 is about a client that used HTTP Basic.
+            let expected = match v.id {
+                "RFC-08" => Outcome::Skip,
+                _ => Outcome::Pass,
+            };
+            assert_eq!(v.outcome, expected, "{key}: {}", report::line(v));
         }
         // The assertions never reach the evidence.
         for v in &r.verdicts {
@@ -77,7 +82,7 @@ async fn a_server_that_does_not_verify_assertions_fails_the_checks_that_send_bad
     let not_passed: Vec<(&str, Outcome)> = r
         .verdicts
         .iter()
-        .filter(|v| v.outcome != Outcome::Pass)
+        .filter(|v| v.outcome != Outcome::Pass && v.id != "RFC-08")
         .map(|v| (v.id, v.outcome))
         .collect();
     assert_eq!(

@@ -190,6 +190,93 @@ impl Rejection {
     }
 }
 
+/// What a 401's challenges say to a client that used HTTP Basic (RFC-08).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BasicChallenge {
+    /// A `Basic` challenge with its `realm`.
+    Complete,
+    /// No `WWW-Authenticate` at all: RFC 6749 §5.2 requires one.
+    Missing,
+    /// Challenges, but none for `Basic`, the scheme the client used
+    /// (RFC 6749 §5.2: "matching the authentication scheme used").
+    OtherScheme,
+    /// `Basic` without the `realm` parameter RFC 7617 §2 requires.
+    NoRealm,
+}
+
+impl BasicChallenge {
+    /// Reads every `WWW-Authenticate` value of an answer.
+    pub fn of(headers: &HeaderMap) -> BasicChallenge {
+        let values: Vec<&str> = headers
+            .get_all(WWW_AUTHENTICATE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        if values.is_empty() {
+            return BasicChallenge::Missing;
+        }
+        let mut found = BasicChallenge::OtherScheme;
+        for (scheme, params) in values.iter().flat_map(|v| challenges(v)) {
+            if scheme.eq_ignore_ascii_case("basic") {
+                let realm = params.iter().any(|p| {
+                    p.split_once('=')
+                        .is_some_and(|(k, _)| k.trim().eq_ignore_ascii_case("realm"))
+                });
+                if realm {
+                    return BasicChallenge::Complete;
+                }
+                found = BasicChallenge::NoRealm;
+            }
+        }
+        found
+    }
+}
+
+/// The challenges of one `WWW-Authenticate` value (RFC 9110 §11.6.1): each
+/// scheme with its `name=value` parameters. Commas inside quoted strings
+/// do not split.
+fn challenges(value: &str) -> Vec<(&str, Vec<&str>)> {
+    let mut pieces = Vec::new();
+    let (mut start, mut quoted, mut escaped) = (0, false, false);
+    for (i, c) in value.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            ',' if !quoted => {
+                pieces.push(value.get(start..i).unwrap_or_default());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    pieces.push(value.get(start..).unwrap_or_default());
+    let mut out: Vec<(&str, Vec<&str>)> = Vec::new();
+    for piece in pieces.into_iter().map(str::trim).filter(|p| !p.is_empty()) {
+        let first_space = piece.find(' ');
+        let first_equals = piece.find('=');
+        let is_param = match (first_space, first_equals) {
+            (_, None) => false,
+            (None, Some(_)) => true,
+            (Some(s), Some(e)) => e < s,
+        };
+        match (is_param, out.last_mut()) {
+            (true, Some((_, params))) => params.push(piece),
+            _ => {
+                let (scheme, rest) = piece.split_once(' ').unwrap_or((piece, ""));
+                let rest = rest.trim();
+                let params = if rest.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![rest]
+                };
+                out.push((scheme, params));
+            }
+        }
+    }
+    out
+}
+
 /// `expires_in` as received: a JSON number, or (non-conforming, RFC-06) a
 /// string of digits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -404,6 +491,39 @@ pub(crate) fn decode_error(status: StatusCode, body: &[u8]) -> ProviderError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn challenge(values: &[&str]) -> BasicChallenge {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append(WWW_AUTHENTICATE, HeaderValue::from_str(v).unwrap());
+        }
+        BasicChallenge::of(&h)
+    }
+
+    #[test]
+    fn a_basic_challenge_needs_its_realm() {
+        use BasicChallenge::*;
+        for (values, expected) in [
+            (&[][..], Missing),
+            (&["Basic realm=\"token\""][..], Complete),
+            (&["basic REALM=x, charset=\"UTF-8\""][..], Complete),
+            (&["Basic"][..], NoRealm),
+            (&["Basic charset=\"UTF-8\""][..], NoRealm),
+            (&["Bearer realm=\"a, Basic realm=b\""][..], OtherScheme),
+            (&["Bearer error=\"invalid_token\""][..], OtherScheme),
+            (
+                &["Bearer realm=\"api\", Basic realm=\"token\""][..],
+                Complete,
+            ),
+            (&["Bearer realm=\"api\"", "Basic"][..], NoRealm),
+            (
+                &["Newauth realm=\"apps\", type=1, title=\"Login\", Basic realm=\"simple\""][..],
+                Complete,
+            ),
+        ] {
+            assert_eq!(challenge(values), expected, "{values:?}");
+        }
+    }
 
     #[test]
     fn rfc_05_every_code_round_trips_and_unknown_codes_are_kept() {

@@ -340,6 +340,19 @@ impl VaultFailure {
         )
     }
 
+    /// A required parameter missing (`PARAMETER_REQUIRED`).
+    pub fn parameter_required(name: &str) -> Self {
+        VaultFailure {
+            status: ResponseStatus::Failure,
+            message: None,
+            errors: vec![VaultErrorItem {
+                kind: "PARAMETER_REQUIRED".into(),
+                message: format!("Missing required parameter [{name}]"),
+            }],
+            error_type: None,
+        }
+    }
+
     /// A method other than POST.
     pub fn method_not_supported() -> Self {
         VaultFailure {

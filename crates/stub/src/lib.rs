@@ -45,7 +45,7 @@ pub use fault::{
     Capacity, ErrorFault, Latency, LatencyDistribution, Probability, Reset, RouteFaults, Stall,
     StallWindow,
 };
-pub use route::{JWKS_PATH, Quirk, Route, RouteKey};
+pub use route::{DEMAND, JWKS_PATH, Quirk, Route, RouteKey};
 pub use tls::{Tls, TlsError};
 pub use tokens::KeyError;
 

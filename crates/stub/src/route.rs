@@ -190,8 +190,25 @@ pub enum Quirk {
     UnknownClientAccepted,
     /// Any `grant_type` is taken (CG-10, CE-10).
     AnyGrantTypeAccepted,
-    /// `GET` on the token endpoint gives a token (CG-13).
+    /// `GET` on the token endpoint gives a token, the form in its body (CG-13).
     GetAccepted,
+    /// `GET` on the token endpoint gives a token, the form in its query
+    /// string, as `curl -G` sends it (CG-13).
+    GetWithQueryIssuesToken,
+    /// A 401's challenge is `Basic` without `realm` (RFC-08, a warning:
+    /// RFC 7617 §2 requires the realm).
+    BasicChallengeWithoutRealm,
+    /// A token request without `scope` is refused (400 `invalid_request`)
+    /// before anything else is looked at: a reason of its own, which a
+    /// negative check's probe, made from the working request, never meets.
+    ScopeRequired,
+    /// A CESS grant without `provider` is refused (400 `invalid_request`)
+    /// before anything else, as [`Quirk::ScopeRequired`].
+    ProviderRequired,
+    /// A Vault session request without the tracking `client_id` is a
+    /// FAILURE (`PARAMETER_REQUIRED`) before anything else, as
+    /// [`Quirk::ScopeRequired`].
+    ClientIdRequired,
     /// An unknown `grant_type` is `invalid_grant`, not
     /// `unsupported_grant_type` (CG-10; oauth2-mock-server 8 does this).
     UnknownGrantInvalidGrant,
@@ -224,9 +241,13 @@ pub enum Quirk {
     LogoutIgnored,
 }
 
+/// What [`Quirk::breaks`] names for a quirk that breaks no rule but
+/// demands something of every request (a different reason to refuse).
+pub const DEMAND: &str = "demand";
+
 impl Quirk {
     /// Every quirk.
-    pub const ALL: [Quirk; 27] = [
+    pub const ALL: [Quirk; 32] = [
         Quirk::NoCacheControl,
         Quirk::ExpiresInString,
         Quirk::NoWwwAuthenticate,
@@ -240,6 +261,11 @@ impl Quirk {
         Quirk::UnknownClientAccepted,
         Quirk::AnyGrantTypeAccepted,
         Quirk::GetAccepted,
+        Quirk::GetWithQueryIssuesToken,
+        Quirk::BasicChallengeWithoutRealm,
+        Quirk::ScopeRequired,
+        Quirk::ProviderRequired,
+        Quirk::ClientIdRequired,
         Quirk::UnknownGrantInvalidGrant,
         Quirk::MissingGrantUnsupported,
         Quirk::NoDefaultScope,
@@ -291,7 +317,13 @@ impl Quirk {
             ],
             Quirk::UnknownClientAccepted => &[(Cognito, "CG-09")],
             Quirk::AnyGrantTypeAccepted => &[(Cognito, "CG-10"), (Cess, "CE-10")],
-            Quirk::GetAccepted => &[(Cognito, "CG-13")],
+            Quirk::GetAccepted | Quirk::GetWithQueryIssuesToken => &[(Cognito, "CG-13")],
+            Quirk::BasicChallengeWithoutRealm => &[(Cognito, "RFC-08")],
+            // A demand, not a broken rule: it breaks no check of a client
+            // that sends its working request, and must never make one pass.
+            Quirk::ScopeRequired => &[(Cognito, DEMAND)],
+            Quirk::ProviderRequired => &[(Cess, DEMAND)],
+            Quirk::ClientIdRequired => &[(Veeva, DEMAND)],
             Quirk::UnknownGrantInvalidGrant => &[(Cognito, "CG-10")],
             Quirk::MissingGrantUnsupported => &[(Cognito, "CG-11")],
             Quirk::NoDefaultScope => &[(Cess, "CE-08")],

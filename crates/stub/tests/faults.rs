@@ -80,11 +80,10 @@ async fn a_stall_and_fixed_latency_hold_the_answer() {
     ))
     .await;
     let t = Instant::now();
-    let r = h
-        .on(tokenprobe_protocol::System::Veeva)
-        .veeva(tokenprobe_stub::DEMO_ID, None)
-        .await
-        .unwrap();
+    let veeva = h.on(tokenprobe_protocol::System::Veeva);
+    let mut no_token = veeva.veeva_request(None, "x").unwrap();
+    no_token.headers_mut().remove(http::header::AUTHORIZATION);
+    let r = veeva.send(no_token).await.unwrap();
     assert_eq!(r.status, StatusCode::OK);
     assert!(
         t.elapsed() >= Duration::from_millis(300),

@@ -30,6 +30,7 @@ pub(crate) async fn default_scope(target: &Target) -> Checked {
 
 /// CE-09: a wrong OTP gets no token.
 pub(crate) async fn wrong_otp_refused(target: &Target) -> Checked {
+    target.control().await?;
     let mut body = target.cess_body()?;
     let wrong = match target.cess_account()?.password().expose() {
         "000000" => "999999",
@@ -55,6 +56,7 @@ pub(crate) async fn other_grant_refused(target: &Target) -> Checked {
 
 /// CE-11: a lifetime past the user's limit is refused or cut.
 pub(crate) async fn lifetime_limit(target: &Target) -> Checked {
+    target.control().await?;
     let limit = u64::from(target.cess_account()?.username().max_lifetime());
     let mut body = target.cess_body()?;
     body["lifetime"] = (limit + 1).into();

@@ -57,8 +57,10 @@ pub(crate) async fn not_cached(target: &Target) -> Checked {
     })
 }
 
-/// `invalid_client` with 400 or 401.
+/// `invalid_client` with 400 or 401, for the working request with another
+/// credential or client.
 pub(super) async fn invalid_client(target: &Target, request: &cognito::TokenRequest) -> Checked {
+    target.control().await?;
     let reply = target.cognito(request).await?;
     require(
         matches!(reply.status.as_u16(), 400 | 401) && reply.json()["error"] == "invalid_client",
@@ -95,14 +97,14 @@ pub(crate) const UNKNOWN_GRANT: &str = "urn:tokenprobe:unsupported";
 /// (Cognito: `password`, which it does not have; any other server: a
 /// grant type that does not exist).
 pub(crate) async fn unsupported_grant_refused(target: &Target) -> Checked {
+    target.control().await?;
     let grant = match target.options.generic {
         true => UNKNOWN_GRANT,
         false => "password",
     };
-    let form = form_urlencoded::Serializer::new(String::new())
-        .append_pair("grant_type", grant)
-        .finish();
-    let reply = target.cognito_form(Method::POST, &form).await?;
+    let mut form = target.working_form()?;
+    form.set("grant_type", grant);
+    let reply = target.send_form(&form).await?;
     let error = &reply.json()["error"];
     require(
         reply.status == StatusCode::BAD_REQUEST
@@ -123,6 +125,7 @@ pub(crate) async fn missing_grant_type_refused(target: &Target) -> Checked {
 /// CG-12: a scope the client lacks is refused or left out of the grant.
 pub(crate) async fn unlisted_scope_not_granted(target: &Target) -> Checked {
     const UNLISTED: &str = "admin/everything";
+    target.control().await?;
     let request = target
         .cognito_account()?
         .clone()
@@ -140,15 +143,31 @@ pub(crate) async fn unlisted_scope_not_granted(target: &Target) -> Checked {
     )
 }
 
-/// CG-13: a token request by GET gets no token.
+/// CG-13: the working request sent by GET gets no token, whether its form
+/// travels in the query string (as `curl -G` or a browser sends it) or in
+/// the body; a token either way breaks RFC 6749 §3.2.
 pub(crate) async fn get_refused(target: &Target) -> Checked {
-    let reply = target
-        .cognito_form(Method::GET, "grant_type=client_credentials")
-        .await?;
-    require(
-        reply.status.is_client_error() && reply.json()["access_token"].is_null(),
-        || format!("GET gave {}", reply.status),
-    )
+    target.control().await?;
+    for (in_query, form_name) in [(true, "the query string"), (false, "the body")] {
+        let mut form = target.working_form()?;
+        form.method = Method::GET;
+        form.in_query = in_query;
+        let reply = target.send_form(&form).await?;
+        require(
+            reply.status.is_client_error() && reply.json()["access_token"].is_null(),
+            || {
+                format!(
+                    "GET with the form in {form_name} gave {}{}",
+                    reply.status,
+                    match access_token(&reply).is_empty() {
+                        true => "",
+                        false => " and a token",
+                    }
+                )
+            },
+        )?;
+    }
+    Ok(())
 }
 
 /// CG-14: client credentials get no refresh token.

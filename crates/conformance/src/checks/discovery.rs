@@ -2,7 +2,6 @@
 //! advertises against what its token endpoint serves. They run for a
 //! `cognito` flow that names an `issuer`, and skip otherwise.
 
-use http::Method;
 use tokenprobe_protocol::client_auth::ClientAuth;
 use tokenprobe_protocol::discovery::{self, Metadata};
 use tokenprobe_protocol::wire;
@@ -111,10 +110,10 @@ pub(crate) async fn unadvertised_grant_refused(target: &Target) -> Checked {
             "every grant type it could send is advertised".into(),
         ));
     };
-    let form = form_urlencoded::Serializer::new(String::new())
-        .append_pair("grant_type", grant)
-        .finish();
-    let reply = target.cognito_form(Method::POST, &form).await?;
+    target.control().await?;
+    let mut form = target.working_form()?;
+    form.set("grant_type", grant);
+    let reply = target.send_form(&form).await?;
     require(
         reply.status.is_client_error() && access_token(&reply).is_empty(),
         || format!("grant_type={grant} (not advertised) got {}", answer(&reply)),

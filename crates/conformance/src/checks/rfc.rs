@@ -1,7 +1,9 @@
 //! RFC 6749 and RFC 6750 rules, checked on every JSON token endpoint.
 
-use http::{Method, StatusCode};
+use http::StatusCode;
 use serde_json::Value;
+use tokenprobe_protocol::client_auth::ClientAuth;
+use tokenprobe_protocol::rfc6749::BasicChallenge;
 use tokenprobe_protocol::{System, rfc6749, wire};
 
 use super::{Checked, Finding, access_token, answer, broken, media, refused, require};
@@ -79,30 +81,50 @@ pub(crate) async fn expires_in_number(target: &Target) -> Checked {
     }
 }
 
-/// RFC-08: a 401 after HTTP Basic carries `WWW-Authenticate`.
+/// RFC-08: a 401 after HTTP Basic carries a `Basic` challenge with its
+/// realm (a challenge for another scheme, or without the realm RFC 7617
+/// §2 requires, is a warning). The probe is the working request with its
+/// `Authorization` value made malformed, so no real account is tried.
 pub(crate) async fn basic_challenge(target: &Target) -> Checked {
-    let path = target.cognito_account()?.path();
-    let reply = target
-        .send(target.raw(
-            Method::POST,
-            path,
-            &[
-                ("authorization", "Basic !!not-base64!!"),
-                ("content-type", wire::FORM),
-            ],
-            "grant_type=client_credentials",
-        )?)
-        .await?;
+    if target.cognito_account()?.auth() != ClientAuth::Basic {
+        return Err(Finding::Skipped(
+            "the client does not authenticate with HTTP Basic".into(),
+        ));
+    }
+    target.control().await?;
+    let mut form = target.working_form()?;
+    form.headers.insert(
+        http::header::AUTHORIZATION,
+        http::HeaderValue::from_static("Basic !!not-base64!!"),
+    );
+    let reply = target.send_form(&form).await?;
     if reply.status != StatusCode::UNAUTHORIZED {
         return Err(Finding::Skipped(format!(
             "the server answers malformed Basic with {}, not 401",
             reply.status.as_u16()
         )));
     }
-    require(
-        reply.headers.contains_key(http::header::WWW_AUTHENTICATE),
-        || "a 401 without WWW-Authenticate".into(),
-    )
+    let challenges = || {
+        let all: Vec<&str> = reply
+            .headers
+            .get_all(http::header::WWW_AUTHENTICATE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        all.join(", ")
+    };
+    match BasicChallenge::of(&reply.headers) {
+        BasicChallenge::Complete => Ok(()),
+        BasicChallenge::Missing => broken("a 401 without WWW-Authenticate"),
+        BasicChallenge::OtherScheme => Err(Finding::Warning(format!(
+            "the 401 challenges `{}`, not Basic, the scheme the client used (RFC 6749 §5.2)",
+            challenges()
+        ))),
+        BasicChallenge::NoRealm => Err(Finding::Warning(format!(
+            "the Basic challenge `{}` has no realm (RFC 7617 §2 requires it)",
+            challenges()
+        ))),
+    }
 }
 
 /// RFC-09: access tokens are RFC 6750 b64tokens.

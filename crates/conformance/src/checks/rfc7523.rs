@@ -82,6 +82,8 @@ pub(crate) async fn expired_refused(target: &Target) -> Checked {
 /// PK-03: an assertion sent twice is refused the second time (RFC 7523
 /// lets a server skip this, so a warning).
 pub(crate) async fn replay_refused(target: &Target) -> Checked {
+    key(target)?;
+    target.control().await?;
     let account = target.cognito_account()?;
     let id = account.client_id().to_owned();
     let once = Credential::Assertion(sign(target, &fresh(target, &id)?)?);

@@ -9,6 +9,7 @@ use crate::target::Target;
 
 /// VCD-07: a login without a token is forbidden.
 pub(crate) async fn anonymous_forbidden(target: &Target) -> Checked {
+    target.control().await?;
     let reply = target.vcd_login_anonymous().await?;
     require(reply.status == StatusCode::FORBIDDEN, || {
         format!("status {}", reply.status)
@@ -17,6 +18,7 @@ pub(crate) async fn anonymous_forbidden(target: &Target) -> Checked {
 
 /// VCD-08: an invalid token gets the documented 401 error.
 pub(crate) async fn invalid_token_refused(target: &Target) -> Checked {
+    target.control().await?;
     let (request, reply) = target
         .vcd_login("not-a-token", target.vcd_version()?)
         .await?;
@@ -48,6 +50,7 @@ pub(crate) async fn session_shape(target: &Target) -> Checked {
 
 /// VCD-10: an API version the server dropped is not acceptable.
 pub(crate) async fn old_version_refused(target: &Target) -> Checked {
+    target.control().await?;
     let token = target.idp_token().await?;
     let old = ApiVersion { major: 9, minor: 0 };
     let (_, reply) = target.vcd_login(&token, old).await?;

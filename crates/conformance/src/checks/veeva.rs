@@ -1,15 +1,24 @@
 //! Veeva Vault: the session endpoint refuses what it must.
 
-use super::{Checked, answer, require};
+use super::{Checked, Finding, answer, require};
 use crate::target::{Reply, Target};
 
 fn is_session(reply: &Reply) -> bool {
     reply.status.is_success() && reply.json()["responseStatus"] == "SUCCESS"
 }
 
+/// The working session request without `Authorization`.
+async fn without_authorization(target: &Target) -> Result<Reply, Finding> {
+    target.control().await?;
+    let token = target.idp_token().await?;
+    let mut req = target.veeva_request(None, &token)?;
+    req.headers_mut().remove(http::header::AUTHORIZATION);
+    Ok(target.send(req).await?)
+}
+
 /// VV-07: a FAILURE carries its errors.
 pub(crate) async fn failure_lists_errors(target: &Target) -> Checked {
-    let reply = target.veeva(target.veeva_profile()?, None).await?;
+    let reply = without_authorization(target).await?;
     let body = reply.json();
     require(
         body["responseStatus"] != "FAILURE"
@@ -20,7 +29,7 @@ pub(crate) async fn failure_lists_errors(target: &Target) -> Checked {
 
 /// VV-09: no Authorization, no session.
 pub(crate) async fn no_token_no_session(target: &Target) -> Checked {
-    let reply = target.veeva(target.veeva_profile()?, None).await?;
+    let reply = without_authorization(target).await?;
     require(!is_session(&reply), || {
         "a session without Authorization".into()
     })
@@ -28,8 +37,9 @@ pub(crate) async fn no_token_no_session(target: &Target) -> Checked {
 
 /// VV-10: an invalid token gets no session.
 pub(crate) async fn invalid_token_no_session(target: &Target) -> Checked {
+    target.control().await?;
     let reply = target
-        .veeva(target.veeva_profile()?, Some("not-a-token"))
+        .send(target.veeva_request(None, "not-a-token")?)
         .await?;
     require(!is_session(&reply), || {
         "a session for an invalid token".into()
@@ -38,8 +48,11 @@ pub(crate) async fn invalid_token_no_session(target: &Target) -> Checked {
 
 /// VV-11: an unknown profile gets no session.
 pub(crate) async fn unknown_profile_no_session(target: &Target) -> Checked {
+    target.control().await?;
     let token = target.idp_token().await?;
-    let reply = target.veeva("no-such-profile", Some(&token)).await?;
+    let reply = target
+        .send(target.veeva_request(Some("no-such-profile"), &token)?)
+        .await?;
     require(!is_session(&reply), || {
         "a session for an unknown profile".into()
     })

@@ -22,6 +22,7 @@ pub(crate) async fn missing_application(target: &Target) -> Checked {
 
 /// VE-07: no password is refused as documented.
 pub(crate) async fn missing_password(target: &Target) -> Checked {
+    target.control().await?;
     let mut body = target.venafi_body(None)?;
     if let Some(members) = body.as_object_mut() {
         members.remove("password");
@@ -32,6 +33,7 @@ pub(crate) async fn missing_password(target: &Target) -> Checked {
 
 /// VE-08: a wrong password is refused as documented.
 pub(crate) async fn wrong_password(target: &Target) -> Checked {
+    target.control().await?;
     let mut body = target.venafi_body(None)?;
     let wrong = format!("{}-wrong", target.venafi_account()?.password().expose());
     body["password"] = wrong.into();
@@ -41,6 +43,7 @@ pub(crate) async fn wrong_password(target: &Target) -> Checked {
 
 /// VE-09: a scope the application lacks gets no token.
 pub(crate) async fn unlisted_scope_refused(target: &Target) -> Checked {
+    target.control().await?;
     let reply = target
         .venafi_authorize(&target.venafi_body(Some("admin"))?)
         .await?;

@@ -21,6 +21,10 @@ pub enum TargetError {
     /// status, or `none`).
     #[error("no successful token response to inspect (status {0}); check the credentials")]
     NoSuccess(String),
+    /// A negative check's working request did not succeed, so a refusal of
+    /// its variation would prove nothing.
+    #[error("no working request to vary: {0}")]
+    NoControl(String),
     /// A two-step system's IdP did not issue a token.
     #[error("no IdP token: {0}")]
     NoIdpToken(String),

@@ -6,17 +6,20 @@
 //!   [`Journal`], and asks once for the answers several checks read
 //!   ([`Target::successes`], [`Target::refusal`]);
 //! - [`requests`] builds each system's requests from the account;
+//! - [`working`] gives the negative checks the working request to vary,
+//!   and its answer ([`Target::control`]);
 //! - [`sessions`] remembers the sessions the checks opened, so that
 //!   [`Target::end_sessions`] can end them.
 
 mod error;
 mod requests;
 mod sessions;
+mod working;
 
 use std::time::Instant;
 
 use bytes::Bytes;
-use http::{HeaderMap, Method, Request, StatusCode};
+use http::{HeaderMap, Request, StatusCode};
 use serde_json::Value;
 use tokenprobe_client::{Account, ClientError, Flow, FlowConfig, Transport};
 use tokenprobe_protocol::discovery::Metadata;
@@ -24,6 +27,7 @@ use tokenprobe_protocol::{BaseUrl, Secret, System};
 use tokio::sync::OnceCell;
 
 pub use error::TargetError;
+pub use working::WorkingForm;
 
 use crate::evidence::{Capture, Journal};
 use sessions::{Session, Sessions};
@@ -113,6 +117,7 @@ pub struct Target {
     sessions: Sessions,
     successes: OnceCell<Asked>,
     refusal: OnceCell<Asked>,
+    idp: OnceCell<Result<Secret, TargetError>>,
 }
 
 impl Target {
@@ -134,6 +139,7 @@ impl Target {
             sessions: Sessions::default(),
             successes: OnceCell::new(),
             refusal: OnceCell::new(),
+            idp: OnceCell::new(),
         }
     }
 
@@ -248,9 +254,9 @@ impl Target {
         self.journal.scrub(text)
     }
 
-    /// The plain successful token answers of this system (one request, two
-    /// for Venafi with a refresh), asked for once and shared by the checks
-    /// that only read them. Not-successful answers are left out; none at
+    /// The plain successful answers of this system (one token request, two
+    /// for Venafi with a refresh; a session for Vault and Cloud Director),
+    /// asked for once and shared by the checks that only read them. Not-successful answers are left out; none at
     /// all is an error.
     pub async fn successes(&self) -> Result<Vec<(&'static str, Reply)>, TargetError> {
         self.shared(&self.successes, self.ask_successes()).await
@@ -262,9 +268,10 @@ impl Target {
         Ok(all.remove(0).1)
     }
 
-    /// This system's answer to a request refused for a non-secret reason
-    /// (`cognito`: no `grant_type`; `cess`: another `grant_type`; `venafi`:
-    /// no `client_id`), asked for once: no wrong credential is ever sent.
+    /// This system's answer to its working request with one non-secret
+    /// change (`cognito`: no `grant_type`; `cess`: another `grant_type`;
+    /// `venafi`: no `client_id`), asked for once, after the working request
+    /// itself succeeded: no wrong credential is ever sent.
     pub async fn refusal(&self) -> Result<Reply, TargetError> {
         let mut all = self.shared(&self.refusal, self.ask_refusal()).await?;
         Ok(all.remove(0).1)
@@ -299,17 +306,12 @@ impl Target {
     }
 
     async fn ask_refusal(&self) -> Asked {
+        self.control().await?;
         let (route, r) = match self.system {
             System::Cognito => {
-                let scope = self.cognito_account()?.scope().unwrap_or_default();
-                let form = if scope.is_empty() {
-                    String::new()
-                } else {
-                    form_urlencoded::Serializer::new(String::new())
-                        .append_pair("scope", scope)
-                        .finish()
-                };
-                ("cognito", self.cognito_form(Method::POST, &form).await?)
+                let mut form = self.working_form()?;
+                form.remove("grant_type");
+                ("cognito", self.send_form(&form).await?)
             }
             System::Cess => {
                 let mut b = self.cess_body()?;
@@ -357,7 +359,18 @@ impl Target {
                     keep("venafi-refresh", r, &mut out);
                 }
             }
-            System::Veeva | System::Vcd => {}
+            System::Veeva => {
+                let token = self.idp_token().await?;
+                let r = self.send(self.veeva_request(None, &token)?).await?;
+                if r.json()["responseStatus"] == "SUCCESS" {
+                    keep("veeva", r, &mut out);
+                }
+            }
+            System::Vcd => {
+                let token = self.idp_token().await?;
+                let (_, r) = self.vcd_login(&token, self.vcd_version()?).await?;
+                keep("vcd-login", r, &mut out);
+            }
         }
         if out.is_empty() {
             let last = self.journal.last().and_then(|c| c.status);

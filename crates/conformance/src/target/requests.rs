@@ -7,9 +7,9 @@ use bytes::Bytes;
 use http::{Method, Request};
 use serde_json::Value;
 use tokenprobe_client::{Account, Idp};
-use tokenprobe_protocol::client_auth::{self, Credential, Signer};
+use tokenprobe_protocol::client_auth::{Credential, Signer};
 use tokenprobe_protocol::vcd::{self, ApiVersion, SessionFormat};
-use tokenprobe_protocol::{Secret, System, cess, cognito, veeva, venafi, wire};
+use tokenprobe_protocol::{Secret, System, cess, cognito, veeva, venafi};
 
 use super::sessions::Session;
 use super::{Reply, Target, TargetError};
@@ -39,15 +39,12 @@ impl Target {
         b.body(body.into()).map_err(TargetError::build)
     }
 
-    /// JSON to `path`.
-    async fn post_json(&self, path: &str, body: &Value) -> Result<Reply, TargetError> {
-        let req = self.raw(
-            Method::POST,
-            path,
-            &[("content-type", wire::JSON)],
-            body.to_string(),
-        )?;
-        self.send(req).await
+    /// The working request `working` with its JSON body replaced by
+    /// `body`: the same method, URL and headers.
+    async fn with_json(&self, working: Request<Bytes>, body: &Value) -> Result<Reply, TargetError> {
+        let (parts, _) = working.into_parts();
+        self.send(Request::from_parts(parts, Bytes::from(body.to_string())))
+            .await
     }
 
     /// The configured client-credentials request.
@@ -84,40 +81,19 @@ impl Target {
         self.send(req.encode(&self.base)?).await
     }
 
-    /// A form to the token endpoint, our client authenticated as
-    /// configured (HTTP Basic, `client_id` and `client_secret` added to the
-    /// form, or a fresh assertion), the way the client itself does it.
-    pub async fn cognito_form(&self, method: Method, form: &str) -> Result<Reply, TargetError> {
-        let account = self.cognito_account()?;
-        let (basic, body) = {
-            let mut body = form_urlencoded::Serializer::for_suffix(form.to_owned(), 0);
-            let basic = client_auth::authenticate(
-                account.auth(),
-                account.client_id(),
-                account.credential(),
-                &account.audience(&self.base)?,
-                &mut body,
-            )?;
-            (basic, body.finish())
-        };
-        let basic = match &basic {
-            Some(b) => Some(b.to_str().map_err(TargetError::build)?.to_owned()),
-            None => None,
-        };
-        let mut headers = vec![("content-type", wire::FORM)];
-        if let Some(a) = &basic {
-            headers.push(("authorization", a));
-        }
-        let req = self.raw(method, account.path(), &headers, body)?;
-        self.send(req).await
+    /// An IdP access token for the two-step systems, read as the client
+    /// reads it (a `cognito` target's own client credentials serve too);
+    /// asked for once, so that every probe carries the token of the
+    /// working request it varies.
+    pub async fn idp_token(&self) -> Result<String, TargetError> {
+        let token = self.idp.get_or_init(|| self.ask_idp_token()).await;
+        token.clone().map(|t| t.expose().to_owned())
     }
 
-    /// An IdP access token for the two-step systems, read as the client
-    /// reads it (a `cognito` target's own client credentials serve too).
-    pub async fn idp_token(&self) -> Result<String, TargetError> {
+    async fn ask_idp_token(&self) -> Result<Secret, TargetError> {
         let (base, req) = match self.account() {
             Account::Veeva { idp, .. } | Account::Vcd { idp, .. } => match idp {
-                Idp::Token(t) => return Ok(t.expose().to_owned()),
+                Idp::Token(t) => return Ok(t.clone()),
                 Idp::Cognito(req, base) => (base, &**req),
             },
             Account::Cognito(req) => (&self.base, req),
@@ -125,7 +101,7 @@ impl Target {
         };
         let r = self.send(req.encode(base)?).await?;
         req.decode_response(r.status, &r.headers, &r.body)
-            .map(|g| g.secret.expose().to_owned())
+            .map(|g| g.secret)
             .map_err(|e| TargetError::NoIdpToken(e.to_string()))
     }
 
@@ -145,7 +121,8 @@ impl Target {
 
     /// POSTs a CESS body.
     pub async fn cess(&self, body: &Value) -> Result<Reply, TargetError> {
-        self.post_json(cess::TOKEN_PATH, body).await
+        let working = self.cess_account()?.encode(&self.base)?;
+        self.with_json(working, body).await
     }
 
     /// The configured Venafi authorize request.
@@ -175,7 +152,8 @@ impl Target {
 
     /// POSTs an authorize body; a grant it gets is a session to end.
     pub async fn venafi_authorize(&self, body: &Value) -> Result<Reply, TargetError> {
-        let r = self.post_json(venafi::AUTHORIZE_PATH, body).await?;
+        let working = self.venafi_account()?.encode(&self.base)?;
+        let r = self.with_json(working, body).await?;
         self.note_venafi_grant(&r);
         Ok(r)
     }
@@ -221,24 +199,28 @@ impl Target {
         Ok(r)
     }
 
-    /// The configured Vault profile.
-    pub fn veeva_profile(&self) -> Result<&str, TargetError> {
-        match self.account() {
-            Account::Veeva { profile_id, .. } => Ok(profile_id),
-            _ => Err(self.other_system(System::Veeva)),
-        }
-    }
-
-    /// A Vault session request, with the IdP token `token` or none.
-    pub async fn veeva(&self, profile: &str, token: Option<&str>) -> Result<Reply, TargetError> {
-        let req = match token {
-            Some(t) => veeva::SessionRequest::new(profile, Secret::new(t))?.encode(&self.base)?,
-            None => {
-                let path = format!("{}{profile}", veeva::SESSION_PATH_PREFIX);
-                self.raw(Method::POST, &path, &[("accept", wire::JSON)], "")?
-            }
+    /// The configured Vault session request (tracking client id
+    /// included) for `profile` (the configured one by default) with the
+    /// IdP token `token`.
+    pub fn veeva_request(
+        &self,
+        profile: Option<&str>,
+        token: &str,
+    ) -> Result<Request<Bytes>, TargetError> {
+        let Account::Veeva {
+            profile_id,
+            client_id,
+            ..
+        } = self.account()
+        else {
+            return Err(self.other_system(System::Veeva));
         };
-        self.send(req).await
+        let mut req =
+            veeva::SessionRequest::new(profile.unwrap_or(profile_id), Secret::new(token))?;
+        if let Some(id) = client_id {
+            req = req.with_client_id(id.clone())?;
+        }
+        Ok(req.encode(&self.base)?)
     }
 
     /// The configured VCD organization, provider flag, API version and

@@ -38,6 +38,16 @@ fn parse(state: &State, req: &Request<Bytes>) -> Result<TokenRequest, Rejection>
 
 fn grant(state: &State, req: &Request<Bytes>) -> Result<Response<Bytes>, Rejection> {
     let quirk = |q| state.quirk(Route::Cess, q);
+    let has_provider = || {
+        serde_json::from_slice::<serde_json::Value>(req.body())
+            .is_ok_and(|v| v.get("provider").is_some())
+    };
+    if quirk(Quirk::ProviderRequired) && !has_provider() {
+        return Err(Rejection::bad_request(
+            ErrorCode::InvalidRequest,
+            "provider is required",
+        ));
+    }
     let asked = parse(state, req)?;
     let config = &state.config.cess;
     let client_ok = config

@@ -43,8 +43,19 @@ fn miscoded(state: &State, req: &Request<Bytes>, mut r: Rejection) -> Rejection 
 
 fn parse(state: &State, req: &Request<Bytes>) -> Result<TokenRequest, Rejection> {
     let quirk = |q| state.quirk(Route::Cognito, q);
-    if req.method() == Method::GET && quirk(Quirk::GetAccepted) {
-        if let Some(post) = with_body(req, Method::POST, |b| Some(b.to_vec())) {
+    if req.method() == Method::GET {
+        let form = match (quirk(Quirk::GetAccepted), req.uri().query()) {
+            (true, _) => Some(req.body().to_vec()),
+            (false, Some(q)) if quirk(Quirk::GetWithQueryIssuesToken) => {
+                Some(q.as_bytes().to_vec())
+            }
+            _ => None,
+        };
+        if let Some(mut post) = form.and_then(|f| with_body(req, Method::POST, |_| Some(f))) {
+            post.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static(tokenprobe_protocol::wire::FORM),
+            );
             return cognito::parse_request(&post);
         }
     }
@@ -100,8 +111,22 @@ fn authenticate(
     }
 }
 
+/// Whether the form (body, or query string) has a member `name`.
+fn has_member(req: &Request<Bytes>, name: &str) -> bool {
+    let query = req.uri().query().unwrap_or_default().as_bytes();
+    [req.body().as_ref(), query]
+        .into_iter()
+        .any(|form| form_urlencoded::parse(form).any(|(k, _)| k == name))
+}
+
 fn grant(state: &State, req: &Request<Bytes>) -> Result<Response<Bytes>, Rejection> {
     let quirk = |q| state.quirk(Route::Cognito, q);
+    if quirk(Quirk::ScopeRequired) && !has_member(req, "scope") {
+        return Err(Rejection::bad_request(
+            ErrorCode::InvalidRequest,
+            "scope is required",
+        ));
+    }
     let asked = parse(state, req)?;
     let known = state
         .config

@@ -104,6 +104,12 @@ fn rewrite(state: &State, route: Route, mut res: Response<Bytes>) -> Response<By
     if res.status() == StatusCode::UNAUTHORIZED && state.quirk(route, Quirk::NoWwwAuthenticate) {
         res.headers_mut().remove(WWW_AUTHENTICATE);
     }
+    if res.status() == StatusCode::UNAUTHORIZED
+        && state.quirk(route, Quirk::BasicChallengeWithoutRealm)
+    {
+        res.headers_mut()
+            .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Basic"));
+    }
     if state.quirk(route, Quirk::WrongContentType) {
         res.headers_mut()
             .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));

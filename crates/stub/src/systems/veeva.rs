@@ -23,6 +23,12 @@ pub(super) fn session(state: &State, req: &Request<Bytes>) -> Response<Bytes> {
 }
 
 fn open(state: &State, req: &Request<Bytes>) -> Result<Response<Bytes>, VaultFailure> {
+    let has_client_id = req.headers().contains_key(veeva::CLIENT_ID_HEADER)
+        || form_urlencoded::parse(req.uri().query().unwrap_or_default().as_bytes())
+            .any(|(k, _)| k == "client_id");
+    if !has_client_id && state.quirk(Route::Veeva, Quirk::ClientIdRequired) {
+        return Err(VaultFailure::parameter_required("client_id"));
+    }
     let asked = veeva::parse_request(req)?;
     if !state.accepts_idp_token(Route::Veeva, asked.access_token().expose()) {
         return Err(VaultFailure::invalid_token());

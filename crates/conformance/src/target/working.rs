@@ -1,0 +1,151 @@
+//! The working request and its variations. A refusal proves a rule only
+//! when the probe differs from a request that succeeds in exactly the
+//! property the rule is about; a probe built from scratch may be refused
+//! for a missing scope or parameter instead, and then counts as the rule
+//! kept. So every negative check first sees the flow's own request succeed
+//! ([`Target::control`]) and then sends that request with one change.
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, Request, Uri};
+
+use super::{Reply, Target, TargetError};
+
+/// The members that authenticate the client in a body (RFC 6749 §2.3.1,
+/// RFC 7523 §2.2).
+const CREDENTIAL_MEMBERS: &[&str] = &[
+    "client_id",
+    "client_secret",
+    "client_assertion_type",
+    "client_assertion",
+];
+
+/// A form request to the token endpoint as the configured client sends it
+/// (method, headers with the client authentication, every member), for a
+/// check to change one thing in.
+#[derive(Debug, Clone)]
+pub struct WorkingForm {
+    /// The method (`POST`).
+    pub method: Method,
+    /// The headers: content type and, for Basic, `Authorization`.
+    pub headers: HeaderMap,
+    /// The members, in order (`grant_type`, `scope`, the client's own).
+    pub members: Vec<(String, String)>,
+    /// The members travel in the query string (as `curl -G` sends them),
+    /// not in the body; all but the client's credentials, which never go
+    /// in a URL (servers log those), so they stay in the body.
+    pub in_query: bool,
+    uri: Uri,
+}
+
+impl WorkingForm {
+    /// Gives `name` the value `value`, in its place, or adds it.
+    pub fn set(&mut self, name: &str, value: &str) {
+        match self.members.iter_mut().find(|(k, _)| k == name) {
+            Some(member) => member.1 = value.to_owned(),
+            None => self.members.push((name.to_owned(), value.to_owned())),
+        }
+    }
+
+    /// Leaves `name` out.
+    pub fn remove(&mut self, name: &str) {
+        self.members.retain(|(k, _)| k != name);
+    }
+
+    /// The request it describes.
+    fn request(&self) -> Result<Request<Bytes>, TargetError> {
+        let encode = |members: &[&(String, String)]| {
+            form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(members.iter().copied())
+                .finish()
+        };
+        let all: Vec<&(String, String)> = self.members.iter().collect();
+        let (uri, body) = match self.in_query {
+            true => {
+                let (credentials, rest): (Vec<_>, Vec<_>) = all
+                    .into_iter()
+                    .partition(|(k, _)| CREDENTIAL_MEMBERS.contains(&k.as_str()));
+                let uri = format!("{}?{}", self.uri, encode(&rest));
+                (
+                    uri.parse().map_err(TargetError::build)?,
+                    encode(&credentials),
+                )
+            }
+            false => (self.uri.clone(), encode(&all)),
+        };
+        let mut req = Request::new(Bytes::from(body));
+        *req.method_mut() = self.method.clone();
+        *req.uri_mut() = uri;
+        *req.headers_mut() = self.headers.clone();
+        Ok(req)
+    }
+}
+
+impl Target {
+    /// The answer to the flow's own request, which every negative check
+    /// varies: without a success to compare with, a refusal would prove
+    /// nothing, so the check errors ("no working request to vary").
+    pub async fn control(&self) -> Result<Reply, TargetError> {
+        self.success()
+            .await
+            .map_err(|e| TargetError::NoControl(e.to_string()))
+    }
+
+    /// The configured client-credentials request as it goes on the wire
+    /// now (a fresh assertion for a key client), to change one thing in.
+    pub fn working_form(&self) -> Result<WorkingForm, TargetError> {
+        let req = self.cognito_account()?.encode(&self.base)?;
+        Ok(WorkingForm {
+            method: req.method().clone(),
+            headers: req.headers().clone(),
+            members: form_urlencoded::parse(req.body()).into_owned().collect(),
+            in_query: false,
+            uri: req.uri().clone(),
+        })
+    }
+
+    /// Sends a (varied) working form.
+    pub async fn send_form(&self, form: &WorkingForm) -> Result<Reply, TargetError> {
+        self.send(form.request()?).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_form_changes_in_place_and_moves_to_the_query() {
+        let mut form = WorkingForm {
+            method: Method::POST,
+            headers: HeaderMap::new(),
+            members: vec![
+                ("grant_type".into(), "client_credentials".into()),
+                ("scope".into(), "a b".into()),
+            ],
+            in_query: false,
+            uri: "http://127.0.0.1:1/oauth2/token".parse().unwrap(),
+        };
+        form.set("grant_type", "password");
+        form.set("audience", "x");
+        let req = form.request().unwrap();
+        assert_eq!(
+            req.body().as_ref(),
+            b"grant_type=password&scope=a+b&audience=x"
+        );
+        form.remove("audience");
+        form.method = Method::GET;
+        form.in_query = true;
+        let req = form.request().unwrap();
+        assert_eq!(
+            req.uri().to_string(),
+            "http://127.0.0.1:1/oauth2/token?grant_type=password&scope=a+b"
+        );
+        assert!(req.body().is_empty());
+        // A secret never goes in a URL.
+        form.set("client_id", "c");
+        form.set("client_secret", "s3cret");
+        let req = form.request().unwrap();
+        assert!(!req.uri().to_string().contains("s3cret"));
+        assert_eq!(req.body().as_ref(), b"client_id=c&client_secret=s3cret");
+    }
+}
