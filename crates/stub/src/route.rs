@@ -198,6 +198,9 @@ pub enum Quirk {
     /// A 401's challenge is `Basic` without `realm` (RFC-08, a warning:
     /// RFC 7617 §2 requires the realm).
     BasicChallengeWithoutRealm,
+    /// A 401 after HTTP Basic challenges `Bearer` (RFC-08, a warning;
+    /// django-oauth-toolkit through oauthlib does this).
+    BearerChallenge,
     /// A token request without `scope` is refused (400 `invalid_request`)
     /// before anything else is looked at: a reason of its own, which a
     /// negative check's probe, made from the working request, never meets.
@@ -247,7 +250,7 @@ pub const DEMAND: &str = "demand";
 
 impl Quirk {
     /// Every quirk.
-    pub const ALL: [Quirk; 32] = [
+    pub const ALL: [Quirk; 33] = [
         Quirk::NoCacheControl,
         Quirk::ExpiresInString,
         Quirk::NoWwwAuthenticate,
@@ -263,6 +266,7 @@ impl Quirk {
         Quirk::GetAccepted,
         Quirk::GetWithQueryIssuesToken,
         Quirk::BasicChallengeWithoutRealm,
+        Quirk::BearerChallenge,
         Quirk::ScopeRequired,
         Quirk::ProviderRequired,
         Quirk::ClientIdRequired,
@@ -318,7 +322,7 @@ impl Quirk {
             Quirk::UnknownClientAccepted => &[(Cognito, "CG-09")],
             Quirk::AnyGrantTypeAccepted => &[(Cognito, "CG-10"), (Cess, "CE-10")],
             Quirk::GetAccepted | Quirk::GetWithQueryIssuesToken => &[(Cognito, "CG-13")],
-            Quirk::BasicChallengeWithoutRealm => &[(Cognito, "RFC-08")],
+            Quirk::BasicChallengeWithoutRealm | Quirk::BearerChallenge => &[(Cognito, "RFC-08")],
             // A demand, not a broken rule: it breaks no check of a client
             // that sends its working request, and must never make one pass.
             Quirk::ScopeRequired => &[(Cognito, DEMAND)],

@@ -66,6 +66,14 @@ pub const MAX_LABELS_PER_FLOW: usize = 32;
 /// Where the labels past [`MAX_LABELS_PER_FLOW`] are counted.
 pub const OTHER_ERRORS: &str = "other";
 
+/// The most distinct labels one flow's shard holds between two merges: a
+/// bound on memory against a server that answers each request with a new
+/// code (the labels a flow keeps are decided at the merge, from all
+/// shards at once, so that they do not depend on how the acquisitions
+/// were split across threads; past this many distinct labels in one
+/// interval of one thread, they do).
+pub const LABEL_MEMORY: usize = 4096;
+
 /// A finished acquisition, as the driver hands it over.
 #[derive(Debug, Clone)]
 pub struct Acquisition<'a> {
@@ -135,8 +143,11 @@ pub struct Recorder {
     late: u64,
     counts: Counts,
     per_flow: Vec<(u64, u64)>,
-    /// Per flow: the distinct error labels it has counted.
+    /// Per flow: the distinct error labels it keeps (at most
+    /// [`MAX_LABELS_PER_FLOW`]).
     labels: Vec<Vec<String>>,
+    /// Per flow: the errors of every shard since the last merge, by label.
+    pending: Vec<BTreeMap<String, u64>>,
     log: BufWriter<File>,
     serializer: V2DeflateSerializer,
     /// `errors.csv`: each interval's errors by label, when asked for.
@@ -181,6 +192,7 @@ impl Recorder {
             own,
             per_flow: vec![(0, 0); flows.len()],
             labels: vec![Vec::new(); flows.len()],
+            pending: vec![BTreeMap::new(); flows.len()],
             slots,
             interval_start: Duration::ZERO,
             lag: histogram(),
@@ -238,6 +250,40 @@ impl Recorder {
         self.own = own;
         let shards = self.shards.clone();
         shards.each(|shard| self.absorb(shard));
+        self.count_errors();
+    }
+
+    /// Counts the errors of every shard since the last merge under the
+    /// labels each flow keeps. A flow keeps its first
+    /// [`MAX_LABELS_PER_FLOW`] labels: those of earlier merges first, then,
+    /// among the new ones of one merge, the most frequent (ties by name):
+    /// what was recorded, not which thread recorded it, decides.
+    fn count_errors(&mut self) {
+        for (flow, pending) in self.pending.iter_mut().enumerate() {
+            let seen = &mut self.labels[flow];
+            let mut new: Vec<(&String, &u64)> = pending
+                .iter()
+                .filter(|(l, _)| *l != OTHER_ERRORS && !seen.contains(l))
+                .collect();
+            new.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+            for (label, _) in new {
+                if seen.len() < MAX_LABELS_PER_FLOW {
+                    seen.push(label.clone());
+                }
+            }
+            for (label, n) in std::mem::take(pending) {
+                let label = match seen.contains(&label) {
+                    true => label,
+                    false => OTHER_ERRORS.to_owned(),
+                };
+                if self.error_log.is_some() {
+                    *self.interval_errors.entry(label.clone()).or_default() += n;
+                }
+                *self.counts.errors.entry(label).or_default() += n;
+                self.counts.started += n;
+                self.per_flow[flow].1 += n;
+            }
+        }
     }
 
     fn absorb(&mut self, shard: &mut Shard) {
@@ -263,29 +309,10 @@ impl Recorder {
             c.ok += ok;
             self.per_flow[flow].0 += ok;
         }
-        for (flow, labels) in shard.errors.iter().enumerate() {
-            for (label, n) in labels {
-                let seen = &mut self.labels[flow];
-                // A shard's own overflow is overflow here too.
-                let label = if label == OTHER_ERRORS || seen.contains(label) {
-                    label.as_str()
-                } else if seen.len() < MAX_LABELS_PER_FLOW {
-                    seen.push(label.clone());
-                    label.as_str()
-                } else {
-                    OTHER_ERRORS
-                };
-                if self.error_log.is_some() {
-                    *self.interval_errors.entry(label.to_owned()).or_default() += n;
-                }
-                match c.errors.get_mut(label) {
-                    Some(m) => *m += n,
-                    None => {
-                        c.errors.insert(label.to_owned(), *n);
-                    }
-                }
-                c.started += n;
-                self.per_flow[flow].1 += n;
+        for (flow, labels) in shard.errors.iter_mut().enumerate() {
+            let pending = &mut self.pending[flow];
+            for (label, n) in std::mem::take(labels) {
+                *pending.entry(label).or_default() += n;
             }
         }
         shard.reset();
@@ -466,71 +493,230 @@ mod tests {
         let _ = std::fs::remove_dir_all(dir);
     }
 
-    /// Threads recording into their own shards write the same interval
-    /// log and the same counters as one recorder given the same results.
-    #[test]
-    fn shards_merge_into_what_one_recorder_would_write() {
-        let dir = std::env::temp_dir().join(format!("tokenprobe-shards-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+    /// One scripted acquisition: flow, queued µs, error label.
+    type Scripted = (usize, u64, Option<String>);
+
+    fn scripted(o: &Scripted) -> Acquisition<'static> {
+        const ONE: [StepTime; 1] = [StepTime {
+            step: Step::Token,
+            elapsed: Duration::from_micros(700),
+        }];
+        const TWO: [StepTime; 2] = [
+            StepTime {
+                step: Step::Idp,
+                elapsed: Duration::from_micros(2000),
+            },
+            StepTime {
+                step: Step::Session,
+                elapsed: Duration::from_micros(3000),
+            },
+        ];
+        Acquisition {
+            flow: o.0,
+            steps: if o.0 == 0 { &ONE[..] } else { &TWO[..] },
+            queued: Duration::from_micros(o.1),
+            total: Duration::from_micros(o.1 * 10),
+            error: o.2.clone(),
+        }
+    }
+
+    /// Four intervals of acquisitions of two flows, with more error labels
+    /// than a flow keeps, some new in each interval: rare ones first, then
+    /// frequent ones, so that keeping the first seen is not keeping the
+    /// most frequent.
+    fn script() -> Vec<Vec<Scripted>> {
+        (0..4u64)
+            .map(|interval| {
+                (0..2500u64)
+                    .map(|i| {
+                        let n = interval * 2500 + i;
+                        // Each flow's errors, numbered: a flow errs on every
+                        // sixth acquisition.
+                        let k = n / 6 + (n % 2) * 3;
+                        let label = (n % 3 == 0).then(|| match i < 600 {
+                            true => format!("provider(rare_{})", (k * 13) % 30 + 10 * interval),
+                            false => format!("provider(freq_{})", (k * 7) % (5 + 5 * interval)),
+                        });
+                        ((n % 2) as usize, 1 + (n * 31) % 4999, label)
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// What a run of `threads` threads wrote: its counts, each interval's
+    /// histograms by tag, each interval's errors.csv lines (without the
+    /// times, which are the clock's).
+    type Written = (Counts, Vec<BTreeMap<String, Histogram<u64>>>, Vec<String>);
+
+    fn run_split(threads: usize, dir: &Path) -> Written {
         let layout = [
             ("cognito".to_owned(), &[Step::Token][..]),
             ("veeva".to_owned(), &[Step::Idp, Step::Session][..]),
         ];
-        let two = [step(Step::Idp, 2), step(Step::Session, 3)];
-        let one = [step(Step::Token, 1)];
-        let results: Vec<(usize, u64, Option<String>)> = (0..3000u64)
-            .map(|i| {
-                let error = (i % 7 == 0).then(|| format!("provider(code_{})", i % 40));
-                ((i % 2) as usize, 1 + i % 997, error)
-            })
-            .collect();
-        let acquisition = |r: &(usize, u64, Option<String>)| Acquisition {
-            flow: r.0,
-            steps: if r.0 == 0 { &one[..] } else { &two[..] },
-            queued: Duration::from_micros(r.1),
-            total: Duration::from_micros(r.1 * 10),
-            error: r.2.clone(),
-        };
-        let start = Instant::now();
-        let (a, b) = (dir.join("one.hlog"), dir.join("sharded.hlog"));
-        let mut single = Recorder::new(&a, start, SystemTime::now(), &layout).unwrap();
-        let mut sharded = Recorder::new(&b, start, SystemTime::now(), &layout).unwrap();
-        for r in &results {
-            single.record(&acquisition(r));
+        let (hlog, csv) = (
+            dir.join(format!("{threads}.hlog")),
+            dir.join(format!("{threads}.csv")),
+        );
+        let mut r = Recorder::new(&hlog, Instant::now(), SystemTime::now(), &layout)
+            .unwrap()
+            .with_error_log(&csv)
+            .unwrap();
+        let recording = r.recording();
+        for interval in script() {
+            std::thread::scope(|scope| {
+                for t in 0..threads {
+                    let recording = recording.clone();
+                    let interval = &interval;
+                    // Round robin: each thread a different mix.
+                    scope.spawn(move || {
+                        for o in interval.iter().skip(t).step_by(threads) {
+                            assert!(recording.record(&scripted(o), || {}));
+                        }
+                    });
+                }
+            });
+            r.rotate().unwrap();
         }
-        let recording = sharded.recording();
-        std::thread::scope(|scope| {
-            for part in results.chunks(1000) {
-                let recording = recording.clone();
-                scope.spawn(move || {
-                    for r in part {
-                        assert!(recording.record(&acquisition(r), || {}));
-                    }
-                });
+        let (counts, _) = r.finish().unwrap();
+        let mut intervals: Vec<(Duration, BTreeMap<String, Histogram<u64>>)> = Vec::new();
+        for i in crate::report::Intervals::new(&std::fs::read(&hlog).unwrap()) {
+            let (start, _, key, h) = i.unwrap();
+            if intervals.last().is_none_or(|(s, _)| *s != start) {
+                intervals.push((start, BTreeMap::new()));
             }
-        });
-        let (counts_a, _) = single.finish().unwrap();
-        let (counts_b, _) = sharded.finish().unwrap();
-        assert_eq!(counts_a, counts_b);
-        let totals = |path: &Path| {
-            crate::report::read_hlog(&std::fs::read(path).unwrap())
-                .unwrap()
-                .totals
-        };
-        let (ta, tb) = (totals(&a), totals(&b));
-        assert_eq!(ta.keys().collect::<Vec<_>>(), tb.keys().collect::<Vec<_>>());
-        for (key, h) in &ta {
-            assert_eq!(h, &tb[key], "{key:?}");
+            intervals.last_mut().unwrap().1.insert(key.tag(), h);
         }
-        // Late sends are counted past their bound only.
+        let errors = std::fs::read_to_string(&csv)
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|l| l.splitn(3, ',').nth(2).unwrap().to_owned())
+            .collect();
+        (
+            counts,
+            intervals.into_iter().map(|(_, h)| h).collect(),
+            errors,
+        )
+    }
+
+    /// The reference, computed here without the recorder: one histogram
+    /// per tag and interval fed every value, every label counted, and the
+    /// labels each flow keeps chosen by the rule written out again: its
+    /// first 32, earlier intervals first, then by count, then by name.
+    fn reference() -> Written {
+        let names = ["cognito", "veeva"];
+        let mut counts = Counts::default();
+        let mut intervals = Vec::new();
+        let mut errors = Vec::new();
+        let mut kept: [Vec<String>; 2] = [Vec::new(), Vec::new()];
+        for interval in script() {
+            let mut h: BTreeMap<String, Histogram<u64>> = BTreeMap::new();
+            let mut add = |tag: String, us: u64| {
+                h.entry(tag).or_insert_with(histogram).record(us).unwrap();
+            };
+            let mut labels: [BTreeMap<String, u64>; 2] = Default::default();
+            for (flow, queued, error) in &interval {
+                let outcome = if error.is_some() { "err" } else { "ok" };
+                let name = names[*flow];
+                if *flow == 0 {
+                    add(format!("{name}/token/{outcome}"), 700 + queued);
+                } else {
+                    add(format!("{name}/idp/{outcome}"), 2000 + queued);
+                    add(format!("{name}/session/{outcome}"), 3000);
+                }
+                for f in [name, "all"] {
+                    add(format!("{f}/total/{outcome}"), queued * 10);
+                    add(format!("{f}/service/{outcome}"), queued * 9);
+                }
+                counts.started += 1;
+                match error {
+                    None => counts.ok += 1,
+                    Some(l) => *labels[*flow].entry(l.clone()).or_default() += 1,
+                }
+            }
+            let mut this: BTreeMap<String, u64> = BTreeMap::new();
+            for (flow, labels) in labels.iter().enumerate() {
+                let mut new: Vec<(&String, &u64)> = labels
+                    .iter()
+                    .filter(|(l, _)| !kept[flow].contains(l))
+                    .collect();
+                new.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+                for (l, _) in new {
+                    if kept[flow].len() < 32 {
+                        kept[flow].push(l.clone());
+                    }
+                }
+                for (l, n) in labels {
+                    let shown = match kept[flow].contains(l) {
+                        true => l.clone(),
+                        false => "other".to_owned(),
+                    };
+                    *this.entry(shown).or_default() += n;
+                }
+            }
+            for (l, n) in &this {
+                *counts.errors.entry(l.clone()).or_default() += n;
+                errors.push(format!("\"{l}\",{n}"));
+            }
+            intervals.push(h);
+        }
+        (counts, intervals, errors)
+    }
+
+    /// Threads recording into their own shards write what the reference
+    /// says, whatever the split: 1, 2 or 8 threads, four intervals, more
+    /// labels than a flow keeps.
+    #[test]
+    fn any_split_across_threads_writes_the_reference() {
+        let dir = std::env::temp_dir().join(format!("tokenprobe-shards-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (counts, intervals, errors) = reference();
+        // The two flows keep different labels: more than one flow could.
+        assert!(counts.errors.len() > 33, "{:?}", counts.errors.keys());
+        assert!(counts.errors["other"] > 0);
+        for threads in [1, 2, 8] {
+            let (c, i, e) = run_split(threads, &dir);
+            assert_eq!(c.started, counts.started, "{threads} threads");
+            assert_eq!(c.ok, counts.ok, "{threads} threads");
+            assert_eq!(c.errors, counts.errors, "{threads} threads");
+            assert_eq!(e, errors, "{threads} threads: errors.csv");
+            assert_eq!(i.len(), intervals.len(), "{threads} threads");
+            for (n, (got, want)) in i.iter().zip(&intervals).enumerate() {
+                assert_eq!(
+                    got.keys().collect::<Vec<_>>(),
+                    want.keys().collect::<Vec<_>>(),
+                    "{threads} threads, interval {n}"
+                );
+                for (tag, h) in want {
+                    assert_eq!(&got[tag], h, "{threads} threads, interval {n}, {tag}");
+                }
+            }
+        }
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// Late sends are counted past their bound only; once closed, a
+    /// thread's result is refused (the driver counts it as cancelled).
+    #[test]
+    fn late_sends_and_a_closed_recorder() {
+        let dir = std::env::temp_dir().join(format!("tokenprobe-late-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let layout = [("cognito".to_owned(), &[Step::Token][..])];
+        let mut r = Recorder::new(
+            &dir.join("l.hlog"),
+            Instant::now(),
+            SystemTime::now(),
+            &layout,
+        )
+        .unwrap();
+        let recording = r.recording();
         let bound = Duration::from_millis(1);
         recording.lag(Duration::from_micros(900), bound);
         recording.lag(Duration::from_micros(1500), bound);
-        assert_eq!(sharded.late_sends(), 1);
-        // Once closed, a thread's result is refused (it is counted as
-        // cancelled instead, by the driver).
-        sharded.close();
-        assert!(!recording.record(&acquisition(&results[0]), || {}));
+        assert_eq!(r.late_sends(), 1);
+        r.close();
+        assert!(!recording.record(&scripted(&(0, 5, None)), || {}));
         let _ = std::fs::remove_dir_all(dir);
     }
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 
 use super::key::{Outcome, Part};
-use super::{Acquisition, MAX_LABELS_PER_FLOW, OTHER_ERRORS, histogram, micros};
+use super::{Acquisition, LABEL_MEMORY, OTHER_ERRORS, histogram, micros};
 
 /// Where each flow's histograms are: shared by the recorder and its shards.
 #[derive(Debug)]
@@ -37,8 +37,9 @@ pub(crate) struct Shard {
     pub(crate) intervals: Vec<[Histogram<u64>; 2]>,
     /// Per flow: successes.
     pub(crate) ok: Vec<u64>,
-    /// Per flow: error label → count (at most [`MAX_LABELS_PER_FLOW`]
-    /// labels, then [`OTHER_ERRORS`]).
+    /// Per flow: error label → count, every label as recorded (the
+    /// recorder decides which it keeps, the same whatever the split), up
+    /// to [`LABEL_MEMORY`] a flow, then [`OTHER_ERRORS`].
     pub(crate) errors: Vec<BTreeMap<String, u64>>,
     pub(crate) dropped: u64,
     pub(crate) lag: Histogram<u64>,
@@ -98,8 +99,7 @@ impl Shard {
             None => self.ok[o.flow] += 1,
             Some(label) => {
                 let labels = &mut self.errors[o.flow];
-                let label = match labels.contains_key(label.as_str())
-                    || labels.len() < MAX_LABELS_PER_FLOW
+                let label = match labels.contains_key(label.as_str()) || labels.len() < LABEL_MEMORY
                 {
                     true => label.as_str(),
                     false => OTHER_ERRORS,

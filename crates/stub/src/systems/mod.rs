@@ -104,11 +104,19 @@ fn rewrite(state: &State, route: Route, mut res: Response<Bytes>) -> Response<By
     if res.status() == StatusCode::UNAUTHORIZED && state.quirk(route, Quirk::NoWwwAuthenticate) {
         res.headers_mut().remove(WWW_AUTHENTICATE);
     }
-    if res.status() == StatusCode::UNAUTHORIZED
-        && state.quirk(route, Quirk::BasicChallengeWithoutRealm)
-    {
-        res.headers_mut()
-            .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Basic"));
+    if res.status() == StatusCode::UNAUTHORIZED {
+        let challenge = match (
+            state.quirk(route, Quirk::BasicChallengeWithoutRealm),
+            state.quirk(route, Quirk::BearerChallenge),
+        ) {
+            (true, _) => Some("Basic"),
+            (_, true) => Some("Bearer error=\"invalid_client\""),
+            _ => None,
+        };
+        if let Some(c) = challenge {
+            res.headers_mut()
+                .insert(WWW_AUTHENTICATE, HeaderValue::from_static(c));
+        }
     }
     if state.quirk(route, Quirk::WrongContentType) {
         res.headers_mut()
