@@ -285,4 +285,33 @@ fn compare_is_a_gate_with_usage_errors() {
         compare(&[run, nowhere.to_str().unwrap()]).status.code(),
         Some(2)
     );
+
+    // A run 30 ms slower breaks `p50=5%`: exit 1, naming the row.
+    let slow = scenario(
+        "compare-slow",
+        &RUN.replace(
+            "[[flows]]",
+            "[stub.faults.cognito]\nlatency = { distribution = \"fixed\", ms = 30 }\n[[flows]]",
+        )
+        .replace("\"1s\"", "\"3s\""),
+    );
+    let base = scenario("compare-base", &RUN.replace("\"1s\"", "\"3s\""));
+    for s in [&slow, &base] {
+        assert_eq!(load(s).status.code(), Some(0));
+    }
+    let only_run = |name: &str| {
+        let reports = dir(name).join("reports");
+        let entry = std::fs::read_dir(reports).unwrap().next().unwrap().unwrap();
+        entry.path().to_str().unwrap().to_owned()
+    };
+    let (base, slow) = (only_run("compare-base"), only_run("compare-slow"));
+    let out = compare(&[&base, &slow, "--max-regression", "p50=5%"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("broken: p50=5% by all/total p50"),
+        "{stdout}"
+    );
+    // The same pair without a rule is no gate.
+    assert_eq!(compare(&[&base, &slow]).status.code(), Some(0));
 }

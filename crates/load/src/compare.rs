@@ -309,6 +309,35 @@ fn verdict(m: &Measured, min_ms: f64) -> Verdict {
     }
 }
 
+/// One flow's error rates, judged with the binomial standard error of
+/// their difference (two of them make `worse` or `better`), from
+/// (ok, errors) in the base and in the new run.
+fn error_row(flow: String, base: (u64, u64), new: (u64, u64), rule: Option<&Rule>) -> ErrorRow {
+    let ((bok, berr), (nok, nerr)) = (base, new);
+    let (bn, nn) = ((bok + berr).max(1) as f64, (nok + nerr).max(1) as f64);
+    let (bp, np) = (berr as f64 / bn, nerr as f64 / nn);
+    let pooled = (berr + nerr) as f64 / (bn + nn);
+    let se = (pooled * (1.0 - pooled) * (1.0 / bn + 1.0 / nn)).sqrt();
+    let diff = np - bp;
+    let verdict = if diff > 2.0 * se && diff > 0.0 {
+        Verdict::Worse
+    } else if -diff > 2.0 * se && diff < 0.0 {
+        Verdict::Better
+    } else {
+        Verdict::Same
+    };
+    let breaks = rule
+        .filter(|r| verdict == Verdict::Worse && diff * 100.0 > r.limit)
+        .map(|r| r.text.clone());
+    ErrorRow {
+        flow,
+        base: bp,
+        new: np,
+        verdict,
+        breaks,
+    }
+}
+
 /// Compares two report directories (single or merged runs) under `rules`.
 /// Different flows, or a directory that cannot be read, is an error.
 pub fn compare(base: &Path, new: &Path, rules: &[Rule], seed: u64) -> Result<Comparison, String> {
@@ -367,29 +396,8 @@ pub fn compare(base: &Path, new: &Path, rules: &[Rule], seed: u64) -> Result<Com
         (bs.counts.ok, bs.counts.error_total()),
         (ns.counts.ok, ns.counts.error_total()),
     ));
-    for (flow, (bok, berr), (nok, nerr)) in rates {
-        let (bn, nn) = ((bok + berr).max(1) as f64, (nok + nerr).max(1) as f64);
-        let (bp, np) = (berr as f64 / bn, nerr as f64 / nn);
-        let pooled = (berr + nerr) as f64 / (bn + nn);
-        let se = (pooled * (1.0 - pooled) * (1.0 / bn + 1.0 / nn)).sqrt();
-        let diff = np - bp;
-        let verdict = if diff > 2.0 * se && diff > 0.0 {
-            Verdict::Worse
-        } else if -diff > 2.0 * se && diff < 0.0 {
-            Verdict::Better
-        } else {
-            Verdict::Same
-        };
-        let breaks = rule("error_rate")
-            .filter(|r| verdict == Verdict::Worse && diff * 100.0 > r.limit)
-            .map(|r| r.text.clone());
-        errors.push(ErrorRow {
-            flow,
-            base: bp,
-            new: np,
-            verdict,
-            breaks,
-        });
+    for (flow, base, new) in rates {
+        errors.push(error_row(flow, base, new, rule("error_rate")));
     }
     Ok(Comparison {
         schema: SCHEMA.into(),
@@ -519,5 +527,89 @@ mod tests {
         let slower = [second(100), second(100), second(200), second(200)];
         assert_eq!(drift(&slower, 50.0), 100.0);
         assert_eq!(drift(&[second(100)], 50.0), 0.0);
+    }
+
+    /// Synthetic runs: 20 seconds of 100 values each; each second
+    /// sits at 20 ms plus its own offset, uniform in ±`spread` ms (the
+    /// between-second noise), each value 0 to 2 ms above that; the new
+    /// run's values are `shift` ms later. Values in µs.
+    fn runs(seed: u64, spread: f64, shift: f64) -> [Vec<Vec<(u64, u64)>>; 2] {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut run = |shift: f64| -> Vec<Vec<(u64, u64)>> {
+            (0..20)
+                .map(|_| {
+                    let offset = rng.random_range(-spread..=spread);
+                    (0..100)
+                        .map(|_| {
+                            let ms = 20.0 + offset + rng.random_range(0.0..2.0) + shift;
+                            ((ms * 1000.0) as u64, 1)
+                        })
+                        .collect()
+                })
+                .collect()
+        };
+        [run(0.0), run(shift)]
+    }
+
+    /// How often, over 20 synthetic pairs, the p50's bootstrap puts the
+    /// change beyond the noise, and how often the verdict is `worse`.
+    fn called(spread: f64, shift: f64) -> (usize, usize) {
+        let (mut beyond, mut worse) = (0, 0);
+        for seed in 0..20 {
+            let [base, new] = runs(seed, spread, shift);
+            let mut rng = StdRng::seed_from_u64(seed);
+            let m = latency_row(&base, &new, 50.0, &mut rng).unwrap();
+            beyond += usize::from(m.noise[0] > 0.0);
+            worse += usize::from(verdict(&m, 1.0) == Verdict::Worse);
+        }
+        (beyond, worse)
+    }
+
+    /// The bootstrap itself: with seconds ±10 ms apart, the pooled p50 of
+    /// 20 seconds moves by about 1.3 ms (5.8/√20) from run to run, so the
+    /// 99 % interval of a change between two runs is some ±5 ms wide; a
+    /// 1.5 ms shift (7.5 %, over both floors) is within that noise, a
+    /// 15 ms one far beyond it. A bootstrap that always said "beyond"
+    /// fails the first; one that never did, the second.
+    #[test]
+    fn a_shift_within_the_noise_is_same_and_beyond_it_worse() {
+        let (beyond, worse) = called(10.0, 1.5);
+        assert!(
+            beyond <= 1,
+            "1.5 ms in ±10 ms noise called beyond {beyond} of 20"
+        );
+        assert!(worse <= 1, "{worse} of 20");
+        // Power: a 15 ms shift is found in at least 19 of 20 pairs.
+        let (beyond, worse) = called(10.0, 15.0);
+        assert!(
+            beyond >= 19,
+            "15 ms found beyond the noise in {beyond} of 20"
+        );
+        assert!(worse >= 19, "{worse} of 20");
+        // Without the between-second noise, the same 1.5 ms is found.
+        let (beyond, worse) = called(0.0, 1.5);
+        assert!(beyond >= 19 && worse >= 19, "{beyond}, {worse} of 20");
+    }
+
+    #[test]
+    fn an_error_fault_of_a_known_rate_is_worse_and_breaks_its_rule() {
+        let rule = parse_rules("error_rate=1pp").unwrap();
+        let row = |base, new| error_row("cess".into(), base, new, rule.first());
+        // 0.1 % → 2 % over 10,000 each: 19 standard errors.
+        let r = row((9_990, 10), (9_800, 200));
+        assert_eq!(r.verdict, Verdict::Worse);
+        assert_eq!(r.breaks.as_deref(), Some("error_rate=1pp"));
+        assert!((r.new - 0.02).abs() < 1e-12 && (r.base - 0.001).abs() < 1e-12);
+        // 0.1 % → 0.15 %: within two standard errors (about 0.05 pp).
+        let r = row((9_990, 10), (9_985, 15));
+        assert_eq!(r.verdict, Verdict::Same);
+        assert_eq!(r.breaks, None);
+        // 0.1 % → 1 %: worse, under the 1 pp rule.
+        let r = row((9_990, 10), (9_900, 100));
+        assert_eq!((r.verdict, r.breaks), (Verdict::Worse, None));
+        // And the other way: better.
+        assert_eq!(row((9_800, 200), (9_990, 10)).verdict, Verdict::Better);
+        // No acquisitions on one side: no verdict out of nothing.
+        assert_eq!(row((0, 0), (0, 0)).verdict, Verdict::Same);
     }
 }

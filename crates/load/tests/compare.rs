@@ -88,8 +88,28 @@ async fn compare_tells_a_degraded_flow_from_noise() {
     }
     assert!(alarms * 20 <= rows, "{alarms} false alarms in {rows} rows");
 
-    // Different flows are a usage error.
+    // A run of other flows is refused, naming them: the same run with
+    // its cess flow taken out of the summary.
     let other =
-        std::env::temp_dir().join(format!("tokenprobe-compare-none-{}", std::process::id()));
-    assert!(compare(&clean[0], &other, &rules, 1).is_err());
+        std::env::temp_dir().join(format!("tokenprobe-compare-other-{}", std::process::id()));
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::copy(clean[0].join("latency.hlog"), other.join("latency.hlog")).unwrap();
+    let mut summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(clean[0].join("summary.json")).unwrap()).unwrap();
+    summary["counts"]["per_flow"]
+        .as_object_mut()
+        .unwrap()
+        .remove("cess");
+    std::fs::write(other.join("summary.json"), summary.to_string()).unwrap();
+    let e = compare(&clean[0], &other, &rules, 1).unwrap_err();
+    assert!(
+        e.starts_with("different flows:")
+            && e.contains("has cess, cognito")
+            && e.ends_with("has cognito"),
+        "{e}"
+    );
+    // And a directory that is no report says which file it lacks.
+    let none = other.join("nothing-here");
+    let e = compare(&clean[0], &none, &rules, 1).unwrap_err();
+    assert!(e.contains("nothing-here"), "{e}");
 }
