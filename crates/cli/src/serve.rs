@@ -73,7 +73,9 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<Option<std::process::
         .await
         .context("waiting for Ctrl-C")?;
     tracing::warn!("Ctrl-C: finishing requests in flight, then stopping");
+    let stats = stub.stats();
     stub.shutdown().await;
+    eprintln!("tokenprobe: stub {stats}");
     Ok(None)
 }
 

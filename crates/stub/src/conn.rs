@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
@@ -88,6 +88,28 @@ pub(crate) struct Conn {
     busy: AtomicUsize,
     /// Told to close (to make room at the cap).
     close: Notify,
+    /// Closed: its socket is gone.
+    gone: AtomicBool,
+    /// Told when it is gone.
+    gone_notify: Notify,
+}
+
+impl Conn {
+    /// Marks it closed (its socket dropped) and tells who waits.
+    pub(crate) fn gone(&self) {
+        self.gone.store(true, Ordering::SeqCst);
+        self.gone_notify.notify_waiters();
+    }
+
+    /// Resolves once it is closed.
+    pub(crate) async fn closed(&self) {
+        let notified = self.gone_notify.notified();
+        let mut notified = std::pin::pin!(notified);
+        notified.as_mut().enable();
+        if !self.gone.load(Ordering::SeqCst) {
+            notified.await;
+        }
+    }
 }
 
 /// Marks a connection busy while a request is answered.
@@ -115,8 +137,8 @@ pub(crate) struct Table {
 
 /// What to do with a connection just accepted.
 pub(crate) enum Admit {
-    /// Serve it.
-    Serve(u64, Arc<Conn>),
+    /// Serve it, once the connection it displaced (at the cap) is closed.
+    Serve(u64, Arc<Conn>, Option<Arc<Conn>>),
     /// At the cap with every connection busy: close it at once.
     Full,
 }
@@ -146,6 +168,7 @@ impl Table {
         let Ok(mut open) = self.open.lock() else {
             return Admit::Full;
         };
+        let mut displaced = None;
         if open.len() >= self.max {
             let oldest_idle = open
                 .iter()
@@ -154,7 +177,10 @@ impl Table {
                 .map(|(id, _)| *id);
             // Out of the count now; its task ends on the notice.
             match oldest_idle.and_then(|id| open.remove(&id)) {
-                Some(c) => c.close.notify_one(),
+                Some(c) => {
+                    c.close.notify_one();
+                    displaced = Some(c);
+                }
                 None => return Admit::Full,
             }
         }
@@ -162,7 +188,7 @@ impl Table {
         let conn = Arc::new(Conn::default());
         self.touch(&conn);
         open.insert(id, conn.clone());
-        Admit::Serve(id, conn)
+        Admit::Serve(id, conn, displaced)
     }
 
     /// The connection is gone.

@@ -219,6 +219,26 @@ impl StubHandle {
         self.shared.counters.connections()
     }
 
+    /// Connections being served now, and the most served at once so far
+    /// (never more than `[connections] max`).
+    pub fn open_connections(&self) -> (u64, u64) {
+        self.shared.counters.open()
+    }
+
+    /// One line for the end of a run: requests, connections, the most open
+    /// at once against the cap, resets.
+    pub fn stats(&self) -> String {
+        let requests: u64 = Route::ALL.iter().map(|r| self.requests(*r)).sum();
+        let (_, peak) = self.open_connections();
+        format!(
+            "served {requests} requests ({} to no route) on {} connections, at most {peak} open at once (cap {}); {} reset",
+            self.unrouted_requests(),
+            self.connections(),
+            self.config().connections.max,
+            self.resets()
+        )
+    }
+
     /// Connections reset by fault injection.
     pub fn resets(&self) -> u64 {
         self.shared.counters.resets()

@@ -35,6 +35,9 @@ pub(crate) struct Counters {
     unrouted: AtomicU64,
     resets: AtomicU64,
     connections: AtomicU64,
+    /// Connections being served now, and the most at once.
+    open: AtomicU64,
+    peak_open: AtomicU64,
 }
 
 impl Counters {
@@ -69,6 +72,22 @@ impl Counters {
 
     pub(crate) fn connections(&self) -> u64 {
         self.connections.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn open(&self) -> (u64, u64) {
+        (
+            self.open.load(Ordering::SeqCst),
+            self.peak_open.load(Ordering::SeqCst),
+        )
+    }
+
+    fn opened(&self) {
+        let now = self.open.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak_open.fetch_max(now, Ordering::SeqCst);
+    }
+
+    fn closed(&self) {
+        self.open.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -153,8 +172,8 @@ pub(crate) async fn serve(
             },
             _ = stop.changed() => break,
         };
-        let (id, conn) = match table.admit() {
-            Admit::Serve(id, conn) => (id, conn),
+        let (id, conn, displaced) = match table.admit() {
+            Admit::Serve(id, conn, displaced) => (id, conn, displaced),
             Admit::Full => {
                 refused += 1;
                 if refused.is_power_of_two() {
@@ -184,13 +203,20 @@ pub(crate) async fn serve(
                 handle(&served.shared, req, &served.stream).await
             }
         });
-        let (builder, watcher, tls, table) = (
+        let (builder, watcher, tls, table, counters) = (
             builder.clone(),
             graceful.watcher(),
             tls.clone(),
             table.clone(),
+            shared.clone(),
         );
         tokio::spawn(async move {
+            // At the cap: served once the connection it displaced is closed,
+            // so that no more than `max` are ever open at once.
+            if let Some(old) = displaced {
+                let _ = tokio::time::timeout(Duration::from_secs(1), old.closed()).await;
+            }
+            counters.counters.opened();
             let served = async {
                 match tls {
                     None => {
@@ -217,6 +243,8 @@ pub(crate) async fn serve(
                 () = table.until_closed(&conn) => {}
             }
             table.remove(id);
+            counters.counters.closed();
+            conn.gone();
         });
     }
     drop(listener);

@@ -82,6 +82,46 @@ async fn hundreds_of_silent_connections_neither_block_a_client_nor_stay_open() {
     stub.shutdown().await;
 }
 
+/// At the cap, with timeouts far away, it is the cap that closes silent
+/// connections: never more than `max` are open at once, while a client
+/// keeps being served.
+#[tokio::test]
+async fn at_the_cap_no_more_than_max_are_ever_open() {
+    let stub = Stub::start(config(
+        "max = 8\nidle_timeout_ms = 60000\nheader_read_timeout_ms = 60000\n",
+    ))
+    .await
+    .unwrap();
+    let addr = stub.addr();
+    let mut silent = Vec::new();
+    let mut served = 0;
+    for i in 0..300 {
+        silent.push(TcpStream::connect(addr).await.unwrap());
+        if i % 15 == 0 {
+            assert_eq!(one_token(addr).await, 200);
+            served += 1;
+        }
+        let (open, peak) = stub.open_connections();
+        assert!(open <= 8 && peak <= 8, "{open} open, peak {peak}");
+    }
+    assert_eq!(served, 20);
+    // The cap, not a timeout (a minute away), closed all but the last 8.
+    let mut closed = 0;
+    for s in &mut silent {
+        closed += usize::from(closed_by_server(s, Duration::from_millis(200)).await);
+    }
+    assert!(closed >= 300 - 8, "only {closed} of 300 closed");
+    let (_, peak) = stub.open_connections();
+    assert_eq!(peak, 8, "the cap was reached, never passed");
+    assert!(stub.connections() >= 320, "{}", stub.connections());
+    assert!(
+        stub.stats().contains("at most 8 open at once (cap 8)"),
+        "{}",
+        stub.stats()
+    );
+    stub.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_client_that_trickles_its_headers_is_cut_off() {
     let stub = Stub::start(config(
