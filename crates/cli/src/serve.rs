@@ -75,7 +75,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<Option<std::process::
     tracing::warn!("Ctrl-C: finishing requests in flight, then stopping");
     let stats = stub.stats();
     stub.shutdown().await;
-    tracing::warn!("stub {stats}");
+    tracing::info!("{stats}");
     Ok(None)
 }
 
