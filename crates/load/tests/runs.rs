@@ -358,3 +358,63 @@ async fn a_flow_found_by_its_issuer_loads_its_token_endpoint() {
     assert_eq!(s.counts.ok, 50, "{:?}", s.counts.errors);
     assert_eq!(stub.requests(Route::Cognito), 50);
 }
+
+/// The driver late on purpose, by a known amount: the run's one runtime
+/// thread is blocked for B = 500 ms while the dispatcher (on a thread of
+/// its own) keeps releasing arrivals at R = 100/s. Those due in the block
+/// start when it ends, each late by the rest of the block, so the latency
+/// from the intended start exceeds the service time (from the actual
+/// send) by R·B²/2 = 12.5 s in all over the run's N acquisitions, and by
+/// up to B for one of them. The stub runs on a runtime of its own.
+#[tokio::test(flavor = "current_thread")]
+async fn service_time_leaves_out_exactly_the_drivers_own_delay() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (stop_stub, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = std::thread::spawn(move || {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let stub = Stub::start(Config::from_toml("[jwt]\nalgorithm = \"ES256\"\n", "s.toml").unwrap())
+                .await
+                .unwrap();
+            tx.send(stub.base_url()).unwrap();
+            let _ = stopped.await;
+            stub.shutdown().await;
+        });
+    });
+    let base = rx.recv().unwrap();
+    let text = format!(
+        "target = \"{base}\"\n{CESS_FLOW}[load]\nmodel = \"open\"\nrate = 100\n[limits]\nduration = \"2s\"\n"
+    );
+    let block = std::time::Duration::from_millis(500);
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+        // Blocks the only runtime thread: no acquisition starts meanwhile.
+        std::thread::sleep(block);
+    });
+    let (s, dir) = run(&text, "late-driver").await;
+    let _ = stop_stub.send(());
+    server.join().unwrap();
+    accounted(&s);
+    assert_eq!(s.counts.ok, 200, "{:?}", s.counts);
+    let totals = read_hlog(&std::fs::read(dir.join("latency.hlog")).unwrap())
+        .unwrap()
+        .totals;
+    let all = |step: &str| {
+        totals
+            .iter()
+            .find(|(k, _)| k.flow == "all" && k.step.name() == step && k.outcome == Outcome::Ok)
+            .map(|(_, h)| h.clone())
+            .unwrap()
+    };
+    let (latency, service) = (all("total"), all("service"));
+    let n = latency.len() as f64;
+    let expected_ms = 100.0 * 0.5 * 0.5 / 2.0 * 1000.0 / n;
+    let diff_ms = (latency.mean() - service.mean()) / 1000.0;
+    assert!(
+        (diff_ms - expected_ms).abs() < 5.0,
+        "latency exceeds service by {diff_ms:.1} ms on average, expected {expected_ms:.1}"
+    );
+    // The first arrival of the block waited it all; no send took that long.
+    assert!(latency.max() >= 480_000, "{}", latency.max());
+    assert!(service.max() < 100_000, "{}", service.max());
+}
