@@ -83,8 +83,8 @@ impl Shared {
     }
 }
 
-/// Waits for each intended start on a thread of its own, without a busy
-/// loop. tokio's timer rounds a deadline up to the next millisecond, which
+/// Waits for each intended start on a thread of its own, on the OS timer,
+/// spinning only the last stretch (at most [`Waiter::MAX_SPIN`]). tokio's timer rounds a deadline up to the next millisecond, which
 /// would add up to one to every latency measured; the OS timer wakes within
 /// its slack instead, a few tens of microseconds late. The waiter learns
 /// how late (a moving average of its oversleeps), asks to wake that much

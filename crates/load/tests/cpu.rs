@@ -25,7 +25,8 @@ fn key_path() -> String {
         .to_string()
 }
 
-const BASIC: &str = "client_id = \"tokenprobe-demo\"\nclient_secret = { value = \"demo-secret\" }\n";
+const BASIC: &str =
+    "client_id = \"tokenprobe-demo\"\nclient_secret = { value = \"demo-secret\" }\n";
 
 fn key_flow() -> String {
     format!(
@@ -86,7 +87,9 @@ async fn signing_each_assertion_shows_in_the_cpu_per_acquisition() {
     };
     let (basic, key) = (median(&mut basic), median(&mut key));
     let rise = key - basic;
-    eprintln!("RS256 signing {sign:.0} µs; CPU per acquisition basic {basic:.0} µs, private_key_jwt {key:.0} µs");
+    eprintln!(
+        "RS256 signing {sign:.0} µs; CPU per acquisition basic {basic:.0} µs, private_key_jwt {key:.0} µs"
+    );
     assert!(
         rise >= sign,
         "private_key_jwt costs {rise:.0} µs more than Basic per acquisition, less than one signature ({sign:.0} µs)"

@@ -373,9 +373,10 @@ async fn service_time_leaves_out_exactly_the_drivers_own_delay() {
     let server = std::thread::spawn(move || {
         let rt = tokio::runtime::Runtime::new().unwrap();
         rt.block_on(async {
-            let stub = Stub::start(Config::from_toml("[jwt]\nalgorithm = \"ES256\"\n", "s.toml").unwrap())
-                .await
-                .unwrap();
+            let stub =
+                Stub::start(Config::from_toml("[jwt]\nalgorithm = \"ES256\"\n", "s.toml").unwrap())
+                    .await
+                    .unwrap();
             tx.send(stub.base_url()).unwrap();
             let _ = stopped.await;
             stub.shutdown().await;

@@ -106,9 +106,59 @@ impl std::error::Error for ResetConnection {}
 pub(crate) struct Shared {
     pub(crate) state: State,
     pub(crate) counters: Counters,
-    /// The routes with a capacity fault: their serving slots and how long
-    /// each request holds one.
-    pub(crate) slots: BTreeMap<Route, (Semaphore, Duration)>,
+    /// The routes with a capacity fault, and when each of their slots is
+    /// free next.
+    pub(crate) slots: BTreeMap<Route, Slots>,
+}
+
+/// A capacity fault's serving slots, each on a timeline of deadlines. A
+/// request waits its turn for a slot (FIFO; a client that goes away
+/// gives its place up), and is served for exactly the service time from
+/// when the slot was free: right after the one before it when it had to
+/// wait, so a timer that wakes late delays that answer by its lateness
+/// but never the slot's next one. The route serves `slots / service` a
+/// second exactly, not what rounded sleeps one after another add up to.
+pub(crate) struct Slots {
+    permits: Semaphore,
+    free_at: std::sync::Mutex<Vec<Instant>>,
+    service: Duration,
+}
+
+impl Slots {
+    fn new(slots: usize, service: Duration) -> Slots {
+        Slots {
+            permits: Semaphore::new(slots),
+            free_at: std::sync::Mutex::new(vec![Instant::now(); slots]),
+            service,
+        }
+    }
+
+    /// Waits for a slot and holds it for the service time.
+    pub(crate) async fn serve(&self) {
+        let (_permit, waited) = match self.permits.try_acquire() {
+            Ok(p) => (p, false),
+            Err(_) => match self.permits.acquire().await {
+                Ok(p) => (p, true),
+                Err(_) => return,
+            },
+        };
+        let done = {
+            let mut free_at = self
+                .free_at
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let Some(slot) = free_at.iter_mut().min() else {
+                return;
+            };
+            let start = match waited {
+                true => *slot,
+                false => (*slot).max(Instant::now()),
+            };
+            *slot = start + self.service;
+            *slot
+        };
+        tokio::time::sleep_until(done.into()).await;
+    }
 }
 
 impl Shared {
@@ -117,7 +167,7 @@ impl Shared {
             .into_iter()
             .filter_map(|route| {
                 let c = state.config.faults_for(RouteKey::Route(route))?.capacity?;
-                Some((route, (Semaphore::new(c.slots), c.service)))
+                Some((route, Slots::new(c.slots, c.service)))
             })
             .collect();
         Shared {
@@ -287,10 +337,8 @@ async fn handle(
                     if !hold.is_zero() {
                         tokio::time::sleep_until((arrived + hold).into()).await;
                     }
-                    if let Some((slots, service)) = shared.slots.get(&route) {
-                        // Wait for a slot, then hold it while served.
-                        let _slot = slots.acquire().await;
-                        tokio::time::sleep(*service).await;
+                    if let Some(slots) = shared.slots.get(&route) {
+                        slots.serve().await;
                     }
                     match action {
                         Action::Reset => {
