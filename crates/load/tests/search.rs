@@ -54,7 +54,7 @@ async fn the_search_finds_the_known_knee_within_its_precision() {
     // queue only past it: the highest passing rate is at most the knee
     // and within the precision of it, the first failing one above it.
     assert!(
-        found <= KNEE && found >= (1.0 - 0.1) * KNEE,
+        ((1.0 - 0.1) * KNEE..=KNEE).contains(&found),
         "found {found}/s for a knee of {KNEE}/s\n{}",
         done.table
     );
