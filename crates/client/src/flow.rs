@@ -180,8 +180,7 @@ pub struct VcdConfig {
 }
 
 /// One system's flow, as a scenario file names it (`system = "…"`).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(tag = "system", rename_all = "lowercase")]
+#[derive(Debug, Clone)]
 pub enum FlowConfig {
     /// RFC 6749 client credentials.
     Cognito(CognitoConfig),
@@ -193,6 +192,62 @@ pub enum FlowConfig {
     Veeva(VeevaConfig),
     /// Cloud Director (two steps).
     Vcd(VcdConfig),
+}
+
+/// A flow table is read key by key, `system` as the [`System`] it names
+/// (so an unknown one is placed at its value), the rest then as that
+/// system's configuration, so that a mistake in it names its key
+/// (`client_secret: unknown variant, …`): serde's internally tagged enums
+/// lose both on the way.
+impl<'de> Deserialize<'de> for FlowConfig {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(FlowVisitor)
+    }
+}
+
+struct FlowVisitor;
+
+impl<'de> serde::de::Visitor<'de> for FlowVisitor {
+    type Value = FlowConfig;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a flow table with `system`")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<FlowConfig, A::Error> {
+        use serde::de::Error as _;
+        let mut system = None;
+        let mut rest = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "system" => system = Some(map.next_value::<System>()?),
+                _ => {
+                    rest.insert(key, map.next_value()?);
+                }
+            }
+        }
+        let rest = serde_json::Value::Object(rest);
+        fn read<T: serde::de::DeserializeOwned, E: serde::de::Error>(
+            rest: serde_json::Value,
+        ) -> Result<T, E> {
+            serde_path_to_error::deserialize(rest).map_err(|e| {
+                let path = e.path().to_string();
+                match path.as_str() {
+                    "." => E::custom(e.into_inner()),
+                    _ => E::custom(format!("{path}: {}", e.into_inner())),
+                }
+            })
+        }
+        Ok(
+            match system.ok_or_else(|| A::Error::missing_field("system"))? {
+                System::Cognito => FlowConfig::Cognito(read(rest)?),
+                System::Cess => FlowConfig::Cess(read(rest)?),
+                System::Venafi => FlowConfig::Venafi(read(rest)?),
+                System::Veeva => FlowConfig::Veeva(read(rest)?),
+                System::Vcd => FlowConfig::Vcd(read(rest)?),
+            },
+        )
+    }
 }
 
 impl FlowConfig {

@@ -68,6 +68,11 @@ pub struct Verdict {
     pub outcome: Outcome,
     /// Why, in one line (empty on a pass), secrets scrubbed.
     pub reason: String,
+    /// When the check began, from the start of the run (zero for one run
+    /// alone): with `elapsed`, the timeline of a run, and the spacing of
+    /// its negative checks.
+    #[serde(rename = "started_ms", serialize_with = "millis")]
+    pub started: Duration,
     /// How long the check took.
     #[serde(rename = "elapsed_ms", serialize_with = "millis")]
     pub elapsed: Duration,
@@ -170,6 +175,7 @@ pub async fn run(
 ) -> Report {
     let mut report = Report::default();
     let mut negatives_run = 0usize;
+    let run_started = Instant::now();
     // Every safe check first, then the negative ones, so that a lock-out
     // they might cause (systems often share one client) spoils nothing else.
     for negative_phase in [false, true] {
@@ -182,7 +188,8 @@ pub async fn run(
                 if entry.negative && !gated && negatives_run > 0 {
                     pause(selection).await;
                 }
-                let verdict = if selection.stop.load(Ordering::SeqCst) {
+                let started = run_started.elapsed();
+                let mut verdict = if selection.stop.load(Ordering::SeqCst) {
                     report.interrupted = true;
                     skipped(entry, target, "interrupted before it ran")
                 } else if gated {
@@ -195,6 +202,7 @@ pub async fn run(
                     negatives_run += usize::from(entry.negative);
                     one(entry, target).await
                 };
+                verdict.started = started;
                 progress(&verdict);
                 report.verdicts.push(verdict);
             }
@@ -275,6 +283,7 @@ fn verdict(
         change: entry.change,
         outcome,
         reason,
+        started: Duration::ZERO,
         elapsed,
         evidence,
     }

@@ -100,8 +100,25 @@ async fn negative_checks_run_last_once_each_and_spaced_out() {
         .into_iter()
         .filter(|id| !id.starts_with("PK-"))
         .collect();
-    // Three pauses between four negative checks: a lower bound only.
+    // The spacing is between each negative check and the next: from the
+    // end of one to the start of the other, never less.
     assert!(elapsed >= Duration::from_millis(450), "{elapsed:?}");
+    let timed: Vec<(&str, Duration, Duration)> = r
+        .verdicts
+        .iter()
+        .filter(|v| negatives.contains(&v.id))
+        .map(|v| (v.id, v.started, v.started + v.elapsed))
+        .collect();
+    assert_eq!(timed.len(), 4);
+    for pair in timed.windows(2) {
+        let gap = pair[1].1 - pair[0].2;
+        assert!(
+            gap >= Duration::from_millis(150),
+            "{} began {gap:?} after {} ended",
+            pair[1].0,
+            pair[0].0
+        );
+    }
     // Each sends one wrong credential, beside the working request it
     // varies (asked once for all, so shared here).
     for v in r.verdicts.iter().filter(|v| negatives.contains(&v.id)) {

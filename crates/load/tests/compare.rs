@@ -59,15 +59,35 @@ async fn compare_tells_a_degraded_flow_from_noise() {
     );
     assert!(same.broken().is_empty());
 
-    // 20 ms more on every CESS answer: worse there, and only there.
-    let c = compare(&clean[0], &slow, &rules, 1).unwrap();
-    let table = tokenprobe_load::compare::table(&c);
-    for (scope, metric, v) in verdicts(&c, "cess") {
-        assert_eq!(v, Verdict::Worse, "{scope} {metric}\n{table}");
+    // 20 ms more on every CESS answer: worse there, and only there. Against
+    // each clean run: the untouched flow is always `same`, the faulted one's
+    // p50 and p90 always `worse`; its p99 too against a base that had no
+    // stall of its own (a base whose halves differ by tens of ms hides a
+    // 20 ms p99 change behind its drift, as it should).
+    let calls: Vec<Comparison> = clean
+        .iter()
+        .map(|base| compare(base, &slow, &rules, 1).unwrap())
+        .collect();
+    for c in &calls {
+        let table = tokenprobe_load::compare::table(c);
+        for (scope, metric, v) in verdicts(c, "cognito") {
+            assert_eq!(v, Verdict::Same, "{scope} {metric}\n{table}");
+        }
+        for (scope, metric, v) in verdicts(c, "cess").into_iter().filter(|r| r.1 != "p99") {
+            assert_eq!(v, Verdict::Worse, "{scope} {metric}\n{table}");
+        }
     }
-    for (scope, metric, v) in verdicts(&c, "cognito") {
-        assert_eq!(v, Verdict::Same, "{scope} {metric}\n{table}");
-    }
+    let tables: Vec<String> = calls.iter().map(tokenprobe_load::compare::table).collect();
+    let c = calls
+        .iter()
+        .find(|c| verdicts(c, "cess").iter().all(|r| r.2 == Verdict::Worse))
+        .unwrap_or_else(|| {
+            panic!(
+                "no clean base showed every cess row worse:\n{}",
+                tables.join("\n")
+            )
+        });
+    let table = tokenprobe_load::compare::table(c);
     assert!(c.broken().iter().any(|b| b.contains("cess/")), "{table}");
     tokenprobe_load::compare::write(&c, &slow).unwrap();
     assert!(slow.join("compare.json").exists() && slow.join("compare.html").exists());
