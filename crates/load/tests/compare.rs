@@ -89,7 +89,7 @@ async fn compare_tells_a_degraded_flow_from_noise() {
         });
     let table = tokenprobe_load::compare::table(c);
     assert!(c.broken().iter().any(|b| b.contains("cess/")), "{table}");
-    tokenprobe_load::compare::write(&c, &slow).unwrap();
+    tokenprobe_load::compare::write(c, &slow).unwrap();
     assert!(slow.join("compare.json").exists() && slow.join("compare.html").exists());
 
     // Clean against clean, three pairs and three seeds each: false alarms
