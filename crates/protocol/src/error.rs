@@ -199,6 +199,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn quoted_values_are_blanked_and_the_rest_kept() {
+        assert_eq!(
+            blank_quoted(r#"invalid type: string "s3cret", expected u64"#),
+            r#"invalid type: string "…", expected u64"#
+        );
+        assert_eq!(
+            blank_quoted("unknown variant `s3cret`, expected `a` or `b`"),
+            "unknown variant `…`, expected `…` or `…`"
+        );
+        assert_eq!(
+            blank_quoted("missing field `access_token`"),
+            "missing field `access_token`"
+        );
+    }
+
+    #[test]
     fn json_errors_name_members_but_never_values() {
         let err = serde_json::from_str::<u64>("\"hunter2\"").unwrap_err();
         let msg = json_error(&err).to_string();

@@ -1,0 +1,205 @@
+//! The small public surface the other crates build on: system names, the
+//! typed requests' accessors, a grant's `Authorization` value and expiry,
+//! secrets' equality and display. Each returns what was put in (found by
+//! mutation testing: `scripts/mutants.sh protocol`).
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http::Request;
+use tokenprobe_protocol::client_auth::ClientAuth;
+use tokenprobe_protocol::{BaseUrl, Secret, System, cess, veeva, venafi};
+
+#[test]
+fn systems_are_named_as_scenarios_name_them() {
+    let names: Vec<&str> = System::ALL.iter().map(|s| s.name()).collect();
+    assert_eq!(names, ["cognito", "cess", "venafi", "veeva", "vcd"]);
+    for s in System::ALL {
+        assert_eq!(System::from_name(s.name()), Some(s));
+        assert_eq!(s.to_string(), s.name());
+    }
+    assert_eq!(System::from_name("kerberos"), None);
+    assert_eq!(System::from_name(""), None);
+}
+
+#[test]
+fn a_cess_request_gives_back_what_it_was_given() {
+    let r = cess::TokenRequest::new(
+        "app-1",
+        Secret::new("app-secret"),
+        "52998224725",
+        Secret::new("123456"),
+    )
+    .unwrap();
+    assert_eq!(r.client_id(), "app-1");
+    assert_eq!((r.scope(), r.provider(), r.lifetime()), (None, None, None));
+    let r = r
+        .with_scopes(["signature_session", "service_2fa"])
+        .unwrap()
+        .with_provider("SOLUTIHOM")
+        .unwrap()
+        .with_lifetime(3600)
+        .unwrap();
+    assert_eq!(r.scope(), Some("signature_session service_2fa"));
+    assert_eq!(r.provider(), Some("SOLUTIHOM"));
+    assert_eq!(r.lifetime(), Some(3600));
+}
+
+/// CE-03 on the server side: a username sent as a JSON number is a CPF
+/// or CNPJ whose leading zeros a number cannot hold; any other number is
+/// refused as not a string.
+#[test]
+fn a_numeric_username_is_padded_and_other_numbers_are_refused() {
+    let req = |username: &str| {
+        let mut req = Request::new(Bytes::from(format!(
+            r#"{{"client_id":"a","client_secret":"s","username":{username},"password":"1","grant_type":"password"}}"#
+        )));
+        *req.method_mut() = http::Method::POST;
+        *req.uri_mut() = "/oauth".parse().unwrap();
+        req.headers_mut()
+            .insert("content-type", "application/json".parse().unwrap());
+        req
+    };
+    // 04252305039 is a CPF with a leading zero.
+    let r = cess::parse_request(&req("4252305039")).unwrap();
+    assert_eq!(r.username().to_string(), "04252305039");
+    for bad in ["-52998224725", "52998224725.0"] {
+        let e = cess::parse_request(&req(bad)).unwrap_err();
+        assert_eq!(
+            e.error.description.as_deref(),
+            Some("username must be a string"),
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn only_private_key_jwt_does_without_a_secret() {
+    assert!(ClientAuth::Basic.uses_secret());
+    assert!(ClientAuth::Body.uses_secret());
+    assert!(!ClientAuth::PrivateKeyJwt.uses_secret());
+}
+
+#[test]
+fn secrets_compare_by_value_and_display_redacted() {
+    assert_eq!(Secret::new("a"), Secret::new("a"));
+    assert_ne!(Secret::new("a"), Secret::new("b"));
+    assert_eq!(Secret::new("hunter2").to_string(), "[redacted]");
+    assert_eq!(format!("{:?}", Secret::new("hunter2")), "Secret([redacted])");
+}
+
+#[test]
+fn a_url_with_credentials_is_refused_without_echoing_them() {
+    for url in [
+        "https://user:pa55word@idp.example.com",
+        "https://pa55word@idp.example.com/path",
+    ] {
+        let e = url.parse::<BaseUrl>().unwrap_err().to_string();
+        assert!(!e.contains("pa55word"), "{e}");
+        assert!(e.contains("https://***@idp.example.com"), "{e}");
+    }
+    // An `@` but no scheme: said without the text.
+    let e = "pa55word@idp".parse::<BaseUrl>().unwrap_err().to_string();
+    assert!(!e.contains("pa55word"), "{e}");
+    assert!(e.contains("(a URL with credentials)"), "{e}");
+    // An `@` in the path only, after the host: the URL is shown whole.
+    let e = "ftp://idp.example.com/a@b".parse::<BaseUrl>().unwrap_err().to_string();
+    assert!(e.contains("ftp://"), "{e}");
+}
+
+#[test]
+fn a_vault_session_is_its_own_authorization() {
+    let req = veeva::SessionRequest::new("p", Secret::new("idp-token")).unwrap();
+    let body = br#"{"responseStatus":"SUCCESS","sessionId":"3B3C45FD","userId":1,"vaultIds":[],"vaultId":1}"#;
+    let grant = req
+        .decode_response(http::StatusCode::OK, &http::HeaderMap::new(), body)
+        .unwrap();
+    assert_eq!(grant.authorization().expose(), "3B3C45FD");
+}
+
+#[test]
+fn a_grant_expires_at_the_earlier_of_its_two_lifetimes() {
+    let req = venafi::AuthorizeRequest::new("app", "local:admin", Secret::new("pw"), "certificate")
+        .unwrap();
+    let received = UNIX_EPOCH + Duration::from_secs(1_000_000);
+    let grant = |expires_in: u64, expires: u64| {
+        let body = format!(
+            r#"{{"access_token":"t","token_type":"Bearer","expires_in":{expires_in},"expires":{expires},"scope":"certificate"}}"#
+        );
+        req.decode_response(http::StatusCode::OK, &http::HeaderMap::new(), body.as_bytes())
+            .unwrap()
+    };
+    // The absolute expiry first.
+    let g = grant(3600, 1_000_100);
+    assert_eq!(g.expiry(received), Some(UNIX_EPOCH + Duration::from_secs(1_000_100)));
+    // The relative one first.
+    let g = grant(60, 1_003_600);
+    assert_eq!(g.expiry(received), Some(received + Duration::from_secs(60)));
+    assert_eq!(g.authorization().expose(), "Bearer t");
+}
+
+/// RFC 7523 §3, at its edges: the rule the stub applies to assertions.
+#[test]
+fn assertion_claims_are_refused_exactly_past_each_limit() {
+    use tokenprobe_protocol::client_auth::{
+        ASSERTION_MAX_LIFETIME_SECS, ASSERTION_SKEW_SECS, AssertionClaims,
+    };
+    let here = ["https://as.example/oauth2/token".to_owned()];
+    let now = 1_700_000_000;
+    let fresh = || AssertionClaims::new("c", &here[0], now, "j-1".into());
+    assert_eq!(fresh().problem("c", &here, now), None);
+    let problem = |edit: &dyn Fn(&mut AssertionClaims)| {
+        let mut c = fresh();
+        edit(&mut c);
+        c.problem("c", &here, now)
+    };
+    // iss and sub, each alone.
+    assert!(problem(&|c| c.iss = "x".into()).is_some());
+    assert!(problem(&|c| c.sub = "x".into()).is_some());
+    assert!(problem(&|c| c.aud = vec!["https://other".into()]).is_some());
+    assert_eq!(
+        problem(&|c| c.aud = vec!["https://other".into(), here[0].clone()]),
+        None
+    );
+    // exp: expired at now, fine a second later, too far past the maximum.
+    assert!(problem(&|c| c.exp = now).is_some());
+    assert_eq!(problem(&|c| c.exp = now + 1), None);
+    assert_eq!(problem(&|c| c.exp = now + ASSERTION_MAX_LIFETIME_SECS), None);
+    assert!(problem(&|c| c.exp = now + ASSERTION_MAX_LIFETIME_SECS + 1).is_some());
+    // iat: up to the skew ahead is a clock's error, past it a mistake.
+    assert_eq!(problem(&|c| c.iat = now + ASSERTION_SKEW_SECS), None);
+    assert!(problem(&|c| c.iat = now + ASSERTION_SKEW_SECS + 1).is_some());
+    assert!(problem(&|c| c.jti = String::new()).is_some());
+}
+
+#[test]
+fn a_credential_fits_its_methods_only() {
+    use tokenprobe_protocol::client_auth::Credential;
+    let secret = Credential::Secret(Secret::new("s"));
+    let assertion = Credential::Assertion(Secret::new("a.b.c"));
+    for auth in [ClientAuth::Basic, ClientAuth::Body] {
+        assert!(secret.fits(auth) && !assertion.fits(auth), "{auth:?}");
+    }
+    assert!(!secret.fits(ClientAuth::PrivateKeyJwt));
+    assert!(assertion.fits(ClientAuth::PrivateKeyJwt));
+}
+
+#[test]
+fn a_signer_is_equal_only_to_itself() {
+    use std::sync::Arc;
+    use tokenprobe_protocol::client_auth::{AssertionClaims, AssertionSigner, Signer};
+    #[derive(Debug)]
+    struct Fixed;
+    impl AssertionSigner for Fixed {
+        fn sign(&self, _: &AssertionClaims) -> Result<Secret, String> {
+            Ok(Secret::new("x.y.z"))
+        }
+        fn unique_id(&self) -> String {
+            "1".into()
+        }
+    }
+    let a = Signer(Arc::new(Fixed));
+    let b = Signer(Arc::new(Fixed));
+    assert_eq!(a, a.clone());
+    assert_ne!(a, b);
+}
