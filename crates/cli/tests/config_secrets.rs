@@ -97,6 +97,14 @@ fn mistakes() -> Vec<(&'static str, String)> {
             "stub_unknown_route",
             format!("target = \"stub\"\n[stub.faults.{CANARY}]\nquirks = []\n{FLOW}{LOAD}"),
         ),
+        // A value that holds serde's own punctuation.
+        (
+            "unknown_variant_punctuated",
+            format!(
+                "target = \"stub\"\n{}{LOAD}",
+                flow(&format!("\"ab`{CANARY}`, expected {CANARY}\""))
+            ),
+        ),
         (
             "cess_username",
             format!(
@@ -110,11 +118,11 @@ fn mistakes() -> Vec<(&'static str, String)> {
 /// Where each mistake is reported, and how it starts.
 fn place(name: &str) -> &'static str {
     match name {
-        "unknown_variant_from_env" | "unknown_variant" => {
-            "3:1: client_secret: unknown variant …, expected one of `env`, `file`, `value`"
+        "unknown_variant_from_env" | "unknown_variant" | "unknown_variant_punctuated" => {
+            "3:1: unknown variant, expected one of `env`, `file`, `value` (at client_secret)"
         }
         "invalid_type_number" => {
-            "3:1: client_secret.value: invalid type: integer …, expected a string"
+            "3:1: invalid type: integer, expected a string (at client_secret.value)"
         }
         "invalid_type_string" => "7:1: invalid type: string, expected f64",
         "custom_duration" => "11:12: expected a duration such as",

@@ -197,7 +197,7 @@ pub enum FlowConfig {
 /// A flow table is read key by key, `system` as the [`System`] it names
 /// (so an unknown one is placed at its value), the rest then as that
 /// system's configuration, so that a mistake in it names its key
-/// (`client_secret: unknown variant, …`): serde's internally tagged enums
+/// (`unknown variant, expected … (at client_secret)`): serde's internally tagged enums
 /// lose both on the way.
 impl<'de> Deserialize<'de> for FlowConfig {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -230,11 +230,13 @@ impl<'de> serde::de::Visitor<'de> for FlowVisitor {
         fn read<T: serde::de::DeserializeOwned, E: serde::de::Error>(
             rest: serde_json::Value,
         ) -> Result<T, E> {
+            // The key goes last: serde's own message comes first, as the
+            // config crate's rewriting (which takes the values out) expects.
             serde_path_to_error::deserialize(rest).map_err(|e| {
                 let path = e.path().to_string();
                 match path.as_str() {
                     "." => E::custom(e.into_inner()),
-                    _ => E::custom(format!("{path}: {}", e.into_inner())),
+                    _ => E::custom(format!("{} (at {path})", e.into_inner())),
                 }
             })
         }
@@ -740,7 +742,8 @@ impl Flow {
             req.decode_response(a.status, &a.headers, &a.body)
                 .map(with_skew_check)
         })
-        .await;
+        .await
+        .map_err(|e| without_token(e, &req.refresh_token));
         Some(result.map(|grant| Acquired { grant, steps }))
     }
 }
@@ -757,8 +760,9 @@ fn with_skew_check(mut grant: Grant) -> Grant {
     grant
 }
 
-/// A session step's failure with the IdP token it carried taken out: the
-/// token is a credential the account does not hold, made by the first step.
+/// A step's failure with the token it carried taken out (the IdP token of a
+/// session step, the refresh token of a refresh): a credential the account
+/// does not hold, made by an earlier step.
 fn without_token(mut e: FlowError, token: &Secret) -> FlowError {
     e.error = e.error.without(&Redactor::knowing([token.expose()]));
     e

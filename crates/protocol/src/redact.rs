@@ -177,22 +177,32 @@ fn encodings(value: &str) -> Vec<Known> {
     let json = serde_json::to_string(value).unwrap_or_default();
     let json = json.trim_matches('"').to_owned();
     let form: String = form_urlencoded::byte_serialize(value.as_bytes()).collect();
-    let mut plain = vec![
+    let mut texts = vec![
         value.to_owned(),
         json.replace('/', "\\/"),
-        form.replace('+', "%20"),
+        json_escaped(&json, |c| matches!(c, '&' | '<' | '>')),
+        json_escaped(&json, |c| !c.is_ascii()),
         json,
-        form,
+        form.replace('+', "%20"),
+        form.clone(),
     ];
-    // Percent-encoding as RFC 3986 has it (unreserved characters kept) and
-    // as `encodeURIComponent`-style encoders do (only alphanumerics kept),
-    // each in upper- and lower-case hex.
-    for keep in [&UNRESERVED, percent_encoding::NON_ALPHANUMERIC] {
+    // Percent-encoding as each common encoder writes it (see the sets),
+    // in upper- and lower-case hex, with a space as `%20` or `+`.
+    for keep in [
+        &UNRESERVED,
+        &UNRESERVED_AND_SLASH,
+        &URI_COMPONENT,
+        percent_encoding::NON_ALPHANUMERIC,
+    ] {
         let upper = percent_encoding::utf8_percent_encode(value, keep).to_string();
-        plain.push(lower_hex(&upper));
-        plain.push(upper);
+        for text in [lower_hex(&upper), upper] {
+            texts.push(text.replace("%20", "+"));
+            texts.push(text);
+        }
     }
-    let mut out: Vec<Known> = plain
+    texts.sort();
+    texts.dedup();
+    let mut out: Vec<Known> = texts
         .into_iter()
         .map(|form| Known {
             form: Secret::new(form),
@@ -202,28 +212,64 @@ fn encodings(value: &str) -> Vec<Known> {
         .collect();
     // The base64 of a text holding `value` at offset k (mod 3) holds a
     // stretch that depends on `value` alone: drop the group it shares with
-    // what comes before, and the one it shares with what comes after.
-    for k in 0..3 {
-        let mut bytes = vec![0u8; k];
-        bytes.extend_from_slice(value.as_bytes());
-        for engine in [&STANDARD_NO_PAD, &URL_SAFE_NO_PAD] {
-            let encoded = engine.encode(&bytes);
-            let start = if k == 0 { 0 } else { 4 };
-            // Whole groups only: a last partial one depends on what follows.
-            let end = bytes.len() / 3 * 4;
-            if let Some(stable) = encoded.get(start..end) {
-                if stable.len() >= 8 {
-                    out.push(Known {
-                        form: Secret::new(stable),
-                        group_before: k != 0,
-                        group_after: bytes.len() % 3 != 0,
-                    });
+    // what comes before, and the one it shares with what comes after (they
+    // go with it when it is found). Of the value, and of its form encoding,
+    // which HTTP Basic encodes (RFC 6749 §2.3.1).
+    let mut sources = vec![value.to_owned(), form];
+    sources.dedup();
+    for source in sources {
+        for k in 0..3 {
+            let mut bytes = vec![0u8; k];
+            bytes.extend_from_slice(source.as_bytes());
+            for engine in [&STANDARD_NO_PAD, &URL_SAFE_NO_PAD] {
+                let encoded = engine.encode(&bytes);
+                let start = if k == 0 { 0 } else { 4 };
+                // Whole groups only: a last partial one depends on what follows.
+                let end = bytes.len() / 3 * 4;
+                if let Some(stable) = encoded.get(start..end) {
+                    if stable.len() >= 4 {
+                        out.push(Known {
+                            form: Secret::new(stable),
+                            group_before: k != 0,
+                            group_after: bytes.len() % 3 != 0,
+                        });
+                    }
                 }
             }
         }
     }
     out
 }
+
+/// A JSON string's inside with each character `escape` picks written as
+/// `\uXXXX` (lower-case hex, UTF-16), as Go escapes `&<>` and Python's
+/// `ensure_ascii` non-ASCII.
+fn json_escaped(json: &str, escape: impl Fn(char) -> bool) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if escape(c) {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// What RFC 3986 §2.3 leaves unencoded, and `/` (Python's `quote`).
+const UNRESERVED_AND_SLASH: percent_encoding::AsciiSet = UNRESERVED.remove(b'/');
+
+/// What `encodeURIComponent` leaves unencoded: letters, digits and
+/// `-_.!~*'()`.
+const URI_COMPONENT: percent_encoding::AsciiSet = UNRESERVED
+    .remove(b'!')
+    .remove(b'*')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')');
 
 /// What RFC 3986 §2.3 leaves unencoded: letters, digits and `-._~`.
 const UNRESERVED: percent_encoding::AsciiSet = percent_encoding::NON_ALPHANUMERIC
@@ -265,14 +311,14 @@ fn without_jwts(text: &str) -> Option<String> {
         let len = candidate
             .find(|c: char| !(b64url(c) || c == '.'))
             .unwrap_or(candidate.len());
+        // A sentence's full stop after a token is not part of it.
+        let len = candidate
+            .get(..len)
+            .map_or(len, |t| t.trim_end_matches('.').len());
         let (token, after) = candidate.split_at(len);
-        let mut parts = token.split('.');
-        let header = parts.next().unwrap_or_default();
-        let claims = parts.next().unwrap_or_default();
-        let is_jwt = parts.next().is_some()
-            && parts.next().is_none()
-            && header.len() >= 4
-            && claims.len() >= 4;
+        let parts: Vec<&str> = token.split('.').collect();
+        // A JWS has three parts, a JWE five.
+        let is_jwt = matches!(parts.len(), 3 | 5) && parts.iter().take(2).all(|p| p.len() >= 4);
         out.push_str(before);
         if is_jwt {
             out.push_str(REDACTED);
@@ -336,11 +382,59 @@ mod tests {
         }
     }
 
+    /// The forms real encoders write, each spelled out here: Node's
+    /// `encodeURIComponent`, Python's `quote` and `quote_plus`, Go's
+    /// `QueryEscape` and `encoding/json`, Python's `json.dumps`, and the
+    /// HTTP Basic credential (form-encoded, then base64, RFC 6749 §2.3.1).
+    #[test]
+    fn what_common_encoders_write_is_taken_out() {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let cases: &[(&str, &[String])] = &[
+            ("Pa$$w0rd!", &["Pa%24%24w0rd!".into()]),
+            (
+                "Kx7/Canary+Secret=Value",
+                &[
+                    "Kx7/Canary%2BSecret%3DValue".into(),
+                    b64.encode("client:Kx7%2FCanary%2BSecret%3DValue"),
+                ],
+            ),
+            ("a~b c+d", &["a~b+c%2Bd".into()]),
+            ("P&ssw0rd", &["P\\u0026ssw0rd".into()]),
+            ("Pässwört", &["P\\u00e4ssw\\u00f6rt".into()]),
+            (
+                "123456",
+                &[b64.encode("client:123456"), b64.encode("x123456")],
+            ),
+        ];
+        for (secret, echoes) in cases {
+            let r = Redactor::knowing([*secret]);
+            for echo in *echoes {
+                let shown = r.scrub(&format!("bad: {echo} and more"));
+                assert!(
+                    !shown.contains(echo.as_str()),
+                    "{secret}: {echo} in {shown}"
+                );
+                assert!(shown.contains(REDACTED), "{secret}: {shown}");
+                assert!(shown.ends_with(" and more"), "{secret}: {shown}");
+            }
+        }
+    }
+
     #[test]
     fn jwts_are_redacted_whoever_signed_them() {
         let r = Redactor::default();
         let said = "bad assertion eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbmF0dXJl, try again";
         assert_eq!(r.scrub(said), "bad assertion [redacted], try again");
+        // At the end of a sentence; and a JWE, of five parts.
+        assert_eq!(
+            r.scrub("bad: eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln."),
+            "bad: [redacted]."
+        );
+        assert_eq!(
+            r.scrub("eyJhbGciOiJSU0EifQ.ZW5jcnlwdGVk.aXY.Y2lwaGVy.dGFn"),
+            "[redacted]"
+        );
         for plain in ["no token here", "eyJ alone", "eyJhbGci.only-two", "x.y.z"] {
             assert_eq!(r.scrub(plain), plain);
             assert!(!r.finds(plain));
@@ -360,6 +454,19 @@ mod tests {
         r.learn("s3cr3t/with+plus");
         assert_eq!(r.scrub("x=s3cr3t%2Fwith%2Bplus&y"), "x=[redacted]&y");
         assert_eq!(r.scrub(r#""s3cr3t\/with+plus""#), r#""[redacted]""#);
+    }
+
+    #[test]
+    fn four_characters_are_enough_and_each_form_is_kept_once() {
+        let r = Redactor::knowing(["abc", " wxyz "]);
+        assert_eq!(r.scrub("abc wxyz"), "abc [redacted]");
+        assert!(r.finds("wxyz") && !r.finds("abc"));
+        let once = Redactor::knowing(["wxyz"]);
+        let twice = Redactor::knowing(["wxyz", "wxyz", " wxyz"]);
+        assert_eq!(format!("{once:?}"), format!("{twice:?}"));
+        // `Bearer xyz`: the credential alone is learnt too.
+        let r = Redactor::knowing(["Bearer tok-1234"]);
+        assert_eq!(r.scrub("got tok-1234"), "got [redacted]");
     }
 
     #[test]

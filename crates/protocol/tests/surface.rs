@@ -85,7 +85,10 @@ fn secrets_compare_by_value_and_display_redacted() {
     assert_eq!(Secret::new("a"), Secret::new("a"));
     assert_ne!(Secret::new("a"), Secret::new("b"));
     assert_eq!(Secret::new("hunter2").to_string(), "[redacted]");
-    assert_eq!(format!("{:?}", Secret::new("hunter2")), "Secret([redacted])");
+    assert_eq!(
+        format!("{:?}", Secret::new("hunter2")),
+        "Secret([redacted])"
+    );
 }
 
 #[test]
@@ -103,7 +106,10 @@ fn a_url_with_credentials_is_refused_without_echoing_them() {
     assert!(!e.contains("pa55word"), "{e}");
     assert!(e.contains("(a URL with credentials)"), "{e}");
     // An `@` in the path only, after the host: the URL is shown whole.
-    let e = "ftp://idp.example.com/a@b".parse::<BaseUrl>().unwrap_err().to_string();
+    let e = "ftp://idp.example.com/a@b"
+        .parse::<BaseUrl>()
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("ftp://"), "{e}");
 }
 
@@ -126,12 +132,19 @@ fn a_grant_expires_at_the_earlier_of_its_two_lifetimes() {
         let body = format!(
             r#"{{"access_token":"t","token_type":"Bearer","expires_in":{expires_in},"expires":{expires},"scope":"certificate"}}"#
         );
-        req.decode_response(http::StatusCode::OK, &http::HeaderMap::new(), body.as_bytes())
-            .unwrap()
+        req.decode_response(
+            http::StatusCode::OK,
+            &http::HeaderMap::new(),
+            body.as_bytes(),
+        )
+        .unwrap()
     };
     // The absolute expiry first.
     let g = grant(3600, 1_000_100);
-    assert_eq!(g.expiry(received), Some(UNIX_EPOCH + Duration::from_secs(1_000_100)));
+    assert_eq!(
+        g.expiry(received),
+        Some(UNIX_EPOCH + Duration::from_secs(1_000_100))
+    );
     // The relative one first.
     let g = grant(60, 1_003_600);
     assert_eq!(g.expiry(received), Some(received + Duration::from_secs(60)));
@@ -164,7 +177,10 @@ fn assertion_claims_are_refused_exactly_past_each_limit() {
     // exp: expired at now, fine a second later, too far past the maximum.
     assert!(problem(&|c| c.exp = now).is_some());
     assert_eq!(problem(&|c| c.exp = now + 1), None);
-    assert_eq!(problem(&|c| c.exp = now + ASSERTION_MAX_LIFETIME_SECS), None);
+    assert_eq!(
+        problem(&|c| c.exp = now + ASSERTION_MAX_LIFETIME_SECS),
+        None
+    );
     assert!(problem(&|c| c.exp = now + ASSERTION_MAX_LIFETIME_SECS + 1).is_some());
     // iat: up to the skew ahead is a clock's error, past it a mistake.
     assert_eq!(problem(&|c| c.iat = now + ASSERTION_SKEW_SECS), None);
@@ -202,4 +218,132 @@ fn a_signer_is_equal_only_to_itself() {
     let b = Signer(Arc::new(Fixed));
     assert_eq!(a, a.clone());
     assert_ne!(a, b);
+}
+
+/// A key client's request: what the assertion is addressed to, a path of
+/// its own, the scope, the method; on the wire, the assertion in the form.
+#[test]
+fn a_key_clients_request_carries_its_assertion_to_its_audience() {
+    use std::sync::Arc;
+    use tokenprobe_protocol::client_auth::{AssertionClaims, AssertionSigner, Credential, Signer};
+    use tokenprobe_protocol::cognito;
+    /// Signs as a JWS whose claims are the claims, so the test can read them.
+    #[derive(Debug)]
+    struct Plain;
+    impl AssertionSigner for Plain {
+        fn sign(&self, claims: &AssertionClaims) -> Result<Secret, String> {
+            let header = tokenprobe_protocol::jwt::JwtHeader {
+                alg: "ES256".into(),
+                kid: None,
+                typ: Some("JWT".into()),
+            };
+            Ok(Secret::new(tokenprobe_protocol::jwt::compact(
+                &header.encoded(),
+                claims,
+                |_| b"sig".to_vec(),
+            )))
+        }
+        fn unique_id(&self) -> String {
+            "jti-1".into()
+        }
+    }
+    let base: BaseUrl = "https://as.example".parse().unwrap();
+    let r = cognito::TokenRequest::new(
+        "client-1",
+        Credential::Key(Signer(Arc::new(Plain))),
+        ClientAuth::PrivateKeyJwt,
+    )
+    .unwrap()
+    .with_path("/realms/x/token")
+    .unwrap()
+    .with_scopes(["a", "b"])
+    .unwrap();
+    assert_eq!(r.path(), "/realms/x/token");
+    assert_eq!(r.scope(), Some("a b"));
+    assert_eq!(r.auth(), ClientAuth::PrivateKeyJwt);
+    assert_eq!(
+        r.audience(&base).unwrap(),
+        "https://as.example/realms/x/token"
+    );
+    let req = r.encode(&base).unwrap();
+    assert!(req.headers().get("authorization").is_none());
+    let form: Vec<(String, String)> = form_urlencoded::parse(req.body()).into_owned().collect();
+    let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    assert_eq!(get("client_id"), Some("client-1"));
+    assert_eq!(
+        get("client_assertion_type"),
+        Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+    );
+    let jwt =
+        tokenprobe_protocol::jwt::decode_unverified(get("client_assertion").unwrap()).unwrap();
+    assert_eq!(jwt.header.alg, "ES256");
+    assert_eq!(jwt.claims.sub.as_deref(), Some("client-1"));
+    assert!(get("client_assertion").unwrap().ends_with(".c2ln"));
+    // A given audience wins over the endpoint's URL.
+    let r = r.with_audience("https://issuer.example");
+    assert_eq!(r.audience(&base).unwrap(), "https://issuer.example");
+    // Paths that are not absolute, or hold spaces, are refused.
+    for bad in ["token", "/a b", "/a\tb"] {
+        let r = cognito::TokenRequest::new("c", Secret::new("s"), ClientAuth::Basic).unwrap();
+        assert!(r.with_path(bad).is_err(), "{bad}");
+    }
+    // The server side reads the assertion back, and names the client by
+    // the body's id or else the assertion's `sub`, refusing a mismatch.
+    let server = |form: &str| {
+        let mut req = http::Request::new(bytes::Bytes::from(form.to_owned()));
+        *req.method_mut() = http::Method::POST;
+        *req.uri_mut() = "/oauth2/token".parse().unwrap();
+        req.headers_mut().insert(
+            "content-type",
+            "application/x-www-form-urlencoded".parse().unwrap(),
+        );
+        cognito::parse_request(&req)
+    };
+    let assertion = get("client_assertion").unwrap();
+    let with = |id: Option<&str>| {
+        let mut s = form_urlencoded::Serializer::new(String::new());
+        s.append_pair("grant_type", "client_credentials");
+        if let Some(id) = id {
+            s.append_pair("client_id", id);
+        }
+        s.append_pair(
+            "client_assertion_type",
+            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        );
+        s.append_pair("client_assertion", assertion);
+        s.finish()
+    };
+    for id in [None, Some("client-1")] {
+        let got = server(&with(id)).unwrap();
+        assert_eq!(
+            (got.client_id(), got.auth()),
+            ("client-1", ClientAuth::PrivateKeyJwt)
+        );
+        assert_eq!(
+            got.credential(),
+            &Credential::Assertion(Secret::new(assertion))
+        );
+    }
+    let e = server(&with(Some("someone-else"))).unwrap_err();
+    assert_eq!(e.status, http::StatusCode::UNAUTHORIZED);
+    // An assertion beside a secret is two methods at once.
+    let e = server(&format!("{}&client_secret=s", with(None))).unwrap_err();
+    assert_eq!(e.status, http::StatusCode::BAD_REQUEST);
+}
+
+#[test]
+fn metadata_is_served_as_json_and_read_back() {
+    use tokenprobe_protocol::discovery::Metadata;
+    let body = br#"{"issuer":"https://as.example","token_endpoint":"https://as.example/token","grant_types_supported":["client_credentials"]}"#;
+    let m = Metadata::parse("https://as.example", body).unwrap();
+    let res = m.to_response();
+    assert_eq!(res.status(), http::StatusCode::OK);
+    assert_eq!(
+        res.headers()["content-type"],
+        "application/json;charset=UTF-8"
+    );
+    assert_eq!(
+        Metadata::parse("https://as.example", res.body()).unwrap(),
+        m
+    );
 }

@@ -292,8 +292,10 @@ pub(crate) async fn serve(
                 () = served => {}
                 () = table.until_closed(&conn) => {}
             }
-            table.remove(id);
+            // Counted closed before it leaves the table: a connection
+            // admitted in its place then never finds it still counted.
             counters.counters.closed();
+            table.remove(id);
             conn.gone();
         });
     }

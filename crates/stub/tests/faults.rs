@@ -219,7 +219,8 @@ async fn raw_token(addr: std::net::SocketAddr) -> u16 {
 /// A capacity serves exactly what it says: one slot of 5 ms is 200
 /// answers a second however late the timer wakes, so 400 requests sent at
 /// once are all answered 2.0 s after the first arrives (one rounded sleep
-/// per answer, 5 ms plus up to the timer's millisecond, took 2.4 s).
+/// per answer, 5 ms plus up to the timer's millisecond, took 2.6 s; the
+/// bound leaves 0.3 s for a machine busy with other work).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_capacity_serves_slots_per_service_time_exactly() {
     let stub = tokenprobe_stub::Stub::start(config(
@@ -235,7 +236,7 @@ async fn a_capacity_serves_slots_per_service_time_exactly() {
     }
     let elapsed = started.elapsed();
     assert!(
-        elapsed >= Duration::from_millis(1990) && elapsed < Duration::from_millis(2200),
+        elapsed >= Duration::from_millis(1990) && elapsed < Duration::from_millis(2300),
         "400 answers at 200/s took {elapsed:?}"
     );
     assert_eq!(stub.requests(Route::Cognito), 400);

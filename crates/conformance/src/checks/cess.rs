@@ -3,7 +3,7 @@
 use http::StatusCode;
 use tokenprobe_protocol::{DecodeError, ProviderError, cess};
 
-use super::{Checked, answer, broken, expires_in, precondition, require};
+use super::{Checked, answer, broken, expires_in, judged, precondition, require};
 use crate::target::Target;
 
 /// CE-06: the success decodes as the protocol's CE-06 rule says.
@@ -38,6 +38,7 @@ pub(crate) async fn wrong_otp_refused(target: &Target) -> Checked {
     };
     body["password"] = wrong.into();
     let reply = target.cess(&body).await?;
+    judged(&reply)?;
     require(
         reply.status.is_client_error() && reply.json()["access_token"].is_null(),
         || format!("a wrong OTP: {}", reply.status),
@@ -47,6 +48,7 @@ pub(crate) async fn wrong_otp_refused(target: &Target) -> Checked {
 /// CE-10: another grant type is refused as unsupported.
 pub(crate) async fn other_grant_refused(target: &Target) -> Checked {
     let reply = target.refusal().await?;
+    judged(&reply)?;
     require(
         reply.status == StatusCode::BAD_REQUEST
             && reply.json()["error"] == "unsupported_grant_type",
@@ -61,8 +63,13 @@ pub(crate) async fn lifetime_limit(target: &Target) -> Checked {
     let mut body = target.cess_body()?;
     body["lifetime"] = (limit + 1).into();
     let reply = target.cess(&body).await?;
+    judged(&reply)?;
+    // A refusal of the credentials (an OTP used up since the working
+    // request, say) says nothing of the lifetime.
+    let error = &reply.json()["error"];
+    let of_credentials = error == "invalid_grant" || error == "invalid_client";
     require(
-        reply.status == StatusCode::BAD_REQUEST
+        (reply.status == StatusCode::BAD_REQUEST && !of_credentials)
             || (reply.status.is_success() && expires_in(&reply).is_some_and(|e| e <= limit)),
         || format!("lifetime {}: {}", limit + 1, answer(&reply)),
     )

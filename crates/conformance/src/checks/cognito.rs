@@ -6,7 +6,7 @@ use serde_json::Value;
 use tokenprobe_protocol::client_auth::Credential;
 use tokenprobe_protocol::{DecodeError, ProviderError, Secret, cognito, jwt, wire};
 
-use super::{Checked, Finding, access_token, answer, broken, expires_in, require, rfc7523};
+use super::{Checked, Finding, access_token, answer, broken, expires_in, judged, require, rfc7523};
 use crate::target::{Target, TargetError};
 
 /// CG-05: the protocol's claims rule on Cognito; in generic mode only the
@@ -62,6 +62,7 @@ pub(crate) async fn not_cached(target: &Target) -> Checked {
 pub(super) async fn invalid_client(target: &Target, request: &cognito::TokenRequest) -> Checked {
     target.control().await?;
     let reply = target.cognito(request).await?;
+    judged(&reply)?;
     require(
         matches!(reply.status.as_u16(), 400 | 401) && reply.json()["error"] == "invalid_client",
         || answer(&reply),
@@ -105,6 +106,7 @@ pub(crate) async fn unsupported_grant_refused(target: &Target) -> Checked {
     let mut form = target.working_form()?;
     form.set("grant_type", grant);
     let reply = target.send_form(&form).await?;
+    judged(&reply)?;
     let error = &reply.json()["error"];
     require(
         reply.status == StatusCode::BAD_REQUEST
@@ -116,13 +118,17 @@ pub(crate) async fn unsupported_grant_refused(target: &Target) -> Checked {
 /// CG-11: no `grant_type` is `invalid_request`.
 pub(crate) async fn missing_grant_type_refused(target: &Target) -> Checked {
     let reply = target.refusal().await?;
+    judged(&reply)?;
     require(
         reply.status == StatusCode::BAD_REQUEST && reply.json()["error"] == "invalid_request",
         || answer(&reply),
     )
 }
 
-/// CG-12: a scope the client lacks is refused or left out of the grant.
+/// CG-12: a scope the client lacks is refused (400 `invalid_scope`) or left
+/// out of the grant. A grant that names no scope at all has the scope asked
+/// for (RFC 6749 §5.1: `scope` may be left out only when it is identical),
+/// unless its JWT says otherwise; another refusal says nothing of scopes.
 pub(crate) async fn unlisted_scope_not_granted(target: &Target) -> Checked {
     const UNLISTED: &str = "admin/everything";
     target.control().await?;
@@ -132,15 +138,29 @@ pub(crate) async fn unlisted_scope_not_granted(target: &Target) -> Checked {
         .with_scopes([UNLISTED])
         .map_err(TargetError::from)?;
     let reply = target.cognito(&request).await?;
+    judged(&reply)?;
     if reply.status == StatusCode::BAD_REQUEST {
         return require(reply.json()["error"] == "invalid_scope", || answer(&reply));
     }
-    let claims = jwt::decode_unverified(access_token(&reply)).map(|j| j.claims.scope);
-    let claimed = |s: Option<&str>| s.is_some_and(|s| s.split(' ').any(|x| x == UNLISTED));
-    require(
-        !claimed(reply.member("scope")) && !claims.is_ok_and(|c| claimed(c.as_deref())),
-        || format!("a grant claiming {UNLISTED}, which the client lacks"),
-    )
+    if !reply.status.is_success() {
+        return Err(Finding::Warning(format!(
+            "refused with {}, not 400 invalid_scope",
+            answer(&reply)
+        )));
+    }
+    let claimed = |s: &str| s.split(' ').any(|x| x == UNLISTED);
+    let jwt_scope = jwt::decode_unverified(access_token(&reply))
+        .ok()
+        .and_then(|j| j.claims.scope);
+    match (reply.member("scope"), jwt_scope.as_deref()) {
+        (None, None) => broken(format!(
+            "a grant without `scope` for {UNLISTED}: RFC 6749 §5.1 makes it the scope asked for"
+        )),
+        (member, claims) => require(
+            !member.is_some_and(claimed) && !claims.is_some_and(claimed),
+            || format!("a grant claiming {UNLISTED}, which the client lacks"),
+        ),
+    }
 }
 
 /// CG-13: the working request sent by GET gets no token, whether its form
@@ -153,6 +173,7 @@ pub(crate) async fn get_refused(target: &Target) -> Checked {
         form.method = Method::GET;
         form.in_query = in_query;
         let reply = target.send_form(&form).await?;
+        judged(&reply)?;
         require(
             reply.status.is_client_error() && reply.json()["access_token"].is_null(),
             || {

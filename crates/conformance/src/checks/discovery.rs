@@ -7,7 +7,7 @@ use tokenprobe_protocol::discovery::{self, Metadata};
 use tokenprobe_protocol::wire;
 
 use super::cognito::verified_by;
-use super::{Checked, Finding, access_token, answer, broken, require};
+use super::{Checked, Finding, access_token, answer, broken, judged, require};
 use crate::target::{Target, TargetError};
 
 fn metadata(target: &Target) -> Result<&Metadata, Finding> {
@@ -114,8 +114,20 @@ pub(crate) async fn unadvertised_grant_refused(target: &Target) -> Checked {
     let mut form = target.working_form()?;
     form.set("grant_type", grant);
     let reply = target.send_form(&form).await?;
+    judged(&reply)?;
     require(
         reply.status.is_client_error() && access_token(&reply).is_empty(),
         || format!("grant_type={grant} (not advertised) got {}", answer(&reply)),
-    )
+    )?;
+    // The grant's own parameters are missing from the probe (a password
+    // grant has no username here), so only a refusal of the grant type
+    // itself shows that it is not served.
+    let error = &reply.json()["error"];
+    match error == "unsupported_grant_type" || error == "unauthorized_client" {
+        true => Ok(()),
+        false => Err(Finding::Warning(format!(
+            "grant_type={grant} (not advertised) refused, but not as unsupported: {}",
+            answer(&reply)
+        ))),
+    }
 }

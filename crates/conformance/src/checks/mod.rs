@@ -104,6 +104,19 @@ fn access_token(reply: &Reply) -> &str {
     reply.member("access_token").unwrap_or_default()
 }
 
+/// A negative check's probe, answered with something it can judge: a 429
+/// or a 5xx refuses nothing in particular (the server was busy or broke),
+/// so the check cannot tell whether the rule holds.
+fn judged(reply: &Reply) -> Result<&Reply, Finding> {
+    if reply.status == http::StatusCode::TOO_MANY_REQUESTS || reply.status.is_server_error() {
+        return precondition(format!(
+            "the probe got {}, which refuses nothing in particular",
+            answer(reply)
+        ));
+    }
+    Ok(reply)
+}
+
 /// The target's refusal, for the checks that read an error answer; a
 /// server that does not refuse leaves nothing to read.
 async fn refused(target: &Target) -> Result<Reply, Finding> {

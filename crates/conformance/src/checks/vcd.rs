@@ -4,13 +4,14 @@ use http::StatusCode;
 use tokenprobe_protocol::ProviderError;
 use tokenprobe_protocol::vcd::ApiVersion;
 
-use super::{CheckError, Checked, Finding, answer, broken, precondition, require};
+use super::{CheckError, Checked, Finding, answer, broken, judged, precondition, require};
 use crate::target::Target;
 
 /// VCD-07: a login without a token is forbidden.
 pub(crate) async fn anonymous_forbidden(target: &Target) -> Checked {
     target.control().await?;
     let reply = target.vcd_login_anonymous().await?;
+    judged(&reply)?;
     require(reply.status == StatusCode::FORBIDDEN, || {
         format!("status {}", reply.status)
     })
@@ -22,6 +23,7 @@ pub(crate) async fn invalid_token_refused(target: &Target) -> Checked {
     let (request, reply) = target
         .vcd_login("not-a-token", target.vcd_version()?)
         .await?;
+    judged(&reply)?;
     match request.decode_response(reply.status, &reply.headers, &reply.body) {
         Err(ProviderError::Vcd { status, error })
             if status == StatusCode::UNAUTHORIZED && error.major_code == 401 =>
@@ -54,6 +56,7 @@ pub(crate) async fn old_version_refused(target: &Target) -> Checked {
     let token = target.idp_token().await?;
     let old = ApiVersion { major: 9, minor: 0 };
     let (_, reply) = target.vcd_login(&token, old).await?;
+    judged(&reply)?;
     require(reply.status == StatusCode::NOT_ACCEPTABLE, || {
         format!("version 9.0 gave {}", reply.status)
     })

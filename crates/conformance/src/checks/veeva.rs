@@ -1,6 +1,6 @@
 //! Veeva Vault: the session endpoint refuses what it must.
 
-use super::{Checked, Finding, answer, require};
+use super::{Checked, Finding, answer, judged, require};
 use crate::target::{Reply, Target};
 
 fn is_session(reply: &Reply) -> bool {
@@ -13,16 +13,23 @@ async fn without_authorization(target: &Target) -> Result<Reply, Finding> {
     let token = target.idp_token().await?;
     let mut req = target.veeva_request(None, &token)?;
     req.headers_mut().remove(http::header::AUTHORIZATION);
-    Ok(target.send(req).await?)
+    let reply = target.send(req).await?;
+    judged(&reply)?;
+    Ok(reply)
 }
 
 /// VV-07: a FAILURE carries its errors.
 pub(crate) async fn failure_lists_errors(target: &Target) -> Checked {
     let reply = without_authorization(target).await?;
     let body = reply.json();
+    if body["responseStatus"] != "FAILURE" {
+        return Err(Finding::Skipped(format!(
+            "no FAILURE to inspect: {}",
+            answer(&reply)
+        )));
+    }
     require(
-        body["responseStatus"] != "FAILURE"
-            || body["errors"].as_array().is_some_and(|e| !e.is_empty()),
+        body["errors"].as_array().is_some_and(|e| !e.is_empty()),
         || format!("FAILURE without errors: {}", answer(&reply)),
     )
 }
@@ -41,6 +48,7 @@ pub(crate) async fn invalid_token_no_session(target: &Target) -> Checked {
     let reply = target
         .send(target.veeva_request(None, "not-a-token")?)
         .await?;
+    judged(&reply)?;
     require(!is_session(&reply), || {
         "a session for an invalid token".into()
     })
@@ -53,6 +61,7 @@ pub(crate) async fn unknown_profile_no_session(target: &Target) -> Checked {
     let reply = target
         .send(target.veeva_request(Some("no-such-profile"), &token)?)
         .await?;
+    judged(&reply)?;
     require(!is_session(&reply), || {
         "a session for an unknown profile".into()
     })

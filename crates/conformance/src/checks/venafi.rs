@@ -3,7 +3,7 @@
 use http::StatusCode;
 use tokenprobe_protocol::venafi;
 
-use super::{Checked, Finding, access_token, answer, precondition, require};
+use super::{Checked, Finding, access_token, answer, judged, precondition, require};
 use crate::target::{Reply, Target};
 
 /// The documented status and message of a refusal.
@@ -17,6 +17,7 @@ fn documented(reply: &Reply, status: u16, message: &str) -> Checked {
 /// VE-06: no `client_id` is refused as documented.
 pub(crate) async fn missing_application(target: &Target) -> Checked {
     let reply = target.refusal().await?;
+    judged(&reply)?;
     documented(&reply, 400, "Application identifier is missing")
 }
 
@@ -28,6 +29,7 @@ pub(crate) async fn missing_password(target: &Target) -> Checked {
         members.remove("password");
     }
     let reply = target.venafi_authorize(&body).await?;
+    judged(&reply)?;
     documented(&reply, 400, "Missing username or password")
 }
 
@@ -38,6 +40,7 @@ pub(crate) async fn wrong_password(target: &Target) -> Checked {
     let wrong = format!("{}-wrong", target.venafi_account()?.password().expose());
     body["password"] = wrong.into();
     let reply = target.venafi_authorize(&body).await?;
+    judged(&reply)?;
     documented(&reply, 401, "Username/password combination not valid")
 }
 
@@ -47,6 +50,7 @@ pub(crate) async fn unlisted_scope_refused(target: &Target) -> Checked {
     let reply = target
         .venafi_authorize(&target.venafi_body(Some("admin"))?)
         .await?;
+    judged(&reply)?;
     require(
         matches!(reply.status.as_u16(), 400 | 401 | 403) && reply.json()["access_token"].is_null(),
         || format!("{} for a scope the application lacks", reply.status),

@@ -250,14 +250,14 @@ impl Recorder {
         self.own = own;
         let shards = self.shards.clone();
         shards.each(|shard| self.absorb(shard));
-        self.count_errors();
     }
 
-    /// Counts the errors of every shard since the last merge under the
-    /// labels each flow keeps. A flow keeps its first
-    /// [`MAX_LABELS_PER_FLOW`] labels: those of earlier merges first, then,
-    /// among the new ones of one merge, the most frequent (ties by name):
-    /// what was recorded, not which thread recorded it, decides.
+    /// Counts the errors of the interval that ends under the labels each
+    /// flow keeps. A flow keeps its first [`MAX_LABELS_PER_FLOW`] labels:
+    /// those of earlier intervals first, then, among the new ones of an
+    /// interval, the most frequent (ties by name): what was recorded in
+    /// which second decides, not which thread recorded it, nor how often
+    /// the counts were looked at meanwhile (see [`Recorder::counts`]).
     fn count_errors(&mut self) {
         for (flow, pending) in self.pending.iter_mut().enumerate() {
             let seen = &mut self.labels[flow];
@@ -318,14 +318,33 @@ impl Recorder {
         shard.reset();
     }
 
-    /// The counters so far.
+    /// The counters so far. The errors of the interval still open count
+    /// under the labels their flow already keeps, or under
+    /// [`OTHER_ERRORS`] until the interval ends and new labels are taken in.
     pub fn counts(&mut self) -> Counts {
         self.merge();
         let mut c = self.counts.clone();
-        for (slot_flow, (ok, err)) in self.flow_names().into_iter().zip(&self.per_flow) {
+        let mut per_flow = self.per_flow.clone();
+        for (flow, pending) in self.pending.iter().enumerate() {
+            for (label, n) in pending {
+                let label = match self.labels[flow].contains(label) {
+                    true => label.as_str(),
+                    false => OTHER_ERRORS,
+                };
+                *c.errors.entry(label.to_owned()).or_default() += n;
+                c.started += n;
+                per_flow[flow].1 += n;
+            }
+        }
+        for (slot_flow, (ok, err)) in self.flow_names().into_iter().zip(&per_flow) {
             c.per_flow.insert(slot_flow, (*ok, *err));
         }
         c
+    }
+
+    /// The errors of the interval still open.
+    fn pending_errors(&self) -> u64 {
+        self.pending.iter().flat_map(|p| p.values()).sum()
     }
 
     fn flow_names(&self) -> Vec<String> {
@@ -365,7 +384,7 @@ impl Recorder {
     /// Acquisitions recorded so far.
     pub fn started(&mut self) -> u64 {
         self.merge();
-        self.counts.started
+        self.counts.started + self.pending_errors()
     }
 
     /// p50 and p99 of all successful acquisitions so far, and the errors.
@@ -377,13 +396,18 @@ impl Recorder {
             h.filter(|h| !h.is_empty())
                 .map(|h| Duration::from_micros(h.value_at_quantile(q)))
         };
-        (q(0.5), q(0.99), self.counts.error_total())
+        (
+            q(0.5),
+            q(0.99),
+            self.counts.error_total() + self.pending_errors(),
+        )
     }
 
     /// Writes the current interval's histograms to the log and starts a new
     /// interval.
     pub fn rotate(&mut self) -> std::io::Result<()> {
         self.merge();
+        self.count_errors();
         let now = self.started.elapsed();
         let length = now.saturating_sub(self.interval_start);
         let mut writer =
@@ -549,14 +573,17 @@ mod tests {
     /// times, which are the clock's).
     type Written = (Counts, Vec<BTreeMap<String, Histogram<u64>>>, Vec<String>);
 
-    fn run_split(threads: usize, dir: &Path) -> Written {
+    /// `peek`: the counts are looked at in the middle of each interval (as
+    /// the progress line and the metrics endpoint do), which must change
+    /// nothing.
+    fn run_split(threads: usize, peek: bool, dir: &Path) -> Written {
         let layout = [
             ("cognito".to_owned(), &[Step::Token][..]),
             ("veeva".to_owned(), &[Step::Idp, Step::Session][..]),
         ];
         let (hlog, csv) = (
-            dir.join(format!("{threads}.hlog")),
-            dir.join(format!("{threads}.csv")),
+            dir.join(format!("{threads}-{peek}.hlog")),
+            dir.join(format!("{threads}-{peek}.csv")),
         );
         let mut r = Recorder::new(&hlog, Instant::now(), SystemTime::now(), &layout)
             .unwrap()
@@ -564,18 +591,26 @@ mod tests {
             .unwrap();
         let recording = r.recording();
         for interval in script() {
-            std::thread::scope(|scope| {
-                for t in 0..threads {
-                    let recording = recording.clone();
-                    let interval = &interval;
-                    // Round robin: each thread a different mix.
-                    scope.spawn(move || {
-                        for o in interval.iter().skip(t).step_by(threads) {
-                            assert!(recording.record(&scripted(o), || {}));
-                        }
-                    });
+            // The rare labels come first (see `script`): a look then sees
+            // only them.
+            let (first, second) = interval.split_at(600);
+            for part in [first, second] {
+                std::thread::scope(|scope| {
+                    for t in 0..threads {
+                        let recording = recording.clone();
+                        // Round robin: each thread a different mix.
+                        scope.spawn(move || {
+                            for o in part.iter().skip(t).step_by(threads) {
+                                assert!(recording.record(&scripted(o), || {}));
+                            }
+                        });
+                    }
+                });
+                if peek {
+                    let c = r.counts();
+                    assert_eq!(c.started, c.ok + c.error_total(), "{c:?}");
                 }
-            });
+            }
             r.rotate().unwrap();
         }
         let (counts, _) = r.finish().unwrap();
@@ -666,7 +701,8 @@ mod tests {
 
     /// Threads recording into their own shards write what the reference
     /// says, whatever the split: 1, 2 or 8 threads, four intervals, more
-    /// labels than a flow keeps.
+    /// labels than a flow keeps, with or without a look at the counts in
+    /// the middle of an interval.
     #[test]
     fn any_split_across_threads_writes_the_reference() {
         let dir = std::env::temp_dir().join(format!("tokenprobe-shards-{}", std::process::id()));
@@ -675,8 +711,8 @@ mod tests {
         // The two flows keep different labels: more than one flow could.
         assert!(counts.errors.len() > 33, "{:?}", counts.errors.keys());
         assert!(counts.errors["other"] > 0);
-        for threads in [1, 2, 8] {
-            let (c, i, e) = run_split(threads, &dir);
+        for (threads, peek) in [(1, false), (2, false), (8, false), (2, true)] {
+            let (c, i, e) = run_split(threads, peek, &dir);
             assert_eq!(c.started, counts.started, "{threads} threads");
             assert_eq!(c.ok, counts.ok, "{threads} threads");
             assert_eq!(c.errors, counts.errors, "{threads} threads");
