@@ -347,3 +347,189 @@ fn metadata_is_served_as_json_and_read_back() {
         m
     );
 }
+
+#[test]
+fn a_venafi_request_gives_back_what_it_was_given() {
+    let r = venafi::AuthorizeRequest::new("app", "local:admin", Secret::new("pw"), "certificate")
+        .unwrap();
+    assert_eq!(
+        (r.client_id(), r.username(), r.state()),
+        ("app", "local:admin", None)
+    );
+    assert_eq!(r.with_state("s-1").state(), Some("s-1"));
+}
+
+/// VE-03 and VE-04 at their edges: a skew of exactly the limit is fine,
+/// one second more is a warning; `refresh_until` equal to `expires` is
+/// fine, one second before it a warning.
+#[test]
+fn venafi_expiry_and_refresh_rules_at_their_edges() {
+    let req = venafi::AuthorizeRequest::new("app", "u", Secret::new("pw"), "certificate").unwrap();
+    let decode = |extra: &str| {
+        let body = format!(
+            r#"{{"access_token":"t","token_type":"Bearer","expires_in":3600,"expires":1003600{extra}}}"#
+        );
+        req.decode_response(
+            http::StatusCode::OK,
+            &http::HeaderMap::new(),
+            body.as_bytes(),
+        )
+        .unwrap()
+    };
+    let g = decode("");
+    let skew = venafi::EXPIRY_SKEW_SECS;
+    assert!(venafi::check_expiry_skew(&g, 1_000_000 + skew).is_none());
+    assert!(venafi::check_expiry_skew(&g, 1_000_000 + skew + 1).is_some());
+    assert!(venafi::check_expiry_skew(&g, 1_000_000 - skew - 1).is_some());
+    let ve04 = |g: &tokenprobe_protocol::Grant| g.warnings.iter().any(|w| w.check == "VE-04");
+    assert!(!ve04(&decode(
+        r#","refresh_token":"r","refresh_until":1003600"#
+    )));
+    assert!(ve04(&decode(
+        r#","refresh_token":"r","refresh_until":1003599"#
+    )));
+    assert!(ve04(&decode(r#","refresh_token":"r""#)));
+}
+
+/// VE-05: each documented message becomes its variant, whatever member
+/// carries it; an unknown text is typed by its status.
+#[test]
+fn venafi_errors_are_read_from_any_member_and_typed_by_status() {
+    use http::StatusCode;
+    use venafi::VenafiError;
+    let from = |status, body: &str| VenafiError::decode(status, body.as_bytes());
+    assert_eq!(
+        from(
+            StatusCode::BAD_REQUEST,
+            r#"{"error":"Application identifier is missing"}"#
+        ),
+        VenafiError::ApplicationIdMissing
+    );
+    assert_eq!(
+        from(
+            StatusCode::BAD_REQUEST,
+            r#"{"error":"x","error_description":"Application identifier is missing"}"#
+        ),
+        VenafiError::ApplicationIdMissing
+    );
+    assert_eq!(
+        from(StatusCode::FORBIDDEN, "no entry"),
+        VenafiError::ScopeNotAllowed("no entry".into())
+    );
+    assert_eq!(
+        from(StatusCode::BAD_REQUEST, "odd"),
+        VenafiError::InvalidRequest("odd".into())
+    );
+    assert_eq!(
+        from(StatusCode::CONFLICT, "odd"),
+        VenafiError::Other("odd".into())
+    );
+    let e = from(
+        StatusCode::UNAUTHORIZED,
+        "Failed to issue grant: user locked",
+    );
+    assert_eq!(e, VenafiError::FailedToIssueGrant("user locked".into()));
+    assert_eq!(
+        (e.code(), e.to_string().as_str()),
+        ("invalid_grant", "Failed to issue grant: user locked")
+    );
+    for (e, code) in [
+        (VenafiError::ApplicationIdMissing, "invalid_request"),
+        (VenafiError::PasswordAuthNotEnabled, "unauthorized_client"),
+        (VenafiError::InvalidCredentials, "invalid_grant"),
+        (
+            VenafiError::ScopeNotAllowed("admin".into()),
+            "invalid_scope",
+        ),
+        (VenafiError::InvalidToken, "invalid_token"),
+    ] {
+        assert_eq!(e.code(), code, "{e:?}");
+        // What a server sends reads back as the same error.
+        let res = e.to_response();
+        assert_eq!(VenafiError::decode(res.status(), res.body()), e);
+    }
+}
+
+#[test]
+fn venafi_server_answers_carry_their_bodies() {
+    use venafi::{TokenBody, VerifyBody};
+    let body = TokenBody {
+        access_token: Secret::new("t"),
+        refresh_token: None,
+        expires_in: None,
+        expires: Some(5),
+        token_type: "Bearer".into(),
+        scope: Some("certificate".into()),
+        identity: None,
+        refresh_until: None,
+    };
+    let res = body.to_response();
+    assert_eq!(res.status(), http::StatusCode::OK);
+    let back: serde_json::Value = serde_json::from_slice(res.body()).unwrap();
+    assert_eq!(back["access_token"], "t");
+    assert_eq!(back["expires"], 5);
+    let v = VerifyBody {
+        application: "app".into(),
+        identity: "local:{1}".into(),
+        scope: "certificate".into(),
+        expires_unix_time: 9,
+        valid_for: 3,
+    };
+    let back: VerifyBody = serde_json::from_slice(v.to_response().body()).unwrap();
+    assert_eq!(back, v);
+    let revoked = venafi::revoke_response();
+    assert_eq!(revoked.status(), http::StatusCode::OK);
+    assert_eq!(revoked.headers()["cache-control"], "no-store");
+}
+
+#[test]
+fn rfc_6749_errors_display_their_code_and_description() {
+    use tokenprobe_protocol::rfc6749::{ErrorCode, OAuthError};
+    assert_eq!(ErrorCode::InvalidScope.to_string(), "invalid_scope");
+    assert_eq!(
+        OAuthError::new(ErrorCode::InvalidClient).to_string(),
+        "invalid_client"
+    );
+    assert_eq!(
+        OAuthError::new(ErrorCode::InvalidClient)
+            .describe("no such client")
+            .to_string(),
+        "invalid_client: no such client"
+    );
+}
+
+/// RFC-06: a JSON number of seconds may come as a float with no fraction;
+/// anything else is not a lifetime.
+#[test]
+fn expires_in_as_a_float_is_taken_only_when_whole() {
+    use tokenprobe_protocol::rfc6749::ExpiresIn;
+    let read = |json: &str| serde_json::from_str::<ExpiresIn>(json).map(ExpiresIn::seconds);
+    assert_eq!(read("3600.0").unwrap(), 3600);
+    assert_eq!(read("0.0").unwrap(), 0);
+    for bad in ["3600.5", "-1.0", "1.9e19", "-0.5"] {
+        assert!(read(bad).is_err(), "{bad}");
+    }
+}
+
+/// RFC-08 read as RFC 9110 §11.6.1 writes challenges: quoted commas and
+/// escaped quotes do not split, parameters join the challenge before them.
+#[test]
+fn challenges_are_split_as_rfc_9110_writes_them() {
+    use tokenprobe_protocol::rfc6749::BasicChallenge;
+    let of = |v: &str| {
+        let mut h = http::HeaderMap::new();
+        h.insert("www-authenticate", v.parse().unwrap());
+        BasicChallenge::of(&h)
+    };
+    assert_eq!(
+        of(r#"Bearer realm="a\", Basic realm=b""#),
+        BasicChallenge::OtherScheme
+    );
+    assert_eq!(
+        of(r#"Bearer error="x", realm="y", Basic"#),
+        BasicChallenge::NoRealm
+    );
+    assert_eq!(of("Basic charset=UTF-8, realm=x"), BasicChallenge::Complete);
+    assert_eq!(of("Basic   realm=x"), BasicChallenge::Complete);
+    assert_eq!(of("Basic, realm=x"), BasicChallenge::Complete);
+}
