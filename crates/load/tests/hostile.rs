@@ -126,13 +126,7 @@ async fn answer(mut s: TcpStream, how: Hostile, requests: Arc<AtomicU64>) {
             }
             Hostile::NewCodeEachTime => {
                 let body = format!("{{\"error\":\"code_{n}_{}\\u001b[31m\"}}", rand_word(n));
-                let head = format!(
-                    "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
-                    body.len()
-                );
-                s.write_all(format!("{head}{body}").as_bytes())
-                    .await
-                    .is_ok()
+                bad_request(&mut s, &body).await
             }
             Hostile::SlowBody => {
                 let body = br#"{"access_token":"slow","token_type":"Bearer","expires_in":3600}"#;
@@ -161,13 +155,7 @@ async fn answer(mut s: TcpStream, how: Hostile, requests: Arc<AtomicU64>) {
                     "received": echoed,
                 })
                 .to_string();
-                let head = format!(
-                    "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
-                    body.len()
-                );
-                s.write_all(format!("{head}{body}").as_bytes())
-                    .await
-                    .is_ok()
+                bad_request(&mut s, &body).await
             }
         };
         if !done {
@@ -208,6 +196,17 @@ fn echo(form: &[u8], n: u64) -> String {
             .collect(),
         _ => plain.replace('/', "\\/"),
     }
+}
+
+/// A 400 with a JSON body; whether it was written.
+async fn bad_request(s: &mut TcpStream, body: &str) -> bool {
+    let head = format!(
+        "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    s.write_all(format!("{head}{body}").as_bytes())
+        .await
+        .is_ok()
 }
 
 fn rand_word(n: u64) -> u64 {

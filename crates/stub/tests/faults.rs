@@ -189,33 +189,6 @@ async fn a_capacity_serves_its_slots_and_queues_the_rest() {
     );
 }
 
-/// One token request on a connection of its own, read to the end: its
-/// status. (Raw, so that nothing on the client's side is measured.)
-async fn raw_token(addr: std::net::SocketAddr) -> u16 {
-    use base64::Engine as _;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let basic = base64::engine::general_purpose::STANDARD.encode(format!(
-        "{}:{}",
-        tokenprobe_stub::DEMO_ID,
-        tokenprobe_stub::DEMO_SECRET
-    ));
-    let body = "grant_type=client_credentials";
-    let request = format!(
-        "POST /oauth2/token HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic {basic}\r\n\
-         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\
-         Connection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    s.write_all(request.as_bytes()).await.unwrap();
-    let mut answer = Vec::new();
-    s.read_to_end(&mut answer).await.unwrap();
-    String::from_utf8_lossy(&answer)
-        .get(9..12)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0)
-}
-
 /// A capacity serves exactly what it says: one slot of 5 ms is 200
 /// answers a second however late the timer wakes, so 400 requests sent at
 /// once are all answered 2.0 s after the first arrives (one rounded sleep
@@ -230,7 +203,9 @@ async fn a_capacity_serves_slots_per_service_time_exactly() {
     .unwrap();
     let addr = stub.addr();
     let started = Instant::now();
-    let tasks: Vec<_> = (0..400).map(|_| tokio::spawn(raw_token(addr))).collect();
+    let tasks: Vec<_> = (0..400)
+        .map(|_| tokio::spawn(support::raw_token(addr)))
+        .collect();
     for t in tasks {
         assert_eq!(t.await.unwrap(), 200);
     }

@@ -5,6 +5,8 @@
 
 use std::time::{Duration, Instant};
 
+mod support;
+
 use tokenprobe_stub::{Config, Stub, Tls};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -29,32 +31,6 @@ async fn closed_by_server(stream: &mut TcpStream, within: Duration) -> bool {
     }
 }
 
-/// One token request on a new connection; the status line's code.
-async fn one_token(addr: std::net::SocketAddr) -> u16 {
-    use base64::Engine as _;
-    let basic = base64::engine::general_purpose::STANDARD.encode(format!(
-        "{}:{}",
-        tokenprobe_stub::DEMO_ID,
-        tokenprobe_stub::DEMO_SECRET
-    ));
-    let body = "grant_type=client_credentials";
-    let request = format!(
-        "POST /oauth2/token HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic {basic}\r\n\
-         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\
-         Connection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let mut s = TcpStream::connect(addr).await.unwrap();
-    s.write_all(request.as_bytes()).await.unwrap();
-    let mut answer = Vec::new();
-    tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut answer))
-        .await
-        .expect("an answer within 5 s")
-        .unwrap();
-    let text = String::from_utf8_lossy(&answer);
-    text.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0)
-}
-
 #[tokio::test]
 async fn hundreds_of_silent_connections_neither_block_a_client_nor_stay_open() {
     let stub = Stub::start(config(
@@ -68,7 +44,7 @@ async fn hundreds_of_silent_connections_neither_block_a_client_nor_stay_open() {
         silent.push(TcpStream::connect(addr).await.unwrap());
     }
     // Every slot is held by a silent connection, yet a client is served.
-    assert_eq!(one_token(addr).await, 200);
+    assert_eq!(support::raw_token(addr).await, 200);
     // Every silent connection is closed by the server, by the cap or by
     // the idle timeout, well within a few timeouts.
     let started = Instant::now();
@@ -98,7 +74,7 @@ async fn at_the_cap_no_more_than_max_are_ever_open() {
     for i in 0..300 {
         silent.push(TcpStream::connect(addr).await.unwrap());
         if i % 15 == 0 {
-            assert_eq!(one_token(addr).await, 200);
+            assert_eq!(support::raw_token(addr).await, 200);
             served += 1;
         }
         let (open, peak) = stub.open_connections();

@@ -57,3 +57,36 @@ impl Deref for Harness {
         self.on(System::Cognito)
     }
 }
+
+/// One token request on a connection of its own (raw HTTP/1.1, so that
+/// nothing on the client's side is measured), read to the end: the status.
+pub async fn raw_token(addr: std::net::SocketAddr) -> u16 {
+    use base64::Engine as _;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!(
+        "{}:{}",
+        tokenprobe_stub::DEMO_ID,
+        tokenprobe_stub::DEMO_SECRET
+    ));
+    let body = "grant_type=client_credentials";
+    let request = format!(
+        "POST /oauth2/token HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic {basic}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        s.read_to_end(&mut answer),
+    )
+    .await
+    .expect("an answer within 10 s")
+    .unwrap();
+    String::from_utf8_lossy(&answer)
+        .get(9..12)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
