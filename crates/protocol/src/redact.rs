@@ -421,6 +421,19 @@ mod tests {
         }
     }
 
+    /// The base64 of a value whose length is a multiple of three ends on a
+    /// group boundary: what follows it is other data, and stays.
+    #[test]
+    fn base64_groups_go_with_a_value_only_where_they_mix_with_it() {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let r = Redactor::knowing(["123456"]);
+        assert_eq!(r.scrub(&b64.encode("123456ABC")), "[redacted]QUJD");
+        let r = Redactor::knowing(["1234567"]);
+        // "7AB" mixes with it and goes; "C" is other data.
+        assert_eq!(r.scrub(&b64.encode("1234567ABC")), "[redacted]Qw==");
+    }
+
     #[test]
     fn jwts_are_redacted_whoever_signed_them() {
         let r = Redactor::default();
@@ -434,6 +447,11 @@ mod tests {
         assert_eq!(
             r.scrub("eyJhbGciOiJSU0EifQ.ZW5jcnlwdGVk.aXY.Y2lwaGVy.dGFn"),
             "[redacted]"
+        );
+        // base64url's own `-` and `_` are part of the token.
+        assert_eq!(
+            r.scrub("eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhIn0.c2l-n_YXR1cmU end"),
+            "[redacted] end"
         );
         for plain in ["no token here", "eyJ alone", "eyJhbGci.only-two", "x.y.z"] {
             assert_eq!(r.scrub(plain), plain);
@@ -460,6 +478,8 @@ mod tests {
     fn four_characters_are_enough_and_each_form_is_kept_once() {
         let r = Redactor::knowing(["abc", " wxyz "]);
         assert_eq!(r.scrub("abc wxyz"), "abc [redacted]");
+        // Nothing of a too-short value is learnt, its base64 neither.
+        assert_eq!(r.scrub("YWJj"), "YWJj");
         assert!(r.finds("wxyz") && !r.finds("abc"));
         let once = Redactor::knowing(["wxyz"]);
         let twice = Redactor::knowing(["wxyz", "wxyz", " wxyz"]);

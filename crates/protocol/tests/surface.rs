@@ -533,3 +533,68 @@ fn challenges_are_split_as_rfc_9110_writes_them() {
     assert_eq!(of("Basic   realm=x"), BasicChallenge::Complete);
     assert_eq!(of("Basic, realm=x"), BasicChallenge::Complete);
 }
+
+#[test]
+fn a_request_as_another_client_or_method_carries_it() {
+    use tokenprobe_protocol::client_auth::Credential;
+    use tokenprobe_protocol::cognito;
+    let r = cognito::TokenRequest::new("c1", Secret::new("s1"), ClientAuth::Basic).unwrap();
+    let other = r
+        .clone()
+        .with_client("c2", Credential::Secret(Secret::new("s2")))
+        .unwrap();
+    assert_eq!(other.client_id(), "c2");
+    assert_eq!(other.client_secret(), Some(&Secret::new("s2")));
+    let body = r.with_auth(ClientAuth::Body).unwrap();
+    assert_eq!(body.auth(), ClientAuth::Body);
+    let req = body.encode(&"https://as.example".parse().unwrap()).unwrap();
+    assert!(req.headers().get("authorization").is_none());
+    assert!(
+        String::from_utf8_lossy(req.body()).contains("client_secret=s1"),
+        "{:?}",
+        req.body()
+    );
+}
+
+/// CG-05 at its edge: `exp − iat` may differ from `expires_in` by the
+/// tolerance, not a second more; a JWT without them is a warning only when
+/// there is an `expires_in` to compare with.
+#[test]
+fn cg_05_lifetime_tolerance_at_its_edge() {
+    use base64::Engine as _;
+    use tokenprobe_protocol::cognito;
+    let r = cognito::TokenRequest::new("c1", Secret::new("s1"), ClientAuth::Basic).unwrap();
+    let jwt = |claims: &str| {
+        let e = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        format!("{}.{}.c2ln", e(r#"{"alg":"RS256"}"#), e(claims))
+    };
+    let warned = |claims: &str, expires_in: Option<u64>| {
+        let expires = expires_in.map_or(String::new(), |e| format!(r#","expires_in":{e}"#));
+        let body = format!(
+            r#"{{"access_token":"{}","token_type":"Bearer"{expires}}}"#,
+            jwt(claims)
+        );
+        let g = r
+            .decode_response(
+                http::StatusCode::OK,
+                &http::HeaderMap::new(),
+                body.as_bytes(),
+            )
+            .unwrap();
+        g.warnings
+            .iter()
+            .any(|w| w.check == "CG-05" && w.message.contains("exp"))
+    };
+    let t = cognito::CLAIMS_TOLERANCE_SECS;
+    let claims = |lifetime: u64| {
+        format!(
+            r#"{{"iat":1000,"exp":{},"token_use":"access","client_id":"c1"}}"#,
+            1000 + lifetime
+        )
+    };
+    assert!(!warned(&claims(3600 + t), Some(3600)));
+    assert!(warned(&claims(3600 + t + 1), Some(3600)));
+    let bare = r#"{"token_use":"access","client_id":"c1"}"#;
+    assert!(!warned(bare, None));
+    assert!(warned(bare, Some(3600)));
+}
