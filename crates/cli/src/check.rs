@@ -28,7 +28,8 @@ pub(crate) struct CheckArgs {
     #[arg(required_unless_present = "list")]
     config: Option<PathBuf>,
     /// Print the catalog (id, systems, mark, what each check sends and
-    /// expects) and exit.
+    /// expects, and for a check that expects a refusal the one change it
+    /// makes to the working request) and exit.
     #[arg(long, exclusive = true)]
     list: bool,
     /// Print the evidence (redacted) under each check that did not pass.
