@@ -598,3 +598,56 @@ fn cg_05_lifetime_tolerance_at_its_edge() {
     assert!(!warned(bare, None));
     assert!(warned(bare, Some(3600)));
 }
+
+/// A URL with `@` before its scheme is not shown at all: the part before
+/// the `@` may be a password.
+#[test]
+fn an_at_sign_before_the_scheme_hides_the_whole_url() {
+    let e = "pa55word@x://host"
+        .parse::<BaseUrl>()
+        .unwrap_err()
+        .to_string();
+    assert!(!e.contains("pa55word"), "{e}");
+}
+
+/// Excerpts are cut past 200 bytes, and marked so only then.
+#[test]
+fn an_excerpt_is_marked_only_when_cut() {
+    use tokenprobe_protocol::wire;
+    assert!(!wire::excerpt(&[b'a'; 200]).contains('…'));
+    assert!(wire::excerpt(&[b'a'; 201]).ends_with('…'));
+    let mut h = http::HeaderMap::new();
+    h.insert("content-type", "text/html; charset=utf-8".parse().unwrap());
+    assert!(!wire::media_type_is(&h, wire::FORM));
+    assert!(wire::media_type_is(&h, "TEXT/HTML"));
+    assert!(!wire::media_type_is(&http::HeaderMap::new(), wire::FORM));
+}
+
+/// CE-03: a CNPJ may carry letters in its 12 base positions only, and
+/// `complete` appends the check digits the Receita Federal rule gives.
+#[test]
+fn tax_ids_take_letters_only_in_a_cnpj_base() {
+    use tokenprobe_protocol::taxid::TaxId;
+    assert_eq!(
+        TaxId::complete("112223330001").unwrap().to_string(),
+        "11222333000181"
+    );
+    assert_eq!(
+        TaxId::complete("529982247").unwrap().to_string(),
+        "52998224725"
+    );
+    let lettered = TaxId::complete("12ABC34501DE").unwrap().to_string();
+    assert!(TaxId::parse(&lettered).is_ok(), "{lettered}");
+    // A letter in a check digit's place is refused.
+    use tokenprobe_protocol::taxid::TaxIdError;
+    let mut late = lettered[..12].to_owned();
+    late.push_str("A1");
+    assert_eq!(
+        TaxId::parse(&late).unwrap_err(),
+        TaxIdError::Character { position: 13 }
+    );
+    assert_eq!(
+        TaxId::parse("5299822472A").unwrap_err(),
+        TaxIdError::Character { position: 11 }
+    );
+}
