@@ -114,11 +114,6 @@ impl Redactor {
         }
         out
     }
-
-    /// Whether [`Redactor::scrub`] would change `text`.
-    pub fn finds(&self, text: &str) -> bool {
-        self.scrub(text) != text
-    }
 }
 
 /// The length of the longest start of `value` (at least [`MIN_FRAGMENT`]
@@ -455,7 +450,6 @@ mod tests {
         );
         for plain in ["no token here", "eyJ alone", "eyJhbGci.only-two", "x.y.z"] {
             assert_eq!(r.scrub(plain), plain);
-            assert!(!r.finds(plain));
         }
     }
 
@@ -480,7 +474,7 @@ mod tests {
         assert_eq!(r.scrub("abc wxyz"), "abc [redacted]");
         // Nothing of a too-short value is learnt, its base64 neither.
         assert_eq!(r.scrub("YWJj"), "YWJj");
-        assert!(r.finds("wxyz") && !r.finds("abc"));
+        assert_eq!(r.scrub("wxyz"), "[redacted]");
         let once = Redactor::knowing(["wxyz"]);
         let twice = Redactor::knowing(["wxyz", "wxyz", " wxyz"]);
         assert_eq!(format!("{once:?}"), format!("{twice:?}"));

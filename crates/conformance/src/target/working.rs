@@ -21,8 +21,9 @@ const CREDENTIAL_MEMBERS: &[&str] = &[
 
 /// A form request to the token endpoint as the configured client sends it
 /// (method, headers with the client authentication, every member), for a
-/// check to change one thing in.
-#[derive(Debug, Clone)]
+/// check to change one thing in. Its `Debug` names the members and headers
+/// without their values: they hold the credentials.
+#[derive(Clone)]
 pub struct WorkingForm {
     /// The method (`POST`).
     pub method: Method,
@@ -35,6 +36,21 @@ pub struct WorkingForm {
     /// in a URL (servers log those), so they stay in the body.
     pub in_query: bool,
     uri: Uri,
+}
+
+impl std::fmt::Debug for WorkingForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkingForm")
+            .field("method", &self.method)
+            .field("uri", &self.uri)
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field(
+                "members",
+                &self.members.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            )
+            .field("in_query", &self.in_query)
+            .finish()
+    }
 }
 
 impl WorkingForm {
@@ -146,6 +162,7 @@ mod tests {
         form.set("client_secret", "s3cret");
         let req = form.request().unwrap();
         assert!(!req.uri().to_string().contains("s3cret"));
+        assert!(!format!("{form:?}").contains("s3cret"), "{form:?}");
         assert_eq!(req.body().as_ref(), b"client_id=c&client_secret=s3cret");
     }
 }
