@@ -6,7 +6,10 @@
 #
 #   scripts/mutants.sh protocol          # crates/protocol (every file)
 #   scripts/mutants.sh load              # the load core: schedule, recorder,
-#                                        # compare, the search engine, thresholds, merge
+#                                        # compare, the search engine, thresholds,
+#                                        # merge; judged by the crate's unit tests
+#                                        # (its integration tests drive real loads
+#                                        # for minutes per mutant)
 #   scripts/mutants.sh protocol -f crates/protocol/src/redact.rs   # one file
 #
 # Installs cargo-mutants if missing (cargo install --locked). Not part of
@@ -24,7 +27,8 @@ case "$target" in
   load) scope=(--package tokenprobe-load
                -f crates/load/src/schedule.rs -f 'crates/load/src/recorder/*.rs'
                -f crates/load/src/compare.rs -f crates/load/src/search.rs
-               -f crates/load/src/threshold.rs -f crates/load/src/merge.rs) ;;
+               -f crates/load/src/threshold.rs -f crates/load/src/merge.rs
+               --cargo-test-arg=--lib) ;;
   *) echo "unknown target $target (expected protocol or load)" >&2; exit 2 ;;
 esac
 out=target/mutants-$target

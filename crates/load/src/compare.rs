@@ -220,11 +220,7 @@ fn seconds(dir: &Path) -> Result<Seconds, String> {
 /// The `q` percentile (0–100) of pooled (value, count) pairs, µs.
 fn percentile(pool: &mut [(u64, u64)], q: f64) -> Option<f64> {
     pool.sort_unstable_by_key(|(v, _)| *v);
-    let total: u64 = pool.iter().map(|(_, n)| n).sum();
-    if total == 0 {
-        return None;
-    }
-    let rank = ((q / 100.0) * total as f64).ceil().max(1.0) as u64;
+    let rank = rank(q, pool.iter().map(|(_, n)| n).sum())?;
     let mut seen = 0;
     for (v, n) in pool.iter() {
         seen += n;
@@ -235,13 +231,54 @@ fn percentile(pool: &mut [(u64, u64)], q: f64) -> Option<f64> {
     pool.last().map(|(v, _)| *v as f64)
 }
 
-/// A draw of a run's seconds, with replacement, pooled.
-fn draw(seconds: &[Vec<(u64, u64)>], rng: &mut StdRng) -> Vec<(u64, u64)> {
-    let mut pool = Vec::new();
-    for _ in 0..seconds.len() {
-        pool.extend_from_slice(&seconds[rng.random_range(0..seconds.len())]);
+/// A run's seconds over one sorted list of its distinct values, so that a
+/// bootstrap draw adds counts instead of sorting a pool: each of the
+/// [`DRAWS`] costs the pairs it takes plus one walk of the values.
+struct Indexed {
+    values: Vec<u64>,
+    seconds: Vec<Vec<(usize, u64)>>,
+}
+
+impl Indexed {
+    fn new(seconds: &[Vec<(u64, u64)>]) -> Self {
+        let mut values: Vec<u64> = seconds.iter().flatten().map(|(v, _)| *v).collect();
+        values.sort_unstable();
+        values.dedup();
+        let seconds = seconds
+            .iter()
+            .map(|s| {
+                s.iter()
+                    .map(|(v, n)| (values.partition_point(|x| x < v), *n))
+                    .collect()
+            })
+            .collect();
+        Indexed { values, seconds }
     }
-    pool
+
+    /// The `q` percentile of a draw of as many seconds as the run has,
+    /// with replacement, pooled.
+    fn draw(&self, q: f64, rng: &mut StdRng, counts: &mut Vec<u64>) -> Option<f64> {
+        counts.clear();
+        counts.resize(self.values.len(), 0);
+        for _ in 0..self.seconds.len() {
+            for &(i, n) in &self.seconds[rng.random_range(0..self.seconds.len())] {
+                counts[i] += n;
+            }
+        }
+        let total = counts.iter().sum::<u64>();
+        let rank = rank(q, total)?;
+        let mut seen = 0;
+        let at = counts.iter().position(|n| {
+            seen += n;
+            seen >= rank
+        })?;
+        Some(self.values[at] as f64)
+    }
+}
+
+/// The 1-based rank of the `q` percentile (0–100) among `total` values.
+fn rank(q: f64, total: u64) -> Option<u64> {
+    (total > 0).then(|| ((q / 100.0) * total as f64).ceil().max(1.0) as u64)
 }
 
 fn quantile(sorted: &[f64], q: f64) -> f64 {
@@ -280,10 +317,12 @@ fn latency_row(
 ) -> Option<Measured> {
     let b = percentile(&mut base.concat(), q)?;
     let n = percentile(&mut new.concat(), q)?;
+    let (base_seconds, new_seconds) = (Indexed::new(base), Indexed::new(new));
+    let mut counts = Vec::new();
     let mut changes: Vec<f64> = (0..DRAWS)
         .filter_map(|_| {
-            let b = percentile(&mut draw(base, rng), q)?;
-            let n = percentile(&mut draw(new, rng), q)?;
+            let b = base_seconds.draw(q, rng, &mut counts)?;
+            let n = new_seconds.draw(q, rng, &mut counts)?;
             Some(n / b.max(1.0) - 1.0)
         })
         .collect();
@@ -517,6 +556,31 @@ mod tests {
         // but can call a 10 ms one.
         assert_eq!(verdict(&m(0.5, [0.1, 0.9], 10.0, 3.0), 1.0), Verdict::Same);
         assert_eq!(verdict(&m(1.0, [0.5, 1.5], 10.0, 3.0), 1.0), Verdict::Worse);
+    }
+
+    /// A draw by counts against the plain way: pool the drawn seconds,
+    /// sort, walk; the same generator state picks the same seconds.
+    #[test]
+    fn a_draw_by_counts_is_the_sorted_pool_of_the_same_seconds() {
+        let [seconds, _] = runs(7, 5.0, 0.0);
+        let seconds: Vec<_> = seconds.into_iter().take(9).collect();
+        let indexed = Indexed::new(&seconds);
+        let mut counts = Vec::new();
+        for q in [0.0, 1.0, 50.0, 99.0, 99.9, 100.0] {
+            let (mut a, mut b) = (StdRng::seed_from_u64(3), StdRng::seed_from_u64(3));
+            for _ in 0..20 {
+                let mut pool = Vec::new();
+                for _ in 0..seconds.len() {
+                    pool.extend_from_slice(&seconds[b.random_range(0..seconds.len())]);
+                }
+                let by_counts = indexed.draw(q, &mut a, &mut counts);
+                assert_eq!(by_counts, percentile(&mut pool, q), "q {q}");
+            }
+        }
+        assert_eq!(
+            Indexed::new(&[vec![], vec![]]).draw(50.0, &mut StdRng::seed_from_u64(0), &mut counts),
+            None
+        );
     }
 
     #[test]
