@@ -40,6 +40,9 @@ pub enum DiscoveryError {
     /// No usable `token_endpoint`.
     #[error("token_endpoint: {0}")]
     TokenEndpoint(String),
+    /// More than [`MAX_DOCUMENT_BYTES`]: not read.
+    #[error("the metadata document is {0} bytes, more than {MAX_DOCUMENT_BYTES}")]
+    TooLarge(usize),
 }
 
 /// The members used here; the rest of the document is ignored.
@@ -83,6 +86,9 @@ impl Metadata {
     /// Reads a metadata document fetched for `issuer` (any bytes: an
     /// error, never a panic).
     pub fn parse(issuer: &str, body: &[u8]) -> Result<Metadata, DiscoveryError> {
+        if body.len() > MAX_DOCUMENT_BYTES {
+            return Err(DiscoveryError::TooLarge(body.len()));
+        }
         let m: Metadata =
             serde_json::from_slice(body).map_err(|e| DiscoveryError::Json(e.to_string()))?;
         if m.issuer != issuer {

@@ -223,11 +223,11 @@ pub(crate) fn no_store_headers() -> [(HeaderName, HeaderValue); 2] {
 }
 
 /// An `Authorization` value split into scheme and credentials at the first
-/// space, both trimmed; `None` when either is missing.
+/// space, both trimmed; `None` when either is missing. (Trimmed first, a
+/// value split at a space has something on both sides.)
 pub(crate) fn split_authorization(value: &str) -> Option<(&str, &str)> {
     let (scheme, rest) = value.trim().split_once(' ')?;
-    let rest = rest.trim();
-    (!scheme.is_empty() && !rest.is_empty()).then_some((scheme, rest))
+    Some((scheme, rest.trim()))
 }
 
 /// A header as text, if present and visible ASCII.

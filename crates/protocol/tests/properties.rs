@@ -218,4 +218,18 @@ proptest! {
     fn small_parsers_are_total(s in "\\PC{0,80}") {
         exercise::text_parsers(&s);
     }
+
+    /// A Bearer value's token is what follows the scheme, never empty and
+    /// never padded, whatever blanks surround either.
+    #[test]
+    fn a_bearer_token_is_never_empty_or_padded(pad in "[ \t]{0,3}", gap in " [ \t]{0,3}", scheme in "(?i)bearer|basic", token in "[ \t!-~]{0,20}", tail in "[ \t]{0,3}") {
+        let value = format!("{pad}{scheme}{gap}{token}{tail}");
+        let expected = token.trim();
+        let got = tokenprobe_protocol::rfc6749::bearer_credentials(&value);
+        if scheme.eq_ignore_ascii_case("bearer") && !expected.is_empty() {
+            prop_assert_eq!(got, Some(expected));
+        } else {
+            prop_assert_eq!(got, None);
+        }
+    }
 }

@@ -279,6 +279,26 @@ fn a_key_clients_request_carries_its_assertion_to_its_audience() {
     assert_eq!(jwt.header.alg, "ES256");
     assert_eq!(jwt.claims.sub.as_deref(), Some("client-1"));
     assert!(get("client_assertion").unwrap().ends_with(".c2ln"));
+    // Its claims, read independently: the audience is the endpoint, and
+    // it was issued now by this machine's clock.
+    let payload = get("client_assertion").unwrap().split('.').nth(1).unwrap();
+    let payload: serde_json::Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
+            .unwrap(),
+    )
+    .unwrap();
+    let aud = &payload["aud"];
+    assert!(
+        aud == "https://as.example/realms/x/token" || aud[0] == "https://as.example/realms/x/token",
+        "{aud}"
+    );
+    let clock = std::time::SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let iat = payload["iat"].as_u64().unwrap();
+    assert!(iat.abs_diff(clock) <= 5, "iat {iat}, clock {clock}");
+    assert!(payload["exp"].as_u64().unwrap() > clock);
     // A given audience wins over the endpoint's URL.
     let r = r.with_audience("https://issuer.example");
     assert_eq!(r.audience(&base).unwrap(), "https://issuer.example");
@@ -506,9 +526,14 @@ fn expires_in_as_a_float_is_taken_only_when_whole() {
     let read = |json: &str| serde_json::from_str::<ExpiresIn>(json).map(ExpiresIn::seconds);
     assert_eq!(read("3600.0").unwrap(), 3600);
     assert_eq!(read("0.0").unwrap(), 0);
-    for bad in ["3600.5", "-1.0", "1.9e19", "-0.5"] {
+    for bad in ["3600.5", "-1.0", "1.9e19", "1.8e19", "-0.5"] {
         assert!(read(bad).is_err(), "{bad}");
     }
+    let e = read("true").unwrap_err().to_string();
+    assert!(
+        e.contains("expected a non-negative number of seconds"),
+        "{e}"
+    );
 }
 
 /// RFC-08 read as RFC 9110 §11.6.1 writes challenges: quoted commas and
@@ -532,6 +557,16 @@ fn challenges_are_split_as_rfc_9110_writes_them() {
     assert_eq!(of("Basic charset=UTF-8, realm=x"), BasicChallenge::Complete);
     assert_eq!(of("Basic   realm=x"), BasicChallenge::Complete);
     assert_eq!(of("Basic, realm=x"), BasicChallenge::Complete);
+    // A parameter whose quoted value holds a space is still a parameter.
+    assert_eq!(
+        of(r#"Basic, title="a b", realm=x"#),
+        BasicChallenge::Complete
+    );
+    // A backslash escapes only inside a quoted string.
+    assert_eq!(
+        of(r"Newauth realm=x\, Basic realm=y"),
+        BasicChallenge::Complete
+    );
 }
 
 #[test]
@@ -650,4 +685,29 @@ fn tax_ids_take_letters_only_in_a_cnpj_base() {
         TaxId::parse("5299822472A").unwrap_err(),
         TaxIdError::Character { position: 11 }
     );
+}
+
+/// A metadata document is read up to its limit (real ones are a few KiB;
+/// one of 200 KiB is odd but valid), and refused past it by its size.
+#[test]
+fn metadata_documents_are_read_up_to_their_limit() {
+    use tokenprobe_protocol::discovery::{DiscoveryError, MAX_DOCUMENT_BYTES, Metadata};
+    let issuer = "https://as.example";
+    let padded = |bytes: usize| {
+        let head = format!(r#"{{"issuer":"{issuer}","token_endpoint":"{issuer}/token","x":""#);
+        let pad = bytes - head.len() - 2;
+        format!("{head}{}\"}}", "a".repeat(pad))
+    };
+    assert_eq!(MAX_DOCUMENT_BYTES, 256 * 1024);
+    let fits = padded(200 * 1024);
+    assert_eq!(fits.len(), 200 * 1024);
+    let m = Metadata::parse(issuer, fits.as_bytes()).unwrap();
+    assert_eq!(
+        m.token_endpoint.as_deref(),
+        Some("https://as.example/token")
+    );
+    assert!(Metadata::parse(issuer, padded(MAX_DOCUMENT_BYTES).as_bytes()).is_ok());
+    let err = Metadata::parse(issuer, padded(MAX_DOCUMENT_BYTES + 1).as_bytes()).unwrap_err();
+    assert_eq!(err, DiscoveryError::TooLarge(MAX_DOCUMENT_BYTES + 1));
+    assert!(err.to_string().contains("262145 bytes"), "{err}");
 }
