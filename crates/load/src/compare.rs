@@ -519,6 +519,7 @@ pub fn table(c: &Comparison) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn rules_parse_and_mistakes_say_the_shape() {
@@ -556,6 +557,145 @@ mod tests {
         // but can call a 10 ms one.
         assert_eq!(verdict(&m(0.5, [0.1, 0.9], 10.0, 3.0), 1.0), Verdict::Same);
         assert_eq!(verdict(&m(1.0, [0.5, 1.5], 10.0, 3.0), 1.0), Verdict::Worse);
+    }
+
+    /// A report directory written without the recorder: `summary.json`
+    /// with `counts` and the flows' (ok, errors), and `latency.hlog`
+    /// holding, each second, `ok` (µs) under `flow/total/ok` and
+    /// `flow/token/ok`, and decoys the comparison must skip: the same
+    /// second's errors and service times, far below.
+    fn report(dir: &Path, flows: &[(&str, u64, u64)], ok: &[Vec<u64>]) {
+        use hdrhistogram::serialization::V2DeflateSerializer;
+        use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
+        std::fs::create_dir_all(dir).unwrap();
+        let per_flow: BTreeMap<_, _> = flows.iter().map(|(f, o, e)| (*f, (*o, *e))).collect();
+        let (oks, errors) = flows.iter().fold((0, 0), |(o, e), f| (o + f.1, e + f.2));
+        let summary = serde_json::json!({
+            "schema": crate::report::SCHEMA, "scenario": "s", "started_at": "2026-12-04T00:00:00Z",
+            "elapsed_secs": ok.len(), "partial": false, "model": "open", "achieved_rate": 100.0,
+            "scheduled": oks + errors, "driver_lag_ms": [0.0, 0.0, 0.0], "threshold_texts": [],
+            "counts": {"started": oks + errors, "ok": oks, "errors": {"provider(x)": errors},
+                       "dropped_in_flight_cap": 0, "per_flow": per_flow},
+        });
+        std::fs::write(dir.join("summary.json"), summary.to_string()).unwrap();
+        let mut log = Vec::new();
+        let mut ser = V2DeflateSerializer::new();
+        let mut w = IntervalLogWriterBuilder::new()
+            .begin_log_with(&mut log, &mut ser)
+            .unwrap();
+        for (i, second) in ok.iter().enumerate() {
+            let start = Duration::from_secs(i as u64);
+            for (flow, ..) in flows {
+                for (tag, value) in [
+                    ("total/ok", None),
+                    ("token/ok", None),
+                    ("total/err", Some(900)),
+                    ("service/ok", Some(800)),
+                ] {
+                    let mut h = crate::recorder::histogram();
+                    for v in second {
+                        h.record(value.unwrap_or(*v)).unwrap();
+                    }
+                    let tag = format!("{flow}/{tag}");
+                    w.write_histogram(&h, start, Duration::from_secs(1), Tag::new(&tag))
+                        .unwrap();
+                }
+            }
+        }
+        drop(w);
+        std::fs::write(dir.join("latency.hlog"), log).unwrap();
+    }
+
+    /// `compare` on two directories: only successful step and total
+    /// times are compared, their percentiles are the values written, a
+    /// shift and an error fault break their rules, and runs of different
+    /// flows are refused.
+    #[test]
+    fn two_report_directories_compare_by_their_ok_values() {
+        let dir =
+            std::env::temp_dir().join(format!("tokenprobe-compare-unit-{}", std::process::id()));
+        let seconds = |ms: u64| -> Vec<Vec<u64>> {
+            (0..20u64)
+                .map(|s| {
+                    (0..50u64)
+                        .map(|i| (ms * 1000) + (s * 37 + i * 53) % 2000)
+                        .collect()
+                })
+                .collect()
+        };
+        let (base, new, other) = (dir.join("base"), dir.join("new"), dir.join("other"));
+        report(&base, &[("cess", 1000, 10)], &seconds(20));
+        report(&new, &[("cess", 1000, 100)], &seconds(35));
+        report(&other, &[("veeva", 1000, 10)], &seconds(20));
+        let rules = parse_rules("p50=10%,error_rate=1pp").unwrap();
+        let c = compare(&base, &new, &rules, 1).unwrap();
+        let scopes: Vec<(&str, &str)> = c
+            .latency
+            .iter()
+            .map(|r| (r.scope.as_str(), r.metric.as_str()))
+            .collect();
+        assert_eq!(
+            scopes,
+            [
+                ("cess/token", "p50"),
+                ("cess/token", "p90"),
+                ("cess/token", "p99"),
+                ("cess/total", "p50"),
+                ("cess/total", "p90"),
+                ("cess/total", "p99")
+            ]
+        );
+        // The pooled p50 of the values written, by sorting them here.
+        let median = |ms| {
+            let mut all: Vec<u64> = seconds(ms).concat();
+            all.sort_unstable();
+            all[all.len() / 2 - 1] as f64 / 1000.0
+        };
+        let p50 = &c.latency[3];
+        assert!(
+            (p50.base_ms - median(20)).abs() < 0.05,
+            "{} vs {}",
+            p50.base_ms,
+            median(20)
+        );
+        assert!(
+            (p50.new_ms - median(35)).abs() < 0.05,
+            "{} vs {}",
+            p50.new_ms,
+            median(35)
+        );
+        assert!(
+            c.latency.iter().all(|r| r.verdict == Verdict::Worse),
+            "{:?}",
+            c.latency
+        );
+        assert_eq!(c.errors.len(), 2);
+        assert!(
+            (c.errors[0].base - 0.01 / 1.01).abs() < 1e-9 && c.errors[0].verdict == Verdict::Worse
+        );
+        assert_eq!(c.errors[1].flow, crate::recorder::ALL_FLOWS);
+        assert_eq!(
+            c.broken(),
+            [
+                "p50=10% by cess/token p50",
+                "p50=10% by cess/total p50",
+                "error_rate=1pp by cess",
+                "error_rate=1pp by all"
+            ]
+        );
+        assert!(table(&c).contains("broken: p50=10% by cess/token p50;"));
+        // Against itself: nothing changes, nothing breaks.
+        let same = compare(&base, &base, &rules, 1).unwrap();
+        assert!(
+            same.broken().is_empty() && same.latency.iter().all(|r| r.verdict == Verdict::Same)
+        );
+        assert!(table(&same).contains("no rule broken"));
+        let err = compare(&base, &other, &rules, 1).unwrap_err();
+        assert!(
+            err.contains("different flows") && err.contains("veeva"),
+            "{err}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     /// A draw by counts against the plain way: pool the drawn seconds,
