@@ -519,7 +519,6 @@ pub fn table(c: &Comparison) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
     fn rules_parse_and_mistakes_say_the_shape() {
@@ -559,51 +558,29 @@ mod tests {
         assert_eq!(verdict(&m(1.0, [0.5, 1.5], 10.0, 3.0), 1.0), Verdict::Worse);
     }
 
-    /// A report directory written without the recorder: `summary.json`
-    /// with `counts` and the flows' (ok, errors), and `latency.hlog`
-    /// holding, each second, `ok` (µs) under `flow/total/ok` and
-    /// `flow/token/ok`, and decoys the comparison must skip: the same
-    /// second's errors and service times, far below.
+    /// A run of `flows` whose every second holds `ok` (µs) under
+    /// `flow/total/ok` and `flow/token/ok`, and decoys the comparison must
+    /// skip: the same second's errors and service times, far below.
     fn report(dir: &Path, flows: &[(&str, u64, u64)], ok: &[Vec<u64>]) {
-        use hdrhistogram::serialization::V2DeflateSerializer;
-        use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
-        std::fs::create_dir_all(dir).unwrap();
-        let per_flow: BTreeMap<_, _> = flows.iter().map(|(f, o, e)| (*f, (*o, *e))).collect();
-        let (oks, errors) = flows.iter().fold((0, 0), |(o, e), f| (o + f.1, e + f.2));
-        let summary = serde_json::json!({
-            "schema": crate::report::SCHEMA, "scenario": "s", "started_at": "2026-12-04T00:00:00Z",
-            "elapsed_secs": ok.len(), "partial": false, "model": "open", "achieved_rate": 100.0,
-            "scheduled": oks + errors, "driver_lag_ms": [0.0, 0.0, 0.0], "threshold_texts": [],
-            "counts": {"started": oks + errors, "ok": oks, "errors": {"provider(x)": errors},
-                       "dropped_in_flight_cap": 0, "per_flow": per_flow},
-        });
-        std::fs::write(dir.join("summary.json"), summary.to_string()).unwrap();
-        let mut log = Vec::new();
-        let mut ser = V2DeflateSerializer::new();
-        let mut w = IntervalLogWriterBuilder::new()
-            .begin_log_with(&mut log, &mut ser)
-            .unwrap();
-        for (i, second) in ok.iter().enumerate() {
-            let start = Duration::from_secs(i as u64);
+        let mut intervals = Vec::new();
+        for (second, values) in (0u64..).zip(ok) {
             for (flow, ..) in flows {
-                for (tag, value) in [
+                for (part, value) in [
                     ("total/ok", None),
                     ("token/ok", None),
                     ("total/err", Some(900)),
                     ("service/ok", Some(800)),
                 ] {
-                    let mut h = crate::recorder::histogram();
-                    for v in second {
-                        h.record(value.unwrap_or(*v)).unwrap();
-                    }
-                    let tag = format!("{flow}/{tag}");
-                    w.write_histogram(&h, start, Duration::from_secs(1), Tag::new(&tag))
-                        .unwrap();
+                    let values = values.iter().map(|v| value.unwrap_or(*v)).collect();
+                    intervals.push((second, format!("{flow}/{part}"), values));
                 }
             }
         }
-        drop(w);
-        std::fs::write(dir.join("latency.hlog"), log).unwrap();
+        crate::testdata::write(
+            dir,
+            &crate::testdata::summary(flows, ok.len() as f64),
+            &intervals,
+        );
     }
 
     /// `compare` on two directories: only successful step and total
@@ -612,8 +589,7 @@ mod tests {
     /// flows are refused.
     #[test]
     fn two_report_directories_compare_by_their_ok_values() {
-        let dir =
-            std::env::temp_dir().join(format!("tokenprobe-compare-unit-{}", std::process::id()));
+        let dir = crate::testdata::dir("compare-unit");
         let seconds = |ms: u64| -> Vec<Vec<u64>> {
             (0..20u64)
                 .map(|s| {

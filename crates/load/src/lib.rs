@@ -16,6 +16,8 @@ pub mod report;
 pub mod scenario;
 pub mod schedule;
 pub mod search;
+#[cfg(test)]
+mod testdata;
 pub mod threshold;
 
 use std::io::IsTerminal;

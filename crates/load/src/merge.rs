@@ -336,3 +336,191 @@ fn merged_flows<'a>(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testdata;
+
+    /// Shard `i` of 3 of run `r1`, started `at`, with its counts, cost and
+    /// rates, its intervals and its `errors.csv`.
+    fn shard(
+        dir: &Path,
+        i: u32,
+        at: &str,
+        (ok, errors, secs): (u64, u64, f64),
+        intervals: &[testdata::Interval],
+        errors_csv: &str,
+    ) {
+        let mut s = testdata::summary(&[("cess", ok, errors)], secs);
+        let n = ok + errors;
+        let extra = serde_json::json!({
+            "run_id": "r1", "shard": [i, 3], "started_at": at, "window_secs": secs,
+            "target_rate": 2.0 * f64::from(i), "driver_lag_ms": [f64::from(i), 5.0 - f64::from(i), 1.0],
+            "late": {"bound_ms": 10.0, "count": i},
+            "cpu": {"secs": f64::from(i), "per_acquisition_us": 0.0, "cores": 1, "share": 0.0, "includes_stub": i == 2},
+            "flows": {"cess": {"weight": 1.0, "scheduled": n + 1, "started": n, "asked_rate": 0.0, "achieved_rate": 0.0}},
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            s[k] = v.clone();
+        }
+        testdata::write(dir, &s, intervals);
+        std::fs::write(
+            dir.join("errors.csv"),
+            format!("start_secs,length_secs,label,count\n{errors_csv}"),
+        )
+        .unwrap();
+    }
+
+    fn values(seed: u64, n: u64) -> Vec<u64> {
+        (0..n)
+            .map(|k| 1000 + (seed * 7919 + k * 104_729) % 50_000)
+            .collect()
+    }
+
+    /// Two shards of three, the second started 0.4 s later: counters,
+    /// rates and costs add up, each second's histograms are those of one
+    /// histogram fed both shards' values of that second, the errors over
+    /// time line up by start, and the missing shard makes the run partial.
+    #[test]
+    fn shards_add_up_second_by_second() {
+        let dir = testdata::dir("merge-unit");
+        let tag = "cess/total/ok".to_owned();
+        let one: Vec<testdata::Interval> =
+            (0..3).map(|s| (s, tag.clone(), values(s, 40))).collect();
+        let two: Vec<testdata::Interval> = (0..2)
+            .map(|s| (s, tag.clone(), values(10 + s, 25)))
+            .collect();
+        shard(
+            &dir.join("1"),
+            1,
+            "2026-12-04T00:00:00Z",
+            (10, 1, 3.0),
+            &one,
+            "0.000,1.000,\"provider(x)\",1\n",
+        );
+        shard(
+            &dir.join("2"),
+            2,
+            "2026-12-04T00:00:00.400Z",
+            (20, 2, 2.0),
+            &two,
+            "0.600,1.000,\"provider(x)\",2\n",
+        );
+        let out = dir.join("merged");
+        let m = merge(&[&dir.join("2"), &dir.join("1")], &out).unwrap();
+        let s = &m.summary;
+        assert_eq!(m.warnings, ["shard 3/3 of run r1 is missing"]);
+        assert!(s.partial);
+        assert_eq!((s.counts.started, s.counts.ok, s.scheduled), (33, 30, 33));
+        assert_eq!(s.counts.errors["provider(x)"], 3);
+        assert_eq!(s.counts.per_flow["cess"], (30, 3));
+        assert_eq!(
+            (s.elapsed_secs, s.window_secs, s.achieved_rate),
+            (3.0, 3.0, 11.0)
+        );
+        assert_eq!(s.target_rate, Some(6.0));
+        assert_eq!(s.driver_lag_ms, [2.0, 4.0, 1.0]);
+        assert_eq!(
+            s.late.as_ref().map(|l| (l.bound_ms, l.count)),
+            Some((10.0, 3))
+        );
+        let cpu = s.cpu.as_ref().unwrap();
+        assert_eq!((cpu.secs, cpu.cores, cpu.includes_stub), (3.0, 2, true));
+        let f = &s.flows["cess"];
+        assert_eq!((f.scheduled, f.started), (35, 33));
+        assert_eq!((f.asked_rate, f.achieved_rate), (Some(35.0 / 3.0), 11.0));
+        assert_eq!(s.started_at, "2026-12-04T00:00:00.000Z");
+        let rows: Vec<(u32, u64, u64)> = s
+            .shards
+            .iter()
+            .map(|r| (r.shard, r.started, r.errors))
+            .collect();
+        assert_eq!(rows, [(1, 11, 1), (2, 22, 2)]);
+        // Second by second, against one histogram of the values written.
+        let bytes = std::fs::read(out.join("latency.hlog")).unwrap();
+        let merged: Vec<(u64, Key, Histogram<u64>)> = Intervals::new(&bytes)
+            .map(|i| {
+                i.map(|(start, _, key, h)| (start.as_secs(), key, h))
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(merged.len(), 3);
+        for (second, key, h) in &merged {
+            let mut reference = histogram();
+            for (s, _, v) in one.iter().chain(&two) {
+                if s == second {
+                    for v in v {
+                        reference.record(*v).unwrap();
+                    }
+                }
+            }
+            assert_eq!(key.tag(), tag);
+            assert_eq!(h.len(), reference.len(), "second {second}");
+            for q in [0.0, 0.5, 0.9, 0.99, 1.0] {
+                assert_eq!(
+                    h.value_at_quantile(q),
+                    reference.value_at_quantile(q),
+                    "second {second} q {q}"
+                );
+            }
+        }
+        let csv = std::fs::read_to_string(out.join("errors.csv")).unwrap();
+        assert_eq!(
+            csv,
+            "start_secs,length_secs,label,count\n0.000,1.000,\"provider(x)\",1\n1.000,1.000,\"provider(x)\",2\n"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// What cannot be one run is refused by name; shards started more than
+    /// an interval apart are merged with a warning.
+    #[test]
+    fn what_is_not_one_run_is_refused() {
+        let dir = testdata::dir("merge-refusals");
+        let one = [(0, "cess/total/ok".to_owned(), values(1, 5))];
+        let at = "2026-12-04T00:00:00Z";
+        shard(&dir.join("1"), 1, at, (5, 0, 1.0), &one, "");
+        shard(
+            &dir.join("2"),
+            2,
+            "2026-12-04T00:00:02.5Z",
+            (5, 0, 1.0),
+            &one,
+            "",
+        );
+        shard(&dir.join("3"), 3, at, (5, 0, 1.0), &one, "");
+        let (d1, d2, d3) = (dir.join("1"), dir.join("2"), dir.join("3"));
+        let out = dir.join("out");
+        let m = merge(&[&d1, &d2, &d3], &out).unwrap();
+        assert!(!m.summary.partial);
+        assert_eq!(
+            m.warnings,
+            [
+                "the shards started 2.5 s apart (more than one interval): their intervals do not line up"
+            ]
+        );
+        let err = |dirs: &[&Path]| merge(dirs, &out).unwrap_err();
+        assert_eq!(err(&[]), "nothing to merge");
+        assert_eq!(err(&[&d1, &d1]), "shard 1/3 given 2 times");
+        let edit = |name: &str, k: &str, v: serde_json::Value| {
+            let path = dir.join(name);
+            shard(&path, 3, at, (5, 0, 1.0), &one, "");
+            let mut s: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(path.join("summary.json")).unwrap()).unwrap();
+            s[k] = v;
+            std::fs::write(path.join("summary.json"), s.to_string()).unwrap();
+            path
+        };
+        let other_run = edit("other-run", "run_id", "r2".into());
+        assert!(
+            err(&[&d1, &other_run])
+                .ends_with("run id \"r2\", not \"r1\": refusing to merge different runs")
+        );
+        let other_count = edit("other-count", "shard", serde_json::json!([3, 4]));
+        assert!(err(&[&d1, &other_count]).ends_with("a shard of a different count"));
+        let no_run = edit("no-run", "run_id", serde_json::Value::Null);
+        assert!(err(&[&no_run, &d1]).ends_with("not a shard (no run id)"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
