@@ -251,6 +251,18 @@ async fn against(how: Hostile, rate: u32, seconds: &str) -> Summary {
 }
 
 async fn against_with(how: Hostile, rate: u32, seconds: &str, credential: &str) -> Finished {
+    against_serving(how, rate, seconds, credential, None).await
+}
+
+/// With live metrics served on `metrics` while the run lasts (and after,
+/// while the result is kept).
+async fn against_serving(
+    how: Hostile,
+    rate: u32,
+    seconds: &str,
+    credential: &str,
+    metrics: Option<SocketAddr>,
+) -> Finished {
     let addr = hostile_server(how).await;
     let name = format!("{how:?}").to_lowercase();
     let p = plan(
@@ -261,7 +273,8 @@ async fn against_with(how: Hostile, rate: u32, seconds: &str, credential: &str) 
              [load]\nmodel = \"open\"\nrate = {rate}\n[limits]\nduration = \"{seconds}\"\ngrace = \"2s\"\n"
         ),
     );
-    let (_stop, options) = support::quiet();
+    let (_stop, mut options) = support::quiet();
+    options.metrics_listen = metrics;
     let finished = tokenprobe_load::run(&p, options).await.unwrap();
     accounted(&finished.summary);
     finished
@@ -299,11 +312,16 @@ async fn each_hostile_answer_has_its_own_label() {
 async fn a_secret_echoed_in_any_encoding_never_reaches_a_report() {
     // No run of four of its characters is English or HTML.
     const CANARY: &str = "Kx7/Qz9+Wv3=Jp8%31Yb";
-    let run = against_with(
+    let metrics = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let run = against_serving(
         Hostile::EchoSecret,
         60,
         "1s",
         &format!("auth = \"body\"\nclient_secret = {{ value = \"{CANARY}\" }}"),
+        Some(metrics),
     )
     .await;
     let s = &run.summary;
@@ -313,7 +331,21 @@ async fn a_secret_echoed_in_any_encoding_never_reaches_a_report() {
         let chars: Vec<char> = CANARY.chars().collect();
         chars.windows(4).map(|w| w.iter().collect()).collect()
     };
-    let mut outputs = vec![("table".to_owned(), run.table.clone())];
+    // The metrics endpoint, still served, with the error labels.
+    let mut page = String::new();
+    let mut conn = tokio::net::TcpStream::connect(metrics).await.unwrap();
+    conn.write_all(b"GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    conn.read_to_string(&mut page).await.unwrap();
+    assert!(
+        page.contains("tokenprobe_acquisition_errors_total{label=\"provider(bad_[redacted])\"}"),
+        "{page}"
+    );
+    let mut outputs = vec![
+        ("table".to_owned(), run.table.clone()),
+        ("metrics".to_owned(), page),
+    ];
     for entry in std::fs::read_dir(&run.dir).unwrap() {
         let path = entry.unwrap().path();
         let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
