@@ -556,6 +556,58 @@ mod tests {
         // but can call a 10 ms one.
         assert_eq!(verdict(&m(0.5, [0.1, 0.9], 10.0, 3.0), 1.0), Verdict::Same);
         assert_eq!(verdict(&m(1.0, [0.5, 1.5], 10.0, 3.0), 1.0), Verdict::Worse);
+        // Each bound is strict: a change of exactly twice the drift, a
+        // noise interval that touches 0, a change of exactly the minimum
+        // effect is no verdict, either way.
+        assert_eq!(verdict(&m(0.5, [0.1, 0.9], 10.0, 2.5), 1.0), Verdict::Same);
+        assert_eq!(
+            verdict(&m(-0.5, [-0.9, -0.1], 10.0, 2.5), 1.0),
+            Verdict::Same
+        );
+        assert_eq!(verdict(&m(0.5, [0.0, 0.9], 10.0, 0.0), 1.0), Verdict::Same);
+        assert_eq!(
+            verdict(&m(-0.5, [-0.9, 0.0], 10.0, 0.0), 1.0),
+            Verdict::Same
+        );
+        let edge = MIN_EFFECT;
+        assert_eq!(
+            verdict(&m(edge, [0.01, 0.09], 100.0, 0.0), 1.0),
+            Verdict::Same
+        );
+        assert_eq!(
+            verdict(&m(-edge, [-0.09, -0.01], 100.0, 0.0), 1.0),
+            Verdict::Same
+        );
+        // Better needs all three too: sure but small, or sure and large
+        // enough but under the minimum effect, is the same.
+        assert_eq!(
+            verdict(&m(-0.01, [-0.02, -0.001], 10.0, 0.0), 1.0),
+            Verdict::Same
+        );
+        assert_eq!(
+            verdict(&m(-0.03, [-0.05, -0.01], 100.0, 0.0), 1.0),
+            Verdict::Same
+        );
+        // The shift floor is inclusive: 1 ms of a 10 ms p50 (10 %) counts.
+        assert_eq!(
+            verdict(&m(0.1, [0.05, 0.15], 10.0, 0.0), 1.0),
+            Verdict::Worse
+        );
+        assert_eq!(
+            verdict(&m(-0.1, [-0.15, -0.05], 10.0, 0.0), 1.0),
+            Verdict::Better
+        );
+        // A pool of nothing has no percentile, even with values in it.
+        assert_eq!(percentile(&mut [(5, 0)], 50.0), None);
+        assert_eq!(percentile(&mut [], 50.0), None);
+        // The noise interval's ends: the 0.5 % and 99.5 % of 400 draws.
+        let draws: Vec<f64> = (0..400).map(f64::from).collect();
+        assert_eq!(
+            (quantile(&draws, 0.005), quantile(&draws, 0.995)),
+            (2.0, 397.0)
+        );
+        assert_eq!(quantile(&draws, 1.0), 399.0);
+        assert_eq!(quantile(&[7.0], 0.5), 7.0);
     }
 
     /// A run of `flows` whose every second holds `ok` (µs) under
@@ -639,6 +691,12 @@ mod tests {
             "{} vs {}",
             p50.new_ms,
             median(35)
+        );
+        let ratio = p50.new_ms / p50.base_ms - 1.0;
+        assert!(
+            (p50.change - ratio).abs() < 1e-9,
+            "{} vs {ratio}",
+            p50.change
         );
         assert!(
             c.latency.iter().all(|r| r.verdict == Verdict::Worse),
