@@ -332,6 +332,26 @@ mod tests {
     use super::*;
     use base64::Engine as _;
 
+    /// What is kept to scrub: every form at least MIN_KNOWN long (a
+    /// shorter one would take common text out), and each once, however
+    /// many values share it.
+    #[test]
+    fn the_forms_kept_are_long_enough_and_unique() {
+        let mut r = Redactor::default();
+        for v in ["abcd", "Kx7/", "abcd", "a+b c", "abcde", "é/é+"] {
+            r.learn(v);
+        }
+        let texts: Vec<&str> = r.known.iter().map(Known::text).collect();
+        assert!(
+            texts.iter().all(|t| t.chars().count() >= MIN_KNOWN),
+            "{texts:?}"
+        );
+        let mut unique = texts.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), texts.len(), "{texts:?}");
+    }
+
     /// Every run of four characters of `secret` that `text` holds.
     fn runs_of_four(text: &str, secret: &str) -> Vec<String> {
         let chars: Vec<char> = secret.chars().collect();

@@ -69,6 +69,10 @@ fn a_session_body_is_sniffed_only_without_a_media_type() {
     labelled.insert("content-type", HeaderValue::from_static("application/json"));
     assert!(ok(&labelled, json));
     assert!(!ok(&labelled, xml));
+    // A media type that says neither is sniffed.
+    labelled.insert("content-type", HeaderValue::from_static("text/plain"));
+    assert!(ok(&labelled, xml));
+    assert!(ok(&labelled, json));
     labelled.insert(
         "content-type",
         HeaderValue::from_static("application/vnd.vmware.vcloud.session+xml"),

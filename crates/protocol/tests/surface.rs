@@ -349,6 +349,18 @@ fn a_key_clients_request_carries_its_assertion_to_its_audience() {
     // An assertion beside a secret is two methods at once.
     let e = server(&format!("{}&client_secret=s", with(None))).unwrap_err();
     assert_eq!(e.status, http::StatusCode::BAD_REQUEST);
+    // And beside Basic credentials.
+    let mut req = http::Request::new(bytes::Bytes::from(with(None)));
+    *req.method_mut() = http::Method::POST;
+    *req.uri_mut() = "/oauth2/token".parse().unwrap();
+    for (k, v) in [
+        ("content-type", "application/x-www-form-urlencoded"),
+        ("authorization", "Basic Y2xpZW50LTE6cw=="),
+    ] {
+        req.headers_mut().insert(k, v.parse().unwrap());
+    }
+    let e = cognito::parse_request(&req).unwrap_err();
+    assert_eq!(e.status, http::StatusCode::BAD_REQUEST);
 }
 
 #[test]
