@@ -358,9 +358,10 @@ fn error_row(flow: String, base: (u64, u64), new: (u64, u64), rule: Option<&Rule
     let pooled = (berr + nerr) as f64 / (bn + nn);
     let se = (pooled * (1.0 - pooled) * (1.0 / bn + 1.0 / nn)).sqrt();
     let diff = np - bp;
-    let verdict = if diff > 2.0 * se && diff > 0.0 {
+    // Two standard errors (≥ 0) away: the sign of `diff` follows.
+    let verdict = if diff > 2.0 * se {
         Verdict::Worse
-    } else if -diff > 2.0 * se && diff < 0.0 {
+    } else if -diff > 2.0 * se {
         Verdict::Better
     } else {
         Verdict::Same
@@ -849,5 +850,30 @@ mod tests {
         assert_eq!(row((9_800, 200), (9_990, 10)).verdict, Verdict::Better);
         // No acquisitions on one side: no verdict out of nothing.
         assert_eq!(row((0, 0), (0, 0)).verdict, Verdict::Same);
+        assert_eq!(row((100, 0), (100, 0)).verdict, Verdict::Same);
+        // Against the textbook two-proportion z statistic, over a grid
+        // dense enough to put cases within 0.1 % of the two-error bound.
+        let (mut near, mut worse, mut better) = (0, 0, 0);
+        for b in (40..=160).step_by(3) {
+            for n in 40..=260 {
+                let (p1, p2) = (b as f64 / 10_000.0, n as f64 / 10_000.0);
+                let p = (b + n) as f64 / 20_000.0;
+                let z = (p2 - p1) / (p * (1.0 - p) * 2.0 / 10_000.0).sqrt();
+                let expected = match z {
+                    z if z > 2.0 => Verdict::Worse,
+                    z if z < -2.0 => Verdict::Better,
+                    _ => Verdict::Same,
+                };
+                near += usize::from((z.abs() - 2.0).abs() < 0.002);
+                worse += usize::from(expected == Verdict::Worse);
+                better += usize::from(expected == Verdict::Better);
+                let r = row((10_000 - b, b), (10_000 - n, n));
+                assert_eq!(r.verdict, expected, "{b} and {n} errors in 10,000: z {z}");
+            }
+        }
+        assert!(
+            near >= 3 && worse > 100 && better > 100,
+            "{near} {worse} {better}"
+        );
     }
 }
