@@ -136,6 +136,10 @@ impl AssertionSigner for ClientKey {
     fn unique_id(&self) -> String {
         format!("{:032x}", rand::random::<u128>())
     }
+
+    fn now(&self) -> u64 {
+        crate::unix_now()
+    }
 }
 
 #[cfg(test)]

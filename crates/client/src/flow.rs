@@ -751,10 +751,7 @@ impl Flow {
 /// Venafi's VE-03: `expires` against the clock at receipt (the protocol
 /// crate reads no clock).
 fn with_skew_check(mut grant: Grant) -> Grant {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    if let Some(w) = venafi::check_expiry_skew(&grant, now) {
+    if let Some(w) = venafi::check_expiry_skew(&grant, crate::unix_now()) {
         grant.warnings.push(w);
     }
     grant

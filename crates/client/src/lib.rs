@@ -38,3 +38,11 @@ pub use flow::{
 pub use retry::RetryPolicy;
 pub use secret_source::SecretSource;
 pub use transport::{Answer, DEFAULT_MAX_BODY_BYTES, Exchange, HttpOptions, Transport};
+
+/// Seconds since the epoch by this machine's clock: the one the client's
+/// assertions and expiry checks read (the protocol crate reads none).
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}

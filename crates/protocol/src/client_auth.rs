@@ -153,6 +153,9 @@ pub trait AssertionSigner: Send + Sync + fmt::Debug {
     fn sign(&self, claims: &AssertionClaims) -> Result<Secret, String>;
     /// A value never used before, for `jti`.
     fn unique_id(&self) -> String;
+    /// Seconds since the epoch by the signer's clock, for `iat` and `exp`
+    /// (this crate reads no clock).
+    fn now(&self) -> u64;
 }
 
 /// A shared [`AssertionSigner`]; equal only to itself.
@@ -222,7 +225,8 @@ pub fn authenticate(
             Ok(None)
         }
         (ClientAuth::PrivateKeyJwt, Credential::Key(Signer(signer))) => {
-            let claims = AssertionClaims::new(client_id, audience, now(), signer.unique_id());
+            let claims =
+                AssertionClaims::new(client_id, audience, signer.now(), signer.unique_id());
             let assertion = signer
                 .sign(&claims)
                 .map_err(|why| RequestError::new("PK-01", "private_key", why))?;
@@ -260,13 +264,6 @@ pub fn add_assertion(
     form.append_pair("client_id", client_id);
     form.append_pair("client_assertion_type", ASSERTION_TYPE);
     form.append_pair("client_assertion", assertion.expose());
-}
-
-/// Seconds since the epoch.
-pub fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// The `Authorization` value for HTTP Basic client authentication: id and

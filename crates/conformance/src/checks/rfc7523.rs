@@ -6,7 +6,7 @@
 //! [`AssertionSigner`]: tokenprobe_protocol::client_auth::AssertionSigner
 
 use tokenprobe_protocol::Secret;
-use tokenprobe_protocol::client_auth::{self, AssertionClaims, Credential, Signer};
+use tokenprobe_protocol::client_auth::{AssertionClaims, Credential, Signer};
 
 use super::cognito::invalid_client;
 use super::{CheckError, Checked, Finding, answer};
@@ -30,7 +30,7 @@ fn fresh(target: &Target, client_id: &str) -> Result<AssertionClaims, Finding> {
     Ok(AssertionClaims::new(
         client_id,
         &audience,
-        client_auth::now(),
+        tokenprobe_client::unix_now(),
         jti,
     ))
 }
@@ -70,7 +70,7 @@ pub(crate) async fn other_audience_refused(target: &Target) -> Checked {
 /// PK-02: an expired assertion is refused.
 pub(crate) async fn expired_refused(target: &Target) -> Checked {
     let id = target.cognito_account()?.client_id().to_owned();
-    let now = client_auth::now();
+    let now = tokenprobe_client::unix_now();
     let claims = AssertionClaims {
         iat: now - 600,
         exp: now - 300,
