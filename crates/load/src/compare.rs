@@ -348,6 +348,13 @@ fn verdict(m: &Measured, min_ms: f64) -> Verdict {
     }
 }
 
+/// The rule a row breaks: only a `worse` row, by more than the rule's
+/// limit (`change` a fraction; the limit in percent or percentage points).
+fn broken_rule(rule: Option<&Rule>, verdict: Verdict, change: f64) -> Option<String> {
+    rule.filter(|r| verdict == Verdict::Worse && change * 100.0 > r.limit)
+        .map(|r| r.text.clone())
+}
+
 /// One flow's error rates, judged with the binomial standard error of
 /// their difference (two of them make `worse` or `better`), from
 /// (ok, errors) in the base and in the new run.
@@ -366,9 +373,7 @@ fn error_row(flow: String, base: (u64, u64), new: (u64, u64), rule: Option<&Rule
     } else {
         Verdict::Same
     };
-    let breaks = rule
-        .filter(|r| verdict == Verdict::Worse && diff * 100.0 > r.limit)
-        .map(|r| r.text.clone());
+    let breaks = broken_rule(rule, verdict, diff);
     ErrorRow {
         flow,
         base: bp,
@@ -406,9 +411,7 @@ pub fn compare(base: &Path, new: &Path, rules: &[Rule], seed: u64) -> Result<Com
             };
             let verdict = verdict(&m, min_ms);
             let change = m.change;
-            let breaks = rule(name)
-                .filter(|r| verdict == Verdict::Worse && change * 100.0 > r.limit)
-                .map(|r| r.text.clone());
+            let breaks = broken_rule(rule(name), verdict, change);
             latency.push(Row {
                 scope: key.scope(),
                 metric: name.into(),
@@ -719,6 +722,26 @@ mod tests {
             ]
         );
         assert!(table(&c).contains("broken: p50=10% by cess/token p50;"));
+        // Written and read back; the page names every row.
+        let out = dir.join("compared");
+        write(&c, &out).unwrap();
+        let json: Comparison =
+            serde_json::from_slice(&std::fs::read(out.join("compare.json")).unwrap()).unwrap();
+        let words = |c: &Comparison| -> Vec<(String, Verdict, Option<String>)> {
+            let rows = c
+                .latency
+                .iter()
+                .map(|r| (r.scope.clone(), r.verdict, r.breaks.clone()));
+            let errors = c
+                .errors
+                .iter()
+                .map(|r| (r.flow.clone(), r.verdict, r.breaks.clone()));
+            rows.chain(errors).collect()
+        };
+        assert_eq!(words(&json), words(&c));
+        assert_eq!(json.rules, c.rules);
+        let page = std::fs::read_to_string(out.join("compare.html")).unwrap();
+        assert!(page.contains("cess/total") && page.contains("cess/token"));
         // Against itself: nothing changes, nothing breaks.
         let same = compare(&base, &base, &rules, 1).unwrap();
         assert!(
@@ -756,6 +779,20 @@ mod tests {
             Indexed::new(&[vec![], vec![]]).draw(50.0, &mut StdRng::seed_from_u64(0), &mut counts),
             None
         );
+    }
+
+    /// A rule is broken by a worse row beyond its limit, and only then.
+    #[test]
+    fn a_rule_breaks_only_past_its_limit_on_a_worse_row() {
+        let rules = parse_rules("p99=10%").unwrap();
+        let rule = rules.first();
+        let broken = |verdict, change| broken_rule(rule, verdict, change);
+        assert_eq!(broken(Verdict::Worse, 0.11).as_deref(), Some("p99=10%"));
+        assert_eq!(broken(Verdict::Worse, 0.10), None);
+        assert_eq!(broken(Verdict::Worse, 0.05), None);
+        assert_eq!(broken(Verdict::Same, 0.5), None);
+        assert_eq!(broken(Verdict::Better, 0.5), None);
+        assert_eq!(broken_rule(None, Verdict::Worse, 0.5), None);
     }
 
     #[test]
@@ -848,6 +885,9 @@ mod tests {
         assert_eq!((r.verdict, r.breaks), (Verdict::Worse, None));
         // And the other way: better.
         assert_eq!(row((9_800, 200), (9_990, 10)).verdict, Verdict::Better);
+        // Exactly 1 pp worse: worse, but the 1 pp rule holds.
+        let r = row((10_000, 0), (9_900, 100));
+        assert_eq!((r.verdict, r.breaks), (Verdict::Worse, None));
         // No acquisitions on one side: no verdict out of nothing.
         assert_eq!(row((0, 0), (0, 0)).verdict, Verdict::Same);
         assert_eq!(row((100, 0), (100, 0)).verdict, Verdict::Same);

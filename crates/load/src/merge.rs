@@ -500,6 +500,10 @@ mod tests {
                 "the shards started 2.5 s apart (more than one interval): their intervals do not line up"
             ]
         );
+        // A second apart is within one interval: no warning.
+        let late = dir.join("late");
+        shard(&late, 2, "2026-12-04T00:00:01Z", (5, 0, 1.0), &one, "");
+        assert!(merge(&[&d1, &late, &d3], &out).unwrap().warnings.is_empty());
         let err = |dirs: &[&Path]| merge(dirs, &out).unwrap_err();
         assert_eq!(err(&[]), "nothing to merge");
         assert_eq!(err(&[&d1, &d1]), "shard 1/3 given 2 times");
