@@ -354,6 +354,22 @@ mod tests {
     ) {
         let mut s = testdata::summary(&[("cess", ok, errors)], secs);
         let n = ok + errors;
+        // Each shard's p99 as its own summary says it (a row of all/total/ok
+        // and decoys of other keys), its drops, and a grace period of half
+        // a second after its window.
+        let row = |flow: &str, outcome: &str, p99: f64| {
+            serde_json::json!({
+                "flow": flow, "step": "total", "outcome": outcome, "count": 1, "mean_ms": 0.0,
+                "p50_ms": 0.0, "p90_ms": 0.0, "p99_ms": p99, "p999_ms": 0.0, "max_ms": 0.0,
+            })
+        };
+        s["latency"] = serde_json::json!([
+            row("cess", "ok", 1.0),
+            row("all", "err", 2.0),
+            row("all", "ok", 10.0 * f64::from(i))
+        ]);
+        s["counts"]["dropped_in_flight_cap"] = i.into();
+        s["elapsed_secs"] = (secs + 0.5).into();
         let extra = serde_json::json!({
             "run_id": "r1", "shard": [i, 3], "started_at": at, "window_secs": secs,
             "target_rate": 2.0 * f64::from(i), "driver_lag_ms": [f64::from(i), 5.0 - f64::from(i), 1.0],
@@ -417,8 +433,9 @@ mod tests {
         assert_eq!(s.counts.per_flow["cess"], (30, 3));
         assert_eq!(
             (s.elapsed_secs, s.window_secs, s.achieved_rate),
-            (3.0, 3.0, 11.0)
+            (3.5, 3.0, 11.0)
         );
+        assert_eq!((s.grace_secs, s.counts.dropped_in_flight_cap), (0.5, 3));
         assert_eq!(s.target_rate, Some(6.0));
         assert_eq!(s.driver_lag_ms, [2.0, 4.0, 1.0]);
         assert_eq!(
@@ -427,16 +444,20 @@ mod tests {
         );
         let cpu = s.cpu.as_ref().unwrap();
         assert_eq!((cpu.secs, cpu.cores, cpu.includes_stub), (3.0, 2, true));
+        assert!(
+            (cpu.per_acquisition_us - 3e6 / 33.0).abs() < 1e-6,
+            "{cpu:?}"
+        );
         let f = &s.flows["cess"];
         assert_eq!((f.scheduled, f.started), (35, 33));
         assert_eq!((f.asked_rate, f.achieved_rate), (Some(35.0 / 3.0), 11.0));
         assert_eq!(s.started_at, "2026-12-04T00:00:00.000Z");
-        let rows: Vec<(u32, u64, u64)> = s
+        let rows: Vec<(u32, u64, u64, Option<f64>)> = s
             .shards
             .iter()
-            .map(|r| (r.shard, r.started, r.errors))
+            .map(|r| (r.shard, r.started, r.errors, r.p99_ms))
             .collect();
-        assert_eq!(rows, [(1, 11, 1), (2, 22, 2)]);
+        assert_eq!(rows, [(1, 11, 1, Some(10.0)), (2, 22, 2, Some(20.0))]);
         // Second by second, against one histogram of the values written.
         let bytes = std::fs::read(out.join("latency.hlog")).unwrap();
         let merged: Vec<(u64, Key, Histogram<u64>)> = Intervals::new(&bytes)
@@ -516,6 +537,11 @@ mod tests {
             std::fs::write(path.join("summary.json"), s.to_string()).unwrap();
             path
         };
+        // A summary of the first schema has no window: its elapsed time
+        // (1.5 s, with the grace) stands in.
+        let old = edit("old", "window_secs", 0.0.into());
+        let m = merge(&[&d1, &late, &old], &out).unwrap();
+        assert_eq!(m.summary.window_secs, 1.5);
         let other_run = edit("other-run", "run_id", "r2".into());
         assert!(
             err(&[&d1, &other_run])

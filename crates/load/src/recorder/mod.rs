@@ -756,6 +756,66 @@ mod tests {
         let _ = std::fs::remove_dir_all(dir);
     }
 
+    /// The counters by flow, with drops and cancellations; and a label
+    /// kept in an earlier interval takes no second place when it comes
+    /// back, so the last place goes to the most frequent new one.
+    #[test]
+    fn counts_add_up_by_flow_and_a_kept_label_keeps_one_place() {
+        const TOKEN: [StepTime; 1] = [StepTime {
+            step: Step::Token,
+            elapsed: Duration::from_millis(1),
+        }];
+        let dir = crate::testdata::dir("rec-counts");
+        std::fs::create_dir_all(&dir).unwrap();
+        let layout = [
+            ("a".to_owned(), &[Step::Token][..]),
+            ("b".to_owned(), &[Step::Token][..]),
+        ];
+        let mut r = Recorder::new(
+            &dir.join("c.hlog"),
+            Instant::now(),
+            SystemTime::now(),
+            &layout,
+        )
+        .unwrap();
+        let one = |flow, error: Option<&str>| Acquisition {
+            flow,
+            steps: &TOKEN,
+            queued: Duration::ZERO,
+            total: Duration::from_millis(1),
+            error: error.map(str::to_owned),
+        };
+        for flow in [0, 0, 0, 1, 1] {
+            r.record(&one(flow, None));
+        }
+        r.record(&one(1, Some("connect")));
+        let recording = r.recording();
+        recording.dropped();
+        recording.dropped();
+        for i in 0..MAX_LABELS_PER_FLOW - 1 {
+            r.record(&one(0, Some(&format!("L{i:02}"))));
+        }
+        r.rotate().unwrap();
+        for label in ["L00", "L32", "L31", "L31"] {
+            r.record(&one(0, Some(label)));
+        }
+        r.rotate().unwrap();
+        r.cancelled(0);
+        r.cancelled(4);
+        let c = r.counts();
+        assert_eq!(c.per_flow["a"], (3, 35));
+        assert_eq!(c.per_flow["b"], (2, 1));
+        assert_eq!((c.ok, c.started, c.dropped_in_flight_cap), (5, 45, 2));
+        let count = |label: &str| c.errors.get(label).copied();
+        assert_eq!(count("cancelled"), Some(4));
+        assert_eq!(count("connect"), Some(1));
+        assert_eq!((count("L00"), count("L30")), (Some(2), Some(1)));
+        assert_eq!((count("L31"), count("L32")), (Some(2), None));
+        assert_eq!(count(OTHER_ERRORS), Some(1));
+        assert_eq!(c.error_total(), 40);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
     /// A log that cannot be written says so (a full disk is `/dev/full`).
     #[cfg(target_os = "linux")]
     #[test]
