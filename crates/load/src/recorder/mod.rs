@@ -816,6 +816,64 @@ mod tests {
         let _ = std::fs::remove_dir_all(dir);
     }
 
+    /// What the progress line and the metrics endpoint read mid-run: the
+    /// acquisitions so far (errors of the open interval included), the
+    /// percentiles, and each histogram's cumulative buckets and sum,
+    /// against the values recorded.
+    #[test]
+    fn live_views_count_what_was_recorded() {
+        let dir = crate::testdata::dir("rec-live");
+        std::fs::create_dir_all(&dir).unwrap();
+        let layout = [("a".to_owned(), &[Step::Token][..])];
+        let mut r = Recorder::new(
+            &dir.join("v.hlog"),
+            Instant::now(),
+            SystemTime::now(),
+            &layout,
+        )
+        .unwrap();
+        let ms = [1, 3, 20, 200];
+        for (ms, error) in ms
+            .iter()
+            .map(|m| (*m, None))
+            .chain([(5, Some("connect")), (5, Some("x"))])
+        {
+            let steps = [step(Step::Token, ms)];
+            r.record(&Acquisition {
+                flow: 0,
+                steps: &steps,
+                queued: Duration::ZERO,
+                total: Duration::from_millis(ms),
+                error: error.map(str::to_owned),
+            });
+        }
+        assert_eq!(r.started(), 6);
+        let (p50, p99, errors) = r.live();
+        let near = |d: Option<Duration>, ms: f64| {
+            d.is_some_and(|d| (d.as_secs_f64() * 1000.0 - ms).abs() <= ms * 0.002)
+        };
+        assert!(near(p50, 3.0) && near(p99, 200.0), "{p50:?} {p99:?}");
+        assert_eq!(errors, 2);
+        let exposed = r.exposed();
+        let total = exposed
+            .iter()
+            .find(|e| e.key.step == Part::Total && e.key.outcome == Outcome::Ok)
+            .unwrap();
+        let expected: Vec<u64> = crate::metrics::BUCKETS
+            .iter()
+            .map(|bound| ms.iter().filter(|m| **m as f64 / 1000.0 <= *bound).count() as u64)
+            .collect();
+        assert_eq!(total.buckets.to_vec(), expected);
+        assert_eq!(total.count, 4);
+        assert!((total.sum - 0.224).abs() < 0.224 * 0.002, "{}", total.sum);
+        assert!(
+            exposed
+                .iter()
+                .any(|e| e.key.outcome == Outcome::Err && e.count == 2)
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
     /// A log that cannot be written says so (a full disk is `/dev/full`).
     #[cfg(target_os = "linux")]
     #[test]
