@@ -263,6 +263,19 @@ mod tests {
             (secs(4), 250.0), // 500
         ];
         let s = Schedule::new(10.0, &stages);
+        // The rate and its integral, worked out by hand stage by stage.
+        let at = Duration::from_secs_f64;
+        for (t, rate, area) in [
+            (2.5, 25.0, 43.75),
+            (7.0, 40.0, 205.0),
+            (11.0, 20.0, 355.0),
+            (13.0, 0.0, 365.0),
+            (17.0, 125.0, 490.0),
+            (30.0, 250.0, 865.0 + 250.0 * 11.0),
+        ] {
+            assert!((s.rate_at(at(t)) - rate).abs() < 1e-9, "rate at {t}");
+            assert!((s.area_until(at(t)) - area).abs() < 1e-9, "area at {t}");
+        }
         let total = count_before(&s, secs(19));
         assert!((864..=866).contains(&total), "{total}");
         for t in [1, 3, 7, 11, 12, 14, 16, 18] {

@@ -751,6 +751,8 @@ mod tests {
         recording.lag(Duration::from_micros(900), bound);
         recording.lag(Duration::from_micros(1500), bound);
         assert_eq!(r.late_sends(), 1);
+        recording.lag(Duration::from_millis(40), bound);
+        assert_eq!(r.late_sends(), 2);
         r.close();
         assert!(!recording.record(&scripted(&(0, 5, None)), || {}));
         let _ = std::fs::remove_dir_all(dir);
