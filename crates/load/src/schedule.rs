@@ -275,6 +275,12 @@ mod tests {
         ] {
             assert!((s.rate_at(at(t)) - rate).abs() < 1e-9, "rate at {t}");
             assert!((s.area_until(at(t)) - area).abs() < 1e-9, "area at {t}");
+            // And back, where the rate is not 0 (the integral stands still
+            // from 12 s to 15 s).
+            if rate > 0.0 {
+                let back = s.time_of_area(area).unwrap().as_secs_f64();
+                assert!((back - t).abs() < 1e-6, "time of {area}: {back}");
+            }
         }
         let total = count_before(&s, secs(19));
         assert!((864..=866).contains(&total), "{total}");
@@ -322,6 +328,14 @@ mod tests {
             .count() as f64;
         // 10,000 expected; 5 standard deviations is 500.
         assert!((n - 10_000.0).abs() < 500.0, "{n}");
+    }
+
+    /// Equal weights take turns, the first flow first.
+    #[test]
+    fn ties_go_to_the_first_flow() {
+        let mut mix = Mix::new(&[1.0, 1.0, 2.0]);
+        let picks: Vec<usize> = (0..8).map(|_| mix.pick()).collect();
+        assert_eq!(picks, [2, 0, 1, 2, 2, 0, 1, 2]);
     }
 
     #[test]

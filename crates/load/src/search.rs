@@ -855,6 +855,49 @@ mod tests {
         (engine, rates)
     }
 
+    /// A search's settings, each at the edges of what makes sense.
+    #[test]
+    fn settings_are_refused_past_their_edges() {
+        // `extra`'s keys over a search from 50/s to 400/s.
+        let of = |extra: &str| {
+            let mut t: toml::Table = "model = \"search\"\nfrom = 50.0\nmax = 400.0"
+                .parse()
+                .unwrap();
+            t.extend(extra.parse::<toml::Table>().unwrap());
+            Spec::of(&t.try_into::<LoadModel>().unwrap())
+        };
+        let ok = |extra: &str| of(extra).unwrap_or_else(|e| panic!("{extra}: {e}"));
+        assert_eq!(ok("").growth, Growth::Factor(2.0));
+        assert_eq!(ok("max = 50.0").max, 50.0);
+        assert_eq!(ok("factor = 1.01").growth, Growth::Factor(1.01));
+        assert_eq!(ok("factor = 100.0").growth, Growth::Factor(100.0));
+        assert_eq!(ok("increment = 10.0").growth, Growth::Increment(10.0));
+        let s = ok("precision = 1.0\nerror_cutoff = 1.0\nrepeat = 20\nstep = \"2s\"");
+        assert_eq!((s.precision, s.error_cutoff, s.repeat), (1.0, 1.0, 20));
+        assert_eq!(s.step, Duration::from_secs(2));
+        assert_eq!(ok("precision = 0.001").precision, 0.001);
+        for (bad, says) in [
+            ("from = 0.0", "`from` is above 0"),
+            ("max = 49.0", "`max` at least `from`"),
+            ("factor = 1.0", "`factor` is from 1.01 to 100"),
+            ("factor = 100.5", "`factor` is from 1.01 to 100"),
+            ("factor = 2.0\nincrement = 5.0", "not both"),
+            ("increment = 0.0", "`increment` is above 0"),
+            ("step = \"0s\"", "`step` is above 0"),
+            ("warmup = \"31d\"", "at most 30 days"),
+            ("precision = 0.0009", "`precision` is from 0.001 to 1"),
+            ("precision = 1.01", "`precision` is from 0.001 to 1"),
+            ("error_cutoff = 0.0", "`error_cutoff` is above 0"),
+            ("error_cutoff = 1.01", "`error_cutoff` is above 0"),
+            ("repeat = 21", "`repeat` is at most 20"),
+        ] {
+            let e = of(bad).err().unwrap_or_else(|| panic!("{bad} was taken"));
+            assert!(e.contains(says), "{bad}: {e}");
+        }
+        let open = toml::from_str::<LoadModel>("model = \"open\"\nrate = 5.0").unwrap();
+        assert_eq!(Spec::of(&open).unwrap_err(), "not a search");
+    }
+
     #[test]
     fn it_grows_then_narrows_to_the_precision() {
         let (engine, rates) = search(Engine::new(spec()), 200.0);
