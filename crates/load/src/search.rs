@@ -883,6 +883,8 @@ mod tests {
             ("factor = 100.5", "`factor` is from 1.01 to 100"),
             ("factor = 2.0\nincrement = 5.0", "not both"),
             ("increment = 0.0", "`increment` is above 0"),
+            ("increment = inf", "`increment` is above 0"),
+            ("step = \"31d\"", "at most 30 days"),
             ("step = \"0s\"", "`step` is above 0"),
             ("warmup = \"31d\"", "at most 30 days"),
             ("precision = 0.0009", "`precision` is from 0.001 to 1"),
