@@ -362,6 +362,26 @@ fn a_key_clients_request_carries_its_assertion_to_its_audience() {
     }
     let e = cognito::parse_request(&req).unwrap_err();
     assert_eq!(e.status, http::StatusCode::BAD_REQUEST);
+    // Half an assertion (no type, or no assertion) is a bad assertion,
+    // not a client without authentication.
+    let form = |pairs: &[(&str, &str)]| {
+        let mut s = form_urlencoded::Serializer::new(String::new());
+        s.append_pair("grant_type", "client_credentials");
+        s.extend_pairs(pairs);
+        s.finish()
+    };
+    let untyped = server(&form(&[("client_assertion", assertion)])).unwrap_err();
+    let said = untyped.error.to_string();
+    assert!(
+        said.contains("client_assertion_type must be jwt-bearer"),
+        "{said}"
+    );
+    let typed = form(&[(
+        "client_assertion_type",
+        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+    )]);
+    let said = server(&typed).unwrap_err().error.to_string();
+    assert!(said.contains("no client_assertion"), "{said}");
 }
 
 #[test]
