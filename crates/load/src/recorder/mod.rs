@@ -772,6 +772,7 @@ mod tests {
         let layout = [
             ("a".to_owned(), &[Step::Token][..]),
             ("b".to_owned(), &[Step::Token][..]),
+            ("c".to_owned(), &[Step::Idp, Step::Session, Step::Refresh][..]),
         ];
         let mut r = Recorder::new(
             &dir.join("c.hlog"),
@@ -810,6 +811,7 @@ mod tests {
         let c = r.counts();
         assert_eq!(c.per_flow["a"], (3, 37));
         assert_eq!(c.per_flow["b"], (2, 1));
+        assert_eq!(c.per_flow.keys().collect::<Vec<_>>(), ["a", "b", "c"]);
         assert_eq!((c.ok, c.started, c.dropped_in_flight_cap), (5, 47, 2));
         let count = |label: &str| c.errors.get(label).copied();
         assert_eq!(count("cancelled"), Some(4));
@@ -847,7 +849,9 @@ mod tests {
             r.record(&Acquisition {
                 flow: 0,
                 steps: &steps,
-                queued: Duration::ZERO,
+                // The service rows (1 ms less) must not be read as the
+                // totals.
+                queued: Duration::from_millis(1),
                 total: Duration::from_millis(ms),
                 error: error.map(str::to_owned),
             });
