@@ -855,6 +855,61 @@ mod tests {
         (engine, rates)
     }
 
+    /// A step's verdict from its summary: the driver first (its lag,
+    /// then its CPU unless the stub shares it), then the errors, then the
+    /// thresholds in order, each limit exclusive.
+    #[test]
+    fn a_steps_verdict_reads_driver_errors_then_thresholds() {
+        // 100 acquisitions, `errors` of them failed; lag p99 and CPU share.
+        let step = |errors: u64, lag_p99: f64, share: f64, stub: bool, t: &[(&str, bool)]| {
+            let mut s = crate::testdata::summary(&[("cess", 100 - errors, errors)], 1.0);
+            s["driver_lag_ms"] = serde_json::json!([0.0, lag_p99, 0.0]);
+            s["cpu"] = serde_json::json!({"secs": 0.0, "per_acquisition_us": 0.0,
+                "cores": 2, "share": share, "includes_stub": stub});
+            s["thresholds"] = t
+                .iter()
+                .map(|(name, pass)| serde_json::json!({"threshold": name, "actual": 1.0, "pass": pass}))
+                .collect();
+            let s: Summary = serde_json::from_value(s).unwrap();
+            Verdict::of(&s, &spec())
+        };
+        // spec(): lag limit 5 ms, error cutoff 10 %.
+        let holds = [("p99 < 1s", true), ("p50 < 1s", true)];
+        assert_eq!(step(10, 5.0, 0.9, false, &holds), Verdict::Pass);
+        assert_eq!(step(10, 5.0, 0.9, false, &holds).name(), "pass");
+        let lagged = step(0, 5.01, 0.0, false, &holds);
+        assert!(
+            matches!(&lagged, Verdict::DriverBottleneck { why } if why.contains("5.01 ms, over the 5.00 ms")),
+            "{lagged:?}"
+        );
+        assert_eq!(lagged.name(), "driver");
+        let busy = step(0, 0.0, 0.91, false, &holds);
+        assert!(
+            matches!(&busy, Verdict::DriverBottleneck { why } if why.contains("91% of its 2 core")),
+            "{busy:?}"
+        );
+        // A stub in the same process shares the CPU: not the driver's.
+        assert_eq!(step(0, 0.0, 0.99, true, &holds), Verdict::Pass);
+        let errors = step(11, 0.0, 0.0, false, &holds);
+        assert_eq!(errors, Verdict::TooManyErrors { errors: 0.11 });
+        assert_eq!(errors.name(), "errors");
+        let broke = step(
+            0,
+            0.0,
+            0.0,
+            false,
+            &[("p99 < 1s", true), ("p50 < 2ms", false), ("x", false)],
+        );
+        assert_eq!(
+            broke,
+            Verdict::Fail {
+                broke: "p50 < 2ms".into()
+            }
+        );
+        assert_eq!(broke.name(), "fail");
+        assert!(Verdict::Pass.passed() && !broke.passed());
+    }
+
     /// A search's settings, each at the edges of what makes sense.
     #[test]
     fn settings_are_refused_past_their_edges() {
@@ -876,6 +931,9 @@ mod tests {
         assert_eq!((s.precision, s.error_cutoff, s.repeat), (1.0, 1.0, 20));
         assert_eq!(s.step, Duration::from_secs(2));
         assert_eq!(ok("precision = 0.001").precision, 0.001);
+        let month = Duration::from_secs(30 * 86_400);
+        let s = ok("step = \"30d\"\nwarmup = \"30d\"");
+        assert_eq!((s.step, s.warmup), (month, month));
         for (bad, says) in [
             ("from = 0.0", "`from` is above 0"),
             ("max = 49.0", "`max` at least `from`"),

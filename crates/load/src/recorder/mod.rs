@@ -772,7 +772,10 @@ mod tests {
         let layout = [
             ("a".to_owned(), &[Step::Token][..]),
             ("b".to_owned(), &[Step::Token][..]),
-            ("c".to_owned(), &[Step::Idp, Step::Session, Step::Refresh][..]),
+            (
+                "c".to_owned(),
+                &[Step::Idp, Step::Session, Step::Refresh][..],
+            ),
         ];
         let mut r = Recorder::new(
             &dir.join("c.hlog"),
