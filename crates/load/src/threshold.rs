@@ -170,6 +170,27 @@ impl fmt::Display for Threshold {
 mod tests {
     use super::*;
 
+    /// Each comparison at its value and either side of it; the text is
+    /// what is shown and stored.
+    #[test]
+    fn each_comparison_holds_exactly_as_written() {
+        for (text, below, at, above) in [
+            ("p99 < 10ms", true, false, false),
+            ("p99 <= 10ms", true, true, false),
+            ("p99 > 10ms", false, false, true),
+            ("p99 >= 10ms", false, true, true),
+        ] {
+            let t: Threshold = text.parse().unwrap();
+            assert_eq!(
+                (t.holds(9.9), t.holds(10.0), t.holds(10.1)),
+                (below, at, above),
+                "{text}"
+            );
+            assert_eq!(t.to_string(), text);
+            assert_eq!(String::from(t), text);
+        }
+    }
+
     #[test]
     fn thresholds_parse() {
         let t: Threshold = "p99 < 250ms".parse().unwrap();
