@@ -749,6 +749,7 @@ mod tests {
         let recording = r.recording();
         let bound = Duration::from_millis(1);
         recording.lag(Duration::from_micros(900), bound);
+        recording.lag(bound, bound);
         recording.lag(Duration::from_micros(1500), bound);
         assert_eq!(r.late_sends(), 1);
         recording.lag(Duration::from_millis(40), bound);
