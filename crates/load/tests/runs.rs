@@ -418,8 +418,11 @@ async fn service_time_leaves_out_exactly_the_drivers_own_delay() {
     assert!(b >= 0.5, "{b}");
     let expected_ms = 100.0 * b * b / 2.0 * 1000.0 / n;
     let diff_ms = (latency.mean() - service.mean()) / 1000.0;
+    // At least R·B²/2 (less is a delay not counted: half of it is 31 ms);
+    // up to 15 ms more, as the 50 sends held back then start one after
+    // another on the one thread (seen: 69.2 ms on a 2-core CI machine).
     assert!(
-        (diff_ms - expected_ms).abs() < 5.0,
+        diff_ms > expected_ms - 5.0 && diff_ms < expected_ms + 15.0,
         "latency exceeds service by {diff_ms:.1} ms on average, expected {expected_ms:.1}"
     );
     // The first arrival of the block waited it all; of the sends, only one
