@@ -155,6 +155,15 @@ pub struct Recorder {
     interval_errors: BTreeMap<String, u64>,
 }
 
+/// The label an error counts under: its own when its flow keeps it, else
+/// [`OTHER_ERRORS`].
+fn counted_as<'a>(kept: &[String], label: &'a str) -> &'a str {
+    match kept.iter().any(|k| k == label) {
+        true => label,
+        false => OTHER_ERRORS,
+    }
+}
+
 impl Recorder {
     /// Starts a recorder for `flows` (name and steps, in order) whose
     /// interval log is `hlog`.
@@ -272,10 +281,7 @@ impl Recorder {
                 }
             }
             for (label, n) in std::mem::take(pending) {
-                let label = match seen.contains(&label) {
-                    true => label,
-                    false => OTHER_ERRORS.to_owned(),
-                };
+                let label = counted_as(seen, &label).to_owned();
                 if self.error_log.is_some() {
                     *self.interval_errors.entry(label.clone()).or_default() += n;
                 }
@@ -327,10 +333,7 @@ impl Recorder {
         let mut per_flow = self.per_flow.clone();
         for (flow, pending) in self.pending.iter().enumerate() {
             for (label, n) in pending {
-                let label = match self.labels[flow].contains(label) {
-                    true => label.as_str(),
-                    false => OTHER_ERRORS,
-                };
+                let label = counted_as(&self.labels[flow], label);
                 *c.errors.entry(label.to_owned()).or_default() += n;
                 c.started += n;
                 per_flow[flow].1 += n;
