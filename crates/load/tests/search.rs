@@ -152,6 +152,24 @@ async fn shards_run_one_ladder_and_merge_judges_each_step() {
         // Each shard took half of every step's arrivals.
         assert!(x.started.abs_diff(y.started) <= 1, "{x:?} {y:?}");
     }
+    // Step k's slot starts at start_at + k · (warm-up 0.5 s + step 1 s +
+    // grace 2 s + 1 s); its measured part after the warm-up.
+    for (k, step) in one.result.steps.iter().enumerate() {
+        assert_eq!(step.index, k + 1);
+        assert_eq!(step.dir, format!("step-{:02}-{:.1}", k + 1, step.rate));
+        let summary: tokenprobe_load::Summary = serde_json::from_slice(
+            &std::fs::read(one.dir.join(&step.dir).join("summary.json")).unwrap(),
+        )
+        .unwrap();
+        let started = humantime::parse_rfc3339_weak(&summary.started_at).unwrap();
+        let due = start_at + std::time::Duration::from_millis(4500 * k as u64 + 500);
+        // The summary's time is to the millisecond; a loaded machine may
+        // start late, never early, and never a whole second late.
+        let late = started
+            .duration_since(due - std::time::Duration::from_millis(1))
+            .unwrap_or_else(|e| panic!("step {k} started {:?} early", e.duration()));
+        assert!(late.as_millis() < 900, "step {k} started {late:?} late");
+    }
     let out = out_dir("shards-merged");
     let merged = tokenprobe_load::search::merge(&[&one.dir, &two.dir], &out).unwrap();
     let r = &merged.result;

@@ -252,3 +252,57 @@ impl Recording {
         self.with_shard(|_, shard| shard.dropped());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One flow of no step: its total, its service time, then all flows'.
+    fn layout() -> Layout {
+        Layout {
+            flows: vec![(0, 0)],
+            parts: vec![Part::Total, Part::Service, Part::Total, Part::Service],
+        }
+    }
+
+    fn failed(label: String) -> Acquisition<'static> {
+        Acquisition {
+            flow: 0,
+            steps: &[],
+            queued: Duration::ZERO,
+            total: Duration::from_millis(1),
+            error: Some(label),
+        }
+    }
+
+    /// A server that answers a new error per request costs a shard at most
+    /// `LABEL_MEMORY` labels; the rest count under `other`, none lost.
+    #[test]
+    fn a_shard_remembers_a_bounded_number_of_labels() {
+        let layout = layout();
+        let mut shard = Shard::new(&layout);
+        for i in 0..LABEL_MEMORY + 2 {
+            shard.record(&layout, &failed(format!("provider(e{i})")));
+        }
+        // A label already kept is still counted under its name.
+        shard.record(&layout, &failed("provider(e0)".into()));
+        let labels = &shard.errors[0];
+        assert_eq!(labels.len(), LABEL_MEMORY + 1);
+        assert_eq!(labels.get(OTHER_ERRORS), Some(&2));
+        assert_eq!(labels.get("provider(e0)"), Some(&2));
+        assert_eq!(labels.values().sum::<u64>(), LABEL_MEMORY as u64 + 3);
+    }
+
+    /// A thread forgets the shards of recorders that are gone: a search
+    /// makes one recorder a step, a long soak thousands.
+    #[test]
+    fn a_thread_keeps_no_shard_of_a_finished_recorder() {
+        for _ in 0..3 {
+            let recording = Recording {
+                shards: Arc::new(Shards::new(layout())),
+            };
+            assert!(recording.record(&failed("x".into()), || {}));
+        }
+        assert_eq!(LOCAL.with(|l| l.borrow().len()), 1);
+    }
+}
