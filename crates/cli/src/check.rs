@@ -12,9 +12,9 @@ use serde::Deserialize;
 use tokenprobe_client::Transport;
 use tokenprobe_config::{ConfigError, Expanded, Setup, Tables, duration};
 use tokenprobe_conformance::catalog::System;
+use tokenprobe_conformance::endpoint::{Options, Target};
 use tokenprobe_conformance::report;
 use tokenprobe_conformance::run::{Outcome, Selection, run};
-use tokenprobe_conformance::target::{Options, Target};
 use tokenprobe_stub::StubHandle;
 
 use crate::load::{say, setup_error, wait_for_signal};

@@ -14,7 +14,7 @@
 
 pub mod catalog;
 pub mod checks;
+pub mod endpoint;
 pub mod evidence;
 pub mod report;
 pub mod run;
-pub mod target;

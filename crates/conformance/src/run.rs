@@ -13,8 +13,8 @@ use serde::Serialize;
 
 use crate::catalog::{ENTRIES, Entry, Mark, System};
 use crate::checks::Finding;
+use crate::endpoint::Target;
 use crate::evidence::{Capture, millis};
-use crate::target::Target;
 
 /// A check's result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

@@ -7,8 +7,8 @@ mod support;
 
 use tokenprobe_client::{ErrorKind, HttpOptions, Transport};
 use tokenprobe_conformance::catalog::entry_for;
+use tokenprobe_conformance::endpoint::Target;
 use tokenprobe_conformance::run::{Outcome, one};
-use tokenprobe_conformance::target::Target;
 use tokenprobe_protocol::BaseUrl;
 use tokenprobe_stub::{Config, Stub};
 use wiremock::matchers::{header_exists, method, path};

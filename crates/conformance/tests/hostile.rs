@@ -7,9 +7,9 @@ mod support;
 
 use std::collections::BTreeSet;
 
+use tokenprobe_conformance::endpoint::{Options, Target};
 use tokenprobe_conformance::report;
 use tokenprobe_conformance::run::{Outcome, Report, Selection, run};
-use tokenprobe_conformance::target::{Options, Target};
 use tokenprobe_protocol::BaseUrl;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};

@@ -9,9 +9,9 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use tokenprobe_conformance::catalog::{ENTRIES, System};
+use tokenprobe_conformance::endpoint::{Options, Target};
 use tokenprobe_conformance::report;
 use tokenprobe_conformance::run::{Outcome, Report, Selection, run};
-use tokenprobe_conformance::target::{Options, Target};
 use tokenprobe_protocol::BaseUrl;
 use tokenprobe_stub::{Config, Route, Stub, StubHandle};
 use wiremock::matchers::{body_string_contains, header_exists, method, path};

@@ -22,9 +22,9 @@ use std::time::Duration;
 
 use tokenprobe_client::{FlowConfig, HttpOptions, Transport};
 use tokenprobe_conformance::catalog::{ENTRIES, System};
+use tokenprobe_conformance::endpoint::Target;
 use tokenprobe_conformance::report;
 use tokenprobe_conformance::run::{Outcome, Report, Selection, run};
-use tokenprobe_conformance::target::Target;
 use tokenprobe_protocol::BaseUrl;
 use tokenprobe_stub::{Config, Stub};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

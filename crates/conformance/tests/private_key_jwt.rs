@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use tokenprobe_client::{ErrorKind, Flow, HttpOptions, Transport};
 use tokenprobe_conformance::catalog::{ENTRIES, System};
+use tokenprobe_conformance::endpoint::Target;
 use tokenprobe_conformance::report;
 use tokenprobe_conformance::run::{Outcome, Report, Selection, run};
-use tokenprobe_conformance::target::Target;
 use tokenprobe_stub::{Config, DEMO_KEY_CLIENT_ID, Stub};
 
 const ES256: &str = "../../crates/stub/demo-keys/client-es256.pem";

@@ -7,7 +7,7 @@ mod support;
 use http::{Method, StatusCode};
 use proptest::prelude::*;
 use support::{Harness, fast_config};
-use tokenprobe_conformance::target::Reply;
+use tokenprobe_conformance::endpoint::Reply;
 use tokenprobe_stub::Route;
 
 /// A path for each route.

@@ -4,7 +4,7 @@ use http::StatusCode;
 use tokenprobe_protocol::{DecodeError, ProviderError, cess};
 
 use super::{Checked, answer, broken, expires_in, judged, precondition, require};
-use crate::target::Target;
+use crate::endpoint::Target;
 
 /// CE-06: the success decodes as the protocol's CE-06 rule says.
 pub(crate) async fn grant_shape(target: &Target) -> Checked {

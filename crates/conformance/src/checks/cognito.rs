@@ -7,7 +7,7 @@ use tokenprobe_protocol::client_auth::Credential;
 use tokenprobe_protocol::{DecodeError, ProviderError, Secret, cognito, jwt, wire};
 
 use super::{Checked, Finding, access_token, answer, broken, expires_in, judged, require, rfc7523};
-use crate::target::{Target, TargetError};
+use crate::endpoint::{Target, TargetError};
 
 /// CG-05: the protocol's claims rule on Cognito; in generic mode only the
 /// lifetime, and only for JWTs.

@@ -8,7 +8,7 @@ use tokenprobe_protocol::wire;
 
 use super::cognito::verified_by;
 use super::{Checked, Finding, access_token, answer, broken, judged, require};
-use crate::target::{Target, TargetError};
+use crate::endpoint::{Target, TargetError};
 
 fn metadata(target: &Target) -> Result<&Metadata, Finding> {
     target

@@ -21,7 +21,7 @@ use std::pin::Pin;
 
 use tokenprobe_protocol::wire;
 
-use crate::target::{Reply, Target, TargetError};
+use crate::endpoint::{Reply, Target, TargetError};
 
 /// Why a check did not pass.
 #[derive(Debug, Clone, PartialEq, Eq)]

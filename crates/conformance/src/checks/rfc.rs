@@ -7,7 +7,7 @@ use tokenprobe_protocol::rfc6749::BasicChallenge;
 use tokenprobe_protocol::{System, rfc6749, wire};
 
 use super::{Checked, Finding, access_token, answer, broken, media, refused, require};
-use crate::target::Target;
+use crate::endpoint::Target;
 
 /// RFC-01: successes and the refusal are labelled JSON.
 pub(crate) async fn labelled_json(target: &Target) -> Checked {

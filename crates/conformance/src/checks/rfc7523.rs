@@ -10,7 +10,7 @@ use tokenprobe_protocol::client_auth::{AssertionClaims, Credential, Signer};
 
 use super::cognito::invalid_client;
 use super::{CheckError, Checked, Finding, answer};
-use crate::target::{Target, TargetError};
+use crate::endpoint::{Target, TargetError};
 
 fn key(target: &Target) -> Result<&Signer, Finding> {
     target.client_key().ok_or_else(|| {

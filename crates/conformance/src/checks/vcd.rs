@@ -5,7 +5,7 @@ use tokenprobe_protocol::ProviderError;
 use tokenprobe_protocol::vcd::ApiVersion;
 
 use super::{CheckError, Checked, Finding, answer, broken, judged, precondition, require};
-use crate::target::Target;
+use crate::endpoint::Target;
 
 /// VCD-07: a login without a token is forbidden.
 pub(crate) async fn anonymous_forbidden(target: &Target) -> Checked {

@@ -1,7 +1,7 @@
 //! Veeva Vault: the session endpoint refuses what it must.
 
 use super::{Checked, Finding, answer, judged, require};
-use crate::target::{Reply, Target};
+use crate::endpoint::{Reply, Target};
 
 fn is_session(reply: &Reply) -> bool {
     reply.status.is_success() && reply.json()["responseStatus"] == "SUCCESS"

@@ -4,7 +4,7 @@ use http::StatusCode;
 use tokenprobe_protocol::venafi;
 
 use super::{Checked, Finding, access_token, answer, judged, precondition, require};
-use crate::target::{Reply, Target};
+use crate::endpoint::{Reply, Target};
 
 /// The documented status and message of a refusal.
 fn documented(reply: &Reply, status: u16, message: &str) -> Checked {

@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 use tokenprobe_client::{FlowConfig, HttpOptions, Transport};
-use tokenprobe_conformance::target::Target;
+use tokenprobe_conformance::endpoint::Target;
 use tokenprobe_protocol::{BaseUrl, System};
 
 /// The stub's demo accounts, one flow per system.

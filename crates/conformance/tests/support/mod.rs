@@ -7,8 +7,8 @@ mod flows;
 #[allow(unused_imports)]
 pub use flows::{demo, demo_replacing, flow, target_at};
 use tokenprobe_conformance::catalog::{System, entry_for};
+use tokenprobe_conformance::endpoint::Target;
 use tokenprobe_conformance::run::{Outcome, Verdict, one};
-use tokenprobe_conformance::target::Target;
 use tokenprobe_stub::{Config, JwtAlgorithm, Stub, StubHandle};
 
 /// The demo configuration with ES256 keys (fast to make).

@@ -8,7 +8,7 @@ mod flows;
 
 use std::ops::Deref;
 
-use tokenprobe_conformance::target::{Reply, Target};
+use tokenprobe_conformance::endpoint::{Reply, Target};
 use tokenprobe_protocol::System;
 use tokenprobe_stub::{Config, JwtAlgorithm, Stub, StubHandle};
 
