@@ -217,7 +217,7 @@ pub(crate) async fn wait_for_signal() {
 }
 
 pub(crate) fn report(args: ReportArgs) -> ExitCode {
-    match tokenprobe_load::report::render_dir(&args.dir) {
+    match tokenprobe_load::output::report(&args.dir) {
         Ok((summary, table)) => verdict(&summary, &table),
         Err(e) => setup_error(&e),
     }
@@ -234,7 +234,7 @@ pub(crate) fn compare(args: CompareArgs) -> ExitCode {
     let done = tokenprobe_load::compare::compare(&args.base, &args.new, &rules, args.seed)
         .and_then(|c| {
             let out = args.out.as_ref().unwrap_or(&args.new);
-            tokenprobe_load::compare::write(&c, out).map(|()| (c, out.clone()))
+            tokenprobe_load::output::comparison(&c, out).map(|()| (c, out.clone()))
         });
     match done {
         Ok((c, out)) => {
@@ -263,14 +263,14 @@ pub(crate) fn merge(args: MergeArgs) -> ExitCode {
             Err(e) => setup_error(&e),
         };
     }
-    match tokenprobe_load::merge::merge(&dirs, &args.out) {
-        Ok(m) => {
+    match tokenprobe_load::output::merge(&dirs, &args.out) {
+        Ok((m, table)) => {
             for w in &m.warnings {
                 warn(w);
             }
             verdict(
                 &m.summary,
-                &format!("{}\nreport: {}", m.table, args.out.display()),
+                &format!("{table}\nreport: {}", args.out.display()),
             )
         }
         Err(e) => setup_error(&e),

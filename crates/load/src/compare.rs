@@ -41,7 +41,7 @@ use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use crate::recorder::{Key, Outcome, Part};
-use crate::report::{Intervals, Summary, read_summary};
+use crate::report::{At, Intervals, ReportError, Summary, read_summary};
 
 /// The version of `compare.json`'s schema.
 pub const SCHEMA: &str = "tokenprobe.compare/1";
@@ -199,12 +199,12 @@ impl Comparison {
 /// rows), as (value µs, count) pairs.
 type Seconds = BTreeMap<Key, Vec<Vec<(u64, u64)>>>;
 
-fn seconds(dir: &Path) -> Result<Seconds, String> {
+fn seconds(dir: &Path) -> Result<Seconds, ReportError> {
     let path = dir.join("latency.hlog");
-    let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let bytes = std::fs::read(&path).at(&path)?;
     let mut out = Seconds::new();
     for interval in Intervals::new(&bytes) {
-        let (_, _, key, h) = interval?;
+        let (_, _, key, h) = interval.at(&path)?;
         if key.outcome != Outcome::Ok || key.step == Part::Service {
             continue;
         }
@@ -385,17 +385,22 @@ fn error_row(flow: String, base: (u64, u64), new: (u64, u64), rule: Option<&Rule
 
 /// Compares two report directories (single or merged runs) under `rules`.
 /// Different flows, or a directory that cannot be read, is an error.
-pub fn compare(base: &Path, new: &Path, rules: &[Rule], seed: u64) -> Result<Comparison, String> {
+pub fn compare(
+    base: &Path,
+    new: &Path,
+    rules: &[Rule],
+    seed: u64,
+) -> Result<Comparison, ReportError> {
     let (bs, ns): (Summary, Summary) = (read_summary(base)?, read_summary(new)?);
     let flows = |s: &Summary| s.counts.per_flow.keys().cloned().collect::<Vec<_>>();
     if flows(&bs) != flows(&ns) {
-        return Err(format!(
+        return Err(ReportError::refused(format!(
             "different flows: {} has {}, {} has {}",
             base.display(),
             flows(&bs).join(", "),
             new.display(),
             flows(&ns).join(", ")
-        ));
+        )));
     }
     let (b, n) = (seconds(base)?, seconds(new)?);
     let mut rng = StdRng::seed_from_u64(seed);
@@ -452,20 +457,6 @@ pub fn compare(base: &Path, new: &Path, rules: &[Rule], seed: u64) -> Result<Com
         latency,
         errors,
     })
-}
-
-/// Writes `compare.json` and `compare.html` into `out`.
-pub fn write(c: &Comparison, out: &Path) -> Result<(), String> {
-    let totals = |dir: &str| -> Result<_, String> {
-        let path = Path::new(dir).join("latency.hlog");
-        let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        Ok(crate::report::read_hlog(&bytes)?.totals)
-    };
-    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
-    let json = serde_json::to_vec_pretty(c).map_err(|e| e.to_string())?;
-    std::fs::write(out.join("compare.json"), json).map_err(|e| e.to_string())?;
-    let page = crate::html::compare_page(c, &totals(&c.base)?, &totals(&c.new)?);
-    std::fs::write(out.join("compare.html"), page).map_err(|e| e.to_string())
 }
 
 /// The terminal table.
@@ -724,7 +715,7 @@ mod tests {
         assert!(table(&c).contains("broken: p50=10% by cess/token p50;"));
         // Written and read back; the page names every row.
         let out = dir.join("compared");
-        write(&c, &out).unwrap();
+        crate::output::comparison(&c, &out).unwrap();
         let json: Comparison =
             serde_json::from_slice(&std::fs::read(out.join("compare.json")).unwrap()).unwrap();
         let words = |c: &Comparison| -> Vec<(String, Verdict, Option<String>)> {
@@ -748,7 +739,7 @@ mod tests {
             same.broken().is_empty() && same.latency.iter().all(|r| r.verdict == Verdict::Same)
         );
         assert!(table(&same).contains("no rule broken"));
-        let err = compare(&base, &other, &rules, 1).unwrap_err();
+        let err = compare(&base, &other, &rules, 1).unwrap_err().to_string();
         assert!(
             err.contains("different flows") && err.contains("veeva"),
             "{err}"

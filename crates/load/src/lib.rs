@@ -11,6 +11,7 @@ pub mod driver;
 pub(crate) mod html;
 pub mod merge;
 pub mod metrics;
+pub mod output;
 pub mod recorder;
 pub mod report;
 pub mod scenario;
@@ -30,7 +31,8 @@ use tokenprobe_protocol::BaseUrl;
 use tokio::sync::watch;
 
 pub use recorder::Recorder;
-pub use report::Summary;
+use report::{At, Cause};
+pub use report::{ReportError, Summary};
 pub use scenario::{LoadModel, Plan, Shard};
 
 use driver::NamedFlow;
@@ -43,7 +45,7 @@ pub enum LoadError {
     Setup(String),
     /// Writing the report.
     #[error("report: {0}")]
-    Report(String),
+    Report(#[from] ReportError),
 }
 
 /// How to run.
@@ -160,15 +162,14 @@ pub(crate) fn run_dir(plan: &Plan, wall: SystemTime) -> Result<PathBuf, LoadErro
         format!("-{}-shard{}of{}", s.run_id, s.index, s.count)
     });
     let name = format!("{}-{}{shard}", plan.name, stamp(wall));
-    new_dir(&plan.scenario.output, &name).map_err(LoadError::Report)
+    Ok(new_dir(&plan.scenario.output, &name)?)
 }
 
 /// A new report directory `name` under `output`: `name-2`, `name-3`… when
 /// another run of the same scenario took it in the same second, so that
 /// two runs never write one log.
-pub(crate) fn new_dir(output: &Path, name: &str) -> Result<PathBuf, String> {
-    let failed = |dir: &Path, e: std::io::Error| format!("{}: {e}", dir.display());
-    std::fs::create_dir_all(output).map_err(|e| failed(output, e))?;
+pub(crate) fn new_dir(output: &Path, name: &str) -> Result<PathBuf, ReportError> {
+    std::fs::create_dir_all(output).at(output)?;
     for n in 1..=1000 {
         let dir = match n {
             1 => output.join(name),
@@ -177,13 +178,10 @@ pub(crate) fn new_dir(output: &Path, name: &str) -> Result<PathBuf, String> {
         match std::fs::create_dir(&dir) {
             Ok(()) => return Ok(dir),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(failed(&dir, e)),
+            Err(e) => return Err(e).at(&dir),
         }
     }
-    Err(format!(
-        "{}: 1000 runs named {name} already",
-        output.display()
-    ))
+    Err(Cause::Refused(format!("1000 runs named {name} already"))).at(output)
 }
 
 /// What a drive left: where its data went, and what it counted.
@@ -227,7 +225,7 @@ pub(crate) async fn drive(
     transport: DirectTransport,
     options: &RunOptions,
 ) -> Result<Recorded, LoadError> {
-    let report = |e: &dyn std::fmt::Display| LoadError::Report(e.to_string());
+    let hlog = dir.join("latency.hlog");
     let wall = SystemTime::now();
     let started = Instant::now();
     let cpu_before = process_cpu();
@@ -235,9 +233,9 @@ pub(crate) async fn drive(
         .iter()
         .map(|f| (f.name.clone(), f.flow.steps()))
         .collect();
-    let recorder = Recorder::new(&dir.join("latency.hlog"), started, wall, &layout)
-        .and_then(|r| r.with_error_log(&dir.join("errors.csv")))
-        .map_err(|e| report(&e))?;
+    let recorder = Recorder::new(&hlog, started, wall, &layout).at(&hlog)?;
+    let errors_csv = dir.join("errors.csv");
+    let recorder = recorder.with_error_log(&errors_csv).at(&errors_csv)?;
     let recorder = Arc::new(Mutex::new(recorder));
     let metrics = match options.metrics_listen {
         Some(addr) => Some(
@@ -271,15 +269,14 @@ pub(crate) async fn drive(
             Ok(())
         }
     };
-    rotated.map_err(|e| report(&format!("latency.hlog: {e}")))?;
+    rotated.at(&hlog)?;
     // Late results (after the grace period) are no longer recorded, so the
-    // recorder can be closed while their tasks wind down.
-    let mut recorder = recorder
-        .lock()
-        .map_err(|_| report(&"the recorder lock was poisoned"))?;
-    let (counts, lag) = recorder
-        .finish()
-        .map_err(|e| report(&format!("latency.hlog: {e}")))?;
+    // recorder can be closed while their tasks wind down. A poisoned lock
+    // (a panic while recording) leaves data that cannot be trusted.
+    let mut recorder = recorder.lock().map_err(|_| {
+        ReportError::refused("the recorder lock was poisoned: a thread panicked while recording")
+    })?;
+    let (counts, lag) = recorder.finish().at(&hlog)?;
     let late = recorder.late_sends();
     drop(recorder);
     Ok(Recorded {
@@ -371,10 +368,8 @@ pub(crate) fn summarize(plan: &Plan, r: &Recorded) -> Summary {
 /// Writes `summary.json`, then renders the directory (latency rows,
 /// verdicts, `report.html`, the table) from what was saved.
 pub(crate) fn write_reports(dir: &Path, summary: &Summary) -> Result<Finished, LoadError> {
-    let report = |e: &dyn std::fmt::Display| LoadError::Report(e.to_string());
-    let json = serde_json::to_vec_pretty(summary).map_err(|e| report(&e))?;
-    std::fs::write(dir.join("summary.json"), json).map_err(|e| report(&e))?;
-    let (summary, table) = report::render_dir(dir).map_err(LoadError::Report)?;
+    report::write_json(&dir.join("summary.json"), summary)?;
+    let (summary, table) = output::report(dir)?;
     Ok(Finished {
         dir: dir.to_owned(),
         summary,

@@ -15,45 +15,47 @@ use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
 
 use crate::recorder::{Counts, Key, histogram};
 use crate::report::{
-    Cpu, DecodedInterval, FlowRates, Intervals, LateSends, SCHEMA, ShardRow, Summary,
-    read_error_log, read_summary, render_dir,
+    At, Cause, Cpu, DecodedInterval, FlowRates, Intervals, LateSends, ReportError, SCHEMA,
+    ShardRow, Summary, read_error_log, read_summary, write_json,
 };
 
 /// A merged report and what the merge noticed.
 #[derive(Debug, Clone)]
 pub struct Merged {
-    /// The merged summary.
+    /// The merged summary: its latency rows and verdicts are made from the
+    /// merged log when the directory is rendered ([`crate::output::merge`]).
     pub summary: Summary,
-    /// Its table.
-    pub table: String,
     /// Missing shards, clocks that disagree.
     pub warnings: Vec<String>,
 }
 
-/// Merges the shard report directories `dirs` into `out`.
-pub fn merge(dirs: &[&Path], out: &Path) -> Result<Merged, String> {
+/// Merges the shard report directories `dirs` into `out`: the data
+/// (`summary.json`, `latency.hlog`, `errors.csv`); [`crate::output::merge`]
+/// adds the page.
+pub fn merge(dirs: &[&Path], out: &Path) -> Result<Merged, ReportError> {
     let mut shards = Vec::new();
     for dir in dirs {
         shards.push((*dir, read_summary(dir)?));
     }
     let Some((_, first)) = shards.first() else {
-        return Err("nothing to merge".into());
+        return Err(ReportError::refused("nothing to merge"));
     };
     let run_id = first
         .run_id
         .clone()
-        .ok_or_else(|| format!("{}: not a shard (no run id)", dirs[0].display()))?;
+        .ok_or_else(|| Cause::Refused("not a shard (no run id)".into()))
+        .at(dirs[0])?;
     let count = first.shard.map_or(0, |s| s[1]);
     for (dir, s) in &shards {
         if s.run_id.as_deref() != Some(run_id.as_str()) {
-            return Err(format!(
-                "{}: run id {:?}, not {run_id:?}: refusing to merge different runs",
-                dir.display(),
+            let why = format!(
+                "run id {:?}, not {run_id:?}: refusing to merge different runs",
                 s.run_id.as_deref().unwrap_or("none")
-            ));
+            );
+            return Err(Cause::Refused(why)).at(dir);
         }
         if s.shard.map(|s| s[1]) != Some(count) {
-            return Err(format!("{}: a shard of a different count", dir.display()));
+            return Err(Cause::Refused("a shard of a different count".into())).at(dir);
         }
     }
     let mut warnings = Vec::new();
@@ -69,7 +71,11 @@ pub fn merge(dirs: &[&Path], out: &Path) -> Result<Merged, String> {
                 warnings.push(format!("shard {i}/{count} of run {run_id} is missing"));
             }
             1 => {}
-            n => return Err(format!("shard {i}/{count} given {n} times")),
+            n => {
+                return Err(ReportError::refused(format!(
+                    "shard {i}/{count} given {n} times"
+                )));
+            }
         }
     }
     let starts: Vec<SystemTime> = shards
@@ -99,44 +105,46 @@ pub fn merge(dirs: &[&Path], out: &Path) -> Result<Merged, String> {
             .and_then(|t| t.duration_since(earliest).ok())
             .unwrap_or_default();
         let path = dir.join("latency.hlog");
-        let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        logs.push((bytes, offset));
+        logs.push((std::fs::read(&path).at(&path)?, path, offset));
     }
     let mut heads: Vec<_> = logs
         .iter()
-        .map(|(bytes, offset)| (Intervals::new(bytes).peekable(), *offset))
+        .map(|(bytes, path, offset)| (Intervals::new(bytes).peekable(), path, *offset))
         .collect();
-    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
-    let mut log =
-        HlogWriter::create(&out.join("latency.hlog"), earliest).map_err(|e| e.to_string())?;
-    let second_of = |i: &Result<DecodedInterval, String>, offset: Duration| {
+    std::fs::create_dir_all(out).at(out)?;
+    let merged_log = out.join("latency.hlog");
+    let mut log = HlogWriter::create(&merged_log, earliest).at(&merged_log)?;
+    let second_of = |i: &Result<DecodedInterval, Cause>, offset: Duration| {
         i.as_ref()
             .map_or(0, |(start, ..)| (*start + offset).as_secs())
     };
     loop {
         let next = heads
             .iter_mut()
-            .filter_map(|(it, offset)| it.peek().map(|i| second_of(i, *offset)))
+            .filter_map(|(it, _, offset)| it.peek().map(|i| second_of(i, *offset)))
             .min();
         let Some(second) = next else { break };
         let mut this_second: BTreeMap<Key, (Duration, Histogram<u64>)> = BTreeMap::new();
-        for (it, offset) in &mut heads {
+        for (it, path, offset) in &mut heads {
             while it.peek().is_some_and(|i| second_of(i, *offset) == second) {
                 let Some(interval) = it.next() else { break };
-                let (_, length, key, h) = interval?;
+                let (_, length, key, h) = interval.at(path)?;
                 let slot = this_second
                     .entry(key)
                     .or_insert_with(|| (length, histogram()));
                 slot.0 = slot.0.max(length);
-                slot.1.add(&h).map_err(|e| format!("latency.hlog: {e:?}"))?;
+                slot.1
+                    .add(&h)
+                    .map_err(|e| Cause::Log(format!("{e:?}")))
+                    .at(path)?;
             }
         }
         for (key, (length, h)) in &this_second {
             log.write(Duration::from_secs(second), *length, key, h)
-                .map_err(|e| e.to_string())?;
+                .at(&merged_log)?;
         }
     }
-    log.finish().map_err(|e| e.to_string())?;
+    log.finish().at(&merged_log)?;
     merge_error_logs(&shards, earliest, out)?;
 
     let mut counts = Counts::default();
@@ -218,14 +226,8 @@ pub fn merge(dirs: &[&Path], out: &Path) -> Result<Merged, String> {
         }),
         cpu: merged_cpu(shards.iter().map(|(_, s)| s), elapsed),
     };
-    let json = serde_json::to_vec_pretty(&summary).map_err(|e| e.to_string())?;
-    std::fs::write(out.join("summary.json"), json).map_err(|e| e.to_string())?;
-    let (summary, table) = render_dir(out)?;
-    Ok(Merged {
-        summary,
-        table,
-        warnings,
-    })
+    write_json(&out.join("summary.json"), &summary)?;
+    Ok(Merged { summary, warnings })
 }
 
 /// Each shard's `errors.csv`, shifted by its start and summed per second
@@ -235,7 +237,7 @@ fn merge_error_logs(
     shards: &[(&Path, Summary)],
     earliest: SystemTime,
     out: &Path,
-) -> Result<(), String> {
+) -> Result<(), ReportError> {
     let mut merged: BTreeMap<(u64, String), (f64, u64)> = BTreeMap::new();
     for (dir, s) in shards {
         let Ok(text) = std::fs::read_to_string(dir.join("errors.csv")) else {
@@ -257,7 +259,7 @@ fn merge_error_logs(
         let _ = writeln!(csv, "{second}.000,{length:.3},\"{label}\",{count}");
     }
     let path = out.join("errors.csv");
-    std::fs::write(&path, csv).map_err(|e| format!("{}: {e}", path.display()))
+    std::fs::write(&path, csv).at(&path)
 }
 
 /// Writes a merged interval log, one histogram at a time.
@@ -525,7 +527,7 @@ mod tests {
         let late = dir.join("late");
         shard(&late, 2, "2026-12-04T00:00:01Z", (5, 0, 1.0), &one, "");
         assert!(merge(&[&d1, &late, &d3], &out).unwrap().warnings.is_empty());
-        let err = |dirs: &[&Path]| merge(dirs, &out).unwrap_err();
+        let err = |dirs: &[&Path]| merge(dirs, &out).unwrap_err().to_string();
         assert_eq!(err(&[]), "nothing to merge");
         assert_eq!(err(&[&d1, &d1]), "shard 1/3 given 2 times");
         let edit = |name: &str, k: &str, v: serde_json::Value| {

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use bytes::Bytes;
+use hdrhistogram::Histogram;
 use http_body_util::Full;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
@@ -44,6 +45,23 @@ pub struct Exposed {
     pub count: u64,
     /// Their sum, seconds.
     pub sum: f64,
+}
+
+impl Exposed {
+    /// A histogram (values in µs) as exposed: counts at each bound, in
+    /// seconds.
+    pub fn of(key: Key, h: &Histogram<u64>) -> Exposed {
+        let mut buckets = [0; BUCKETS.len()];
+        for (n, bound) in buckets.iter_mut().zip(BUCKETS) {
+            *n = h.count_between(0, (bound * 1e6) as u64);
+        }
+        Exposed {
+            key,
+            buckets,
+            count: h.len(),
+            sum: h.mean() * h.len() as f64 / 1e6,
+        }
+    }
 }
 
 /// The serving end; dropping it stops the server.
@@ -81,7 +99,11 @@ pub async fn serve(
             let recorder = recorder.clone();
             let service = service_fn(move |_req: Request<hyper::body::Incoming>| {
                 let text = match recorder.lock() {
-                    Ok(mut r) => render(&r.counts(), &r.exposed(), started.elapsed().as_secs_f64()),
+                    Ok(mut r) => {
+                        let mut exposed = Vec::new();
+                        r.each_histogram(|key, h| exposed.push(Exposed::of(key, h)));
+                        render(&r.counts(), &exposed, started.elapsed().as_secs_f64())
+                    }
                     Err(_) => "# EOF\n".to_owned(),
                 };
                 async move {
@@ -179,4 +201,34 @@ pub fn render(c: &Counts, histograms: &[Exposed], elapsed_secs: f64) -> String {
     }
     out.push_str("# EOF\n");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::recorder::{Outcome, Part};
+
+    /// Each bucket counts the values at or under its bound, in seconds;
+    /// the sum is in seconds too.
+    #[test]
+    fn a_histogram_is_exposed_in_cumulative_buckets_of_seconds() {
+        let ms = [1u64, 3, 20, 200];
+        let mut h = crate::recorder::histogram();
+        for m in ms {
+            h.record(m * 1000).unwrap();
+        }
+        let key = Key {
+            flow: "x".into(),
+            step: Part::Total,
+            outcome: Outcome::Ok,
+        };
+        let e = Exposed::of(key.clone(), &h);
+        let expected: Vec<u64> = BUCKETS
+            .iter()
+            .map(|bound| ms.iter().filter(|m| **m as f64 / 1000.0 <= *bound).count() as u64)
+            .collect();
+        assert_eq!(e.buckets.to_vec(), expected);
+        assert_eq!((e.key, e.count), (key, 4));
+        assert!((e.sum - 0.224).abs() < 0.224 * 0.002, "{}", e.sum);
+    }
 }

@@ -12,6 +12,7 @@ use serde_spanned::Spanned;
 use tokenprobe_config::{ConfigError, Expanded, Setup, Tables, duration};
 
 use crate::schedule::{Arrivals, Schedule};
+use crate::search::{Growth, Spec};
 use crate::threshold::Threshold;
 
 /// The highest rate a scenario or `--rate` may ask for, per second: far
@@ -134,6 +135,64 @@ pub enum LoadModel {
         #[serde(default, deserialize_with = "duration::optional")]
         think_time: Option<Duration>,
     },
+}
+
+impl LoadModel {
+    /// A search's settings, checked, or why they do not make sense.
+    pub fn search_spec(&self) -> Result<Spec, String> {
+        let LoadModel::Search {
+            from,
+            max,
+            factor,
+            increment,
+            step,
+            warmup,
+            precision,
+            error_cutoff,
+            driver_lag_limit,
+            repeat,
+            ..
+        } = self
+        else {
+            return Err("not a search".into());
+        };
+        if *from <= 0.0 || max < from {
+            return Err("search: `from` is above 0 and `max` at least `from`".into());
+        }
+        let growth = match (factor, increment) {
+            (Some(_), Some(_)) => {
+                return Err("search: a `factor` or an `increment`, not both".into());
+            }
+            (Some(f), None) if (1.01..=100.0).contains(f) => Growth::Factor(*f),
+            (Some(_), None) => return Err("search: `factor` is from 1.01 to 100".into()),
+            (None, Some(i)) if *i > 0.0 && i.is_finite() => Growth::Increment(*i),
+            (None, Some(_)) => return Err("search: `increment` is above 0".into()),
+            (None, None) => Growth::Factor(2.0),
+        };
+        if step.is_zero() || *step > MAX_DURATION || *warmup > MAX_DURATION {
+            return Err("search: `step` is above 0; `step` and `warmup` at most 30 days".into());
+        }
+        if !(0.001..=1.0).contains(precision) {
+            return Err("search: `precision` is from 0.001 to 1".into());
+        }
+        if !(*error_cutoff > 0.0 && *error_cutoff <= 1.0) {
+            return Err("search: `error_cutoff` is above 0 and at most 1".into());
+        }
+        if *repeat > 20 {
+            return Err("search: `repeat` is at most 20".into());
+        }
+        Ok(Spec {
+            from: *from,
+            max: *max,
+            growth,
+            step: *step,
+            warmup: *warmup,
+            precision: *precision,
+            error_cutoff: *error_cutoff,
+            driver_lag_limit: *driver_lag_limit,
+            repeat: *repeat,
+        })
+    }
 }
 
 fn default_in_flight() -> usize {
@@ -365,7 +424,9 @@ impl Plan {
             _ => {}
         }
         if let LoadModel::Search { .. } = &scenario.load {
-            crate::search::Spec::of(&scenario.load)
+            scenario
+                .load
+                .search_spec()
                 .map_err(|e| file.whole(format!("[load] {e}")))?;
             if thresholds.is_empty() {
                 return Err(file.whole(

@@ -89,7 +89,7 @@ async fn compare_tells_a_degraded_flow_from_noise() {
         });
     let table = tokenprobe_load::compare::table(c);
     assert!(c.broken().iter().any(|b| b.contains("cess/")), "{table}");
-    tokenprobe_load::compare::write(c, &slow).unwrap();
+    tokenprobe_load::output::comparison(c, &slow).unwrap();
     assert!(slow.join("compare.json").exists() && slow.join("compare.html").exists());
 
     // Clean against clean, three pairs and three seeds each: false alarms
@@ -121,7 +121,9 @@ async fn compare_tells_a_degraded_flow_from_noise() {
         .unwrap()
         .remove("cess");
     std::fs::write(other.join("summary.json"), summary.to_string()).unwrap();
-    let e = compare(&clean[0], &other, &rules, 1).unwrap_err();
+    let e = compare(&clean[0], &other, &rules, 1)
+        .unwrap_err()
+        .to_string();
     assert!(
         e.starts_with("different flows:")
             && e.contains("has cess, cognito")
@@ -131,5 +133,9 @@ async fn compare_tells_a_degraded_flow_from_noise() {
     // And a directory that is no report says which file it lacks.
     let none = other.join("nothing-here");
     let e = compare(&clean[0], &none, &rules, 1).unwrap_err();
-    assert!(e.contains("nothing-here"), "{e}");
+    assert_eq!(e.path, Some(none.join("summary.json")), "{e}");
+    assert!(
+        matches!(&e.cause, tokenprobe_load::report::Cause::Io(io) if io.kind() == std::io::ErrorKind::NotFound),
+        "{e}"
+    );
 }

@@ -193,7 +193,7 @@ async fn the_interval_log_reads_back_with_hdrhistogram_and_re_renders() {
         intervals >= 3 * 3,
         "one histogram per key and second: {intervals}"
     );
-    let (again, _) = tokenprobe_load::report::render_dir(&dir).unwrap();
+    let (again, _) = tokenprobe_load::output::report(&dir).unwrap();
     assert_eq!(again.latency, s.latency);
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
     assert!(html.contains("<svg"));

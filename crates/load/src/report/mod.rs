@@ -18,6 +18,10 @@ use serde::{Deserialize, Serialize};
 use crate::recorder::{Counts, Key, Outcome, Part};
 use crate::threshold::{Metric, Threshold};
 
+mod error;
+
+pub use error::{At, Cause, ReportError};
+
 /// The version of `summary.json`'s schema. Version 2: rates are over the
 /// schedule's window (`window_secs`), not over the run with its grace
 /// period; per-flow rates under `flows`.
@@ -283,27 +287,29 @@ impl<'a> Intervals<'a> {
 }
 
 impl Iterator for Intervals<'_> {
-    type Item = Result<DecodedInterval, String>;
+    type Item = Result<DecodedInterval, Cause>;
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             let h = match self.entries.next()? {
                 Ok(LogEntry::Interval(h)) => h,
                 Ok(_) => continue,
-                Err(e) => return Some(Err(format!("latency.hlog: {e:?}"))),
+                Err(e) => return Some(Err(Cause::Log(format!("{e:?}")))),
             };
             let decoded = (|| {
                 let key = h
                     .tag()
                     .and_then(|t| Key::from_tag(t.as_str()))
-                    .ok_or("latency.hlog: an interval without a flow/step/outcome tag")?;
+                    .ok_or_else(|| {
+                        Cause::Log("an interval without a flow/step/outcome tag".into())
+                    })?;
                 let raw = base64::engine::general_purpose::STANDARD
                     .decode(h.encoded_histogram())
-                    .map_err(|e| format!("latency.hlog: {e}"))?;
+                    .map_err(|e| Cause::Log(e.to_string()))?;
                 let histogram: Histogram<u64> = self
                     .deserializer
                     .deserialize(&mut raw.as_slice())
-                    .map_err(|e| format!("latency.hlog: {e:?}"))?;
+                    .map_err(|e| Cause::Log(format!("{e:?}")))?;
                 Ok((h.start_timestamp(), h.duration(), key, histogram))
             })();
             return Some(decoded);
@@ -314,8 +320,8 @@ impl Iterator for Intervals<'_> {
 /// Calls `f` with every interval histogram of a log.
 pub fn for_each_interval(
     bytes: &[u8],
-    mut f: impl FnMut(Duration, Duration, Key, Histogram<u64>) -> Result<(), String>,
-) -> Result<(), String> {
+    mut f: impl FnMut(Duration, Duration, Key, Histogram<u64>) -> Result<(), Cause>,
+) -> Result<(), Cause> {
     for interval in Intervals::new(bytes) {
         let (start, length, key, h) = interval?;
         f(start, length, key, h)?;
@@ -324,7 +330,7 @@ pub fn for_each_interval(
 }
 
 /// Reads an interval log back: totals per key, and a point per interval.
-pub fn read_hlog(bytes: &[u8]) -> Result<Log, String> {
+pub fn read_hlog(bytes: &[u8]) -> Result<Log, Cause> {
     let mut log = Log::default();
     for_each_interval(bytes, |start, length, key, histogram| {
         log.points.push(IntervalPoint {
@@ -339,7 +345,7 @@ pub fn read_hlog(bytes: &[u8]) -> Result<Log, String> {
             .entry(key)
             .or_insert_with(crate::recorder::histogram)
             .add(&histogram)
-            .map_err(|e| format!("latency.hlog: {e:?}"))
+            .map_err(|e| Cause::Log(format!("{e:?}")))
     })?;
     Ok(log)
 }
@@ -397,30 +403,42 @@ fn evaluate(t: &Threshold, s: &Summary, totals: &BTreeMap<Key, Histogram<u64>>) 
 }
 
 /// A report directory's `summary.json`, of this schema or version 1.
-pub(crate) fn read_summary(dir: &Path) -> Result<Summary, String> {
+pub(crate) fn read_summary(dir: &Path) -> Result<Summary, ReportError> {
     let path = dir.join("summary.json");
-    let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let s: Summary =
-        serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    let s: Summary = serde_json::from_slice(&std::fs::read(&path).at(&path)?).at(&path)?;
     if s.schema != SCHEMA && s.schema != SCHEMA_V1 {
-        return Err(format!(
-            "{}: schema {:?}, expected {SCHEMA}",
-            path.display(),
-            s.schema
-        ));
+        let why = format!("schema {:?}, expected {SCHEMA}", s.schema);
+        return Err(Cause::Refused(why)).at(&path);
     }
     Ok(s)
 }
 
-/// Re-renders a report directory from `summary.json` and `latency.hlog`:
-/// rewrites `summary.json` (latency rows, verdicts) and `report.html`, and
-/// returns the summary and the terminal table.
-pub fn render_dir(dir: &Path) -> Result<(Summary, String), String> {
-    let read = |name: &str| {
-        std::fs::read(dir.join(name)).map_err(|e| format!("{}: {e}", dir.join(name).display()))
-    };
+/// Writes `value` as pretty JSON to `path`.
+pub(crate) fn write_json(path: &Path, value: &impl Serialize) -> Result<(), ReportError> {
+    let json = serde_json::to_vec_pretty(value).at(path)?;
+    std::fs::write(path, json).at(path)
+}
+
+/// A report directory brought up to date from what it saved: the summary
+/// with its latency rows and threshold verdicts made from `latency.hlog`,
+/// the log, and the errors over time from `errors.csv`.
+#[derive(Debug)]
+pub struct Refreshed {
+    /// `summary.json` as rewritten.
+    pub summary: Summary,
+    /// `latency.hlog` read back.
+    pub log: Log,
+    /// `errors.csv` as (start, label, count); empty without one.
+    pub errors: Vec<(f64, String, f64)>,
+}
+
+/// Re-reads a report directory from `summary.json` and `latency.hlog`
+/// and rewrites `summary.json` with its latency rows and verdicts (the
+/// page and the table are drawn from it by [`crate::output`]).
+pub fn refresh(dir: &Path) -> Result<Refreshed, ReportError> {
     let mut summary = read_summary(dir)?;
-    let log = read_hlog(&read("latency.hlog")?)?;
+    let path = dir.join("latency.hlog");
+    let log = read_hlog(&std::fs::read(&path).at(&path)?).at(&path)?;
     let totals = &log.totals;
     summary.latency = totals.iter().map(|(k, h)| row(k, h)).collect();
     summary.thresholds = summary
@@ -428,15 +446,15 @@ pub fn render_dir(dir: &Path) -> Result<(Summary, String), String> {
         .iter()
         .map(|t| evaluate(t, &summary, totals))
         .collect();
-    let json = serde_json::to_vec_pretty(&summary).map_err(|e| e.to_string())?;
-    std::fs::write(dir.join("summary.json"), json).map_err(|e| e.to_string())?;
+    write_json(&dir.join("summary.json"), &summary)?;
     let errors = std::fs::read_to_string(dir.join("errors.csv"))
         .map(|text| error_log(&text))
         .unwrap_or_default();
-    let html = crate::html::page(&summary, &log, &errors);
-    std::fs::write(dir.join("report.html"), html).map_err(|e| e.to_string())?;
-    let table = table(&summary);
-    Ok((summary, table))
+    Ok(Refreshed {
+        summary,
+        log,
+        errors,
+    })
 }
 
 /// One line of `errors.csv`: an interval's errors of one label.
