@@ -15,7 +15,9 @@ for system in veeva cess venafi cognito vcd; do
   # The name at the start of a word or identifier: `Cess`, `cess_account`,
   # `CessConfig`, not `access`.
   for f in $(git grep -liE "(^|[^a-z])$system" -- "${src[@]}"); do
-    code "$f" | grep -qiE "(^|[^a-z])$system" && n=$((n + 1))
+    # grep -c reads to the end: -q would stop early, and with pipefail
+    # awk's broken pipe would count as no match.
+    [ "$(code "$f" | grep -ciE "(^|[^a-z])$system")" -gt 0 ] && n=$((n + 1))
   done
   printf '  %-8s %3d\n' "$system" "$n"
 done
