@@ -67,8 +67,18 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<Option<std::process::
     if let (Some(path), Some(pem)) = (&args.write_ca, stub.ca_pem()) {
         std::fs::write(path, pem).with_context(|| format!("writing {}", path.display()))?;
     }
+    // Listening before the banner says the stub is up: `ctrl_c()` would
+    // only register when first polled, and a SIGINT sent in between (a
+    // script that reads the banner, asks, and stops it) would kill the
+    // process instead of stopping it cleanly.
+    #[cfg(unix)]
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .context("listening for Ctrl-C")?;
     print_banner(&stub, args.write_ca.as_deref())?;
 
+    #[cfg(unix)]
+    interrupt.recv().await;
+    #[cfg(not(unix))]
     tokio::signal::ctrl_c()
         .await
         .context("waiting for Ctrl-C")?;

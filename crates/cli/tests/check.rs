@@ -290,7 +290,7 @@ fn ctrl_c_stops_after_the_check_in_flight_and_keeps_the_reports() {
 fn the_staging_template_runs_against_a_base_url() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let mut config = tokenprobe_stub::Config::default();
-    config.jwt.algorithm = tokenprobe_stub::JwtAlgorithm::ES256;
+    config.jwt.algorithm = tokenprobe_protocol::jwt::Algorithm::ES256;
     let stub = rt.block_on(tokenprobe_stub::Stub::start(config)).unwrap();
     let template = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/check-staging.toml");
     let out = Command::new(env!("CARGO_BIN_EXE_tokenprobe"))

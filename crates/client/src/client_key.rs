@@ -1,41 +1,37 @@
-//! The client's private key for `private_key_jwt` (RFC 7523 §2.2): read
-//! and checked once from PKCS#8 PEM, then a fresh assertion (new `jti`,
-//! 60 s `exp`) signed for every request, whose cost the load driver's CPU
-//! figure includes. The key is parsed once into aws-lc-rs's key pair:
-//! jsonwebtoken parses (and validates) an RSA key again on every signature,
-//! which `perf` showed as two thirds of an RS256 acquisition's CPU.
+//! The key a client signs its assertions with (RFC 7523 §2.2): a private
+//! key for `private_key_jwt`, read and checked once from PKCS#8 PEM, or
+//! the client secret for `client_secret_jwt` (HS256); then a fresh
+//! assertion (new `jti`, 60 s `exp`) signed for every request, whose cost
+//! the load driver's CPU figure includes. A private key is parsed once
+//! into aws-lc-rs's key pair: jsonwebtoken parses (and validates) an RSA
+//! key again on every signature, which `perf` showed as two thirds of an
+//! RS256 acquisition's CPU.
 
+use aws_lc_rs::hmac;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{
     ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, RSA_PKCS1_SHA256, RsaKeyPair,
 };
 use rustls::pki_types::PrivatePkcs8KeyDer;
 use rustls::pki_types::pem::PemObject;
-use serde::Deserialize;
 use tokenprobe_protocol::Secret;
 use tokenprobe_protocol::client_auth::{AssertionClaims, AssertionSigner};
-use tokenprobe_protocol::jwt::{JwtHeader, compact};
+use tokenprobe_protocol::jwt::{Algorithm, JwtHeader, compact};
 
 use crate::error::{ClientError, ErrorKind};
-
-/// The assertion's signing algorithm.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-pub enum KeyAlgorithm {
-    /// RSASSA-PKCS1-v1_5 with SHA-256: an RSA key.
-    RS256,
-    /// ECDSA P-256 with SHA-256: a P-256 key.
-    ES256,
-}
 
 enum KeyPair {
     Rsa(RsaKeyPair),
     Ec(EcdsaKeyPair),
+    Hmac(Box<hmac::Key>),
 }
 
 /// A client's signing key. Its `Debug` shows the algorithm and key id only.
 pub struct ClientKey {
     pair: KeyPair,
-    algorithm: KeyAlgorithm,
+    algorithm: Algorithm,
+    /// The secret or the PEM, as given: for scrubbing, never sent.
+    material: Secret,
     kid: Option<String>,
     /// The encoded JOSE header, the same for every assertion.
     header: String,
@@ -68,7 +64,7 @@ impl ClientKey {
     /// never quote the key.
     pub fn from_pem(
         pem: &Secret,
-        algorithm: Option<KeyAlgorithm>,
+        algorithm: Option<Algorithm>,
         kid: Option<String>,
     ) -> Result<ClientKey, ClientError> {
         let config = |why: &str| ClientError::new(ErrorKind::Config, format!("private_key: {why}"));
@@ -76,39 +72,71 @@ impl ClientKey {
             .map_err(|_| config("not a PKCS#8 PEM key (-----BEGIN PRIVATE KEY-----)"))?;
         let der = der.secret_pkcs8_der();
         let (pair, algorithm) = match algorithm {
-            Some(KeyAlgorithm::ES256) => (ec(der), KeyAlgorithm::ES256),
-            Some(KeyAlgorithm::RS256) => (rsa(der), KeyAlgorithm::RS256),
+            Some(Algorithm::ES256) => (ec(der), Algorithm::ES256),
+            Some(Algorithm::RS256) => (rsa(der), Algorithm::RS256),
+            Some(Algorithm::HS256) => {
+                return Err(config(
+                    "HS256 signs with the client secret: auth = \"client_secret_jwt\" \
+                     with a client_secret, not a private_key",
+                ));
+            }
+            Some(Algorithm::EdDSA) => return Err(config("EdDSA keys are not supported yet")),
             None => match ec(der) {
-                Some(pair) => (Some(pair), KeyAlgorithm::ES256),
-                None => (rsa(der), KeyAlgorithm::RS256),
+                Some(pair) => (Some(pair), Algorithm::ES256),
+                None => (rsa(der), Algorithm::RS256),
             },
         };
         let pair = pair.ok_or_else(|| {
             config(match algorithm {
-                KeyAlgorithm::RS256 => "not an RSA key (RS256), nor a P-256 one",
-                KeyAlgorithm::ES256 => "not a P-256 key (ES256)",
+                Algorithm::ES256 => "not a P-256 key (ES256)",
+                _ => "not an RSA key (RS256), nor a P-256 one",
             })
         })?;
-        let header = JwtHeader {
-            alg: format!("{algorithm:?}"),
-            kid: kid.clone(),
-            typ: Some("JWT".into()),
-        }
-        .encoded();
+        ClientKey::new(pair, algorithm, pem.clone(), kid).map_err(|why| config(&why))
+    }
+
+    /// The client secret as an HS256 key (`client_secret_jwt`): the
+    /// secret's UTF-8 bytes, as OpenID Connect Core §9 has it.
+    pub fn hmac(secret: &Secret, kid: Option<String>) -> Result<ClientKey, ClientError> {
+        let pair = KeyPair::Hmac(Box::new(hmac::Key::new(
+            hmac::HMAC_SHA256,
+            secret.expose().as_bytes(),
+        )));
+        ClientKey::new(pair, Algorithm::HS256, secret.clone(), kid)
+            .map_err(|why| ClientError::new(ErrorKind::Config, format!("client_secret: {why}")))
+    }
+
+    /// Signs once to prove the key and the algorithm fit, so a wrong key
+    /// fails before any request.
+    fn new(
+        pair: KeyPair,
+        algorithm: Algorithm,
+        material: Secret,
+        kid: Option<String>,
+    ) -> Result<ClientKey, String> {
+        let header = JwtHeader::new(algorithm, kid.clone()).encoded();
         let key = ClientKey {
             pair,
             algorithm,
+            material,
             kid,
             header,
             rng: SystemRandom::new(),
         };
-        key.sign(&AssertionClaims::new("probe", "probe", 0, "probe".into()))
-            .map_err(|why| config(&why))?;
+        key.sign(&AssertionClaims::new("probe", "probe", 0, "probe".into()))?;
         Ok(key)
     }
 }
 
 impl AssertionSigner for ClientKey {
+    fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    fn material(&self) -> &Secret {
+        &self.material
+    }
+
     fn sign(&self, claims: &AssertionClaims) -> Result<Secret, String> {
         let mut failed = false;
         let jws = compact(&self.header, claims, |input| match &self.pair {
@@ -126,6 +154,7 @@ impl AssertionSigner for ClientKey {
                     Vec::new()
                 }
             },
+            KeyPair::Hmac(key) => hmac::sign(key, input).as_ref().to_vec(),
         });
         match failed {
             true => Err("the key could not sign".into()),
@@ -154,5 +183,56 @@ mod tests {
         assert!(!e.to_string().contains("c2VjcmV0"), "{e}");
         let e = ClientKey::from_pem(&Secret::new("not pem"), None, None).unwrap_err();
         assert!(e.to_string().contains("PKCS#8"), "{e}");
+    }
+
+    /// An HS256 assertion as jsonwebtoken (another implementation) reads
+    /// it: its header, its claims, verified with the secret and with no
+    /// other.
+    #[test]
+    fn a_secret_signs_hs256_that_another_implementation_verifies() {
+        let secret = Secret::new("Kx7/Canary+Secret=Value%31");
+        let key = ClientKey::hmac(&secret, Some("k1".into())).unwrap();
+        assert_eq!(key.algorithm(), Algorithm::HS256);
+        assert_eq!(key.material(), &secret);
+        let claims = AssertionClaims::new(
+            "client-1",
+            "https://as.example/token",
+            1_700_000_000,
+            "j1".into(),
+        );
+        let jws = key.sign(&claims).unwrap();
+        let header = jsonwebtoken::decode_header(jws.expose()).unwrap();
+        assert_eq!(
+            (header.alg, header.kid.as_deref()),
+            (jsonwebtoken::Algorithm::HS256, Some("k1"))
+        );
+        let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+        v.validate_exp = false;
+        v.validate_aud = false;
+        let verify = |with: &str| {
+            let key = jsonwebtoken::DecodingKey::from_secret(with.as_bytes());
+            jsonwebtoken::decode::<AssertionClaims>(jws.expose(), &key, &v).map(|t| t.claims)
+        };
+        assert_eq!(verify(secret.expose()).unwrap(), claims);
+        assert!(verify("another secret").is_err());
+    }
+
+    /// HS256 is the secret's, EdDSA not yet: asked of a private key, each
+    /// says so.
+    #[test]
+    fn a_private_key_refuses_the_algorithms_it_cannot_sign() {
+        let pem = Secret::new(
+            std::fs::read_to_string(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../stub/demo-keys/client-es256.pem"
+            ))
+            .unwrap(),
+        );
+        let e = ClientKey::from_pem(&pem, Some(Algorithm::HS256), None).unwrap_err();
+        assert!(e.to_string().contains("client_secret_jwt"), "{e}");
+        let e = ClientKey::from_pem(&pem, Some(Algorithm::EdDSA), None).unwrap_err();
+        assert!(e.to_string().contains("EdDSA"), "{e}");
+        let key = ClientKey::from_pem(&pem, None, None).unwrap();
+        assert_eq!((key.algorithm(), key.material()), (Algorithm::ES256, &pem));
     }
 }

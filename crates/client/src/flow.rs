@@ -10,12 +10,13 @@ use serde::{Deserialize, Deserializer};
 use std::sync::Arc;
 
 use tokenprobe_protocol::client_auth::{ClientAuth, Credential, Signer};
+use tokenprobe_protocol::jwt::Algorithm;
 use tokenprobe_protocol::vcd::{ApiVersion, SessionFormat};
 use tokenprobe_protocol::{
     BaseUrl, Grant, ProviderError, Redactor, Secret, System, cess, cognito, vcd, veeva, venafi,
 };
 
-use crate::client_key::{ClientKey, KeyAlgorithm};
+use crate::client_key::ClientKey;
 use crate::error::{ClientError, ErrorKind};
 use crate::secret_source::SecretSource;
 use crate::transport::{Answer, Exchange};
@@ -43,11 +44,12 @@ pub struct CognitoConfig {
     pub base_url: Option<BaseUrl>,
     /// `client_id`.
     pub client_id: String,
-    /// `client_secret` (for `basic` and `body`).
+    /// `client_secret` (for `basic`, `body` and `client_secret_jwt`).
     #[serde(default)]
     pub client_secret: Option<SecretSource>,
     /// HTTP Basic (`basic`, the default, or `client_secret_basic`), in the
-    /// body (`body`, `client_secret_post`), or `private_key_jwt`.
+    /// body (`body`, `client_secret_post`), an assertion signed with the
+    /// secret (`client_secret_jwt`) or with a key (`private_key_jwt`).
     #[serde(default)]
     pub auth: ClientAuth,
     /// The PKCS#8 PEM private key that signs `private_key_jwt` assertions.
@@ -55,7 +57,7 @@ pub struct CognitoConfig {
     pub private_key: Option<SecretSource>,
     /// `RS256` or `ES256`; by default the one the key is for.
     #[serde(default)]
-    pub key_algorithm: Option<KeyAlgorithm>,
+    pub key_algorithm: Option<Algorithm>,
     /// The assertion header's `kid`, when the server's JWKS of the client
     /// holds several keys.
     #[serde(default)]
@@ -439,17 +441,25 @@ impl Account {
     /// The credentials it holds, as configured: the one list that error
     /// scrubbing and the checks' redactor learn from.
     pub fn secrets(&self) -> Vec<&str> {
-        fn idp(idp: &Idp) -> &str {
+        fn idp(idp: &Idp) -> Vec<&str> {
             match idp {
-                Idp::Token(t) => t.expose(),
-                Idp::Cognito(r, _) => r.client_secret().map_or("", Secret::expose),
+                Idp::Token(t) => vec![t.expose()],
+                Idp::Cognito(r, _) => cognito(r),
             }
         }
+        // Whatever the method: the secret, or the signer's secret or key.
+        fn cognito(r: &cognito::TokenRequest) -> Vec<&str> {
+            r.credential()
+                .secrets()
+                .into_iter()
+                .map(Secret::expose)
+                .collect()
+        }
         match self {
-            Account::Cognito(r) => r.client_secret().map(Secret::expose).into_iter().collect(),
+            Account::Cognito(r) => cognito(r),
             Account::Cess(r) => vec![r.client_secret().expose(), r.password().expose()],
             Account::Venafi(r) => vec![r.password().expose()],
-            Account::Veeva { idp: i, .. } | Account::Vcd { idp: i, .. } => vec![idp(i)],
+            Account::Veeva { idp: i, .. } | Account::Vcd { idp: i, .. } => idp(i),
         }
     }
 
@@ -487,6 +497,15 @@ pub fn cognito_request(c: &CognitoConfig) -> Result<cognito::TokenRequest, Clien
             return Err(config(
                 "auth = \"private_key_jwt\" takes a private_key and no client_secret",
             ));
+        }
+        (ClientAuth::ClientSecretJwt, Some(secret), None) => {
+            if c.key_algorithm.is_some_and(|a| a != Algorithm::HS256) {
+                return Err(config(
+                    "auth = \"client_secret_jwt\" signs with HS256 (key_algorithm is for a private_key)",
+                ));
+            }
+            let key = ClientKey::hmac(&secret.resolve()?, c.key_id.clone())?;
+            Credential::Key(Signer(Arc::new(key)))
         }
         (_, Some(secret), None) => Credential::Secret(secret.resolve()?),
         (_, _, _) => {

@@ -27,7 +27,7 @@ mod tls;
 mod transport;
 
 pub use cache::TokenCache;
-pub use client_key::{ClientKey, KeyAlgorithm};
+pub use client_key::ClientKey;
 pub use direct::DirectTransport;
 pub use discovery::discover;
 pub use error::{ClientError, ErrorKind, MAX_CODE_CHARS};

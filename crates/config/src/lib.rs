@@ -20,7 +20,8 @@ use serde::{Deserialize, Deserializer};
 use serde_spanned::Spanned;
 use tokenprobe_client::{FlowConfig, HttpOptions};
 use tokenprobe_protocol::BaseUrl;
-use tokenprobe_stub::{Config as StubConfig, JwtAlgorithm, Stub, StubHandle};
+use tokenprobe_protocol::jwt::Algorithm;
+use tokenprobe_stub::{Config as StubConfig, Stub, StubHandle};
 
 pub use expand::Expanded;
 pub use tokenprobe_stub::ConfigError;
@@ -98,7 +99,7 @@ impl Setup {
             Endpoint::Stub => {
                 let config = self.stub.clone().unwrap_or_else(|| {
                     let mut c = StubConfig::default();
-                    c.jwt.algorithm = JwtAlgorithm::ES256;
+                    c.jwt.algorithm = Algorithm::ES256;
                     c
                 });
                 let stub = Stub::start(config)

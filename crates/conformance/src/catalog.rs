@@ -524,7 +524,7 @@ pub const ENTRIES: &[Entry] = &[
         &[Cognito],
         Mark::Rfc,
         "advertised client auth methods work",
-        "a token request by each advertised method the credential fits (Basic and body for a secret, private_key_jwt for a key)",
+        "a token request by each advertised method the credential fits (Basic and body for a secret, client_secret_jwt for a secret that signs, private_key_jwt for a key)",
         "a token each time; the configured method unadvertised is a warning (RFC 8414 §2)",
     ),
     entry(

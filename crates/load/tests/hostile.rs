@@ -30,8 +30,10 @@ enum Hostile {
     NewCodeEachTime,
     SlowBody,
     Hang,
-    /// Echoes the `client_secret` form member, in one encoding a request,
-    /// in its error code, description and a member of its own.
+    /// Echoes the `client_secret` form member (or, when the client signs
+    /// with it and sends none, the [`CANARY`] it shares with the client),
+    /// in one encoding a request, in its error code, description and a
+    /// member of its own.
     EchoSecret,
 }
 
@@ -164,21 +166,27 @@ async fn answer(mut s: TcpStream, how: Hostile, requests: Arc<AtomicU64>) {
     }
 }
 
-/// The `client_secret` member of a form body in the `n`-th of the
-/// encodings a careless server echoes it in: as received, decoded,
-/// base64, base64url, lower-case percent escapes, JSON with `\/`.
+/// The client secret of the leak test. No run of four of its characters
+/// is English or HTML.
+const CANARY: &str = "Kx7/Qz9+Wv3=Jp8%31Yb";
+
+/// The `client_secret` member of a form body (the shared [`CANARY`] when
+/// there is none) in the `n`-th of the encodings a careless server echoes
+/// it in: as received, decoded, base64, base64url, lower-case percent
+/// escapes, JSON with `\/`.
 fn echo(form: &[u8], n: u64) -> String {
     use base64::Engine as _;
     let raw = String::from_utf8_lossy(form);
     let received = raw
         .split('&')
         .find_map(|kv| kv.strip_prefix("client_secret="))
-        .unwrap_or("none")
-        .to_owned();
+        .map_or_else(
+            || form_urlencoded::byte_serialize(CANARY.as_bytes()).collect(),
+            str::to_owned,
+        );
     let plain: String = form_urlencoded::parse(form)
         .find(|(k, _)| k == "client_secret")
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default();
+        .map_or_else(|| CANARY.to_owned(), |(_, v)| v.into_owned());
     match n % 6 {
         0 => received,
         1 => plain,
@@ -308,10 +316,17 @@ async fn each_hostile_answer_has_its_own_label() {
     }
 }
 
+/// Sent in the body, or only signed with (`client_secret_jwt`, whose
+/// secret the server holds too): echoed back in any encoding, the secret
+/// reaches no output.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_secret_echoed_in_any_encoding_never_reaches_a_report() {
-    // No run of four of its characters is English or HTML.
-    const CANARY: &str = "Kx7/Qz9+Wv3=Jp8%31Yb";
+    for auth in ["body", "client_secret_jwt"] {
+        secret_echoed_by(auth).await;
+    }
+}
+
+async fn secret_echoed_by(auth: &str) {
     let metrics = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -320,7 +335,7 @@ async fn a_secret_echoed_in_any_encoding_never_reaches_a_report() {
         Hostile::EchoSecret,
         60,
         "1s",
-        &format!("auth = \"body\"\nclient_secret = {{ value = \"{CANARY}\" }}"),
+        &format!("auth = \"{auth}\"\nclient_secret = {{ value = \"{CANARY}\" }}"),
         Some(metrics),
     )
     .await;
@@ -354,7 +369,10 @@ async fn a_secret_echoed_in_any_encoding_never_reaches_a_report() {
     assert!(outputs.len() >= 5, "table, summary, log, errors, page");
     for (name, text) in &outputs {
         let found: Vec<&String> = runs.iter().filter(|r| text.contains(r.as_str())).collect();
-        assert!(found.is_empty(), "{name} holds {found:?} of the secret");
+        assert!(
+            found.is_empty(),
+            "{auth}: {name} holds {found:?} of the secret"
+        );
     }
     // Whatever the encoding, one label: the code with the secret taken out.
     assert_eq!(

@@ -338,7 +338,7 @@ async fn private_key_jwt_signs_a_fresh_assertion_per_acquisition() {
 async fn a_flow_found_by_its_issuer_loads_its_token_endpoint() {
     let stub = Stub::start({
         let mut c = Config::default();
-        c.jwt.algorithm = tokenprobe_stub::JwtAlgorithm::ES256;
+        c.jwt.algorithm = tokenprobe_protocol::jwt::Algorithm::ES256;
         c
     })
     .await

@@ -1,6 +1,7 @@
 //! OAuth client authentication: HTTP Basic with the form-encoding of id
 //! and secret, or both in the request body (RFC 6749 §2.3.1), or a JWT the
-//! client signs with its private key (`private_key_jwt`, RFC 7523 §2.2).
+//! client signs, with its secret (`client_secret_jwt`) or its private key
+//! (`private_key_jwt`) (RFC 7523 §2.2, OpenID Connect Core §9).
 //!
 //! Sans-crypto like the rest of this crate: signing is behind
 //! [`AssertionSigner`], which the client implements with its key; the
@@ -30,16 +31,30 @@ pub enum ClientAuth {
     /// `client_id` and `client_secret` as form members.
     #[serde(alias = "client_secret_post")]
     Body,
+    /// `client_assertion`: a short-lived JWT signed (HS256) with the
+    /// client secret, fresh for every request; the secret itself never
+    /// goes on the wire.
+    ClientSecretJwt,
     /// `client_assertion`: a short-lived JWT signed with the client's
     /// private key, fresh for every request (RFC 7523 §2.2).
     PrivateKeyJwt,
 }
 
+/// What a client configures for a method: its secret, or a private key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Material {
+    /// `client_secret`.
+    Secret,
+    /// `private_key`.
+    PrivateKey,
+}
+
 impl ClientAuth {
     /// Every method.
-    pub const ALL: [ClientAuth; 3] = [
+    pub const ALL: [ClientAuth; 4] = [
         ClientAuth::Basic,
         ClientAuth::Body,
+        ClientAuth::ClientSecretJwt,
         ClientAuth::PrivateKeyJwt,
     ];
 
@@ -48,13 +63,25 @@ impl ClientAuth {
         match self {
             ClientAuth::Basic => "client_secret_basic",
             ClientAuth::Body => "client_secret_post",
+            ClientAuth::ClientSecretJwt => "client_secret_jwt",
             ClientAuth::PrivateKeyJwt => "private_key_jwt",
         }
     }
 
-    /// Whether it authenticates with a secret (not a key).
-    pub fn uses_secret(self) -> bool {
-        self != ClientAuth::PrivateKeyJwt
+    /// What the client holds for it: a secret, or a private key.
+    pub fn material(self) -> Material {
+        match self {
+            ClientAuth::PrivateKeyJwt => Material::PrivateKey,
+            _ => Material::Secret,
+        }
+    }
+
+    /// Whether it sends a signed assertion rather than the secret.
+    pub fn signs(self) -> bool {
+        matches!(
+            self,
+            ClientAuth::ClientSecretJwt | ClientAuth::PrivateKeyJwt
+        )
     }
 }
 
@@ -149,6 +176,11 @@ impl AssertionClaims {
 /// Signs client assertions with the client's key (the client crate holds
 /// the key; this crate stays free of cryptography).
 pub trait AssertionSigner: Send + Sync + fmt::Debug {
+    /// What it signs with: HS256 for a secret, else a private key's.
+    fn algorithm(&self) -> crate::jwt::Algorithm;
+    /// The key material as the user gave it (the secret, or the PEM), so
+    /// that whatever echoes it is scrubbed like any secret.
+    fn material(&self) -> &Secret;
     /// The compact JWS of `claims`.
     fn sign(&self, claims: &AssertionClaims) -> Result<Secret, String>;
     /// A value never used before, for `jti`.
@@ -175,7 +207,8 @@ impl Eq for Signer {}
 pub enum Credential {
     /// A client secret (Basic or body).
     Secret(Secret),
-    /// A key that signs a fresh assertion per request (client side).
+    /// A key that signs a fresh assertion per request (client side): the
+    /// client secret (HS256) or a private key.
     Key(Signer),
     /// An assertion as received (server side).
     Assertion(Secret),
@@ -196,11 +229,26 @@ impl Credential {
         }
     }
 
-    /// Whether it fits `auth`.
+    /// Every secret it holds, whatever the method: the secret, the
+    /// signer's key material, the assertion. What scrubbing must know.
+    pub fn secrets(&self) -> Vec<&Secret> {
+        match self {
+            Credential::Secret(s) | Credential::Assertion(s) => vec![s],
+            Credential::Key(Signer(signer)) => vec![signer.material()],
+        }
+    }
+
+    /// Whether it fits `auth`: a secret for Basic and body, a signer of
+    /// the method's kind (HS256 for `client_secret_jwt`, a private key's
+    /// algorithm for `private_key_jwt`), an assertion for either.
     pub fn fits(&self, auth: ClientAuth) -> bool {
         match self {
-            Credential::Secret(_) => auth.uses_secret(),
-            Credential::Key(_) | Credential::Assertion(_) => !auth.uses_secret(),
+            Credential::Secret(_) => !auth.signs(),
+            Credential::Key(Signer(signer)) => {
+                let symmetric = signer.algorithm().is_symmetric();
+                auth.signs() && symmetric == (auth.material() == Material::Secret)
+            }
+            Credential::Assertion(_) => auth.signs(),
         }
     }
 }
@@ -224,16 +272,26 @@ pub fn authenticate(
             form.append_pair("client_secret", secret.expose());
             Ok(None)
         }
-        (ClientAuth::PrivateKeyJwt, Credential::Key(Signer(signer))) => {
+        (ClientAuth::ClientSecretJwt | ClientAuth::PrivateKeyJwt, Credential::Key(signer))
+            if credential.fits(auth) =>
+        {
+            let Signer(signer) = signer;
             let claims =
                 AssertionClaims::new(client_id, audience, signer.now(), signer.unique_id());
+            let field = match auth.material() {
+                Material::Secret => "client_secret",
+                Material::PrivateKey => "private_key",
+            };
             let assertion = signer
                 .sign(&claims)
-                .map_err(|why| RequestError::new("PK-01", "private_key", why))?;
+                .map_err(|why| RequestError::new("PK-01", field, why))?;
             add_assertion(client_id, &assertion, form);
             Ok(None)
         }
-        (ClientAuth::PrivateKeyJwt, Credential::Assertion(assertion)) => {
+        (
+            ClientAuth::ClientSecretJwt | ClientAuth::PrivateKeyJwt,
+            Credential::Assertion(assertion),
+        ) => {
             add_assertion(client_id, assertion, form);
             Ok(None)
         }
@@ -243,9 +301,9 @@ pub fn authenticate(
 
 /// The error of a credential that does not fit `auth`.
 pub fn mismatch(auth: ClientAuth) -> RequestError {
-    let needs = match auth.uses_secret() {
-        true => "client_secret",
-        false => "private_key",
+    let needs = match auth.material() {
+        Material::Secret => "client_secret",
+        Material::PrivateKey => "private_key",
     };
     RequestError::new(
         "CG-02",

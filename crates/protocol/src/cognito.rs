@@ -221,9 +221,9 @@ impl TokenRequest {
             (CONTENT_TYPE, HeaderValue::from_static(wire::FORM)),
             (ACCEPT, HeaderValue::from_static(wire::JSON)),
         ];
-        let audience = match self.auth {
-            ClientAuth::PrivateKeyJwt => self.audience(base)?,
-            _ => String::new(),
+        let audience = match self.auth.signs() {
+            true => self.audience(base)?,
+            false => String::new(),
         };
         if let Some(basic) = client_auth::authenticate(
             self.auth,
@@ -461,10 +461,14 @@ fn assertion_request(
         return Err(invalid_client("client_assertion_type must be jwt-bearer"));
     }
     let assertion = assertion.ok_or_else(|| invalid_client("no client_assertion"))?;
-    let sub = jwt::decode_unverified(&assertion)
-        .map_err(|e| invalid_client(&format!("client_assertion: {e}")))?
-        .claims
-        .sub;
+    let decoded = jwt::decode_unverified(&assertion)
+        .map_err(|e| invalid_client(&format!("client_assertion: {e}")))?;
+    // HMAC (HS256, …) is signed with the client secret: client_secret_jwt.
+    let auth = match decoded.header.alg.starts_with("HS") {
+        true => ClientAuth::ClientSecretJwt,
+        false => ClientAuth::PrivateKeyJwt,
+    };
+    let sub = decoded.claims.sub;
     let id = match (body_id, sub) {
         (Some(id), Some(sub)) if id != sub => {
             return Err(invalid_client("client_id differs from the assertion's sub"));
@@ -472,12 +476,8 @@ fn assertion_request(
         (Some(id), _) | (None, Some(id)) => id,
         (None, None) => return Err(invalid_client("the assertion has no sub")),
     };
-    TokenRequest::new(
-        id,
-        Credential::Assertion(Secret::new(assertion)),
-        ClientAuth::PrivateKeyJwt,
-    )
-    .map_err(|e| invalid_client(&e.to_string()))
+    TokenRequest::new(id, Credential::Assertion(Secret::new(assertion)), auth)
+        .map_err(|e| invalid_client(&e.to_string()))
 }
 
 fn with_scope(req: TokenRequest, scope: Option<String>) -> Result<TokenRequest, Rejection> {

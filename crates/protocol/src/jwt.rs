@@ -5,10 +5,63 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
+/// A JWS algorithm this workspace signs or verifies with (RFC 7518 §3.1,
+/// RFC 8037): the one list for the client's assertions, the stub's tokens
+/// and every setting that names one. Headers of other servers' tokens keep
+/// `alg` as text ([`JwtHeader::alg`]): they may name any algorithm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Algorithm {
+    /// RSASSA-PKCS1-v1_5 with SHA-256: an RSA key.
+    RS256,
+    /// ECDSA on P-256 with SHA-256: a P-256 key.
+    ES256,
+    /// HMAC with SHA-256: a shared secret (`client_secret_jwt`).
+    HS256,
+    /// EdDSA: an Ed25519 key.
+    EdDSA,
+}
+
+impl Algorithm {
+    /// Its `alg` name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::RS256 => "RS256",
+            Algorithm::ES256 => "ES256",
+            Algorithm::HS256 => "HS256",
+            Algorithm::EdDSA => "EdDSA",
+        }
+    }
+
+    /// The algorithm an `alg` names, if it is one of these.
+    pub fn from_name(name: &str) -> Option<Algorithm> {
+        [
+            Algorithm::RS256,
+            Algorithm::ES256,
+            Algorithm::HS256,
+            Algorithm::EdDSA,
+        ]
+        .into_iter()
+        .find(|a| a.name() == name)
+    }
+
+    /// Whether it signs with a shared secret (anyone who verifies can
+    /// sign), not a private key.
+    pub fn is_symmetric(self) -> bool {
+        self == Algorithm::HS256
+    }
+}
+
+impl std::fmt::Display for Algorithm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// A JWT's JOSE header.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JwtHeader {
-    /// The signing algorithm (`RS256`, `ES256`, …).
+    /// The signing algorithm (`RS256`, `ES256`, …), as written: another
+    /// server's token may name one outside [`Algorithm`].
     pub alg: String,
     /// The key id, naming a key of the issuer's JWKS.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -19,6 +72,15 @@ pub struct JwtHeader {
 }
 
 impl JwtHeader {
+    /// The header of a JWT signed with `alg` by the key `kid`.
+    pub fn new(alg: Algorithm, kid: Option<String>) -> JwtHeader {
+        JwtHeader {
+            alg: alg.name().into(),
+            kid,
+            typ: Some("JWT".into()),
+        }
+    }
+
     /// The header as a compact JWS carries it: JSON, base64url.
     pub fn encoded(&self) -> String {
         URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())

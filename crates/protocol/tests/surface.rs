@@ -73,11 +73,24 @@ fn a_numeric_username_is_padded_and_other_numbers_are_refused() {
     }
 }
 
+/// What each method holds and sends, as RFC 6749 §2.3.1, RFC 7523 §2.2
+/// and OpenID Connect Core §9 name them.
 #[test]
-fn only_private_key_jwt_does_without_a_secret() {
-    assert!(ClientAuth::Basic.uses_secret());
-    assert!(ClientAuth::Body.uses_secret());
-    assert!(!ClientAuth::PrivateKeyJwt.uses_secret());
+fn each_method_holds_a_secret_or_a_key_and_sends_it_or_an_assertion() {
+    use tokenprobe_protocol::client_auth::Material;
+    let methods: Vec<(&str, Material, bool)> = ClientAuth::ALL
+        .iter()
+        .map(|a| (a.method_name(), a.material(), a.signs()))
+        .collect();
+    assert_eq!(
+        methods,
+        [
+            ("client_secret_basic", Material::Secret, false),
+            ("client_secret_post", Material::Secret, false),
+            ("client_secret_jwt", Material::Secret, true),
+            ("private_key_jwt", Material::PrivateKey, true),
+        ]
+    );
 }
 
 #[test]
@@ -188,16 +201,64 @@ fn assertion_claims_are_refused_exactly_past_each_limit() {
     assert!(problem(&|c| c.jti = String::new()).is_some());
 }
 
+/// A signer that signs with `alg` and holds `material`.
+#[derive(Debug)]
+struct Fixed(tokenprobe_protocol::jwt::Algorithm, Secret);
+
+impl tokenprobe_protocol::client_auth::AssertionSigner for Fixed {
+    fn algorithm(&self) -> tokenprobe_protocol::jwt::Algorithm {
+        self.0
+    }
+    fn material(&self) -> &Secret {
+        &self.1
+    }
+    fn sign(
+        &self,
+        _: &tokenprobe_protocol::client_auth::AssertionClaims,
+    ) -> Result<Secret, String> {
+        Ok(Secret::new("x.y.z"))
+    }
+    fn unique_id(&self) -> String {
+        "1".into()
+    }
+    fn now(&self) -> u64 {
+        0
+    }
+}
+
+/// A secret for Basic and body; an HS256 signer for client_secret_jwt, a
+/// key's for private_key_jwt, never the other; an assertion for either.
+/// Whatever it is, every secret it holds is listed for scrubbing.
 #[test]
-fn a_credential_fits_its_methods_only() {
-    use tokenprobe_protocol::client_auth::Credential;
+fn a_credential_fits_its_methods_only_and_lists_what_it_holds() {
+    use std::sync::Arc;
+    use tokenprobe_protocol::client_auth::{Credential, Signer};
+    use tokenprobe_protocol::jwt::Algorithm;
     let secret = Credential::Secret(Secret::new("s"));
     let assertion = Credential::Assertion(Secret::new("a.b.c"));
-    for auth in [ClientAuth::Basic, ClientAuth::Body] {
-        assert!(secret.fits(auth) && !assertion.fits(auth), "{auth:?}");
-    }
-    assert!(!secret.fits(ClientAuth::PrivateKeyJwt));
-    assert!(assertion.fits(ClientAuth::PrivateKeyJwt));
+    let signer =
+        |alg, material: &str| Credential::Key(Signer(Arc::new(Fixed(alg, Secret::new(material)))));
+    let hmac = signer(Algorithm::HS256, "the-secret");
+    let key = signer(Algorithm::ES256, "-----BEGIN PRIVATE KEY-----");
+    let fits = |c: &Credential| -> Vec<&str> {
+        ClientAuth::ALL
+            .into_iter()
+            .filter(|a| c.fits(*a))
+            .map(ClientAuth::method_name)
+            .collect()
+    };
+    assert_eq!(fits(&secret), ["client_secret_basic", "client_secret_post"]);
+    assert_eq!(fits(&hmac), ["client_secret_jwt"]);
+    assert_eq!(fits(&key), ["private_key_jwt"]);
+    assert_eq!(fits(&signer(Algorithm::RS256, "k")), ["private_key_jwt"]);
+    assert_eq!(fits(&assertion), ["client_secret_jwt", "private_key_jwt"]);
+    let held = |c: &Credential| -> Vec<String> {
+        c.secrets().iter().map(|s| s.expose().to_owned()).collect()
+    };
+    assert_eq!(held(&secret), ["s"]);
+    assert_eq!(held(&hmac), ["the-secret"]);
+    assert_eq!(held(&key), ["-----BEGIN PRIVATE KEY-----"]);
+    assert_eq!(held(&assertion), ["a.b.c"]);
 }
 
 #[test]
@@ -205,8 +266,14 @@ fn a_signer_is_equal_only_to_itself() {
     use std::sync::Arc;
     use tokenprobe_protocol::client_auth::{AssertionClaims, AssertionSigner, Signer};
     #[derive(Debug)]
-    struct Fixed;
-    impl AssertionSigner for Fixed {
+    struct Own;
+    impl AssertionSigner for Own {
+        fn algorithm(&self) -> tokenprobe_protocol::jwt::Algorithm {
+            tokenprobe_protocol::jwt::Algorithm::ES256
+        }
+        fn material(&self) -> &Secret {
+            unreachable!("not asked")
+        }
         fn sign(&self, _: &AssertionClaims) -> Result<Secret, String> {
             Ok(Secret::new("x.y.z"))
         }
@@ -217,8 +284,8 @@ fn a_signer_is_equal_only_to_itself() {
             0
         }
     }
-    let a = Signer(Arc::new(Fixed));
-    let b = Signer(Arc::new(Fixed));
+    let a = Signer(Arc::new(Own));
+    let b = Signer(Arc::new(Own));
     assert_eq!(a, a.clone());
     assert_ne!(a, b);
 }
@@ -232,8 +299,14 @@ fn a_key_clients_request_carries_its_assertion_to_its_audience() {
     use tokenprobe_protocol::cognito;
     /// Signs as a JWS whose claims are the claims, so the test can read them.
     #[derive(Debug)]
-    struct Plain;
+    struct Plain(Secret);
     impl AssertionSigner for Plain {
+        fn algorithm(&self) -> tokenprobe_protocol::jwt::Algorithm {
+            tokenprobe_protocol::jwt::Algorithm::ES256
+        }
+        fn material(&self) -> &Secret {
+            &self.0
+        }
         fn sign(&self, claims: &AssertionClaims) -> Result<Secret, String> {
             let header = tokenprobe_protocol::jwt::JwtHeader {
                 alg: "ES256".into(),
@@ -256,7 +329,7 @@ fn a_key_clients_request_carries_its_assertion_to_its_audience() {
     let base: BaseUrl = "https://as.example".parse().unwrap();
     let r = cognito::TokenRequest::new(
         "client-1",
-        Credential::Key(Signer(Arc::new(Plain))),
+        Credential::Key(Signer(Arc::new(Plain(Secret::new("pem"))))),
         ClientAuth::PrivateKeyJwt,
     )
     .unwrap()

@@ -1,7 +1,9 @@
-//! `private_key_jwt` on the stub's side (RFC 7523 §3): the clients' public
-//! keys, read once at start-up (PEM or a JWKS), the signature checked with
-//! the key the assertion's header names, the claims held to the rules of
-//! `tokenprobe_protocol::client_auth`, and a bounded memory of the `jti`s
+//! `private_key_jwt` and `client_secret_jwt` on the stub's side (RFC 7523
+//! §3): the clients' public keys, read once at start-up (PEM or a JWKS),
+//! and their secrets as HS256 keys; the signature checked with the key the
+//! assertion's header names (an HS256 header only ever meets a secret,
+//! never a public key read as one); the claims held to the rules of
+//! `tokenprobe_protocol::client_auth`; and a bounded memory of the `jti`s
 //! seen, so that a replayed assertion is refused.
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -90,6 +92,13 @@ impl ClientKeys {
             if let Some(jwks) = &c.jwks {
                 verifiers.extend(from_jwks(&c.id, jwks)?);
             }
+            if let Some(secret) = &c.secret {
+                verifiers.push(Verifier {
+                    kid: None,
+                    alg: Algorithm::HS256,
+                    key: DecodingKey::from_secret(secret.expose().as_bytes()),
+                });
+            }
             if !verifiers.is_empty() {
                 by_client.insert(c.id.clone(), verifiers);
             }
@@ -112,7 +121,7 @@ impl ClientKeys {
         let verifiers = self
             .by_client
             .get(client)
-            .ok_or("the client has no key: it authenticates with a secret")?;
+            .ok_or("the client has neither a secret nor a key")?;
         let header = jsonwebtoken::decode_header(assertion)
             .map_err(|_| "client_assertion is not a JWS".to_owned())?;
         let verifier = verifiers

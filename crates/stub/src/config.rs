@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use tokenprobe_protocol::Secret;
+use tokenprobe_protocol::jwt::Algorithm;
 use tokenprobe_protocol::taxid::TaxId;
 use tokenprobe_protocol::venafi::Scope;
 
@@ -73,13 +74,16 @@ impl Default for Connections {
     }
 }
 
-/// The signing algorithm of Cognito-style access tokens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-pub enum JwtAlgorithm {
-    /// What Cognito uses.
-    RS256,
-    /// ECDSA P-256: far cheaper to sign, for high rates.
-    ES256,
+/// The algorithms the stub signs access tokens with: RS256, what Cognito
+/// uses, or ES256, far cheaper to sign, for high rates. HS256 would let
+/// anyone who verifies sign, and the stub publishes its keys as a JWKS.
+fn token_algorithm<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Algorithm, D::Error> {
+    match Algorithm::deserialize(d)? {
+        a @ (Algorithm::RS256 | Algorithm::ES256) => Ok(a),
+        other => Err(serde::de::Error::custom(format!(
+            "the stub signs tokens with RS256 or ES256, not {other}"
+        ))),
+    }
 }
 
 /// The JWT signing key and claims.
@@ -87,7 +91,8 @@ pub enum JwtAlgorithm {
 #[serde(default, deny_unknown_fields)]
 pub struct JwtConfig {
     /// `RS256` (default) or `ES256`.
-    pub algorithm: JwtAlgorithm,
+    #[serde(deserialize_with = "token_algorithm")]
+    pub algorithm: Algorithm,
     /// A PKCS#8 PEM private key; generated at start when absent.
     pub key_file: Option<PathBuf>,
     /// The `kid`; by default the key's RFC 7638 thumbprint.
@@ -99,7 +104,7 @@ pub struct JwtConfig {
 impl Default for JwtConfig {
     fn default() -> Self {
         JwtConfig {
-            algorithm: JwtAlgorithm::RS256,
+            algorithm: Algorithm::RS256,
             key_file: None,
             kid: None,
             issuer: "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_tokenprobe".into(),
@@ -603,7 +608,7 @@ impl Config {
             return Err(error(
                 0..0,
                 format!(
-                    "[[cognito.clients]] {}: give a secret, or public_keys / jwks for private_key_jwt",
+                    "[[cognito.clients]] {}: give a secret (Basic, body or client_secret_jwt), or public_keys / jwks for private_key_jwt",
                     c.id
                 ),
             ));

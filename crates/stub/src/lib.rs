@@ -37,9 +37,9 @@ use tokio::task::JoinHandle;
 
 pub use config::{
     CessClient, CessConfig, CessUser, CognitoClient, CognitoConfig, Config, ConfigError,
-    Connections, DEMO_ID, DEMO_KEY_CLIENT_ID, DEMO_OTP, DEMO_PASSWORD, DEMO_SECRET, JwtAlgorithm,
-    JwtConfig, VcdConfig, VeevaConfig, VeevaProfile, VeevaVault, VenafiApplication, VenafiConfig,
-    VenafiUser, is_demo_secret, toml_message,
+    Connections, DEMO_ID, DEMO_KEY_CLIENT_ID, DEMO_OTP, DEMO_PASSWORD, DEMO_SECRET, JwtConfig,
+    VcdConfig, VeevaConfig, VeevaProfile, VeevaVault, VenafiApplication, VenafiConfig, VenafiUser,
+    is_demo_secret, toml_message,
 };
 pub use fault::{
     Capacity, ErrorFault, Latency, LatencyDistribution, Probability, Reset, RouteFaults, Stall,

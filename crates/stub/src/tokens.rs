@@ -28,14 +28,14 @@ use jsonwebtoken::jwk::{
     EllipticCurveKeyType, Jwk, JwkSet, KeyAlgorithm, PublicKeyUse, RSAKeyParameters, RSAKeyType,
     ThumbprintHash,
 };
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use jsonwebtoken::{DecodingKey, Validation};
 use rand::RngCore;
 use rustls::pki_types::PrivatePkcs8KeyDer;
 use rustls::pki_types::pem::PemObject;
 use serde::{Deserialize, Serialize};
-use tokenprobe_protocol::jwt::{AccessTokenClaims, JwtHeader, compact};
+use tokenprobe_protocol::jwt::{AccessTokenClaims, Algorithm, JwtHeader, compact};
 
-use crate::config::{JwtAlgorithm, JwtConfig};
+use crate::config::JwtConfig;
 
 /// Seconds since the Unix epoch.
 pub(crate) fn now() -> u64 {
@@ -80,6 +80,8 @@ pub(crate) struct JwtSigner {
     jwks: Vec<u8>,
     decoding: DecodingKey,
     algorithm: Algorithm,
+    /// The same algorithm, as the verifying library names it.
+    verified_as: jsonwebtoken::Algorithm,
     issuer: String,
 }
 
@@ -90,8 +92,8 @@ impl JwtSigner {
             None => None,
         };
         let bad = |e: &dyn std::fmt::Display| KeyError::Key(e.to_string());
-        let (key, params, algorithm, key_algorithm) = match config.algorithm {
-            JwtAlgorithm::RS256 => {
+        let (key, params, verified_as, key_algorithm) = match config.algorithm {
+            Algorithm::RS256 => {
                 let pair = match &pkcs8 {
                     Some(der) => RsaKeyPair::from_pkcs8(der).map_err(|e| bad(&e))?,
                     None => RsaKeyPair::generate(KeySize::Rsa2048).map_err(|e| bad(&e))?,
@@ -105,11 +107,11 @@ impl JwtSigner {
                 (
                     SigningKey::Rsa(pair),
                     params,
-                    Algorithm::RS256,
+                    jsonwebtoken::Algorithm::RS256,
                     KeyAlgorithm::RS256,
                 )
             }
-            JwtAlgorithm::ES256 => {
+            Algorithm::ES256 => {
                 let alg = &ECDSA_P256_SHA256_FIXED_SIGNING;
                 let pair = match &pkcs8 {
                     Some(der) => EcdsaKeyPair::from_pkcs8(alg, der).map_err(|e| bad(&e))?,
@@ -130,9 +132,14 @@ impl JwtSigner {
                 (
                     SigningKey::Ec(pair),
                     params,
-                    Algorithm::ES256,
+                    jsonwebtoken::Algorithm::ES256,
                     KeyAlgorithm::ES256,
                 )
+            }
+            other => {
+                return Err(KeyError::Key(format!(
+                    "the stub signs tokens with RS256 or ES256, not {other}"
+                )));
             }
         };
         let mut jwk = Jwk {
@@ -150,19 +157,15 @@ impl JwtSigner {
         jwk.common.key_id = Some(kid.clone());
         let decoding = DecodingKey::from_jwk(&jwk).map_err(|e| bad(&e))?;
         let jwks = serde_json::to_vec(&JwkSet { keys: vec![jwk] }).map_err(|e| bad(&e))?;
-        let header = JwtHeader {
-            alg: format!("{algorithm:?}"),
-            kid: Some(kid),
-            typ: Some("JWT".into()),
-        };
-        let header = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).map_err(|e| bad(&e))?);
+        let header = JwtHeader::new(config.algorithm, Some(kid)).encoded();
         Ok(JwtSigner {
             key,
             rng: SystemRandom::new(),
             header,
             jwks,
             decoding,
-            algorithm,
+            algorithm: config.algorithm,
+            verified_as,
             issuer: config.issuer.clone(),
         })
     }
@@ -180,10 +183,7 @@ impl JwtSigner {
     /// published one (the CG-15 quirk).
     pub(crate) fn sign(&self, claims: &AccessTokenClaims, kid: Option<&str>) -> String {
         let header = match kid {
-            Some(kid) => URL_SAFE_NO_PAD.encode(format!(
-                "{{\"alg\":\"{:?}\",\"kid\":\"{kid}\",\"typ\":\"JWT\"}}",
-                self.algorithm
-            )),
+            Some(kid) => JwtHeader::new(self.algorithm, Some(kid.into())).encoded(),
             None => self.header.clone(),
         };
         // Signing with a key that loaded cannot fail short of memory
@@ -202,7 +202,7 @@ impl JwtSigner {
 
     /// The claims of a token this stub signed and that has not expired.
     pub(crate) fn verify(&self, token: &str) -> Option<AccessTokenClaims> {
-        let mut v = Validation::new(self.algorithm);
+        let mut v = Validation::new(self.verified_as);
         v.set_issuer(&[&self.issuer]);
         v.validate_aud = false;
         v.leeway = 0;

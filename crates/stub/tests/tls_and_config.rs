@@ -2,7 +2,8 @@
 
 use std::io::Write;
 
-use tokenprobe_stub::{Config, JwtAlgorithm, Stub, Tls};
+use tokenprobe_protocol::jwt::Algorithm as JwtAlgorithm;
+use tokenprobe_stub::{Config, Stub, Tls};
 
 #[tokio::test]
 async fn tls_works_with_the_generated_ca_and_fails_without_it() {

@@ -48,7 +48,8 @@ pub(crate) async fn metadata_served(target: &Target) -> Checked {
 
 /// DS-02: every advertised client authentication method that the
 /// configured credential can use gets a token (a secret: Basic and body;
-/// a key: `private_key_jwt`); the configured one unadvertised is a warning.
+/// an HS256 signer: `client_secret_jwt`; a key: `private_key_jwt`); the
+/// configured one unadvertised is a warning.
 pub(crate) async fn advertised_auth_methods_work(target: &Target) -> Checked {
     let m = metadata(target)?.clone();
     let account = target.cognito_account()?.clone();

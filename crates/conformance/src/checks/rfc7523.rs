@@ -1,7 +1,8 @@
-//! RFC 7523 §3: what a token endpoint must refuse in a `private_key_jwt`
-//! client assertion. Each check signs its own claims with the configured
-//! key (through the client's [`AssertionSigner`]), so that only the rule
-//! under test is broken; a client with a secret skips them.
+//! RFC 7523 §3: what a token endpoint must refuse in a client assertion
+//! (`private_key_jwt`, or `client_secret_jwt`). Each check signs its own
+//! claims with the configured key or secret (through the client's
+//! [`AssertionSigner`]), so that only the rule under test is broken; a
+//! client that sends its secret skips them.
 //!
 //! [`AssertionSigner`]: tokenprobe_protocol::client_auth::AssertionSigner
 
@@ -15,7 +16,8 @@ use crate::endpoint::{Target, TargetError};
 fn key(target: &Target) -> Result<&Signer, Finding> {
     target.client_key().ok_or_else(|| {
         Finding::Skipped(
-            "the client authenticates with a secret (not auth = \"private_key_jwt\")".into(),
+            "the client sends its secret (not auth = \"client_secret_jwt\" or \"private_key_jwt\")"
+                .into(),
         )
     })
 }

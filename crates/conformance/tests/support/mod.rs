@@ -9,7 +9,8 @@ pub use flows::{demo, demo_replacing, flow, target_at};
 use tokenprobe_conformance::catalog::{System, entry_for};
 use tokenprobe_conformance::endpoint::Target;
 use tokenprobe_conformance::run::{Outcome, Verdict, one};
-use tokenprobe_stub::{Config, JwtAlgorithm, Stub, StubHandle};
+use tokenprobe_protocol::jwt::Algorithm as JwtAlgorithm;
+use tokenprobe_stub::{Config, Stub, StubHandle};
 
 /// The demo configuration with ES256 keys (fast to make).
 pub fn fast_config() -> Config {

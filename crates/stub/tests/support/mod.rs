@@ -10,7 +10,8 @@ use std::ops::Deref;
 
 use tokenprobe_conformance::endpoint::{Reply, Target};
 use tokenprobe_protocol::System;
-use tokenprobe_stub::{Config, JwtAlgorithm, Stub, StubHandle};
+use tokenprobe_protocol::jwt::Algorithm as JwtAlgorithm;
+use tokenprobe_stub::{Config, Stub, StubHandle};
 
 /// A stub and a client for it: a target per system; as a `Deref`, the
 /// `cognito` one.
