@@ -2,24 +2,21 @@
 //! timed on its own. Configured from serde types (what scenario files
 //! hold); requests that do not change are validated once, at `Flow::new`.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http::Request;
 use serde::{Deserialize, Deserializer};
-use std::sync::Arc;
-
 use tokenprobe_protocol::client_auth::{ClientAuth, Credential, Signer};
 use tokenprobe_protocol::jwt::Algorithm;
 use tokenprobe_protocol::vcd::{ApiVersion, SessionFormat};
 use tokenprobe_protocol::{
-    BaseUrl, Grant, ProviderError, Redactor, Secret, System, cess, cognito, vcd, veeva, venafi,
+    BaseUrl, Call, Grant, Redactor, Secret, System, cess, cognito, vcd, veeva, venafi,
 };
 
 use crate::client_key::ClientKey;
 use crate::error::{ClientError, ErrorKind};
 use crate::secret_source::SecretSource;
-use crate::transport::{Answer, Exchange};
+use crate::transport::Exchange;
 
 fn base_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<BaseUrl>, D::Error> {
     let s = String::deserialize(d)?;
@@ -665,24 +662,10 @@ impl Flow {
     async fn steps_of(&self, t: &impl Exchange) -> Result<Acquired, FlowError> {
         let mut steps = Vec::with_capacity(2);
         let grant = match &self.account {
-            Account::Cognito(r) => {
-                step(t, &mut steps, Step::Token, r.encode(&self.base), |a| {
-                    r.decode_response(a.status, &a.headers, &a.body)
-                })
-                .await?
-            }
-            Account::Cess(r) => {
-                step(t, &mut steps, Step::Token, r.encode(&self.base), |a| {
-                    r.decode_response(a.status, &a.headers, &a.body)
-                })
-                .await?
-            }
+            Account::Cognito(r) => call(t, &mut steps, Step::Token, r, &self.base).await?,
+            Account::Cess(r) => call(t, &mut steps, Step::Token, r, &self.base).await?,
             Account::Venafi(r) => {
-                step(t, &mut steps, Step::Authorize, r.encode(&self.base), |a| {
-                    r.decode_response(a.status, &a.headers, &a.body)
-                        .map(with_skew_check)
-                })
-                .await?
+                with_skew_check(call(t, &mut steps, Step::Authorize, r, &self.base).await?)
             }
             Account::Veeva {
                 idp,
@@ -700,11 +683,9 @@ impl Flow {
                     Ok(r) => r,
                     Err(e) => return Err(refused(Step::Session, e.into(), steps)),
                 };
-                step(t, &mut steps, Step::Session, r.encode(&self.base), |a| {
-                    r.decode_response(a.status, &a.headers, &a.body)
-                })
-                .await
-                .map_err(|e| without_token(e, r.access_token()))?
+                call(t, &mut steps, Step::Session, &r, &self.base)
+                    .await
+                    .map_err(|e| without_token(e, r.access_token()))?
             }
             Account::Vcd {
                 idp,
@@ -721,11 +702,9 @@ impl Flow {
                 r.provider = *provider;
                 r.version = *version;
                 r.format = *format;
-                step(t, &mut steps, Step::Session, r.encode(&self.base), |a| {
-                    r.decode_response(a.status, &a.headers, &a.body)
-                })
-                .await
-                .map_err(|e| without_token(e, &r.token))?
+                call(t, &mut steps, Step::Session, &r, &self.base)
+                    .await
+                    .map_err(|e| without_token(e, &r.token))?
             }
         };
         Ok(Acquired { grant, steps })
@@ -757,12 +736,10 @@ impl Flow {
             refresh_token: token,
         };
         let mut steps = Vec::with_capacity(1);
-        let result = step(t, &mut steps, Step::Refresh, req.encode(&self.base), |a| {
-            req.decode_response(a.status, &a.headers, &a.body)
-                .map(with_skew_check)
-        })
-        .await
-        .map_err(|e| without_token(e, &req.refresh_token));
+        let result = call(t, &mut steps, Step::Refresh, &req, &self.base)
+            .await
+            .map(with_skew_check)
+            .map_err(|e| without_token(e, &req.refresh_token));
         Some(result.map(|grant| Acquired { grant, steps }))
     }
 }
@@ -795,28 +772,26 @@ async fn idp_token(
 ) -> Result<Secret, FlowError> {
     match idp {
         Idp::Token(s) => Ok(s.clone()),
-        Idp::Cognito(r, base) => step(t, steps, Step::Idp, r.encode(base), |a| {
-            r.decode_response(a.status, &a.headers, &a.body)
-        })
-        .await
-        .map(|g| g.secret),
+        Idp::Cognito(r, base) => call(t, steps, Step::Idp, r.as_ref(), base)
+            .await
+            .map(|g| g.secret),
     }
 }
 
 /// Sends one step's request, times it, and decodes the answer.
-async fn step<T>(
+async fn call<C: Call>(
     t: &impl Exchange,
     steps: &mut Vec<StepTime>,
     name: Step,
-    request: Result<Request<Bytes>, tokenprobe_protocol::RequestError>,
-    decode: impl FnOnce(&Answer) -> Result<T, ProviderError>,
-) -> Result<T, FlowError> {
+    call: &C,
+    base: &BaseUrl,
+) -> Result<C::Output, FlowError> {
     let fail = |error, steps: &mut Vec<StepTime>| FlowError {
         step: name,
         error,
         steps: std::mem::take(steps),
     };
-    let request = match request {
+    let request = match call.encode(base) {
         Ok(r) => r,
         Err(e) => return Err(fail(e.into(), steps)),
     };
@@ -827,8 +802,9 @@ async fn step<T>(
         elapsed: started.elapsed(),
     });
     let answer = answer.map_err(|e| fail(e, steps))?;
-    decode(&answer).map_err(|e| {
-        let e = ClientError::provider(e).with_retry_after(answer.retry_after());
-        fail(e, steps)
-    })
+    call.decode(answer.status, &answer.headers, &answer.body)
+        .map_err(|e| {
+            let e = ClientError::provider(e).with_retry_after(answer.retry_after());
+            fail(e, steps)
+        })
 }

@@ -62,6 +62,7 @@
 #![deny(missing_docs)]
 
 mod base_url;
+mod call;
 mod error;
 mod grant;
 mod secret;
@@ -81,6 +82,7 @@ pub mod venafi;
 pub mod wire;
 
 pub use base_url::BaseUrl;
+pub use call::Call;
 pub use error::{DecodeError, ProviderError, RequestError};
 pub use grant::{Grant, GrantExtra, GrantKind, Refresh, Warning};
 pub use redact::Redactor;

@@ -10,7 +10,7 @@ use crate::endpoint::Target;
 pub(crate) async fn grant_shape(target: &Target) -> Checked {
     let request = target.cess_account()?;
     let reply = target.success().await?;
-    match request.decode_response(reply.status, &reply.headers, &reply.body) {
+    match reply.read(request) {
         Err(ProviderError::Decode(DecodeError::Contract {
             check: "CE-06",
             reason,

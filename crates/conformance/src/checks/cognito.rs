@@ -36,7 +36,7 @@ pub(crate) async fn claims(target: &Target) -> Checked {
         );
     }
     let request = target.cognito_account()?;
-    match request.decode_response(reply.status, &reply.headers, &reply.body) {
+    match reply.read(request) {
         Ok(grant) => match grant.warnings.iter().find(|w| w.check == "CG-05") {
             Some(w) => broken(w.message.clone()),
             None => Ok(()),
@@ -61,7 +61,7 @@ pub(crate) async fn not_cached(target: &Target) -> Checked {
 /// credential or client.
 pub(super) async fn invalid_client(target: &Target, request: &cognito::TokenRequest) -> Checked {
     target.control().await?;
-    let reply = target.cognito(request).await?;
+    let reply = target.call(request).await?;
     judged(&reply)?;
     require(
         matches!(reply.status.as_u16(), 400 | 401) && reply.json()["error"] == "invalid_client",
@@ -139,7 +139,7 @@ pub(crate) async fn unlisted_scope_not_granted(target: &Target) -> Checked {
         .clone()
         .with_scopes([UNLISTED])
         .map_err(TargetError::from)?;
-    let reply = target.cognito(&request).await?;
+    let reply = target.call(&request).await?;
     judged(&reply)?;
     if reply.status == StatusCode::BAD_REQUEST {
         return require(reply.json()["error"] == "invalid_scope", || answer(&reply));

@@ -59,7 +59,7 @@ pub(crate) async fn advertised_auth_methods_work(target: &Target) -> Checked {
         .collect();
     for auth in usable {
         let request = account.clone().with_auth(auth).map_err(TargetError::from)?;
-        let reply = target.cognito(&request).await?;
+        let reply = target.call(&request).await?;
         if !reply.status.is_success() || access_token(&reply).is_empty() {
             return broken(format!(
                 "{} is advertised, but: {}",

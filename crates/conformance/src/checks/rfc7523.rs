@@ -90,7 +90,7 @@ pub(crate) async fn replay_refused(target: &Target) -> Checked {
     let id = account.client_id().to_owned();
     let once = Credential::Assertion(sign(target, &fresh(target, &id)?)?);
     let request = target.client_request_as(&id, once)?;
-    let first = target.cognito(&request).await?;
+    let first = target.call(&request).await?;
     if !first.status.is_success() {
         return Err(Finding::Errored(CheckError::Precondition(format!(
             "a fresh assertion was refused: {}",

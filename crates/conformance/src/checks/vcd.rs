@@ -24,7 +24,7 @@ pub(crate) async fn invalid_token_refused(target: &Target) -> Checked {
         .vcd_login("not-a-token", target.vcd_version()?)
         .await?;
     judged(&reply)?;
-    match request.decode_response(reply.status, &reply.headers, &reply.body) {
+    match reply.read(&request) {
         Err(ProviderError::Vcd { status, error })
             if status == StatusCode::UNAUTHORIZED && error.major_code == 401 =>
         {
@@ -41,8 +41,8 @@ pub(crate) async fn session_shape(target: &Target) -> Checked {
     if !reply.status.is_success() {
         return precondition(format!("no session: {}", answer(&reply)));
     }
-    let grant = request
-        .decode_response(reply.status, &reply.headers, &reply.body)
+    let grant = reply
+        .read(&request)
         .map_err(|e| Finding::Broken(e.to_string()))?;
     match grant.warnings.iter().find(|w| w.check == "VCD-09") {
         Some(w) => broken(w.message.clone()),
@@ -66,8 +66,8 @@ pub(crate) async fn old_version_refused(target: &Target) -> Checked {
 pub(crate) async fn logout_ends_session(target: &Target) -> Checked {
     let token = target.idp_token().await?;
     let (request, reply) = target.vcd_login(&token, target.vcd_version()?).await?;
-    let session = request
-        .decode_response(reply.status, &reply.headers, &reply.body)
+    let session = reply
+        .read(&request)
         .map_err(|e| Finding::Errored(CheckError::Precondition(format!("no session to end: {e}"))))?
         .authorization();
     let before = target.vcd_current(session.expose()).await?;

@@ -23,7 +23,7 @@ use http::{HeaderMap, Request, StatusCode};
 use serde_json::Value;
 use tokenprobe_client::{Account, ClientError, Flow, FlowConfig, Transport};
 use tokenprobe_protocol::discovery::Metadata;
-use tokenprobe_protocol::{BaseUrl, Secret, System};
+use tokenprobe_protocol::{BaseUrl, Call, ProviderError, Secret, System};
 use tokio::sync::OnceCell;
 
 pub use error::TargetError;
@@ -54,6 +54,13 @@ pub struct Reply {
     /// Body.
     pub body: Bytes,
     json: Value,
+}
+
+impl Reply {
+    /// This answer as `call`'s answer reads.
+    pub fn read<C: Call>(&self, call: &C) -> Result<C::Output, ProviderError> {
+        call.decode(self.status, &self.headers, &self.body)
+    }
 }
 
 impl std::fmt::Debug for Reply {
@@ -343,7 +350,7 @@ impl Target {
         };
         match self.system {
             System::Cognito => {
-                let r = self.cognito(self.cognito_account()?).await?;
+                let r = self.call(self.cognito_account()?).await?;
                 keep("cognito", r, &mut out);
             }
             System::Cess => {

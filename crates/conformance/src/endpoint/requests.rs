@@ -9,7 +9,7 @@ use serde_json::Value;
 use tokenprobe_client::{Account, Idp};
 use tokenprobe_protocol::client_auth::{Credential, Signer};
 use tokenprobe_protocol::vcd::{self, ApiVersion, SessionFormat};
-use tokenprobe_protocol::{Secret, System, cess, cognito, veeva, venafi};
+use tokenprobe_protocol::{Call, Secret, System, cess, cognito, veeva, venafi};
 
 use super::sessions::Session;
 use super::{Reply, Target, TargetError};
@@ -76,9 +76,9 @@ impl Target {
         }
     }
 
-    /// Sends a client-credentials request.
-    pub async fn cognito(&self, req: &cognito::TokenRequest) -> Result<Reply, TargetError> {
-        self.send(req.encode(&self.base)?).await
+    /// Sends a system's request to the target.
+    pub async fn call(&self, call: &impl Call) -> Result<Reply, TargetError> {
+        self.send(call.encode(&self.base)?).await
     }
 
     /// An IdP access token for the two-step systems, read as the client
@@ -100,7 +100,7 @@ impl Target {
             Account::Cess(_) | Account::Venafi(_) => return Err(self.other_system(System::Vcd)),
         };
         let r = self.send(req.encode(base)?).await?;
-        req.decode_response(r.status, &r.headers, &r.body)
+        r.read(req)
             .map(|g| g.secret)
             .map_err(|e| TargetError::NoIdpToken(e.to_string()))
     }
