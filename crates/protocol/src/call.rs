@@ -9,8 +9,6 @@ use http::{HeaderMap, Request, StatusCode};
 
 use crate::base_url::BaseUrl;
 use crate::error::{ProviderError, RequestError};
-use crate::grant::Grant;
-use crate::{cess, cognito, vcd, veeva, venafi};
 
 /// A request a system answers, and the reading of its answer.
 pub trait Call {
@@ -30,33 +28,30 @@ pub trait Call {
     ) -> Result<Self::Output, ProviderError>;
 }
 
-/// Each system's request types: their own `encode` and `decode_response`.
+/// A system module's request types, each a [`Call`] through its own
+/// `encode` and `decode_response`: `calls! { TokenRequest => Grant }`.
 macro_rules! calls {
     ($($request:ty => $output:ty),* $(,)?) => {$(
-        impl Call for $request {
+        impl $crate::Call for $request {
             type Output = $output;
 
-            fn encode(&self, base: &BaseUrl) -> Result<Request<Bytes>, RequestError> {
+            fn encode(
+                &self,
+                base: &$crate::BaseUrl,
+            ) -> Result<http::Request<bytes::Bytes>, $crate::RequestError> {
                 <$request>::encode(self, base)
             }
 
             fn decode(
                 &self,
-                status: StatusCode,
-                headers: &HeaderMap,
+                status: http::StatusCode,
+                headers: &http::HeaderMap,
                 body: &[u8],
-            ) -> Result<$output, ProviderError> {
+            ) -> Result<$output, $crate::ProviderError> {
                 self.decode_response(status, headers, body)
             }
         }
     )*};
 }
 
-calls! {
-    cognito::TokenRequest => Grant,
-    cess::TokenRequest => Grant,
-    venafi::AuthorizeRequest => Grant,
-    venafi::RefreshRequest => Grant,
-    veeva::SessionRequest => Grant,
-    vcd::SessionRequest => Grant,
-}
+pub(crate) use calls;

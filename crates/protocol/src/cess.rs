@@ -378,3 +378,7 @@ pub fn parse_request(req: &Request<Bytes>) -> Result<TokenRequest, Rejection> {
     }
     Ok(out)
 }
+
+crate::call::calls! {
+    TokenRequest => Grant,
+}

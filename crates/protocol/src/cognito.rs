@@ -488,3 +488,7 @@ fn with_scope(req: TokenRequest, scope: Option<String>) -> Result<TokenRequest, 
     req.with_scopes(scopes.into_iter().filter(|s| !s.is_empty()))
         .map_err(|e| Rejection::bad_request(ErrorCode::InvalidScope, e.reason))
 }
+
+crate::call::calls! {
+    TokenRequest => Grant,
+}

@@ -450,3 +450,7 @@ pub fn parse_request(req: &Request<Bytes>) -> Result<SessionRequest, VaultFailur
         None => out,
     })
 }
+
+crate::call::calls! {
+    SessionRequest => Grant,
+}

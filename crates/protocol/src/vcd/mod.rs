@@ -369,3 +369,7 @@ pub fn session_response(
 pub fn logout_response() -> Response<Bytes> {
     wire::response(StatusCode::NO_CONTENT, [], Bytes::new())
 }
+
+crate::call::calls! {
+    SessionRequest => Grant,
+}

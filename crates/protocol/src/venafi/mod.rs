@@ -543,3 +543,8 @@ fn parse_json_post<T: serde::de::DeserializeOwned>(req: &Request<Bytes>) -> Resu
         ))
     })
 }
+
+crate::call::calls! {
+    AuthorizeRequest => Grant,
+    RefreshRequest => Grant,
+}
