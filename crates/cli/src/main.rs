@@ -1,7 +1,8 @@
 //! `tokenprobe`: the one binary. Subcommands: `check` (the contract
 //! catalog against an endpoint), `load` (a load run and its report),
-//! `report` (re-render a report), `merge` (join shards), `serve` (the stub
-//! server).
+//! `report` (re-render a report), `merge` (join shards), `compare` (two
+//! runs), `serve` (the stub server); `completions` and `man` describe it
+//! to shells and to `man`.
 
 mod check;
 mod load;
@@ -9,7 +10,7 @@ mod serve;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// Conformance checks, load runs and a stub server for OAuth-style token
 /// endpoints (Veeva Vault, VaultID CESS, Venafi TPP, RFC 6749 client
@@ -42,10 +43,48 @@ enum Command {
     /// Serve the five systems on one port, as documented, with faults and
     /// quirks from a configuration file.
     Serve(serve::ServeArgs),
+    /// Print a completion script for SHELL (e.g. `tokenprobe completions
+    /// bash > ~/.local/share/bash-completion/completions/tokenprobe`).
+    Completions {
+        /// bash, zsh, fish, powershell or elvish.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page, in roff (e.g. `tokenprobe man > tokenprobe.1`),
+    /// or a subcommand's (`tokenprobe man load > tokenprobe-load.1`).
+    Man {
+        /// The subcommand; the whole binary's page without it.
+        subcommand: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let mut text = Vec::new();
+    match cli.command {
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "tokenprobe", &mut text);
+            return print(&text);
+        }
+        Command::Man { subcommand } => {
+            let cli = Cli::command();
+            let page = match subcommand {
+                None => cli,
+                Some(name) => match cli.find_subcommand(&name) {
+                    Some(sub) => sub
+                        .clone()
+                        .name(format!("tokenprobe-{name}"))
+                        .bin_name(format!("tokenprobe {name}"))
+                        .version(env!("CARGO_PKG_VERSION")),
+                    None => return fail(&format!("man: no subcommand {name:?}")),
+                },
+            };
+            return match clap_mangen::Man::new(page).render(&mut text) {
+                Ok(()) => print(&text),
+                Err(e) => fail(&format!("writing the man page: {e}")),
+            };
+        }
+        _ => {}
+    }
     // One crypto provider for every TLS connection the binary makes.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     // Every connection is a descriptor: the stub serving thousands of
@@ -68,12 +107,23 @@ fn main() -> ExitCode {
             Command::Report(args) => Ok(Some(load::report(args))),
             Command::Merge(args) => Ok(Some(load::merge(args))),
             Command::Compare(args) => Ok(Some(load::compare(args))),
+            Command::Completions { .. } | Command::Man { .. } => Ok(None),
         }
     });
     match result {
         Ok(Some(code)) => code,
         Ok(None) => ExitCode::SUCCESS,
         Err(e) => fail(&format!("{e:#}")),
+    }
+}
+
+/// Writes `text` to stdout; a reader that stopped early (`| head`) is not
+/// an error.
+fn print(text: &[u8]) -> ExitCode {
+    use std::io::Write as _;
+    match std::io::stdout().write_all(text) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => fail(&format!("stdout: {e}")),
+        _ => ExitCode::SUCCESS,
     }
 }
 
