@@ -6,6 +6,7 @@
 
 mod check;
 mod load;
+mod new;
 mod serve;
 
 use std::process::ExitCode;
@@ -43,6 +44,10 @@ enum Command {
     /// Serve the five systems on one port, as documented, with faults and
     /// quirks from a configuration file.
     Serve(serve::ServeArgs),
+    /// Write a commented scenario for a system, runnable as written against
+    /// the built-in stub (`--list`: the systems and client-authentication
+    /// methods).
+    New(new::NewArgs),
     /// Print a completion script for SHELL (e.g. `tokenprobe completions
     /// bash > ~/.local/share/bash-completion/completions/tokenprobe`).
     Completions {
@@ -61,6 +66,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let mut text = Vec::new();
     match cli.command {
+        Command::New(args) => return new::new(args),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "tokenprobe", &mut text);
             return print(&text);
@@ -107,7 +113,7 @@ fn main() -> ExitCode {
             Command::Report(args) => Ok(Some(load::report(args))),
             Command::Merge(args) => Ok(Some(load::merge(args))),
             Command::Compare(args) => Ok(Some(load::compare(args))),
-            Command::Completions { .. } | Command::Man { .. } => Ok(None),
+            Command::New(_) | Command::Completions { .. } | Command::Man { .. } => Ok(None),
         }
     });
     match result {
