@@ -104,7 +104,7 @@ pub(crate) fn scenario(system: System, auth: ClientAuth, check: bool) -> String 
          # secret from the environment, as the `staging:` comments show; never\n\
          # keep a real secret in the file. The keys commented out are optional.\n\n\
          name = \"{name}\"\n\
-         target = \"stub\"                 # staging: \"https://idp.example.com\"\n",
+         target = \"stub\"                 # staging: \"https://idp.example.com\" or \"${{TARGET_URL}}\"\n",
         if check { "check" } else { "load" },
     );
     if !check {
