@@ -541,6 +541,27 @@ fn the_result_says_how_the_engine_ended() {
         (Ending::DriverBottleneck, vec![50.0])
     );
     assert_eq!((r.run_id.as_deref(), r.shard), (Some("r1"), Some([2, 3])));
+    // A repeat whose first step found the driver behind, above a rate a
+    // threshold failed at in the first bisection: the engine's ending
+    // (driver), not the one the steps would give a ladder (found).
+    let mut s = spec();
+    s.repeat = 1;
+    let mut engine = Engine::new(s.clone());
+    let mut steps = Vec::new();
+    while let Some(rate) = engine.next_rate() {
+        let verdict = match (engine.capacities().len(), rate) {
+            (1, _) => driver(),
+            (_, r) if r <= 200.0 => Verdict::Pass,
+            _ => fail(),
+        };
+        engine.record(rate, &verdict);
+        steps.push(step(steps.len() + 1, rate, verdict));
+        assert!(steps.len() < 100);
+    }
+    assert_eq!(engine.ending(), Some(Ending::DriverBottleneck));
+    assert_eq!(ladder_ending(&steps), Ending::Found);
+    let r = result(&plan, &s, &engine, steps, false, wall, took);
+    assert_eq!(r.ending, Ending::DriverBottleneck);
 }
 
 /// Shard `i` of a run's search: its `search.json` (steps at 50, 100
