@@ -8,14 +8,11 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use clap::Args;
-use serde::Deserialize;
-use tokenprobe_client::Transport;
-use tokenprobe_config::{ConfigError, Expanded, Setup, Tables, duration};
+use tokenprobe_config::duration;
 use tokenprobe_conformance::catalog::System;
-use tokenprobe_conformance::endpoint::{Options, Target};
 use tokenprobe_conformance::report;
 use tokenprobe_conformance::run::{Outcome, Selection, run};
-use tokenprobe_stub::StubHandle;
+use tokenprobe_conformance::scenario::Scenario;
 
 use crate::load::{say, setup_error, wait_for_signal};
 
@@ -64,66 +61,26 @@ fn system(s: &str) -> Result<System, String> {
     })
 }
 
-/// The tables only `check` reads; a load scenario's own are accepted, so
-/// that one file serves both.
-#[derive(Deserialize, Default)]
-struct CheckTables {
-    #[serde(default)]
-    check: CheckSettings,
-}
-
-impl Tables for CheckTables {
-    const KEYS: &'static [&'static str] = &["check", "load", "limits", "thresholds", "output"];
-}
-
-/// `[check]`.
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct CheckSettings {
-    /// `cognito` (Amazon Cognito's contract) or `rfc6749` (any
-    /// client-credentials server: Cognito-only claims not required).
-    #[serde(default)]
-    mode: Mode,
-    /// The JWKS path under the `cognito` base URL.
-    jwks_path: Option<String>,
-    /// The pause before each negative check.
-    #[serde(default, deserialize_with = "duration::optional")]
-    spacing: Option<Duration>,
-}
-
-#[derive(Deserialize, Default, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-enum Mode {
-    #[default]
-    Cognito,
-    Rfc6749,
-}
-
-fn read(path: &Path) -> Result<(Setup, CheckSettings), ConfigError> {
-    let text = tokenprobe_config::read_text(path)?;
-    let origin = path.display().to_string();
-    let (setup, tables): (Setup, CheckTables) = Expanded::new(&text, &origin)?.read()?;
-    Ok((setup, tables.check))
-}
-
 #[allow(clippy::print_stderr)]
 pub(crate) async fn check(args: CheckArgs) -> ExitCode {
     let Some(path) = &args.config else {
         say(report::catalog().trim_end());
         return ExitCode::SUCCESS;
     };
-    let (setup, settings) = match read(path) {
+    let scenario = match Scenario::read(path) {
         Ok(c) => c,
         Err(e) => return setup_error(&e),
     };
+    let (setup, settings) = (&scenario.setup, &scenario.settings);
     let warnings = setup.warnings();
     for w in &warnings {
         eprintln!("tokenprobe: warning: {w}");
     }
-    let (stub, targets) = match targets(&setup, &settings).await {
+    let (started, targets) = match scenario.targets().await {
         Ok(t) => t,
         Err(e) => return setup_error(&e),
     };
+    let stub = started.stub;
     if let Some(stub) = &stub {
         eprintln!(
             "tokenprobe: checking the built-in stub at {}",
@@ -202,27 +159,6 @@ pub(crate) async fn check(args: CheckArgs) -> ExitCode {
     } else {
         ExitCode::from(1)
     }
-}
-
-/// One target per flow; the stub first when the target is `stub`.
-async fn targets(
-    setup: &Setup,
-    settings: &CheckSettings,
-) -> Result<(Option<StubHandle>, Vec<Target>), String> {
-    let started = setup.start().await?;
-    let options = Options {
-        generic: settings.mode == Mode::Rfc6749,
-        jwks_path: settings.jwks_path.clone(),
-    };
-    let mut targets = Vec::new();
-    for (i, flow) in setup.flows.iter().enumerate() {
-        let transport = Transport::new(&setup.http).map_err(|e| e.to_string())?;
-        let target = Target::discover(flow, &started.base, transport)
-            .await
-            .map_err(|e| format!("flow {} ({}): {e}", i + 1, flow.system()))?;
-        targets.push(target.with_options(options.clone()));
-    }
-    Ok((started.stub, targets))
 }
 
 fn write_outputs(args: &CheckArgs, r: &tokenprobe_conformance::run::Report) -> Result<(), String> {

@@ -18,3 +18,4 @@ pub mod endpoint;
 pub mod evidence;
 pub mod report;
 pub mod run;
+pub mod scenario;
