@@ -121,6 +121,7 @@ fn trial(
 
 /// One check: a pass (a warning says so), a skip as an ignored test with
 /// its reason, a failure with its evidence.
+#[allow(clippy::print_stdout)]
 fn run_check(
     runtime: &Runtime,
     entry: &'static Entry,
