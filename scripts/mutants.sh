@@ -26,7 +26,7 @@ case "$target" in
   protocol) scope=(--package tokenprobe-protocol) ;;
   load) scope=(--package tokenprobe-load
                -f crates/load/src/schedule.rs -f 'crates/load/src/recorder/*.rs'
-               -f crates/load/src/compare.rs -f crates/load/src/search.rs
+               -f crates/load/src/compare.rs -f 'crates/load/src/search/*.rs'
                -f crates/load/src/threshold.rs -f crates/load/src/merge.rs
                --cargo-test-arg=--lib) ;;
   *) echo "unknown target $target (expected protocol or load)" >&2; exit 2 ;;
