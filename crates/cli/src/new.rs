@@ -16,14 +16,14 @@ use crate::load::{say, setup_error};
 #[derive(Args)]
 pub(crate) struct NewArgs {
     /// The system: cognito, cess, venafi, veeva or vcd.
-    #[arg(required_unless_present = "list", value_parser = system)]
+    #[arg(required_unless_present = "list")]
     system: Option<System>,
     /// A `check` scenario (with `[check]`, without load settings).
     #[arg(long)]
     check: bool,
     /// For cognito: client_secret_basic (default), client_secret_post,
     /// client_secret_jwt or private_key_jwt.
-    #[arg(long, value_parser = auth)]
+    #[arg(long)]
     auth: Option<ClientAuth>,
     /// Write it here instead of to standard output (an existing file is
     /// left alone).
@@ -32,23 +32,6 @@ pub(crate) struct NewArgs {
     /// Name the systems and the client-authentication methods, and exit.
     #[arg(long, exclusive = true)]
     list: bool,
-}
-
-fn system(s: &str) -> Result<System, String> {
-    System::from_name(s).ok_or_else(|| {
-        let names: Vec<&str> = System::ALL.iter().map(|s| s.name()).collect();
-        format!("{s:?} is not one of {}", names.join(", "))
-    })
-}
-
-fn auth(s: &str) -> Result<ClientAuth, String> {
-    ClientAuth::ALL
-        .into_iter()
-        .find(|a| a.method_name() == s)
-        .ok_or_else(|| {
-            let names: Vec<&str> = ClientAuth::ALL.iter().map(|a| a.method_name()).collect();
-            format!("{s:?} is not one of {}", names.join(", "))
-        })
 }
 
 pub(crate) fn new(args: NewArgs) -> ExitCode {

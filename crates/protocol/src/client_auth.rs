@@ -40,6 +40,20 @@ pub enum ClientAuth {
     PrivateKeyJwt,
 }
 
+impl std::str::FromStr for ClientAuth {
+    type Err = crate::UnknownName;
+
+    /// By its RFC 8414 name (`client_secret_basic`, …).
+    fn from_str(name: &str) -> Result<ClientAuth, crate::UnknownName> {
+        ClientAuth::ALL
+            .into_iter()
+            .find(|a| a.method_name() == name)
+            .ok_or_else(|| {
+                crate::UnknownName::among(name, ClientAuth::ALL.map(ClientAuth::method_name))
+            })
+    }
+}
+
 /// What a client configures for a method: its secret, or a private key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Material {

@@ -141,3 +141,33 @@ impl std::fmt::Display for System {
         f.write_str(self.name())
     }
 }
+
+impl std::str::FromStr for System {
+    type Err = UnknownName;
+
+    fn from_str(name: &str) -> Result<System, UnknownName> {
+        System::from_name(name)
+            .ok_or_else(|| UnknownName::among(name, System::ALL.map(System::name)))
+    }
+}
+
+/// A name that is none of those a list knows (a system, a client
+/// authentication method), said with the list.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{given:?} is not one of {}", known.join(", "))]
+pub struct UnknownName {
+    /// The name given.
+    pub given: String,
+    /// The names known.
+    pub known: Vec<&'static str>,
+}
+
+impl UnknownName {
+    /// `given` is none of `known`.
+    pub fn among(given: &str, known: impl IntoIterator<Item = &'static str>) -> UnknownName {
+        UnknownName {
+            given: given.to_owned(),
+            known: known.into_iter().collect(),
+        }
+    }
+}

@@ -817,3 +817,23 @@ fn metadata_documents_are_read_up_to_their_limit() {
     assert_eq!(err, DiscoveryError::TooLarge(MAX_DOCUMENT_BYTES + 1));
     assert!(err.to_string().contains("262145 bytes"), "{err}");
 }
+
+/// A system and a client authentication method read by their names; an
+/// unknown name is refused with the names known.
+#[test]
+fn systems_and_methods_parse_by_name() {
+    use tokenprobe_protocol::System;
+    for s in System::ALL {
+        assert_eq!(s.name().parse::<System>(), Ok(s));
+    }
+    for a in ClientAuth::ALL {
+        assert_eq!(a.method_name().parse::<ClientAuth>(), Ok(a));
+    }
+    let e = "keycloak".parse::<System>().unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "\"keycloak\" is not one of cognito, cess, venafi, veeva, vcd"
+    );
+    let e = "basic".parse::<ClientAuth>().unwrap_err();
+    assert_eq!(e.known.len(), 4);
+}
