@@ -1,0 +1,71 @@
+//! The cost of one client assertion per method, as `client_secret_jwt` and
+//! `private_key_jwt` sign one for every acquisition: tokenprobe's signer
+//! (aws-lc-rs, the key parsed once, the header encoded once) against
+//! jsonwebtoken signing the same claims with a key it also parsed once.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use jsonwebtoken::{EncodingKey, Header};
+use tokenprobe_client::ClientKey;
+use tokenprobe_protocol::Secret;
+use tokenprobe_protocol::client_auth::{AssertionClaims, AssertionSigner};
+use tokenprobe_protocol::jwt::Algorithm;
+
+fn pem(name: &str) -> String {
+    let path = format!(
+        "{}/../crates/stub/demo-keys/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn signing(c: &mut Criterion) {
+    let claims = AssertionClaims::new(
+        "tokenprobe-demo",
+        "https://idp.example.com/oauth2/token",
+        1_700_000_000,
+        "0123456789abcdef0123456789abcdef".into(),
+    );
+    let secret = Secret::new("demo-secret-of-thirty-two-bytes!");
+    let (es, rs) = (pem("client-es256.pem"), pem("client-rs256.pem"));
+    let ours = [
+        ("HS256", ClientKey::hmac(&secret, None).unwrap()),
+        (
+            "ES256",
+            ClientKey::from_pem(&Secret::new(es.clone()), Some(Algorithm::ES256), None).unwrap(),
+        ),
+        (
+            "RS256",
+            ClientKey::from_pem(&Secret::new(rs.clone()), Some(Algorithm::RS256), None).unwrap(),
+        ),
+    ];
+    let theirs = [
+        (
+            jsonwebtoken::Algorithm::HS256,
+            EncodingKey::from_secret(secret.expose().as_bytes()),
+        ),
+        (
+            jsonwebtoken::Algorithm::ES256,
+            EncodingKey::from_ec_pem(es.as_bytes()).unwrap(),
+        ),
+        (
+            jsonwebtoken::Algorithm::RS256,
+            EncodingKey::from_rsa_pem(rs.as_bytes()).unwrap(),
+        ),
+    ];
+    let mut group = c.benchmark_group("assertion");
+    for ((name, key), (alg, encoding)) in ours.iter().zip(&theirs) {
+        group.bench_function(format!("{name} tokenprobe"), |b| {
+            b.iter(|| key.sign(black_box(&claims)).unwrap());
+        });
+        let header = Header::new(*alg);
+        group.bench_function(format!("{name} jsonwebtoken"), |b| {
+            b.iter(|| jsonwebtoken::encode(&header, black_box(&claims), encoding).unwrap());
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, signing);
+criterion_main!(benches);
