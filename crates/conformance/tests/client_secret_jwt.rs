@@ -8,13 +8,8 @@
 
 mod support;
 
-use std::time::Duration;
-
 use tokenprobe_client::{ErrorKind, Flow, HttpOptions, Transport};
-use tokenprobe_conformance::catalog::{ENTRIES, System};
-use tokenprobe_conformance::endpoint::Target;
-use tokenprobe_conformance::report;
-use tokenprobe_conformance::run::{Outcome, Report, Selection, run};
+use tokenprobe_conformance::run::Report;
 use tokenprobe_stub::{Config, DEMO_ID, DEMO_KEY_CLIENT_ID, DEMO_SECRET, Stub};
 
 fn secret_jwt_flow(client_id: &str, secret: &str, extra: &str) -> tokenprobe_client::FlowConfig {
@@ -25,76 +20,22 @@ fn secret_jwt_flow(client_id: &str, secret: &str, extra: &str) -> tokenprobe_cli
 }
 
 async fn cognito_checks(config: Config) -> Report {
-    let stub = Stub::start(config).await.unwrap();
-    // Found by its issuer, so that the discovery checks run too.
-    let flow = secret_jwt_flow(
-        DEMO_ID,
-        DEMO_SECRET,
-        &format!("issuer = \"{}\"\n", stub.base_url()),
-    );
-    let transport = Transport::new(&HttpOptions::default()).unwrap();
-    let target = Target::discover(&flow, &stub.base_url(), transport)
-        .await
-        .unwrap();
-    let selection = Selection {
-        include_negative: true,
-        spacing: Duration::ZERO,
-        ..Selection::default()
-    };
-    run(&[target], &selection, |_| {}).await
+    support::assertions::cognito_checks(config, |issuer| {
+        secret_jwt_flow(DEMO_ID, DEMO_SECRET, issuer)
+    })
+    .await
 }
 
 #[tokio::test]
 async fn every_cognito_check_holds_for_a_client_that_signs_with_its_secret() {
     let r = cognito_checks(support::fast_config()).await;
-    let cognito = ENTRIES
-        .iter()
-        .filter(|e| e.systems.contains(&System::Cognito))
-        .count();
-    assert_eq!(r.verdicts.len(), cognito, "{}", report::table(&r));
-    for v in &r.verdicts {
-        // RFC-08 is about a client that used HTTP Basic.
-        let expected = match v.id {
-            "RFC-08" => Outcome::Skip,
-            _ => Outcome::Pass,
-        };
-        assert_eq!(v.outcome, expected, "{}", report::line(v));
-        for e in &v.evidence {
-            let text = format!("{e:?}");
-            assert!(
-                !text.contains("eyJ") && !text.contains(DEMO_SECRET),
-                "{}: {text}",
-                v.id
-            );
-        }
-    }
+    support::assertions::every_cognito_check_holds(&r, &[DEMO_SECRET]);
 }
 
 #[tokio::test]
 async fn a_server_that_does_not_verify_assertions_fails_the_checks_that_send_bad_ones() {
-    let config = Config::from_toml(
-        "[jwt]\nalgorithm = \"ES256\"\n[faults.cognito]\nquirks = [\"any-password-accepted\"]\n",
-        "q.toml",
-    )
-    .unwrap();
-    let r = cognito_checks(config).await;
-    let not_passed: Vec<(&str, Outcome)> = r
-        .verdicts
-        .iter()
-        .filter(|v| v.outcome != Outcome::Pass && v.id != "RFC-08")
-        .map(|v| (v.id, v.outcome))
-        .collect();
-    assert_eq!(
-        not_passed,
-        [
-            ("CG-08", Outcome::Fail),
-            ("PK-01", Outcome::Fail),
-            ("PK-02", Outcome::Fail),
-            ("PK-03", Outcome::Warn),
-        ],
-        "{}",
-        report::table(&r)
-    );
+    let r = cognito_checks(support::assertions::lax_config()).await;
+    support::assertions::only_the_bad_assertions_pass(&r);
 }
 
 async fn acquire(
@@ -111,17 +52,9 @@ async fn acquire(
         .map_err(|e| e.error)
 }
 
-/// The stub refuses a jti it has seen: ten in a row means ten assertions.
 #[tokio::test]
 async fn each_acquisition_signs_a_fresh_assertion() {
-    let stub = Stub::start(support::fast_config()).await.unwrap();
-    let mut config = secret_jwt_flow(DEMO_ID, DEMO_SECRET, "");
-    config.default_base_url(&stub.base_url());
-    let flow = Flow::new(&config).unwrap();
-    let transport = Transport::new(&HttpOptions::default()).unwrap();
-    for _ in 0..10 {
-        flow.acquire(&transport).await.unwrap();
-    }
+    support::assertions::ten_fresh_assertions(secret_jwt_flow(DEMO_ID, DEMO_SECRET, "")).await;
 }
 
 /// A wrong secret, and the key client's public key used as an HMAC secret

@@ -7,13 +7,8 @@
 
 mod support;
 
-use std::time::Duration;
-
 use tokenprobe_client::{ErrorKind, Flow, HttpOptions, Transport};
-use tokenprobe_conformance::catalog::{ENTRIES, System};
-use tokenprobe_conformance::endpoint::Target;
-use tokenprobe_conformance::report;
-use tokenprobe_conformance::run::{Outcome, Report, Selection, run};
+use tokenprobe_conformance::run::{Outcome, Report};
 use tokenprobe_stub::{Config, DEMO_KEY_CLIENT_ID, Stub};
 
 const ES256: &str = "../../crates/stub/demo-keys/client-es256.pem";
@@ -29,87 +24,27 @@ fn key_flow(key: &str, extra: &str) -> tokenprobe_client::FlowConfig {
 }
 
 async fn cognito_checks(config: Config, key: &str) -> Report {
-    let stub = Stub::start(config).await.unwrap();
-    // Found by its issuer, so that the discovery checks run too.
-    let flow = key_flow(key, &format!("issuer = \"{}\"\n", stub.base_url()));
-    let transport = Transport::new(&HttpOptions::default()).unwrap();
-    let target = Target::discover(&flow, &stub.base_url(), transport)
-        .await
-        .unwrap();
-    let selection = Selection {
-        include_negative: true,
-        spacing: Duration::ZERO,
-        ..Selection::default()
-    };
-    run(&[target], &selection, |_| {}).await
+    support::assertions::cognito_checks(config, |issuer| key_flow(key, issuer)).await
 }
 
 #[tokio::test]
 async fn every_cognito_check_holds_for_a_client_with_a_key() {
     for key in [ES256, RS256] {
         let r = cognito_checks(support::fast_config(), key).await;
-        let cognito = ENTRIES
-            .iter()
-            .filter(|e| e.systems.contains(&System::Cognito))
-            .count();
-        assert_eq!(r.verdicts.len(), cognito, "{}", report::table(&r));
-        for v in &r.verdicts {
-            // RFC-08 is about a client that used HTTP Basic.
-            let expected = match v.id {
-                "RFC-08" => Outcome::Skip,
-                _ => Outcome::Pass,
-            };
-            assert_eq!(v.outcome, expected, "{key}: {}", report::line(v));
-        }
-        // The assertions never reach the evidence.
-        for v in &r.verdicts {
-            for e in &v.evidence {
-                let text = format!("{e:?}");
-                assert!(!text.contains("eyJ"), "{}: {text}", v.id);
-            }
-        }
+        support::assertions::every_cognito_check_holds(&r, &[]);
     }
 }
 
 #[tokio::test]
 async fn a_server_that_does_not_verify_assertions_fails_the_checks_that_send_bad_ones() {
-    let config = Config::from_toml(
-        "[jwt]\nalgorithm = \"ES256\"\n[faults.cognito]\nquirks = [\"any-password-accepted\"]\n",
-        "q.toml",
-    )
-    .unwrap();
-    let r = cognito_checks(config, ES256).await;
-    let not_passed: Vec<(&str, Outcome)> = r
-        .verdicts
-        .iter()
-        .filter(|v| v.outcome != Outcome::Pass && v.id != "RFC-08")
-        .map(|v| (v.id, v.outcome))
-        .collect();
-    assert_eq!(
-        not_passed,
-        [
-            ("CG-08", Outcome::Fail),
-            ("PK-01", Outcome::Fail),
-            ("PK-02", Outcome::Fail),
-            ("PK-03", Outcome::Warn),
-        ],
-        "{}",
-        report::table(&r)
-    );
+    let r = cognito_checks(support::assertions::lax_config(), ES256).await;
+    support::assertions::only_the_bad_assertions_pass(&r);
 }
 
 #[tokio::test]
 async fn each_acquisition_signs_a_fresh_assertion() {
-    let stub = Stub::start(support::fast_config()).await.unwrap();
     // A kid in the header: the demo client's PEM keys have none and fit it.
-    let mut config = key_flow(ES256, "key_id = \"any-kid\"\n");
-    config.default_base_url(&stub.base_url());
-    let flow = Flow::new(&config).unwrap();
-    let transport = Transport::new(&HttpOptions::default()).unwrap();
-    // The stub refuses a jti it has seen: ten in a row means ten assertions.
-    for _ in 0..10 {
-        flow.acquire(&transport).await.unwrap();
-    }
+    support::assertions::ten_fresh_assertions(key_flow(ES256, "key_id = \"any-kid\"\n")).await;
 }
 
 #[tokio::test]
@@ -154,11 +89,7 @@ fn keys_that_do_not_fit_are_configuration_errors() {
 /// takes any credential: (outcome there, outcome here).
 async fn on_both(id: &str) -> (Outcome, Outcome) {
     let entry = tokenprobe_conformance::catalog::entry_for(id).unwrap();
-    let lax = Config::from_toml(
-        "[jwt]\nalgorithm = \"ES256\"\n[faults.cognito]\nquirks = [\"any-password-accepted\"]\n",
-        "q.toml",
-    )
-    .unwrap();
+    let lax = support::assertions::lax_config();
     let mut outcomes = Vec::new();
     for config in [support::fast_config(), lax] {
         let stub = Stub::start(config).await.unwrap();

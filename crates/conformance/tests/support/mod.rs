@@ -2,6 +2,7 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod assertions;
 mod flows;
 
 #[allow(unused_imports)]
