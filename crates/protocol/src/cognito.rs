@@ -41,8 +41,8 @@ pub struct TokenRequest {
 }
 
 impl TokenRequest {
-    /// A request for `client_id`, authenticated by `auth` with its secret
-    /// (or, for `private_key_jwt`, its key).
+    /// A request for `client_id`, authenticated by `auth` with its
+    /// credential: a secret, or the signer of a JWT method's assertions.
     pub fn new(
         client_id: impl Into<String>,
         credential: impl Into<Credential>,
@@ -441,9 +441,10 @@ pub fn parse_request(req: &Request<Bytes>) -> Result<TokenRequest, Rejection> {
     with_scope(req, scope)
 }
 
-/// A `private_key_jwt` request as received: the assertion unverified (the
-/// server checks it with the client's key), the client named by the body's
-/// `client_id` or else the assertion's `sub`.
+/// A client-assertion request as received (`private_key_jwt`, or
+/// `client_secret_jwt` for an HMAC one): the assertion unverified (the
+/// server checks it with the client's key or secret), the client named by
+/// the body's `client_id` or else the assertion's `sub`.
 fn assertion_request(
     other_method: bool,
     body_id: Option<String>,

@@ -118,7 +118,8 @@ impl Default for JwtConfig {
 pub struct CognitoClient {
     /// `client_id`.
     pub id: String,
-    /// `client_secret`, for a client that authenticates with one.
+    /// `client_secret`, for a client that authenticates with one (sent,
+    /// or as the HS256 key of its `client_secret_jwt` assertions).
     #[serde(default)]
     pub secret: Option<Secret>,
     /// PEM public keys (P-256 or RSA) of a `private_key_jwt` client.

@@ -34,7 +34,8 @@ pub(crate) struct State {
     pub(crate) verified: Mutex<HashMap<String, u64>>,
     /// Whether it serves HTTPS (the scheme of its discovery documents).
     pub(crate) tls: bool,
-    /// The `private_key_jwt` clients' keys and the assertions seen.
+    /// What verifies client assertions (the `private_key_jwt` clients' keys,
+    /// the `client_secret_jwt` clients' secrets) and the assertions seen.
     pub(crate) client_keys: crate::client_keys::ClientKeys,
 }
 
