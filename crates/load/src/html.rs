@@ -1,6 +1,9 @@
 //! `report.html`: one self-contained page (inline SVG made with plotters,
-//! no script, no network) with the percentile spectrum of every step, the
-//! latency percentiles over time, and the achieved rate and errors over time.
+//! no script, no network) with the percentile spectrum of each flow (every
+//! step's on demand), the latency percentiles over time, and the achieved
+//! rate and errors over time. Each chart says in a line how to read it,
+//! has its legend under it (never over the data) and its values in a table
+//! on demand.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -35,9 +38,91 @@ fn register_font() {
     });
 }
 
-/// A line chart as an SVG string; `x_label` formats the x axis, whose
-/// ticks are `x_keys` when given (else plotters chooses them).
+/// A chart as the page shows it: its SVG, its legend, its caption (how to
+/// read it), and its values in a table that opens on demand, at `x_keys`
+/// when given, else at every x.
+#[allow(clippy::too_many_arguments)]
 fn chart(
+    title: &str,
+    caption: &str,
+    x_desc: &str,
+    y_desc: &str,
+    series: &[Series],
+    x_label: &dyn Fn(&f64) -> String,
+    x_keys: Option<&[f64]>,
+    height: u32,
+) -> String {
+    let mut html = String::from("<figure>");
+    html.push_str(&svg(title, x_desc, y_desc, series, x_label, x_keys, height));
+    html.push_str("<ul class=\"legend\">");
+    for (i, (name, _)) in series.iter().enumerate() {
+        let RGBColor(r, g, b) = PALETTE[i % PALETTE.len()];
+        let _ = write!(
+            html,
+            "<li><span style=\"background:#{r:02x}{g:02x}{b:02x}\"></span>{}</li>",
+            escape(name)
+        );
+    }
+    let _ = write!(
+        html,
+        "</ul><figcaption>{}</figcaption>{}</figure>",
+        escape(caption),
+        values(x_desc, y_desc, series, x_label, x_keys)
+    );
+    html
+}
+
+/// A chart's values as a table, in a `<details>`: a row per x (each key,
+/// or every x drawn), a column per series, a series' nearest point at a
+/// key.
+fn values(
+    x_desc: &str,
+    y_desc: &str,
+    series: &[Series],
+    x_label: &dyn Fn(&f64) -> String,
+    x_keys: Option<&[f64]>,
+) -> String {
+    let xs: Vec<f64> = match x_keys {
+        Some(keys) => keys.to_vec(),
+        None => {
+            let mut xs: Vec<f64> = series
+                .iter()
+                .flat_map(|(_, p)| p.iter().map(|(x, _)| *x))
+                .collect();
+            xs.sort_by(f64::total_cmp);
+            xs.dedup();
+            xs
+        }
+    };
+    let mut html = format!(
+        "<details><summary>values ({})</summary><table class=\"values\"><tr><th>{}</th>",
+        escape(y_desc),
+        escape(x_desc)
+    );
+    for (name, _) in series {
+        let _ = write!(html, "<th>{}</th>", escape(name));
+    }
+    html.push_str("</tr>");
+    for x in xs {
+        let _ = write!(html, "<tr><td>{}</td>", escape(&x_label(&x)));
+        for (_, points) in series {
+            let y = points
+                .iter()
+                .min_by(|a, b| (a.0 - x).abs().total_cmp(&(b.0 - x).abs()))
+                .filter(|(px, _)| x_keys.is_some() || *px == x)
+                .map_or(String::from("-"), |(_, y)| format!("{y:.2}"));
+            let _ = write!(html, "<td>{y}</td>");
+        }
+        html.push_str("</tr>");
+    }
+    html.push_str("</table></details>");
+    html
+}
+
+/// A line chart as an SVG string, without a legend (the page lists the
+/// series under it); `x_label` formats the x axis, whose ticks are
+/// `x_keys` when given (else plotters chooses them).
+fn svg(
     title: &str,
     x_desc: &str,
     y_desc: &str,
@@ -92,19 +177,10 @@ fn chart(
                 ("sans-serif", 13).into_font().color(&BLACK),
             ))?;
         }
-        for (i, (name, pts)) in series.iter().enumerate() {
+        for (i, (_, pts)) in series.iter().enumerate() {
             let color = PALETTE[i % PALETTE.len()];
-            c.draw_series(LineSeries::new(pts.iter().copied(), color.stroke_width(2)))?
-                .label(name.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
-                });
+            c.draw_series(LineSeries::new(pts.iter().copied(), color.stroke_width(2)))?;
         }
-        c.configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()?;
         root.present()?;
         Ok(())
     })();
@@ -137,7 +213,11 @@ fn head(title: &str) -> String {
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>{title}</title>\
          <style>body{{font-family:sans-serif;margin:2em;max-width:960px}}\
          pre{{background:#f6f6f6;padding:1em;overflow-x:auto}}th{{padding-right:1em}}\
-         .fail{{color:#b00}}.pass{{color:#070}}</style></head><body><h1>{title}</h1>",
+         .fail{{color:#b00}}.pass{{color:#070}}figure{{margin:1.5em 0}}\
+         figcaption{{color:#444;margin:.3em 0}}\
+         .legend{{list-style:none;padding:0;margin:.3em 0;display:flex;flex-wrap:wrap;gap:0 1.5em}}\
+         .legend span{{display:inline-block;width:1.4em;height:.3em;vertical-align:middle;margin-right:.4em}}\
+         .values td{{text-align:right;padding-right:1em}}</style></head><body><h1>{title}</h1>",
         title = escape(title)
     )
 }
@@ -147,6 +227,11 @@ fn escape(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
 }
+
+/// How to read a flow's latency over time.
+const OVER_TIME: &str = "Per second: the p50 and p99 of the acquisitions that started in it, from \
+                         the intended start (and p99 from the actual send): p99 rising alone is a \
+                         tail, both rising is saturation.";
 
 /// Where the percentile axis is labelled: 50, 90, 99, 99.9 and 99.99 %.
 const PERCENTILE_KEYS: [f64; 5] = [std::f64::consts::LOG10_2, 1.0, 2.0, 3.0, 4.0];
@@ -247,11 +332,15 @@ fn parameters(s: &Summary) -> String {
 /// time per flow (small multiples), errors and rate over time, the table.
 pub(crate) fn page(s: &Summary, log: &Log, error_log: &[(f64, String, f64)]) -> String {
     let totals = &log.totals;
-    let spectra: Vec<Series> = totals
-        .iter()
-        .filter(|(k, h)| k.outcome == Outcome::Ok && !h.is_empty())
-        .map(|(k, h)| (k.scope(), spectrum(h)))
-        .collect();
+    // Each flow's total first (all flows' too); its steps on demand.
+    let spectra = |steps: bool| -> Vec<Series> {
+        totals
+            .iter()
+            .filter(|(k, h)| k.outcome == Outcome::Ok && !h.is_empty())
+            .filter(|(k, _)| (k.step == Part::Total) != steps && k.step != Part::Service)
+            .map(|(k, h)| (k.scope(), spectrum(h)))
+            .collect()
+    };
     let all_ok = Key::all_ok();
     let mut rate: BTreeMap<u64, (f64, f64)> = BTreeMap::new();
     let mut errors: BTreeMap<String, BTreeMap<u64, (f64, f64)>> = BTreeMap::new();
@@ -280,17 +369,37 @@ pub(crate) fn page(s: &Summary, log: &Log, error_log: &[(f64, String, f64)]) -> 
     }
     html.push_str(&parameters(s));
     html.push_str(&chart(
-        "Percentile spectrum (successful acquisitions)",
+        "Percentile spectrum of each flow (successful acquisitions)",
+        "A point is the latency (up, from the intended start) that a share of a flow's acquisitions \
+         (across: 50 % … 99.99 %) stayed under; a line that turns up at the right is a tail.",
         "percentile",
         "latency (ms)",
-        &spectra,
+        &spectra(false),
         &percentile_label,
         Some(&PERCENTILE_KEYS),
         380,
     ));
+    let steps = spectra(true);
+    if !steps.is_empty() {
+        let _ = write!(
+            html,
+            "<details><summary>Each step's spectrum</summary>{}</details>",
+            chart(
+                "Percentile spectrum of each step (successful acquisitions)",
+                "As above, step by step: the step whose line rises with its flow's is where the time goes.",
+                "percentile",
+                "latency (ms)",
+                &steps,
+                &percentile_label,
+                Some(&PERCENTILE_KEYS),
+                380,
+            )
+        );
+    }
     for flow in s.flows.keys() {
         html.push_str(&chart(
             &format!("{flow}: latency over time (successful)"),
+            OVER_TIME,
             "time since start",
             "latency (ms)",
             &over_time(s, log, flow),
@@ -302,6 +411,7 @@ pub(crate) fn page(s: &Summary, log: &Log, error_log: &[(f64, String, f64)]) -> 
     if s.flows.is_empty() {
         html.push_str(&chart(
             "Latency over time (successful)",
+            OVER_TIME,
             "time since start",
             "latency (ms)",
             &over_time(s, log, crate::recorder::ALL_FLOWS),
@@ -312,6 +422,8 @@ pub(crate) fn page(s: &Summary, log: &Log, error_log: &[(f64, String, f64)]) -> 
     }
     html.push_str(&chart(
         "Achieved rate over time (successful acquisitions)",
+        "Successful acquisitions a second, by the second they started in: a dip is the server \
+         falling behind or refusing.",
         "time since start",
         "per second",
         &[("ok/s".into(), rate.into_values().collect())],
@@ -338,6 +450,8 @@ pub(crate) fn page(s: &Summary, log: &Log, error_log: &[(f64, String, f64)]) -> 
     if !by_label.is_empty() {
         html.push_str(&chart(
             "Errors over time, by label (per second)",
+            "Failed acquisitions a second, one line per error label (the table's): when each kind \
+             began and stopped.",
             "time since start",
             "per second",
             &by_label,
@@ -367,6 +481,7 @@ pub(crate) fn search_page(r: &crate::search::SearchResult) -> String {
     let _ = write!(html, "<p><b>{}</b></p>", escape(&r.conclusion()));
     html.push_str(&chart(
         "Latency against the offered rate (successful acquisitions, from the intended start)",
+        "One point per step: where p99 leaves p50 behind is the knee.",
         "offered rate",
         "latency (ms)",
         &[
@@ -379,6 +494,7 @@ pub(crate) fn search_page(r: &crate::search::SearchResult) -> String {
     ));
     html.push_str(&chart(
         "Errors against the offered rate",
+        "One point per step: the share of its acquisitions that failed.",
         "offered rate",
         "errors (%)",
         &[("errors".into(), series(&|s| Some(s.error_rate * 100.0)))],
@@ -423,6 +539,8 @@ pub(crate) fn compare_page(
         }
         html.push_str(&chart(
             &format!("{}: percentile spectrum, base and new", key.scope()),
+            "The same flow in both runs: where the new line lies above the base, new is slower at \
+             that percentile (the table says whether beyond the noise).",
             "percentile",
             "latency (ms)",
             &[("base".into(), spectrum(b)), ("new".into(), spectrum(n))],

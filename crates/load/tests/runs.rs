@@ -204,17 +204,69 @@ async fn the_interval_log_reads_back_with_hdrhistogram_and_re_renders() {
         .find("<th align=\"left\">model</th><td>open")
         .expect("the parameters");
     assert!(parameters < html.find("<svg").unwrap());
-    let labels: Vec<&str> = html
-        .split("</text>")
-        .filter_map(|t| t.rsplit('>').next())
-        .map(str::trim)
-        .filter(|t| t.ends_with('%'))
+    // Each chart's drawn text, its SVG alone.
+    let svgs: Vec<&str> = html
+        .split("<svg")
+        .skip(1)
+        .map(|rest| rest.split("</svg>").next().unwrap())
         .collect();
-    assert_eq!(
-        labels,
-        ["50%", "90%", "99%", "99.9%", "99.99%"],
-        "{labels:?}"
+    let texts = |svg: &str| -> Vec<String> {
+        svg.split("</text>")
+            .filter_map(|t| t.rsplit('>').next())
+            .map(|t| t.trim().to_owned())
+            .collect()
+    };
+    // Two spectra (the flows' totals, then each step's on demand), each
+    // labelled at the percentiles people quote and nowhere else.
+    let spectra: Vec<&&str> = svgs
+        .iter()
+        .filter(|s| s.contains("Percentile spectrum"))
+        .collect();
+    assert_eq!(spectra.len(), 2);
+    for svg in &spectra {
+        let labels: Vec<String> = texts(svg)
+            .into_iter()
+            .filter(|t| t.ends_with('%'))
+            .collect();
+        assert_eq!(
+            labels,
+            ["50%", "90%", "99%", "99.9%", "99.99%"],
+            "{labels:?}"
+        );
+    }
+    // At a glance: the first spectrum draws the flows' totals only, its
+    // legend under it, not over the data (no series named in any SVG); the
+    // steps wait in a <details>; every chart has its caption and its values.
+    let first = html.split("<svg").nth(1).unwrap();
+    let legend = first
+        .split("<ul class=\"legend\">")
+        .nth(1)
+        .unwrap()
+        .split("</ul>")
+        .next()
+        .unwrap();
+    assert!(
+        legend.contains("all/total") && legend.contains("cess/total"),
+        "{legend}"
     );
+    assert!(!legend.contains("cess/token"), "{legend}");
+    for svg in &svgs {
+        let names = texts(svg);
+        assert!(
+            !names
+                .iter()
+                .any(|t| t.contains("/total") || t.contains("/token")),
+            "{names:?}"
+        );
+    }
+    let steps = html
+        .find("<details><summary>Each step's spectrum")
+        .expect("steps on demand");
+    assert!(html[steps..].contains("cess/token"));
+    let figures = html.matches("<figure>").count();
+    assert_eq!(figures, svgs.len());
+    assert_eq!(html.matches("<figcaption>").count(), figures);
+    assert_eq!(html.matches("<details><summary>values").count(), figures);
     assert!(html.contains("cess: latency over time"));
     for fetch in ["<script", "<link", "src=", "href=", "url(", "@import"] {
         assert!(!html.contains(fetch), "{fetch}");
