@@ -63,10 +63,11 @@ const DRAWS: usize = 400;
 /// A change smaller than this (relative) is `same`, however sure.
 pub const MIN_EFFECT: f64 = 0.05;
 
-/// A row's verdict.
+/// How a row changed from the base run to the new: the verdict of a
+/// comparison row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Verdict {
+pub enum Change {
     /// Lower than the base, beyond the noise.
     Better,
     /// Within the noise, or under the minimum effect.
@@ -136,7 +137,7 @@ pub struct Row {
     #[serde(default)]
     pub drift_ms: f64,
     /// How it compares.
-    pub verdict: Verdict,
+    pub verdict: Change,
     /// The rule it breaks, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub breaks: Option<String>,
@@ -152,7 +153,7 @@ pub struct ErrorRow {
     /// Fraction.
     pub new: f64,
     /// How it compares.
-    pub verdict: Verdict,
+    pub verdict: Change,
     /// The rule it breaks, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub breaks: Option<String>,
@@ -335,23 +336,23 @@ fn latency_row(
     })
 }
 
-fn verdict(m: &Measured, min_ms: f64) -> Verdict {
+fn verdict(m: &Measured, min_ms: f64) -> Change {
     let shift = (m.ms[1] - m.ms[0]).abs();
     let large = shift >= min_ms && shift > 2.0 * m.drift_ms;
     let change = m.change;
     if m.noise[0] > 0.0 && change > MIN_EFFECT && large {
-        Verdict::Worse
+        Change::Worse
     } else if m.noise[1] < 0.0 && change < -MIN_EFFECT && large {
-        Verdict::Better
+        Change::Better
     } else {
-        Verdict::Same
+        Change::Same
     }
 }
 
 /// The rule a row breaks: only a `worse` row, by more than the rule's
 /// limit (`change` a fraction; the limit in percent or percentage points).
-fn broken_rule(rule: Option<&Rule>, verdict: Verdict, change: f64) -> Option<String> {
-    rule.filter(|r| verdict == Verdict::Worse && change * 100.0 > r.limit)
+fn broken_rule(rule: Option<&Rule>, verdict: Change, change: f64) -> Option<String> {
+    rule.filter(|r| verdict == Change::Worse && change * 100.0 > r.limit)
         .map(|r| r.text.clone())
 }
 
@@ -367,11 +368,11 @@ fn error_row(flow: String, base: (u64, u64), new: (u64, u64), rule: Option<&Rule
     let diff = np - bp;
     // Two standard errors (≥ 0) away: the sign of `diff` follows.
     let verdict = if diff > 2.0 * se {
-        Verdict::Worse
+        Change::Worse
     } else if -diff > 2.0 * se {
-        Verdict::Better
+        Change::Better
     } else {
-        Verdict::Same
+        Change::Same
     };
     let breaks = broken_rule(rule, verdict, diff);
     ErrorRow {
@@ -536,61 +537,58 @@ mod tests {
             noise,
             drift_ms,
         };
-        assert_eq!(verdict(&m(0.5, [0.1, 0.9], 10.0, 0.0), 1.0), Verdict::Worse);
-        assert_eq!(verdict(&m(0.5, [-0.1, 0.9], 10.0, 0.0), 1.0), Verdict::Same);
+        assert_eq!(verdict(&m(0.5, [0.1, 0.9], 10.0, 0.0), 1.0), Change::Worse);
+        assert_eq!(verdict(&m(0.5, [-0.1, 0.9], 10.0, 0.0), 1.0), Change::Same);
         assert_eq!(
             verdict(&m(0.03, [0.01, 0.05], 100.0, 0.0), 1.0),
-            Verdict::Same
+            Change::Same
         );
-        assert_eq!(verdict(&m(0.5, [0.1, 0.9], 0.8, 0.0), 1.0), Verdict::Same);
+        assert_eq!(verdict(&m(0.5, [0.1, 0.9], 0.8, 0.0), 1.0), Change::Same);
         assert_eq!(
             verdict(&m(-0.5, [-0.9, -0.1], 10.0, 0.0), 1.0),
-            Verdict::Better
+            Change::Better
         );
         // A run whose own halves differ by 3 ms cannot call a 5 ms change,
         // but can call a 10 ms one.
-        assert_eq!(verdict(&m(0.5, [0.1, 0.9], 10.0, 3.0), 1.0), Verdict::Same);
-        assert_eq!(verdict(&m(1.0, [0.5, 1.5], 10.0, 3.0), 1.0), Verdict::Worse);
+        assert_eq!(verdict(&m(0.5, [0.1, 0.9], 10.0, 3.0), 1.0), Change::Same);
+        assert_eq!(verdict(&m(1.0, [0.5, 1.5], 10.0, 3.0), 1.0), Change::Worse);
         // Each bound is strict: a change of exactly twice the drift, a
         // noise interval that touches 0, a change of exactly the minimum
         // effect is no verdict, either way.
-        assert_eq!(verdict(&m(0.5, [0.1, 0.9], 10.0, 2.5), 1.0), Verdict::Same);
+        assert_eq!(verdict(&m(0.5, [0.1, 0.9], 10.0, 2.5), 1.0), Change::Same);
         assert_eq!(
             verdict(&m(-0.5, [-0.9, -0.1], 10.0, 2.5), 1.0),
-            Verdict::Same
+            Change::Same
         );
-        assert_eq!(verdict(&m(0.5, [0.0, 0.9], 10.0, 0.0), 1.0), Verdict::Same);
-        assert_eq!(
-            verdict(&m(-0.5, [-0.9, 0.0], 10.0, 0.0), 1.0),
-            Verdict::Same
-        );
+        assert_eq!(verdict(&m(0.5, [0.0, 0.9], 10.0, 0.0), 1.0), Change::Same);
+        assert_eq!(verdict(&m(-0.5, [-0.9, 0.0], 10.0, 0.0), 1.0), Change::Same);
         let edge = MIN_EFFECT;
         assert_eq!(
             verdict(&m(edge, [0.01, 0.09], 100.0, 0.0), 1.0),
-            Verdict::Same
+            Change::Same
         );
         assert_eq!(
             verdict(&m(-edge, [-0.09, -0.01], 100.0, 0.0), 1.0),
-            Verdict::Same
+            Change::Same
         );
         // Better needs all three too: sure but small, or sure and large
         // enough but under the minimum effect, is the same.
         assert_eq!(
             verdict(&m(-0.01, [-0.02, -0.001], 10.0, 0.0), 1.0),
-            Verdict::Same
+            Change::Same
         );
         assert_eq!(
             verdict(&m(-0.03, [-0.05, -0.01], 100.0, 0.0), 1.0),
-            Verdict::Same
+            Change::Same
         );
         // The shift floor is inclusive: 1 ms of a 10 ms p50 (10 %) counts.
         assert_eq!(
             verdict(&m(0.1, [0.05, 0.15], 10.0, 0.0), 1.0),
-            Verdict::Worse
+            Change::Worse
         );
         assert_eq!(
             verdict(&m(-0.1, [-0.15, -0.05], 10.0, 0.0), 1.0),
-            Verdict::Better
+            Change::Better
         );
         // A pool of nothing has no percentile, even with values in it.
         assert_eq!(percentile(&mut [(5, 0)], 50.0), None);
@@ -694,13 +692,13 @@ mod tests {
             p50.change
         );
         assert!(
-            c.latency.iter().all(|r| r.verdict == Verdict::Worse),
+            c.latency.iter().all(|r| r.verdict == Change::Worse),
             "{:?}",
             c.latency
         );
         assert_eq!(c.errors.len(), 2);
         assert!(
-            (c.errors[0].base - 0.01 / 1.01).abs() < 1e-9 && c.errors[0].verdict == Verdict::Worse
+            (c.errors[0].base - 0.01 / 1.01).abs() < 1e-9 && c.errors[0].verdict == Change::Worse
         );
         assert_eq!(c.errors[1].flow, crate::recorder::ALL_FLOWS);
         assert_eq!(
@@ -718,7 +716,7 @@ mod tests {
         crate::output::comparison(&c, &out).unwrap();
         let json: Comparison =
             serde_json::from_slice(&std::fs::read(out.join("compare.json")).unwrap()).unwrap();
-        let words = |c: &Comparison| -> Vec<(String, Verdict, Option<String>)> {
+        let words = |c: &Comparison| -> Vec<(String, Change, Option<String>)> {
             let rows = c
                 .latency
                 .iter()
@@ -735,9 +733,7 @@ mod tests {
         assert!(page.contains("cess/total") && page.contains("cess/token"));
         // Against itself: nothing changes, nothing breaks.
         let same = compare(&base, &base, &rules, 1).unwrap();
-        assert!(
-            same.broken().is_empty() && same.latency.iter().all(|r| r.verdict == Verdict::Same)
-        );
+        assert!(same.broken().is_empty() && same.latency.iter().all(|r| r.verdict == Change::Same));
         assert!(table(&same).contains("no rule broken"));
         let err = compare(&base, &other, &rules, 1).unwrap_err().to_string();
         assert!(
@@ -778,12 +774,12 @@ mod tests {
         let rules = parse_rules("p99=10%").unwrap();
         let rule = rules.first();
         let broken = |verdict, change| broken_rule(rule, verdict, change);
-        assert_eq!(broken(Verdict::Worse, 0.11).as_deref(), Some("p99=10%"));
-        assert_eq!(broken(Verdict::Worse, 0.10), None);
-        assert_eq!(broken(Verdict::Worse, 0.05), None);
-        assert_eq!(broken(Verdict::Same, 0.5), None);
-        assert_eq!(broken(Verdict::Better, 0.5), None);
-        assert_eq!(broken_rule(None, Verdict::Worse, 0.5), None);
+        assert_eq!(broken(Change::Worse, 0.11).as_deref(), Some("p99=10%"));
+        assert_eq!(broken(Change::Worse, 0.10), None);
+        assert_eq!(broken(Change::Worse, 0.05), None);
+        assert_eq!(broken(Change::Same, 0.5), None);
+        assert_eq!(broken(Change::Better, 0.5), None);
+        assert_eq!(broken_rule(None, Change::Worse, 0.5), None);
     }
 
     #[test]
@@ -827,7 +823,7 @@ mod tests {
             let mut rng = StdRng::seed_from_u64(seed);
             let m = latency_row(&base, &new, 50.0, &mut rng).unwrap();
             beyond += usize::from(m.noise[0] > 0.0);
-            worse += usize::from(verdict(&m, 1.0) == Verdict::Worse);
+            worse += usize::from(verdict(&m, 1.0) == Change::Worse);
         }
         (beyond, worse)
     }
@@ -864,24 +860,24 @@ mod tests {
         let row = |base, new| error_row("cess".into(), base, new, rule.first());
         // 0.1 % → 2 % over 10,000 each: 19 standard errors.
         let r = row((9_990, 10), (9_800, 200));
-        assert_eq!(r.verdict, Verdict::Worse);
+        assert_eq!(r.verdict, Change::Worse);
         assert_eq!(r.breaks.as_deref(), Some("error_rate=1pp"));
         assert!((r.new - 0.02).abs() < 1e-12 && (r.base - 0.001).abs() < 1e-12);
         // 0.1 % → 0.15 %: within two standard errors (about 0.05 pp).
         let r = row((9_990, 10), (9_985, 15));
-        assert_eq!(r.verdict, Verdict::Same);
+        assert_eq!(r.verdict, Change::Same);
         assert_eq!(r.breaks, None);
         // 0.1 % → 1 %: worse, under the 1 pp rule.
         let r = row((9_990, 10), (9_900, 100));
-        assert_eq!((r.verdict, r.breaks), (Verdict::Worse, None));
+        assert_eq!((r.verdict, r.breaks), (Change::Worse, None));
         // And the other way: better.
-        assert_eq!(row((9_800, 200), (9_990, 10)).verdict, Verdict::Better);
+        assert_eq!(row((9_800, 200), (9_990, 10)).verdict, Change::Better);
         // Exactly 1 pp worse: worse, but the 1 pp rule holds.
         let r = row((10_000, 0), (9_900, 100));
-        assert_eq!((r.verdict, r.breaks), (Verdict::Worse, None));
+        assert_eq!((r.verdict, r.breaks), (Change::Worse, None));
         // No acquisitions on one side: no verdict out of nothing.
-        assert_eq!(row((0, 0), (0, 0)).verdict, Verdict::Same);
-        assert_eq!(row((100, 0), (100, 0)).verdict, Verdict::Same);
+        assert_eq!(row((0, 0), (0, 0)).verdict, Change::Same);
+        assert_eq!(row((100, 0), (100, 0)).verdict, Change::Same);
         // Against the textbook two-proportion z statistic, over a grid
         // dense enough to put cases within 0.1 % of the two-error bound.
         let (mut near, mut worse, mut better) = (0, 0, 0);
@@ -891,13 +887,13 @@ mod tests {
                 let p = (b + n) as f64 / 20_000.0;
                 let z = (p2 - p1) / (p * (1.0 - p) * 2.0 / 10_000.0).sqrt();
                 let expected = match z {
-                    z if z > 2.0 => Verdict::Worse,
-                    z if z < -2.0 => Verdict::Better,
-                    _ => Verdict::Same,
+                    z if z > 2.0 => Change::Worse,
+                    z if z < -2.0 => Change::Better,
+                    _ => Change::Same,
                 };
                 near += usize::from((z.abs() - 2.0).abs() < 0.002);
-                worse += usize::from(expected == Verdict::Worse);
-                better += usize::from(expected == Verdict::Better);
+                worse += usize::from(expected == Change::Worse);
+                better += usize::from(expected == Change::Better);
                 let r = row((10_000 - b, b), (10_000 - n, n));
                 assert_eq!(r.verdict, expected, "{b} and {n} errors in 10,000: z {z}");
             }

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use tokenprobe_load::Plan;
-use tokenprobe_load::compare::{Comparison, Verdict, compare, parse_rules};
+use tokenprobe_load::compare::{Change, Comparison, compare, parse_rules};
 
 mod support;
 
@@ -28,7 +28,7 @@ async fn run(name: &str, fault: &str) -> PathBuf {
     tokenprobe_load::run(&plan, options).await.unwrap().dir
 }
 
-fn verdicts<'a>(c: &'a Comparison, flow: &str) -> Vec<(&'a str, &'a str, Verdict)> {
+fn verdicts<'a>(c: &'a Comparison, flow: &str) -> Vec<(&'a str, &'a str, Change)> {
     c.latency
         .iter()
         .filter(|r| r.scope.starts_with(&format!("{flow}/")))
@@ -53,7 +53,7 @@ async fn compare_tells_a_degraded_flow_from_noise() {
     // A run against itself: nothing changed.
     let same = compare(&clean[0], &clean[0], &rules, 1).unwrap();
     assert!(
-        same.latency.iter().all(|r| r.verdict == Verdict::Same),
+        same.latency.iter().all(|r| r.verdict == Change::Same),
         "{}",
         tokenprobe_load::compare::table(&same)
     );
@@ -71,16 +71,16 @@ async fn compare_tells_a_degraded_flow_from_noise() {
     for c in &calls {
         let table = tokenprobe_load::compare::table(c);
         for (scope, metric, v) in verdicts(c, "cognito") {
-            assert_eq!(v, Verdict::Same, "{scope} {metric}\n{table}");
+            assert_eq!(v, Change::Same, "{scope} {metric}\n{table}");
         }
         for (scope, metric, v) in verdicts(c, "cess").into_iter().filter(|r| r.1 != "p99") {
-            assert_eq!(v, Verdict::Worse, "{scope} {metric}\n{table}");
+            assert_eq!(v, Change::Worse, "{scope} {metric}\n{table}");
         }
     }
     let tables: Vec<String> = calls.iter().map(tokenprobe_load::compare::table).collect();
     let c = calls
         .iter()
-        .find(|c| verdicts(c, "cess").iter().all(|r| r.2 == Verdict::Worse))
+        .find(|c| verdicts(c, "cess").iter().all(|r| r.2 == Change::Worse))
         .unwrap_or_else(|| {
             panic!(
                 "no clean base showed every cess row worse:\n{}",
@@ -102,7 +102,7 @@ async fn compare_tells_a_degraded_flow_from_noise() {
             alarms += c
                 .latency
                 .iter()
-                .filter(|r| r.verdict != Verdict::Same)
+                .filter(|r| r.verdict != Change::Same)
                 .count();
         }
     }

@@ -69,7 +69,7 @@ pub struct LatencyRow {
 
 /// A threshold's verdict.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Verdict {
+pub struct ThresholdVerdict {
     /// As written.
     pub threshold: String,
     /// The measured value (ms or fraction); none when nothing was measured.
@@ -121,7 +121,7 @@ pub struct Summary {
     pub latency: Vec<LatencyRow>,
     /// Verdicts.
     #[serde(default)]
-    pub thresholds: Vec<Verdict>,
+    pub thresholds: Vec<ThresholdVerdict>,
     /// The run this shard belongs to (sharded runs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_id: Option<String>,
@@ -368,7 +368,11 @@ fn row(key: &Key, h: &Histogram<u64>) -> LatencyRow {
     }
 }
 
-fn evaluate(t: &Threshold, s: &Summary, totals: &BTreeMap<Key, Histogram<u64>>) -> Verdict {
+fn evaluate(
+    t: &Threshold,
+    s: &Summary,
+    totals: &BTreeMap<Key, Histogram<u64>>,
+) -> ThresholdVerdict {
     let key = match &t.scope {
         None => Some(Key::all_ok()),
         Some(scope) => Part::from_name(&scope.step).map(|step| Key {
@@ -395,7 +399,7 @@ fn evaluate(t: &Threshold, s: &Summary, totals: &BTreeMap<Key, Histogram<u64>>) 
             .filter(|r| *r > 0.0)
             .map(|r| s.achieved_rate / r),
     };
-    Verdict {
+    ThresholdVerdict {
         threshold: t.text.clone(),
         actual,
         pass: actual.is_some_and(|a| t.holds(a)),

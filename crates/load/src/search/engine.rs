@@ -3,7 +3,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use super::{Ending, Verdict};
+use super::{Ending, StepVerdict};
 
 /// How the rate grows from one step to the next.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -141,20 +141,20 @@ impl Engine {
     }
 
     /// What the step at `rate` said.
-    pub fn record(&mut self, rate: f64, verdict: &Verdict) {
+    pub fn record(&mut self, rate: f64, verdict: &StepVerdict) {
         if self.ladder.is_some() {
             return;
         }
         let growing = self.fail.is_none();
         match verdict {
-            Verdict::DriverBottleneck { .. } => self.ending = Some(Ending::DriverBottleneck),
-            Verdict::Pass => {
+            StepVerdict::DriverBottleneck { .. } => self.ending = Some(Ending::DriverBottleneck),
+            StepVerdict::Pass => {
                 self.pass = Some(rate);
                 if growing && rate >= self.spec.max {
                     self.ending = Some(Ending::AboveMax);
                 }
             }
-            Verdict::Fail { .. } | Verdict::TooManyErrors { .. } => {
+            StepVerdict::Fail { .. } | StepVerdict::TooManyErrors { .. } => {
                 self.fail = Some(rate);
                 match self.pass {
                     None => self.ending = Some(Ending::FromFails),

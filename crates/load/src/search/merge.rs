@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::{
-    Growth, SCHEMA, SearchResult, Searched, Spec, Verdict, bracket, broke, ladder_ending, row,
+    Growth, SCHEMA, SearchResult, Searched, Spec, StepVerdict, bracket, broke, ladder_ending, row,
 };
 use crate::report::{At, Cause, ReportError};
 
@@ -55,7 +55,7 @@ pub fn merge(dirs: &[&Path], out: &Path) -> Result<Searched, ReportError> {
         let dirs: Vec<&Path> = dirs.iter().map(PathBuf::as_path).collect();
         let merged_dir = out.join(&step.dir);
         let (merged, _) = crate::output::merge(&dirs, &merged_dir)?;
-        let verdict = Verdict::of(&merged.summary, &spec);
+        let verdict = StepVerdict::of(&merged.summary, &spec);
         steps.push(row(
             step.index,
             step.rate,

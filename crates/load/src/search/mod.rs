@@ -40,7 +40,7 @@ pub const SCHEMA: &str = "tokenprobe.search/1";
 /// How one step went.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "verdict", rename_all = "snake_case")]
-pub enum Verdict {
+pub enum StepVerdict {
     /// Every threshold held.
     Pass,
     /// A threshold broke (the first that did, as written).
@@ -61,34 +61,34 @@ pub enum Verdict {
     },
 }
 
-impl Verdict {
+impl StepVerdict {
     fn passed(&self) -> bool {
-        matches!(self, Verdict::Pass)
+        matches!(self, StepVerdict::Pass)
     }
 
     /// In a word, as the table prints it.
     pub fn name(&self) -> &'static str {
         match self {
-            Verdict::Pass => "pass",
-            Verdict::Fail { .. } => "fail",
-            Verdict::TooManyErrors { .. } => "errors",
-            Verdict::DriverBottleneck { .. } => "driver",
+            StepVerdict::Pass => "pass",
+            StepVerdict::Fail { .. } => "fail",
+            StepVerdict::TooManyErrors { .. } => "errors",
+            StepVerdict::DriverBottleneck { .. } => "driver",
         }
     }
 
     /// A step's verdict from its summary.
-    pub fn of(s: &Summary, spec: &Spec) -> Verdict {
+    pub fn of(s: &Summary, spec: &Spec) -> StepVerdict {
         let lag_p99 = s.driver_lag_ms[1];
         let limit = spec.driver_lag_limit.as_secs_f64() * 1000.0;
         if lag_p99 > limit {
-            return Verdict::DriverBottleneck {
+            return StepVerdict::DriverBottleneck {
                 why: format!(
                     "the dispatcher's lag p99 was {lag_p99:.2} ms, over the {limit:.2} ms limit"
                 ),
             };
         }
         if let Some(cpu) = s.cpu.as_ref().filter(|c| !c.includes_stub && c.share > 0.9) {
-            return Verdict::DriverBottleneck {
+            return StepVerdict::DriverBottleneck {
                 why: format!(
                     "the generator used {:.0}% of its {} core(s)",
                     cpu.share * 100.0,
@@ -98,11 +98,11 @@ impl Verdict {
         }
         let error_rate = s.error_rate();
         if error_rate > spec.error_cutoff {
-            return Verdict::TooManyErrors { errors: error_rate };
+            return StepVerdict::TooManyErrors { errors: error_rate };
         }
         match s.thresholds.iter().find(|t| !t.pass) {
-            None => Verdict::Pass,
-            Some(t) => Verdict::Fail {
+            None => StepVerdict::Pass,
+            Some(t) => StepVerdict::Fail {
                 broke: t.threshold.clone(),
             },
         }
@@ -136,7 +136,7 @@ pub struct StepRow {
     pub achieved_rate: f64,
     /// How it went.
     #[serde(flatten)]
-    pub verdict: Verdict,
+    pub verdict: StepVerdict,
     /// Acquisitions started.
     pub started: u64,
     /// Errors over started.
@@ -257,7 +257,13 @@ pub struct Searched {
     pub table: String,
 }
 
-pub(crate) fn row(index: usize, rate: f64, s: &Summary, verdict: Verdict, dir: &Path) -> StepRow {
+pub(crate) fn row(
+    index: usize,
+    rate: f64,
+    s: &Summary,
+    verdict: StepVerdict,
+    dir: &Path,
+) -> StepRow {
     let all = s.latency.iter().find(|r| r.key == Key::all_ok());
     StepRow {
         index,
@@ -294,12 +300,12 @@ fn bracket(steps: &[StepRow]) -> (Option<f64>, Option<&StepRow>) {
 /// What broke at a failing step.
 fn broke(s: &StepRow) -> String {
     match &s.verdict {
-        Verdict::Pass => String::new(),
-        Verdict::Fail { broke } => broke.clone(),
-        Verdict::TooManyErrors { errors } => {
+        StepVerdict::Pass => String::new(),
+        StepVerdict::Fail { broke } => broke.clone(),
+        StepVerdict::TooManyErrors { errors } => {
             format!("errors {:.2}% over the cutoff", errors * 100.0)
         }
-        Verdict::DriverBottleneck { why } => why.clone(),
+        StepVerdict::DriverBottleneck { why } => why.clone(),
     }
 }
 
@@ -308,7 +314,7 @@ fn ladder_ending(steps: &[StepRow]) -> Ending {
     let mut by_rate: Vec<&StepRow> = steps.iter().collect();
     by_rate.sort_by(|a, b| a.rate.total_cmp(&b.rate));
     match by_rate.iter().position(|s| !s.verdict.passed()) {
-        Some(i) if matches!(by_rate[i].verdict, Verdict::DriverBottleneck { .. }) => {
+        Some(i) if matches!(by_rate[i].verdict, StepVerdict::DriverBottleneck { .. }) => {
             Ending::DriverBottleneck
         }
         Some(0) => Ending::FromFails,

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::{
-    Ending, Engine, SCHEMA, SearchResult, Searched, Spec, StepRow, Verdict, bracket, broke,
+    Ending, Engine, SCHEMA, SearchResult, Searched, Spec, StepRow, StepVerdict, bracket, broke,
     ladder_ending, row,
 };
 use crate::scenario::Plan;
@@ -75,7 +75,7 @@ pub async fn run(plan: &Plan, options: RunOptions) -> Result<Searched, LoadError
         .await?;
         let summary = crate::summarize(&measured, &recorded);
         let done = crate::write_reports(&step_dir, &summary)?;
-        let verdict = Verdict::of(&done.summary, &spec);
+        let verdict = StepVerdict::of(&done.summary, &spec);
         steps.push(row(index, rate, &done.summary, verdict.clone(), &step_dir));
         if done.summary.partial {
             interrupted = true;

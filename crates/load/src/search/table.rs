@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::{SearchResult, Verdict};
+use super::{SearchResult, StepVerdict};
 
 /// The terminal table of a search.
 pub fn table(r: &SearchResult) -> String {
@@ -27,10 +27,10 @@ pub fn table(r: &SearchResult) -> String {
     let ms = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.2}"));
     for s in &r.steps {
         let why = match &s.verdict {
-            Verdict::Pass => String::new(),
-            Verdict::Fail { broke } => format!(" ({broke})"),
-            Verdict::TooManyErrors { .. } => " (over the error cutoff)".into(),
-            Verdict::DriverBottleneck { why } => format!(" ({why})"),
+            StepVerdict::Pass => String::new(),
+            StepVerdict::Fail { broke } => format!(" ({broke})"),
+            StepVerdict::TooManyErrors { .. } => " (over the error cutoff)".into(),
+            StepVerdict::DriverBottleneck { why } => format!(" ({why})"),
         };
         let _ = writeln!(
             out,

@@ -26,8 +26,8 @@ fn spec() -> Spec {
     }
 }
 
-fn fail() -> Verdict {
-    Verdict::Fail {
+fn fail() -> StepVerdict {
+    StepVerdict::Fail {
         broke: "p99 < 100ms".into(),
     }
 }
@@ -38,7 +38,11 @@ fn search(mut engine: Engine, knee: f64) -> (Engine, Vec<f64>) {
     while let Some(rate) = engine.next_rate() {
         rates.push(rate);
         assert!(rates.len() < 100, "{rates:?}");
-        let v = if rate <= knee { Verdict::Pass } else { fail() };
+        let v = if rate <= knee {
+            StepVerdict::Pass
+        } else {
+            fail()
+        };
         engine.record(rate, &v);
     }
     (engine, rates)
@@ -60,27 +64,27 @@ fn a_steps_verdict_reads_driver_errors_then_thresholds() {
             .map(|(name, pass)| serde_json::json!({"threshold": name, "actual": 1.0, "pass": pass}))
             .collect();
         let s: Summary = serde_json::from_value(s).unwrap();
-        Verdict::of(&s, &spec())
+        StepVerdict::of(&s, &spec())
     };
     // spec(): lag limit 5 ms, error cutoff 10 %.
     let holds = [("p99 < 1s", true), ("p50 < 1s", true)];
-    assert_eq!(step(10, 5.0, 0.9, false, &holds), Verdict::Pass);
+    assert_eq!(step(10, 5.0, 0.9, false, &holds), StepVerdict::Pass);
     assert_eq!(step(10, 5.0, 0.9, false, &holds).name(), "pass");
     let lagged = step(0, 5.01, 0.0, false, &holds);
     assert!(
-        matches!(&lagged, Verdict::DriverBottleneck { why } if why.contains("5.01 ms, over the 5.00 ms")),
+        matches!(&lagged, StepVerdict::DriverBottleneck { why } if why.contains("5.01 ms, over the 5.00 ms")),
         "{lagged:?}"
     );
     assert_eq!(lagged.name(), "driver");
     let busy = step(0, 0.0, 0.91, false, &holds);
     assert!(
-        matches!(&busy, Verdict::DriverBottleneck { why } if why.contains("91% of its 2 core")),
+        matches!(&busy, StepVerdict::DriverBottleneck { why } if why.contains("91% of its 2 core")),
         "{busy:?}"
     );
     // A stub in the same process shares the CPU: not the driver's.
-    assert_eq!(step(0, 0.0, 0.99, true, &holds), Verdict::Pass);
+    assert_eq!(step(0, 0.0, 0.99, true, &holds), StepVerdict::Pass);
     let errors = step(11, 0.0, 0.0, false, &holds);
-    assert_eq!(errors, Verdict::TooManyErrors { errors: 0.11 });
+    assert_eq!(errors, StepVerdict::TooManyErrors { errors: 0.11 });
     assert_eq!(errors.name(), "errors");
     let broke = step(
         0,
@@ -91,12 +95,12 @@ fn a_steps_verdict_reads_driver_errors_then_thresholds() {
     );
     assert_eq!(
         broke,
-        Verdict::Fail {
+        StepVerdict::Fail {
             broke: "p50 < 2ms".into()
         }
     );
     assert_eq!(broke.name(), "fail");
-    assert!(Verdict::Pass.passed() && !broke.passed());
+    assert!(StepVerdict::Pass.passed() && !broke.passed());
 }
 
 /// A search's settings, each at the edges of what makes sense.
@@ -172,9 +176,9 @@ fn from_failing_ends_it_and_max_passing_ends_it() {
 fn errors_stop_the_growth_and_the_driver_ends_it_at_once() {
     let mut engine = Engine::new(spec());
     engine.next_rate();
-    engine.record(50.0, &Verdict::Pass);
+    engine.record(50.0, &StepVerdict::Pass);
     let rate = engine.next_rate().unwrap();
-    engine.record(rate, &Verdict::TooManyErrors { errors: 0.5 });
+    engine.record(rate, &StepVerdict::TooManyErrors { errors: 0.5 });
     // Never above 100 again: the bisection stays below it.
     while let Some(r) = engine.next_rate() {
         assert!(r > 50.0 && r < 100.0, "{r}");
@@ -184,7 +188,7 @@ fn errors_stop_the_growth_and_the_driver_ends_it_at_once() {
     assert_eq!(engine.capacities(), [50.0]);
     let mut engine = Engine::new(spec());
     engine.next_rate();
-    engine.record(50.0, &Verdict::DriverBottleneck { why: "lag".into() });
+    engine.record(50.0, &StepVerdict::DriverBottleneck { why: "lag".into() });
     assert_eq!(
         (engine.next_rate(), engine.ending()),
         (None, Some(Ending::DriverBottleneck))
@@ -251,7 +255,7 @@ fn sharded_steps_start_a_slot_apart() {
 }
 
 /// A step as the result lists it.
-fn step(index: usize, rate: f64, verdict: Verdict) -> StepRow {
+fn step(index: usize, rate: f64, verdict: StepVerdict) -> StepRow {
     StepRow {
         index,
         rate,
@@ -266,12 +270,12 @@ fn step(index: usize, rate: f64, verdict: Verdict) -> StepRow {
     }
 }
 
-fn too_many() -> Verdict {
-    Verdict::TooManyErrors { errors: 0.125 }
+fn too_many() -> StepVerdict {
+    StepVerdict::TooManyErrors { errors: 0.125 }
 }
 
-fn driver() -> Verdict {
-    Verdict::DriverBottleneck { why: "lag".into() }
+fn driver() -> StepVerdict {
+    StepVerdict::DriverBottleneck { why: "lag".into() }
 }
 
 /// The capacity is the highest pass below the lowest failure (a pass
@@ -280,25 +284,28 @@ fn driver() -> Verdict {
 #[test]
 fn the_bracket_and_a_ladders_ending_come_from_the_lowest_failure() {
     let steps = [
-        step(1, 50.0, Verdict::Pass),
-        step(2, 400.0, Verdict::Pass),
+        step(1, 50.0, StepVerdict::Pass),
+        step(2, 400.0, StepVerdict::Pass),
         step(3, 200.0, fail()),
-        step(4, 100.0, Verdict::Pass),
-        step(5, 200.0, Verdict::Pass),
+        step(4, 100.0, StepVerdict::Pass),
+        step(5, 200.0, StepVerdict::Pass),
         step(6, 300.0, driver()),
     ];
     let (capacity, failing) = bracket(&steps);
     assert_eq!((capacity, failing.map(|s| s.index)), (Some(100.0), Some(3)));
     assert_eq!(ladder_ending(&steps), Ending::Found);
-    let passes = [step(1, 50.0, Verdict::Pass), step(2, 100.0, Verdict::Pass)];
+    let passes = [
+        step(1, 50.0, StepVerdict::Pass),
+        step(2, 100.0, StepVerdict::Pass),
+    ];
     assert_eq!(bracket(&passes), (Some(100.0), None));
     assert_eq!(ladder_ending(&passes), Ending::AboveMax);
     assert_eq!(bracket(&[]), (None, None));
-    let first = [step(1, 100.0, Verdict::Pass), step(2, 50.0, too_many())];
+    let first = [step(1, 100.0, StepVerdict::Pass), step(2, 50.0, too_many())];
     assert_eq!(bracket(&first).0, None);
     assert_eq!(ladder_ending(&first), Ending::FromFails);
     let lag = [
-        step(1, 50.0, Verdict::Pass),
+        step(1, 50.0, StepVerdict::Pass),
         step(2, 100.0, driver()),
         step(3, 200.0, fail()),
     ];
@@ -313,7 +320,7 @@ fn the_bracket_and_a_ladders_ending_come_from_the_lowest_failure() {
         "errors 12.50% over the cutoff"
     );
     assert_eq!(broke(&step(1, 1.0, driver())), "lag");
-    assert_eq!(broke(&step(1, 1.0, Verdict::Pass)), "");
+    assert_eq!(broke(&step(1, 1.0, StepVerdict::Pass)), "");
 }
 
 /// A result with every setting at a value of its own.
@@ -395,7 +402,7 @@ fn each_ending_has_its_sentence_and_its_status() {
 fn the_table_lists_every_step_and_the_spread_of_repeats() {
     let mut r = finished(Ending::Found, Some(100.0), Some(150.0));
     r.steps = vec![
-        step(1, 100.0, Verdict::Pass),
+        step(1, 100.0, StepVerdict::Pass),
         step(2, 150.0, fail()),
         step(3, 125.0, too_many()),
         step(4, 112.5, driver()),
@@ -455,14 +462,20 @@ fn a_row_reads_the_steps_summary() {
     ]);
     s["driver_lag_ms"] = serde_json::json!([0.5, 0.75, 1.0]);
     let s: Summary = serde_json::from_value(s).unwrap();
-    let row = row(3, 60.0, &s, Verdict::Pass, Path::new("out/step-03-60.0"));
+    let row = row(
+        3,
+        60.0,
+        &s,
+        StepVerdict::Pass,
+        Path::new("out/step-03-60.0"),
+    );
     assert_eq!(
         row,
         StepRow {
             index: 3,
             rate: 60.0,
             achieved_rate: 50.0,
-            verdict: Verdict::Pass,
+            verdict: StepVerdict::Pass,
             started: 100,
             error_rate: 0.1,
             p50_ms: Some(3.0),
@@ -488,7 +501,17 @@ fn the_result_says_how_the_engine_ended() {
     let steps: Vec<StepRow> = rates
         .iter()
         .enumerate()
-        .map(|(i, r)| step(i + 1, *r, if *r <= 200.0 { Verdict::Pass } else { fail() }))
+        .map(|(i, r)| {
+            step(
+                i + 1,
+                *r,
+                if *r <= 200.0 {
+                    StepVerdict::Pass
+                } else {
+                    fail()
+                },
+            )
+        })
         .collect();
     let r = result(&plan, &spec(), &engine, steps.clone(), false, wall, took);
     assert_eq!(
@@ -526,7 +549,7 @@ fn the_result_says_how_the_engine_ended() {
     let sharded = plan
         .clone()
         .sharded(crate::scenario::Shard::parse("2/3", "r1".into(), None).unwrap());
-    let steps = [step(1, 50.0, Verdict::Pass), step(2, 100.0, driver())];
+    let steps = [step(1, 50.0, StepVerdict::Pass), step(2, 100.0, driver())];
     let r = result(
         &sharded,
         &spec(),
@@ -551,7 +574,7 @@ fn the_result_says_how_the_engine_ended() {
     while let Some(rate) = engine.next_rate() {
         let verdict = match (engine.capacities().len(), rate) {
             (1, _) => driver(),
-            (_, r) if r <= 200.0 => Verdict::Pass,
+            (_, r) if r <= 200.0 => StepVerdict::Pass,
             _ => fail(),
         };
         engine.record(rate, &verdict);
@@ -577,7 +600,7 @@ fn shard_search(dir: &Path, run_id: Option<&str>, i: u32, steps: [(u64, u64, f64
         let own = format!("own-{}-{}", i, 3 - n);
         r.steps.push(StepRow {
             dir: own.clone(),
-            ..step(n + 1, rate, Verdict::Pass)
+            ..step(n + 1, rate, StepVerdict::Pass)
         });
         let mut s = crate::testdata::summary(&[("cess", ok, errors)], 1.0);
         s["run_id"] = run_id.into();
@@ -616,10 +639,13 @@ fn merging_shards_judges_each_merged_step() {
     let r = &merged.result;
     let started: Vec<u64> = r.steps.iter().map(|s| s.started).collect();
     assert_eq!(started, [30, 20, 30]);
-    assert_eq!(r.steps[0].verdict, Verdict::Pass);
-    assert_eq!(r.steps[1].verdict, Verdict::TooManyErrors { errors: 0.25 });
+    assert_eq!(r.steps[0].verdict, StepVerdict::Pass);
+    assert_eq!(
+        r.steps[1].verdict,
+        StepVerdict::TooManyErrors { errors: 0.25 }
+    );
     assert!(
-        matches!(r.steps[2].verdict, Verdict::DriverBottleneck { .. }),
+        matches!(r.steps[2].verdict, StepVerdict::DriverBottleneck { .. }),
         "{:?}",
         r.steps[2]
     );
