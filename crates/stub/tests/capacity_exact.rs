@@ -1,0 +1,44 @@
+//! A capacity fault serves exactly what it says, timed alone: this test
+//! measures wall time to a tenth of a second, so it is its own test binary
+//! (cargo runs binaries one after another; the tests of one binary run side
+//! by side, and on 2 cores a sibling test's load took it past its bound).
+//! Loopback only.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use tokenprobe_stub::{Config, Route};
+
+fn config(faults: &str) -> Config {
+    let text = format!("[jwt]\nalgorithm = \"ES256\"\n{faults}");
+    Config::from_toml(&text, "capacity.toml").unwrap()
+}
+
+/// A capacity serves exactly what it says: one slot of 5 ms is 200
+/// answers a second however late the timer wakes, so 400 requests sent at
+/// once are all answered 2.0 s after the first arrives (one rounded sleep
+/// per answer, 5 ms plus up to the timer's millisecond, took 2.6 s; the
+/// bound leaves 0.3 s for a machine busy with other work).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_capacity_serves_slots_per_service_time_exactly() {
+    let stub = tokenprobe_stub::Stub::start(config(
+        "[faults.cognito]\ncapacity = { slots = 1, service_ms = 5 }\n",
+    ))
+    .await
+    .unwrap();
+    let addr = stub.addr();
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..400)
+        .map(|_| tokio::spawn(support::raw_token(addr)))
+        .collect();
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 200);
+    }
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(1990) && elapsed < Duration::from_millis(2300),
+        "400 answers at 200/s took {elapsed:?}"
+    );
+    assert_eq!(stub.requests(Route::Cognito), 400);
+}
