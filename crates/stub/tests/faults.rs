@@ -188,4 +188,3 @@ async fn a_capacity_serves_its_slots_and_queues_the_rest() {
             .contains("capacity: slots from 1")
     );
 }
-
