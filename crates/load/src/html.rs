@@ -38,6 +38,19 @@ fn register_font() {
     });
 }
 
+/// What a chart draws: its title, axes, series, how x is labelled, where
+/// (`x_keys`, else plotters chooses), and its height.
+#[derive(Clone, Copy)]
+struct Plot<'a> {
+    title: &'a str,
+    x_desc: &'a str,
+    y_desc: &'a str,
+    series: &'a [Series],
+    x_label: &'a dyn Fn(&f64) -> String,
+    x_keys: Option<&'a [f64]>,
+    height: u32,
+}
+
 /// A chart as the page shows it: its SVG, its legend, its caption (how to
 /// read it), and its values in a table that opens on demand, at `x_keys`
 /// when given, else at every x.
@@ -52,8 +65,17 @@ fn chart(
     x_keys: Option<&[f64]>,
     height: u32,
 ) -> String {
+    let plot = Plot {
+        title,
+        x_desc,
+        y_desc,
+        series,
+        x_label,
+        x_keys,
+        height,
+    };
     let mut html = String::from("<figure>");
-    html.push_str(&svg(title, x_desc, y_desc, series, x_label, x_keys, height));
+    html.push_str(&svg(&plot));
     html.push_str("<ul class=\"legend\">");
     for (i, (name, _)) in series.iter().enumerate() {
         let RGBColor(r, g, b) = PALETTE[i % PALETTE.len()];
@@ -67,7 +89,7 @@ fn chart(
         html,
         "</ul><figcaption>{}</figcaption>{}</figure>",
         escape(caption),
-        values(x_desc, y_desc, series, x_label, x_keys)
+        values(&plot)
     );
     html
 }
@@ -75,13 +97,15 @@ fn chart(
 /// A chart's values as a table, in a `<details>`: a row per x (each key,
 /// or every x drawn), a column per series, a series' nearest point at a
 /// key.
-fn values(
-    x_desc: &str,
-    y_desc: &str,
-    series: &[Series],
-    x_label: &dyn Fn(&f64) -> String,
-    x_keys: Option<&[f64]>,
-) -> String {
+fn values(plot: &Plot<'_>) -> String {
+    let Plot {
+        x_desc,
+        y_desc,
+        series,
+        x_label,
+        x_keys,
+        ..
+    } = *plot;
     let xs: Vec<f64> = match x_keys {
         Some(keys) => keys.to_vec(),
         None => {
@@ -122,15 +146,16 @@ fn values(
 /// A line chart as an SVG string, without a legend (the page lists the
 /// series under it); `x_label` formats the x axis, whose ticks are
 /// `x_keys` when given (else plotters chooses them).
-fn svg(
-    title: &str,
-    x_desc: &str,
-    y_desc: &str,
-    series: &[Series],
-    x_label: &dyn Fn(&f64) -> String,
-    x_keys: Option<&[f64]>,
-    height: u32,
-) -> String {
+fn svg(plot: &Plot<'_>) -> String {
+    let Plot {
+        title,
+        x_desc,
+        y_desc,
+        series,
+        x_label,
+        x_keys,
+        height,
+    } = *plot;
     register_font();
     let mut svg = String::new();
     let points = series.iter().flat_map(|(_, p)| p.iter());
