@@ -38,7 +38,7 @@ async fn every_cognito_check_holds_for_a_client_with_a_key() {
 #[tokio::test]
 async fn a_server_that_does_not_verify_assertions_fails_the_checks_that_send_bad_ones() {
     let r = cognito_checks(support::assertions::lax_config(), ES256).await;
-    support::assertions::only_the_bad_assertions_pass(&r);
+    support::assertions::only_the_bad_assertion_checks_fail(&r);
 }
 
 #[tokio::test]

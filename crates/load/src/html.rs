@@ -1,5 +1,6 @@
-//! `report.html`: one self-contained page (inline SVG made with plotters,
-//! no script, no network) with the percentile spectrum of each flow (every
+//! The pages: a run's `report.html`, a search's and a comparison's, each
+//! one self-contained file (inline SVG made with plotters, no script, no
+//! network). A run's has the percentile spectrum of each flow (every
 //! step's on demand), the latency percentiles over time, and the achieved
 //! rate and errors over time. Each chart says in a line how to read it,
 //! has its legend under it (never over the data) and its values in a table
@@ -106,16 +107,33 @@ fn values(plot: &Plot<'_>) -> String {
         x_keys,
         ..
     } = *plot;
-    let xs: Vec<f64> = match x_keys {
-        Some(keys) => keys.to_vec(),
+    // Each row's x and a value per series: at a key, a series' nearest
+    // point; without keys, every x drawn, gathered in one pass (x ≥ 0, so
+    // its bits order as the numbers do).
+    let rows: Vec<(f64, Vec<Option<f64>>)> = match x_keys {
+        Some(keys) => keys
+            .iter()
+            .map(|&x| {
+                let at = |points: &Vec<(f64, f64)>| {
+                    points
+                        .iter()
+                        .min_by(|a, b| (a.0 - x).abs().total_cmp(&(b.0 - x).abs()))
+                        .map(|(_, y)| *y)
+                };
+                (x, series.iter().map(|(_, p)| at(p)).collect())
+            })
+            .collect(),
         None => {
-            let mut xs: Vec<f64> = series
-                .iter()
-                .flat_map(|(_, p)| p.iter().map(|(x, _)| *x))
-                .collect();
-            xs.sort_by(f64::total_cmp);
-            xs.dedup();
-            xs
+            let mut rows: BTreeMap<u64, Vec<Option<f64>>> = BTreeMap::new();
+            for (i, (_, points)) in series.iter().enumerate() {
+                for (x, y) in points {
+                    rows.entry(x.to_bits())
+                        .or_insert_with(|| vec![None; series.len()])[i] = Some(*y);
+                }
+            }
+            rows.into_iter()
+                .map(|(x, ys)| (f64::from_bits(x), ys))
+                .collect()
         }
     };
     let mut html = format!(
@@ -127,14 +145,10 @@ fn values(plot: &Plot<'_>) -> String {
         let _ = write!(html, "<th>{}</th>", escape(name));
     }
     html.push_str("</tr>");
-    for x in xs {
+    for (x, ys) in rows {
         let _ = write!(html, "<tr><td>{}</td>", escape(&x_label(&x)));
-        for (_, points) in series {
-            let y = points
-                .iter()
-                .min_by(|a, b| (a.0 - x).abs().total_cmp(&(b.0 - x).abs()))
-                .filter(|(px, _)| x_keys.is_some() || *px == x)
-                .map_or(String::from("-"), |(_, y)| format!("{y:.2}"));
+        for y in ys {
+            let y = y.map_or(String::from("-"), |y| format!("{y:.2}"));
             let _ = write!(html, "<td>{y}</td>");
         }
         html.push_str("</tr>");
@@ -216,15 +230,19 @@ fn svg(plot: &Plot<'_>) -> String {
 }
 
 /// Percentile spectrum: x is −log10(1 − q), so 90 %, 99 %, 99.9 % are evenly spaced.
+/// The labelled percentiles are among the points, so the values table
+/// reads them exactly.
 fn spectrum(h: &Histogram<u64>) -> Vec<(f64, f64)> {
-    let mut out = Vec::new();
-    let mut x = 0.0;
-    while x <= 4.0 {
-        let q = 1.0 - 10f64.powf(-x);
-        out.push((x, h.value_at_quantile(q) as f64 / 1000.0));
-        x += 0.02;
-    }
-    out
+    let mut xs: Vec<f64> = (0..=200).map(|i| f64::from(i) * 0.02).collect();
+    xs.extend(PERCENTILE_KEYS);
+    xs.sort_by(f64::total_cmp);
+    xs.dedup();
+    xs.into_iter()
+        .map(|x| {
+            let q = 1.0 - 10f64.powf(-x);
+            (x, h.value_at_quantile(q) as f64 / 1000.0)
+        })
+        .collect()
 }
 
 fn percentile_label(x: &f64) -> String {
@@ -396,7 +414,7 @@ pub(crate) fn page(s: &Summary, log: &Log, error_log: &[(f64, String, f64)]) -> 
     html.push_str(&chart(
         "Percentile spectrum of each flow (successful acquisitions)",
         "A point is the latency (up, from the intended start) that a share of a flow's acquisitions \
-         (across: 50 % … 99.99 %) stayed under; a line that turns up at the right is a tail.",
+         (across, marked at 50 % … 99.99 %) stayed under; a line that turns up at the right is a tail.",
         "percentile",
         "latency (ms)",
         &spectra(false),

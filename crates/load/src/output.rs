@@ -1,6 +1,7 @@
 //! Where results become the files people open: a report's `report.html`,
 //! a comparison's `compare.json` and `compare.html`, a search's
-//! `search.json` and `report.html`, and the terminal tables. The modules
+//! `search.json` and `report.html`, with the terminal tables their
+//! modules print. The modules
 //! below (`report`, `merge`, `compare`, `search`) compute and save their
 //! data; only this one, through `html`, draws.
 

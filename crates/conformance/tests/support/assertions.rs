@@ -41,7 +41,7 @@ pub fn lax_config() -> Config {
 /// Against a server that verifies no assertion, exactly the checks that
 /// send a bad one fail (a replay is only a warning: RFC 7523 lets a
 /// server skip replay detection).
-pub fn only_the_bad_assertions_pass(r: &Report) {
+pub fn only_the_bad_assertion_checks_fail(r: &Report) {
     let not_passed: Vec<(&str, Outcome)> = r
         .verdicts
         .iter()

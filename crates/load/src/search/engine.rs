@@ -29,7 +29,8 @@ pub struct Spec {
     pub warmup: Duration,
     /// The bisection's stopping width, as a fraction of its lower end.
     pub precision: f64,
-    /// The error rate that ends the search at once.
+    /// The error rate over which a step fails whatever the thresholds say
+    /// (no higher rate is tried after it).
     pub error_cutoff: f64,
     /// The dispatcher lag (p99) past which the driver is the bottleneck.
     pub driver_lag_limit: Duration,
