@@ -1,7 +1,8 @@
 //! `tokenprobe`: the one binary. Subcommands: `check` (the contract
 //! catalog against an endpoint), `load` (a load run and its report),
 //! `report` (re-render a report), `merge` (join shards), `compare` (two
-//! runs), `serve` (the stub server); `completions` and `man` describe it
+//! runs), `serve` (the stub server), `new` (a scenario to start from);
+//! `completions` and `man` describe it
 //! to shells and to `man`.
 
 mod check;

@@ -133,7 +133,8 @@ fn cognito(auth: ClientAuth) -> String {
         ClientAuth::PrivateKeyJwt => {
             "client_id = \"tokenprobe-demo-key\"\n\
              auth = \"private_key_jwt\"\n\
-             # The stub's demo key, in tokenprobe's repository (public: never use it elsewhere).\n\
+             # The stub's demo key, in tokenprobe's repository (public: never use it elsewhere);\n\
+             # the path is from the directory tokenprobe runs in: the repository's root.\n\
              private_key = { file = \"crates/stub/demo-keys/client-es256.pem\" }   # staging: { file = \"client.pem\" } or { env = \"CLIENT_KEY\" }\n\
              # key_algorithm = \"ES256\"       # or RS256; by default the key's\n\
              # key_id = \"…\"                  # the assertion's kid\n\

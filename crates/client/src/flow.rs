@@ -52,11 +52,12 @@ pub struct CognitoConfig {
     /// The PKCS#8 PEM private key that signs `private_key_jwt` assertions.
     #[serde(default)]
     pub private_key: Option<SecretSource>,
-    /// `RS256` or `ES256`; by default the one the key is for.
+    /// `RS256` or `ES256` for a private key, by default the one the key is
+    /// for; `HS256` (or nothing) for `client_secret_jwt`.
     #[serde(default)]
     pub key_algorithm: Option<Algorithm>,
-    /// The assertion header's `kid`, when the server's JWKS of the client
-    /// holds several keys.
+    /// The assertion header's `kid`, when the server keeps several keys
+    /// (or secrets) for the client.
     #[serde(default)]
     pub key_id: Option<String>,
     /// What assertions are addressed to (`aud`); by default the token

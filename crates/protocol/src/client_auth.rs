@@ -43,7 +43,8 @@ pub enum ClientAuth {
 impl std::str::FromStr for ClientAuth {
     type Err = crate::UnknownName;
 
-    /// By its RFC 8414 name (`client_secret_basic`, …).
+    /// By its RFC 8414 name (`client_secret_basic`, …): the one spelling
+    /// on a command line (scenario files also take `basic` and `body`).
     fn from_str(name: &str) -> Result<ClientAuth, crate::UnknownName> {
         ClientAuth::ALL
             .into_iter()
@@ -61,6 +62,16 @@ pub enum Material {
     Secret,
     /// `private_key`.
     PrivateKey,
+}
+
+impl Material {
+    /// The configuration key that holds it.
+    pub fn field(self) -> &'static str {
+        match self {
+            Material::Secret => "client_secret",
+            Material::PrivateKey => "private_key",
+        }
+    }
 }
 
 impl ClientAuth {
@@ -292,10 +303,7 @@ pub fn authenticate(
             let Signer(signer) = signer;
             let claims =
                 AssertionClaims::new(client_id, audience, signer.now(), signer.unique_id());
-            let field = match auth.material() {
-                Material::Secret => "client_secret",
-                Material::PrivateKey => "private_key",
-            };
+            let field = auth.material().field();
             let assertion = signer
                 .sign(&claims)
                 .map_err(|why| RequestError::new("PK-01", field, why))?;
@@ -315,10 +323,7 @@ pub fn authenticate(
 
 /// The error of a credential that does not fit `auth`.
 pub fn mismatch(auth: ClientAuth) -> RequestError {
-    let needs = match auth.material() {
-        Material::Secret => "client_secret",
-        Material::PrivateKey => "private_key",
-    };
+    let needs = auth.material().field();
     RequestError::new(
         "CG-02",
         "auth",

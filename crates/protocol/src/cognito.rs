@@ -464,8 +464,10 @@ fn assertion_request(
     let assertion = assertion.ok_or_else(|| invalid_client("no client_assertion"))?;
     let decoded = jwt::decode_unverified(&assertion)
         .map_err(|e| invalid_client(&format!("client_assertion: {e}")))?;
-    // HMAC (HS256, …) is signed with the client secret: client_secret_jwt.
-    let auth = match decoded.header.alg.starts_with("HS") {
+    // HMAC is signed with the client secret: client_secret_jwt.
+    let symmetric =
+        jwt::Algorithm::from_name(&decoded.header.alg).is_some_and(jwt::Algorithm::is_symmetric);
+    let auth = match symmetric {
         true => ClientAuth::ClientSecretJwt,
         false => ClientAuth::PrivateKeyJwt,
     };

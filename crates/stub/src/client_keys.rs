@@ -33,7 +33,8 @@ struct Replays {
     seen: HashSet<String>,
 }
 
-/// Every key client's verifiers, and the `jti`s seen.
+/// Every client's verifiers (its keys, its secret as an HS256 key), and
+/// the `jti`s seen.
 #[derive(Default)]
 pub(crate) struct ClientKeys {
     by_client: HashMap<String, Vec<Verifier>>,
@@ -81,7 +82,7 @@ fn from_jwks(client: &str, text: &str) -> Result<Vec<Verifier>, KeyError> {
 }
 
 impl ClientKeys {
-    /// Reads every client's `public_keys` and `jwks`.
+    /// Reads every client's `public_keys`, `jwks` and `secret`.
     pub(crate) fn new(config: &CognitoConfig) -> Result<ClientKeys, KeyError> {
         let mut by_client = HashMap::new();
         for c in &config.clients {
