@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use clap::Args;
 use tokenprobe_config::duration;
 use tokenprobe_conformance::catalog::System;
@@ -145,7 +146,7 @@ pub(crate) async fn check(args: CheckArgs) -> ExitCode {
     drop(stub);
 
     if let Err(e) = write_outputs(&args, &r) {
-        return setup_error(&e);
+        return setup_error(&format!("{e:#}"));
     }
     if r.ok() && !r.interrupted {
         ExitCode::SUCCESS
@@ -154,16 +155,16 @@ pub(crate) async fn check(args: CheckArgs) -> ExitCode {
     }
 }
 
-fn write_outputs(args: &CheckArgs, r: &tokenprobe_conformance::run::Report) -> Result<(), String> {
+fn write_outputs(args: &CheckArgs, r: &tokenprobe_conformance::run::Report) -> anyhow::Result<()> {
     let write = |path: &Path, text: &str| {
-        std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
     };
     if let Some(path) = &args.json {
         write(path, &report::json(r))?;
         say(&format!("evidence: {}", path.display()));
     }
     if let Some(path) = &args.junit {
-        let xml = report::junit(r).map_err(|e| format!("JUnit: {e}"))?;
+        let xml = report::junit(r).context("JUnit")?;
         write(path, &xml)?;
         say(&format!("junit: {}", path.display()));
     }

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
+use tokenprobe_client::FlowConfig;
 use tokenprobe_protocol::System;
 use tokenprobe_protocol::client_auth::ClientAuth;
 
@@ -118,90 +119,6 @@ pub(crate) fn scenario(system: System, auth: ClientAuth, check: bool) -> String 
         );
     }
     out.push_str("\n[[flows]]\n");
-    out.push_str(&match system {
-        System::Cognito => cognito(auth),
-        System::Cess => CESS.to_owned(),
-        System::Venafi => VENAFI.to_owned(),
-        System::Veeva => format!("{VEEVA}{IDP}"),
-        System::Vcd => format!("{VCD}{IDP}"),
-    });
+    out.push_str(&FlowConfig::template(system, auth));
     out
 }
-
-fn cognito(auth: ClientAuth) -> String {
-    let credential = match auth {
-        ClientAuth::PrivateKeyJwt => {
-            "client_id = \"tokenprobe-demo-key\"\n\
-             auth = \"private_key_jwt\"\n\
-             # The stub's demo key, in tokenprobe's repository (public: never use it elsewhere);\n\
-             # the path is from the directory tokenprobe runs in: the repository's root.\n\
-             private_key = { file = \"crates/stub/demo-keys/client-es256.pem\" }   # staging: { file = \"client.pem\" } or { env = \"CLIENT_KEY\" }\n\
-             # key_algorithm = \"ES256\"       # or RS256; by default the key's\n\
-             # key_id = \"…\"                  # the assertion's kid\n\
-             # audience = \"…\"                # aud, when not the token endpoint's URL\n"
-        }
-        ClientAuth::ClientSecretJwt => {
-            "client_id = \"tokenprobe-demo\"\n\
-             auth = \"client_secret_jwt\"     # an HS256 assertion; the secret never goes on the wire\n\
-             client_secret = { value = \"demo-secret\" }   # staging: { env = \"CLIENT_SECRET\" }\n\
-             # key_id = \"…\"                  # the assertion's kid\n\
-             # audience = \"…\"                # aud, when not the token endpoint's URL\n"
-        }
-        ClientAuth::Basic | ClientAuth::Body => {
-            if auth == ClientAuth::Body {
-                "client_id = \"tokenprobe-demo\"\n\
-                 auth = \"client_secret_post\"    # id and secret in the body\n\
-                 client_secret = { value = \"demo-secret\" }   # staging: { env = \"CLIENT_SECRET\" }\n"
-            } else {
-                "client_id = \"tokenprobe-demo\"\n\
-                 auth = \"client_secret_basic\"   # HTTP Basic; or client_secret_post, client_secret_jwt, private_key_jwt\n\
-                 client_secret = { value = \"demo-secret\" }   # staging: { env = \"CLIENT_SECRET\" }\n"
-            }
-        }
-    };
-    format!(
-        "system = \"cognito\"               # RFC 6749 client credentials (Amazon Cognito, or any server)\n\
-         {credential}\
-         scopes = [\"tokenprobe/read\"]\n\
-         # base_url = \"https://idp.example.com\"   # this flow's server, when not the target\n\
-         # token_path = \"/oauth2/token\"    # for another RFC 6749 server\n\
-         # issuer = \"https://idp.example.com\"     # find the token endpoint by RFC 8414 discovery instead\n\
-         # params = {{ audience = \"https://api.example.com\" }}   # more form members (Auth0)\n"
-    )
-}
-
-const CESS: &str = "system = \"cess\"                  # VaultID CESS: password grant, CPF/CNPJ + OTP\n\
-client_id = \"tokenprobe-demo\"\n\
-client_secret = { value = \"demo-secret\" }   # staging: { env = \"CESS_SECRET\" }\n\
-username = \"12345678909\"         # a CPF (11 digits) or CNPJ (14), check digits valid\n\
-otp = { value = \"123456\" }        # staging: { env = \"CESS_OTP\" }\n\
-# scopes = [\"signature_session\"] # the server's default (authentication_session) when absent\n\
-# lifetime = 3600                # seconds; at most 604800 (CPF) or 2592000 (CNPJ)\n\
-# provider = \"…\"                # the user's cloud\n\
-# base_url = \"https://idp.example.com\"   # this flow's server, when not the target\n";
-
-const VENAFI: &str = "system = \"venafi\"                # Venafi TPP: OAuth grant, Venafi's scope grammar\n\
-client_id = \"tokenprobe-demo\"   # the API integration's Application ID\n\
-username = \"local:admin\"\n\
-password = { value = \"demo-password\" }   # staging: { env = \"VENAFI_PASSWORD\" }\n\
-scope = \"certificate:manage\"     # e.g. \"certificate:discover,manage;configuration\"\n\
-# base_url = \"https://idp.example.com\"   # this flow's server, when not the target\n";
-
-const VEEVA: &str = "system = \"veeva\"                 # Veeva Vault: an IdP token, then a Vault session\n\
-profile_id = \"tokenprobe-demo\"   # the Vault's OAuth 2.0 / OIDC profile\n\
-# client_id = \"tokenprobe-load\"  # Vault's tracking client id\n\
-# base_url = \"https://myvault.veevavault.com\"   # the Vault, when not the target\n";
-
-const VCD: &str = "system = \"vcd\"                   # VMware Cloud Director: an IdP token, then a session\n\
-org = \"Finance\"\n\
-# provider = false               # true: /sessions/provider (the system org)\n\
-# version = \"38.0\"               # the API version of the Accept header\n\
-# format = \"xml\"                 # or \"json\"\n\
-# base_url = \"https://vcd.example.com\"   # Cloud Director, when not the target\n";
-
-/// The first step of the two-step systems.
-const IDP: &str = "[flows.idp.cognito]               # step 1: any RFC 6749 client-credentials endpoint…\n\
-client_id = \"tokenprobe-demo\"\n\
-client_secret = { value = \"demo-secret\" }   # staging: { env = \"IDP_SECRET\" }\n\
-# base_url = \"https://idp.example.com\"     # the IdP, when not the target\n\
-# …or a token you already hold:  idp = { token = { env = \"IDP_TOKEN\" } }\n";

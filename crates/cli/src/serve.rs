@@ -6,8 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use tokenprobe_protocol::Secret;
-use tokenprobe_stub::{Config, Stub, StubHandle, Tls, is_demo_secret};
+use tokenprobe_stub::{Config, Stub, StubHandle, Tls};
 use tracing_subscriber::EnvFilter;
 
 /// Options of `serve`.
@@ -49,7 +48,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<Option<std::process::
         .init();
 
     let config = match &args.config {
-        Some(path) => Config::load(path)?,
+        Some(path) => tokenprobe_config::load_stub_config(path)?,
         None => Config::default(),
     };
     let mut builder = Stub::builder(config).listen(args.listen);
@@ -100,13 +99,6 @@ fn print_banner(stub: &StubHandle, ca: Option<&std::path::Path>) -> anyhow::Resu
         (Some(_), Some(path)) => format!(" --cacert {}", path.display()),
         (Some(_), None) => " --cacert CA.pem (see --write-ca)".into(),
     };
-    let shown = |s: &Secret, var: &str| {
-        if is_demo_secret(s) {
-            s.expose().to_owned()
-        } else {
-            format!("${var}")
-        }
-    };
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
@@ -114,55 +106,8 @@ fn print_banner(stub: &StubHandle, ca: Option<&std::path::Path>) -> anyhow::Resu
         c.jwt.algorithm
     )?;
     writeln!(out, "Ctrl-C stops it. Try:")?;
-    let with_secret = c
-        .cognito
-        .clients
-        .iter()
-        .find_map(|c| Some((c, c.secret.as_ref()?)));
-    if let Some((client, secret)) = with_secret {
-        let cognito = format!(
-            "curl -s{tls} -u '{}:{}' -d grant_type=client_credentials {url}/oauth2/token",
-            client.id,
-            shown(secret, "COGNITO_SECRET")
-        );
-        writeln!(out, "\n# cognito (RFC 6749 client credentials)\n{cognito}")?;
-        writeln!(
-            out,
-            "\n# veeva and vcd take that token:\nTOKEN=$({cognito} | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')"
-        )?;
-    }
-    if let Some(p) = c.veeva.profiles.first() {
-        writeln!(
-            out,
-            "\n# veeva\ncurl -s{tls} -X POST -H \"Authorization: Bearer $TOKEN\" -H 'Accept: application/json' {url}/auth/oauth/session/{}",
-            p.id
-        )?;
-    }
-    if let Some(org) = c.vcd.orgs.first() {
-        writeln!(
-            out,
-            "\n# vcd\ncurl -s{tls} -i -X POST -H \"Authorization: Bearer $TOKEN; org={org}\" -H 'Accept: application/*+xml;version=38.0' {url}/cloudapi/1.0.0/sessions"
-        )?;
-    }
-    if let (Some(client), Some(user)) = (c.cess.clients.first(), c.cess.users.first()) {
-        writeln!(
-            out,
-            "\n# cess\ncurl -s{tls} -H 'Content-Type: application/json' -d '{{\"client_id\":\"{}\",\"client_secret\":\"{}\",\"username\":\"{}\",\"password\":\"{}\",\"grant_type\":\"password\"}}' {url}/oauth",
-            client.id,
-            shown(&client.secret, "CESS_SECRET"),
-            user.username,
-            shown(&user.otp, "CESS_OTP")
-        )?;
-    }
-    if let (Some(app), Some(user)) = (c.venafi.applications.first(), c.venafi.users.first()) {
-        let scope = &app.scope;
-        writeln!(
-            out,
-            "\n# venafi\ncurl -s{tls} -H 'Content-Type: application/json' -d '{{\"client_id\":\"{}\",\"username\":\"{}\",\"password\":\"{}\",\"scope\":\"{scope}\"}}' {url}/vedauth/authorize/oauth",
-            app.client_id,
-            user.username,
-            shown(&user.password, "VENAFI_PASSWORD")
-        )?;
+    for example in c.examples(url, &format!("curl -s{tls}")) {
+        writeln!(out, "\n{example}")?;
     }
     writeln!(out)?;
     out.flush()?;

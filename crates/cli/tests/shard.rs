@@ -40,7 +40,7 @@ async fn three_shards_merge_losslessly_and_problems_are_named() {
     // One answer in five is a 503, so that the shards' errors over time
     // have something to merge.
     let stub = tokenprobe_stub::Stub::start(
-        tokenprobe_stub::Config::from_toml(
+        tokenprobe_config::stub_config(
             "[jwt]\nalgorithm = \"ES256\"\n\
              [faults.cess]\nerror = { probability = 0.2, status = 503 }\n",
             "shard stub",

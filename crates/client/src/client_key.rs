@@ -15,7 +15,7 @@ use aws_lc_rs::signature::{
 use rustls::pki_types::PrivatePkcs8KeyDer;
 use rustls::pki_types::pem::PemObject;
 use tokenprobe_protocol::Secret;
-use tokenprobe_protocol::client_auth::{AssertionClaims, AssertionSigner};
+use tokenprobe_protocol::client_auth::{AssertionClaims, AssertionSigner, SignError};
 use tokenprobe_protocol::jwt::{Algorithm, JwtHeader, compact};
 
 use crate::error::{ClientError, ErrorKind};
@@ -92,7 +92,7 @@ impl ClientKey {
                 _ => "not an RSA key (RS256), nor a P-256 one",
             })
         })?;
-        ClientKey::new(pair, algorithm, pem.clone(), kid).map_err(|why| config(&why))
+        ClientKey::new(pair, algorithm, pem.clone(), kid).map_err(|why| config(&why.to_string()))
     }
 
     /// The client secret as an HS256 key (`client_secret_jwt`): the
@@ -113,7 +113,7 @@ impl ClientKey {
         algorithm: Algorithm,
         material: Secret,
         kid: Option<String>,
-    ) -> Result<ClientKey, String> {
+    ) -> Result<ClientKey, SignError> {
         let header = JwtHeader::new(algorithm, kid.clone()).encoded();
         let key = ClientKey {
             pair,
@@ -137,7 +137,7 @@ impl AssertionSigner for ClientKey {
         &self.material
     }
 
-    fn sign(&self, claims: &AssertionClaims) -> Result<Secret, String> {
+    fn sign(&self, claims: &AssertionClaims) -> Result<Secret, SignError> {
         let mut failed = false;
         let jws = compact(&self.header, claims, |input| match &self.pair {
             KeyPair::Rsa(pair) => {
@@ -157,7 +157,7 @@ impl AssertionSigner for ClientKey {
             KeyPair::Hmac(key) => hmac::sign(key, input).as_ref().to_vec(),
         });
         match failed {
-            true => Err("the key could not sign".into()),
+            true => Err(SignError),
             false => Ok(Secret::new(jws)),
         }
     }

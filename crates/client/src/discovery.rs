@@ -6,7 +6,7 @@ use tokenprobe_protocol::discovery::{self, Metadata};
 use tokenprobe_protocol::{BaseUrl, wire};
 
 use crate::error::{ClientError, ErrorKind};
-use crate::flow::{CognitoConfig, FlowConfig, IdpConfig};
+use crate::systems::{CognitoConfig, FlowConfig};
 use crate::transport::Exchange;
 
 /// The metadata of `issuer`, from the first location that answers with a
@@ -73,17 +73,9 @@ impl FlowConfig {
     /// Discovers the token endpoint of a `cognito` flow, or of a two-step
     /// flow's `cognito` IdP, that names an `issuer`; the metadata found.
     pub async fn discover(&mut self, t: &impl Exchange) -> Result<Option<Metadata>, ClientError> {
-        match self {
-            FlowConfig::Cognito(c) => c.discover(t).await,
-            FlowConfig::Veeva(c) => match &mut c.idp {
-                IdpConfig::Cognito(c) => c.discover(t).await,
-                IdpConfig::Token(_) => Ok(None),
-            },
-            FlowConfig::Vcd(c) => match &mut c.idp {
-                IdpConfig::Cognito(c) => c.discover(t).await,
-                IdpConfig::Token(_) => Ok(None),
-            },
-            FlowConfig::Cess(_) | FlowConfig::Venafi(_) => Ok(None),
+        match self.discoverable() {
+            Some(c) => c.discover(t).await,
+            None => Ok(None),
         }
     }
 }

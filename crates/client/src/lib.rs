@@ -8,7 +8,8 @@
 //!   connection per request, custom CA, HTTP/2, and an explicit `insecure`
 //!   switch; [`DirectTransport`] keeps the same contract on hyper's own
 //!   client, for the load path, where reqwest's per-request cost shows;
-//! - [`Account`]: a system's account as a flow sends it, which `check` varies;
+//! - [`Account`]: a system's account as a flow sends it, which `check` varies
+//!   (each system's configuration, account and steps in a module of its own);
 //! - [`TokenCache`]: refresh ahead of expiry, single flight, refresh tokens;
 //! - [`RetryPolicy`]: opt-in, bounded, jittered, `Retry-After`-aware.
 //!
@@ -23,6 +24,7 @@ mod error;
 mod flow;
 mod retry;
 mod secret_source;
+mod systems;
 mod tls;
 mod transport;
 
@@ -31,12 +33,10 @@ pub use client_key::ClientKey;
 pub use direct::DirectTransport;
 pub use discovery::discover;
 pub use error::{ClientError, ErrorKind, MAX_CODE_CHARS};
-pub use flow::{
-    Account, Acquired, CessConfig, CognitoConfig, Flow, FlowConfig, FlowError, Idp, IdpConfig,
-    Step, StepTime, VcdConfig, VcdFormat, VeevaConfig, VenafiConfig, cognito_request,
-};
+pub use flow::{Acquired, Flow, FlowError, Step, StepTime};
 pub use retry::RetryPolicy;
 pub use secret_source::SecretSource;
+pub use systems::*;
 pub use transport::{Answer, DEFAULT_MAX_BODY_BYTES, Exchange, HttpOptions, Transport};
 
 /// Seconds since the epoch by this machine's clock: the one the client's

@@ -24,14 +24,27 @@ fn platform_roots() -> &'static [CertificateDer<'static>] {
     ROOTS.get_or_init(|| rustls_native_certs::load_native_certs().certs)
 }
 
+/// Why a CA file or text gives no certificate.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CaError {
+    /// It could not be read.
+    #[error("{0}")]
+    Read(#[from] std::io::Error),
+    /// It is not PEM.
+    #[error("not PEM certificates ({0})")]
+    NotPem(#[from] rustls::pki_types::pem::Error),
+    /// It is PEM without a certificate.
+    #[error("holds no PEM certificate (-----BEGIN CERTIFICATE-----)")]
+    Empty,
+}
+
 /// The CA certificates in a PEM text; none is an error, since a file with
 /// no certificate would make every request fail with `tls` later.
-pub(crate) fn pem_certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(pem)
-        .collect::<Result<_, _>>()
-        .map_err(|e| format!("not PEM certificates ({e})"))?;
+pub(crate) fn pem_certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, CaError> {
+    let certs: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_slice_iter(pem).collect::<Result<_, _>>()?;
     if certs.is_empty() {
-        return Err("holds no PEM certificate (-----BEGIN CERTIFICATE-----)".into());
+        return Err(CaError::Empty);
     }
     Ok(certs)
 }
@@ -45,7 +58,7 @@ pub(crate) fn ca_file_roots(
         return Ok(Vec::new());
     };
     std::fs::read(path)
-        .map_err(|e| e.to_string())
+        .map_err(CaError::from)
         .and_then(|pem| pem_certificates(&pem))
         .map_err(|e| {
             ClientError::new(
@@ -165,6 +178,6 @@ mod tests {
         assert!(pem_certificates(b"just some text\n").is_err());
         let e = pem_certificates(b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
             .unwrap_err();
-        assert!(e.contains("no PEM certificate"), "{e}");
+        assert!(matches!(e, CaError::Empty), "{e}");
     }
 }

@@ -3,7 +3,7 @@
 //! to it must still point at the right line). A `${VAR}` in a comment is
 //! left as it is: a commented-out line must not need its variable set.
 
-use tokenprobe_stub::ConfigError;
+use crate::error::{ConfigError, toml_message};
 
 /// Where TOML comments are in `text`: from a `#` outside any string to
 /// the end of its line. Strings are read as TOML has them (basic with
@@ -138,8 +138,7 @@ impl<'a> Expanded<'a> {
 
     /// Parses the expanded text as TOML into `T`.
     pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, ConfigError> {
-        toml::from_str(&self.expanded)
-            .map_err(|e| self.error(e.span(), tokenprobe_stub::toml_message(&e)))
+        toml::from_str(&self.expanded).map_err(|e| self.error(e.span(), toml_message(&e)))
     }
 }
 

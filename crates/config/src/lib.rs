@@ -10,6 +10,7 @@
 //! text, never the value found there (it may be a secret).
 
 pub mod duration;
+mod error;
 mod expand;
 
 use std::collections::BTreeSet;
@@ -23,8 +24,9 @@ use tokenprobe_protocol::BaseUrl;
 use tokenprobe_protocol::jwt::Algorithm;
 use tokenprobe_stub::{Config as StubConfig, Stub, StubHandle};
 
+pub use error::{ConfigError, toml_message};
 pub use expand::Expanded;
-pub use tokenprobe_stub::ConfigError;
+pub use tokenprobe_stub::StartError;
 
 /// Where the traffic goes: the file's `target`.
 #[derive(Debug, Clone, PartialEq)]
@@ -90,7 +92,7 @@ impl Setup {
     /// Starts the target: the stub in-process (its `[stub]` configuration,
     /// or the demo with ES256 keys, which are fast to make), or nothing for
     /// a URL.
-    pub async fn start(&self) -> Result<Started, String> {
+    pub async fn start(&self) -> Result<Started, StartError> {
         match &self.target {
             Endpoint::Url(base) => Ok(Started {
                 stub: None,
@@ -102,9 +104,7 @@ impl Setup {
                     c.jwt.algorithm = Algorithm::ES256;
                     c
                 });
-                let stub = Stub::start(config)
-                    .await
-                    .map_err(|e| format!("the stub: {e}"))?;
+                let stub = Stub::start(config).await?;
                 let base = stub.base_url();
                 Ok(Started {
                     stub: Some(stub),
@@ -149,6 +149,22 @@ impl Setup {
     }
 }
 
+/// The built-in stub's configuration (`serve --config`), read and
+/// checked; `origin` names it in errors.
+pub fn stub_config(text: &str, origin: &str) -> Result<StubConfig, ConfigError> {
+    let config: StubConfig = toml::from_str(text)
+        .map_err(|e| ConfigError::at(origin, text, e.span(), toml_message(&e)))?;
+    config
+        .validate()
+        .map_err(|e| ConfigError::at(origin, text, Some(e.span), e.message))?;
+    Ok(config)
+}
+
+/// [`stub_config`] from a file.
+pub fn load_stub_config(path: &Path) -> Result<StubConfig, ConfigError> {
+    stub_config(&read_text(path)?, &path.display().to_string())
+}
+
 /// Reads a file's text, placing a failure to read it by the file's name.
 pub fn read_text(path: &Path) -> Result<String, ConfigError> {
     std::fs::read_to_string(path)
@@ -169,7 +185,8 @@ impl Expanded<'_> {
             if setup.target != Endpoint::Stub {
                 return Err(self.whole("[stub] is only for target = \"stub\""));
             }
-            stub.validate(|span, msg| self.error(Some(span), msg))?;
+            stub.validate()
+                .map_err(|e| self.error(Some(e.span), e.message))?;
         }
         Ok((setup, self.parse()?))
     }

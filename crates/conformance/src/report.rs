@@ -15,7 +15,7 @@ use crate::run::{Outcome, Report, Verdict};
 /// runs on, its mark, whether it is negative, what it sends and expects.
 pub fn catalog() -> String {
     let mut s = String::new();
-    for e in crate::catalog::ENTRIES {
+    for e in crate::catalog::ENTRIES.iter() {
         let systems: Vec<&str> = e.systems.iter().map(|s| s.name()).collect();
         let _ = writeln!(
             s,

@@ -7,10 +7,31 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde::Deserialize;
-use tokenprobe_client::Transport;
+use tokenprobe_client::{ClientError, Transport};
 use tokenprobe_config::{ConfigError, Expanded, Setup, Started, Tables, duration};
 
 use crate::endpoint::{Options, Target};
+
+/// Why the checks could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// The built-in stub did not start.
+    #[error("the stub: {0}")]
+    Stub(#[from] tokenprobe_config::StartError),
+    /// The transport could not be built from `[http]`.
+    #[error(transparent)]
+    Transport(#[from] ClientError),
+    /// A flow could not be built (a secret, a key, discovery).
+    #[error("flow {index} ({system}): {error}")]
+    Flow {
+        /// Its place in the file, from 1.
+        index: usize,
+        /// Its system.
+        system: tokenprobe_protocol::System,
+        /// Why.
+        error: ClientError,
+    },
+}
 
 /// The tables only checks read; a load scenario's own are accepted, so
 /// that one file serves both.
@@ -74,7 +95,7 @@ impl Scenario {
     /// Starts the target (the stub in-process when it is `stub`) and
     /// builds one target per flow, each found by its issuer when it names
     /// one.
-    pub async fn targets(&self) -> Result<(Started, Vec<Target>), String> {
+    pub async fn targets(&self) -> Result<(Started, Vec<Target>), SetupError> {
         let started = self.setup.start().await?;
         let options = Options {
             generic: self.settings.mode == Mode::Rfc6749,
@@ -82,10 +103,14 @@ impl Scenario {
         };
         let mut targets = Vec::new();
         for (i, flow) in self.setup.flows.iter().enumerate() {
-            let transport = Transport::new(&self.setup.http).map_err(|e| e.to_string())?;
+            let transport = Transport::new(&self.setup.http)?;
             let target = Target::discover(flow, &started.base, transport)
                 .await
-                .map_err(|e| format!("flow {} ({}): {e}", i + 1, flow.system()))?;
+                .map_err(|error| SetupError::Flow {
+                    index: i + 1,
+                    system: flow.system(),
+                    error,
+                })?;
             targets.push(target.with_options(options.clone()));
         }
         Ok((started, targets))

@@ -48,7 +48,7 @@ fn the_reference_states_each_negative_checks_change() {
         })
         .collect();
     let mut stated = 0;
-    for e in tokenprobe_conformance::catalog::ENTRIES {
+    for e in tokenprobe_conformance::catalog::ENTRIES.iter() {
         let Some(change) = e.change else { continue };
         stated += 1;
         assert!(

@@ -48,7 +48,7 @@ async fn advertise(server: &MockServer, methods: &[&str]) {
 }
 
 fn quirked(quirk: &str) -> Config {
-    Config::from_toml(
+    tokenprobe_config::stub_config(
         &format!("[jwt]\nalgorithm = \"ES256\"\n[faults.cognito]\nquirks = [\"{quirk}\"]\n"),
         "q.toml",
     )

@@ -171,7 +171,7 @@ async fn an_invalidated_grant_is_replaced_and_a_live_one_is_reused() {
 
 #[tokio::test]
 async fn retry_honours_retry_after_and_never_retries_a_401() {
-    let config = Config::from_toml(
+    let config = tokenprobe_config::stub_config(
         "[jwt]\nalgorithm = \"ES256\"\n[faults.cess]\n\
          error = { probability = 1.0, status = 503, body = \"busy\", retry_after_secs = 1 }\n",
         "retry.toml",

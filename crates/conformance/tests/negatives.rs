@@ -26,7 +26,7 @@ use tokenprobe_conformance::endpoint::Target;
 use tokenprobe_conformance::report;
 use tokenprobe_conformance::run::{Outcome, Report, Selection, run};
 use tokenprobe_protocol::BaseUrl;
-use tokenprobe_stub::{Config, Stub};
+use tokenprobe_stub::Stub;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -306,7 +306,7 @@ async fn verdicts_with(route: &str, quirks: &[&str], flow: &str) -> Report {
         "[jwt]\nalgorithm = \"ES256\"\n[faults.{route}]\nquirks = [{}]\n",
         list.join(", ")
     );
-    let stub = Stub::start(Config::from_toml(&text, "q.toml").unwrap())
+    let stub = Stub::start(tokenprobe_config::stub_config(&text, "q.toml").unwrap())
         .await
         .unwrap();
     let target = support::target_at(&stub.base_url(), &support::flow(flow));
@@ -503,7 +503,7 @@ async fn without_a_working_request_no_negative_check_passes() {
     ] {
         let text =
             format!("[jwt]\nalgorithm = \"ES256\"\n[faults.{route}]\nquirks = [\"{demand}\"]\n");
-        let stub = Stub::start(Config::from_toml(&text, "q.toml").unwrap())
+        let stub = Stub::start(tokenprobe_config::stub_config(&text, "q.toml").unwrap())
             .await
             .unwrap();
         let target = support::target_at(&stub.base_url(), &support::demo(system));

@@ -138,7 +138,7 @@ async fn the_stub_takes_a_jwks_and_chooses_by_kid() {
         "x": URL_SAFE_NO_PAD.encode(&point[1..33]),
         "y": URL_SAFE_NO_PAD.encode(&point[33..65]),
     }]});
-    let config = Config::from_toml(
+    let config = tokenprobe_config::stub_config(
         &format!(
             "[jwt]\nalgorithm = \"ES256\"\n[[cognito.clients]]\nid = \"jwks-client\"\njwks = '{jwks}'\n"
         ),

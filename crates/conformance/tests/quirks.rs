@@ -51,7 +51,7 @@ async fn each_quirk_breaks_exactly_its_contract() {
                 route.name(),
                 quirk.name()
             );
-            let config = Config::from_toml(&text, "quirk.toml").unwrap();
+            let config = tokenprobe_config::stub_config(&text, "quirk.toml").unwrap();
             let broken = broken_checks(config).await;
             let expected = BTreeSet::from([(*id).to_owned()]);
             if broken != expected {
@@ -74,7 +74,7 @@ async fn the_demo_configuration_breaks_nothing() {
 #[test]
 fn a_quirk_on_a_route_it_does_not_apply_to_is_refused_with_its_place() {
     let text = "[faults.cess]\nquirks = [\"wrong-org\"]\n";
-    let e = Config::from_toml(text, "stub.toml").unwrap_err();
+    let e = tokenprobe_config::stub_config(text, "stub.toml").unwrap_err();
     assert_eq!((e.line, e.column), (Some(2), Some(11)), "{e}");
     assert!(
         e.to_string()

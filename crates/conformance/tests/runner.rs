@@ -27,7 +27,7 @@ fn all(include_negative: bool) -> Selection {
 
 fn quirked(route: &str, quirk: &str) -> Config {
     let text = format!("[jwt]\nalgorithm = \"ES256\"\n[faults.{route}]\nquirks = [\"{quirk}\"]\n");
-    Config::from_toml(&text, "quirk.toml").unwrap()
+    tokenprobe_config::stub_config(&text, "quirk.toml").unwrap()
 }
 
 async fn run_on(config: Config, selection: &Selection) -> (StubHandle, Report) {
@@ -194,7 +194,7 @@ quirks = ["scope-widened"]
 "#,
         PLANTED[0], PLANTED[1], PLANTED[2]
     );
-    Config::from_toml(&text, "planted.toml").unwrap()
+    tokenprobe_config::stub_config(&text, "planted.toml").unwrap()
 }
 
 fn planted_targets(stub: &StubHandle) -> Vec<Target> {
@@ -502,7 +502,7 @@ async fn a_dead_server_is_an_error_per_check_not_a_pass() {
 #[test]
 fn every_catalog_entry_is_in_the_reference() {
     let reference = include_str!("../../../docs/contracts.md");
-    for e in ENTRIES {
+    for e in ENTRIES.iter() {
         let row = reference
             .lines()
             .find(|l| l.starts_with(&format!("| {} |", e.id)))

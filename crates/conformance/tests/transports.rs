@@ -18,7 +18,7 @@ use tokenprobe_client::{
     ClientError, DirectTransport, ErrorKind, Exchange, Flow, FlowConfig, HttpOptions, Transport,
 };
 use tokenprobe_protocol::{BaseUrl, System};
-use tokenprobe_stub::{Config, Stub, Tls};
+use tokenprobe_stub::{Stub, Tls};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -96,7 +96,7 @@ async fn connections_are_reused_or_new_as_asked<T: Make>() {
 }
 
 async fn timeouts_and_dead_servers_are_typed<T: Make>() {
-    let config = Config::from_toml(
+    let config = tokenprobe_config::stub_config(
         "[jwt]\nalgorithm = \"ES256\"\n[faults.cess]\nstall = { probability = 1.0, ms = 2000 }\n",
         "slow.toml",
     )

@@ -112,7 +112,7 @@ pub(crate) async fn prepare(
         .setup
         .start()
         .await
-        .map_err(LoadError::Setup)?;
+        .map_err(|e| LoadError::Setup(format!("the stub: {e}")))?;
     let transport = DirectTransport::new(&plan.scenario.setup.http)
         .map_err(|e| LoadError::Setup(e.to_string()))?;
     let flows = build_flows(plan, &started.base, &transport).await?;

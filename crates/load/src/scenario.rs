@@ -383,7 +383,7 @@ impl Plan {
             .map(|t| {
                 t.get_ref()
                     .parse::<Threshold>()
-                    .map_err(|e| file.error(Some(t.span()), e))
+                    .map_err(|e| file.error(Some(t.span()), e.to_string()))
             })
             .collect::<Result<Vec<_>, _>>()?;
         let scenario = Scenario {

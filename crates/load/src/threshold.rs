@@ -69,16 +69,41 @@ pub struct Threshold {
     pub value: f64,
 }
 
-impl FromStr for Threshold {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, String> {
-        let usage = "expected e.g. `p99 < 250ms`, `p50(veeva/session) <= 20ms`, \
+/// How a threshold is written, for the errors that say it.
+const USAGE: &str = "expected e.g. `p99 < 250ms`, `p50(login/session) <= 20ms`, \
                      `error_rate < 0.1%`, `achieved_rate >= 95%`";
+
+/// A threshold that does not read, and the part that does not.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ThresholdError {
+    /// No `<`, `<=`, `>` or `>=`.
+    #[error("no comparison in `{0}`; {USAGE}")]
+    NoComparison(String),
+    /// A scope opened and not closed.
+    #[error("unclosed `(` in `{0}`")]
+    Unclosed(String),
+    /// A metric name not known.
+    #[error("unknown metric `{0}`; {USAGE}")]
+    UnknownMetric(String),
+    /// A rate that is not a number or a percentage.
+    #[error("`{0}` is not a rate such as 0.1% or 0.001")]
+    NotRate(String),
+    /// A latency that is not a duration.
+    #[error("`{0}` is not a duration such as 250ms")]
+    NotDuration(String),
+    /// `achieved_rate` given a scope.
+    #[error("achieved_rate applies to the whole run, not a scope")]
+    ScopedAchievedRate,
+}
+
+impl FromStr for Threshold {
+    type Err = ThresholdError;
+
+    fn from_str(text: &str) -> Result<Self, ThresholdError> {
         let (op, at, len) = ["<=", ">=", "<", ">"]
             .iter()
             .find_map(|o| text.find(o).map(|i| (*o, i, o.len())))
-            .ok_or_else(|| format!("no comparison in `{text}`; {usage}"))?;
+            .ok_or_else(|| ThresholdError::NoComparison(text.to_owned()))?;
         let op = match op {
             "<=" => Op::Le,
             ">=" => Op::Ge,
@@ -90,7 +115,7 @@ impl FromStr for Threshold {
             Some((n, rest)) => {
                 let scope = rest
                     .strip_suffix(')')
-                    .ok_or_else(|| format!("unclosed `(` in `{text}`"))?;
+                    .ok_or_else(|| ThresholdError::Unclosed(text.to_owned()))?;
                 let scope = scope.trim();
                 let (flow, step) = scope.split_once('/').unwrap_or((scope, "total"));
                 let scope = Scope {
@@ -108,7 +133,7 @@ impl FromStr for Threshold {
             "achieved_rate" => Metric::AchievedRate,
             p => match p.strip_prefix('p').and_then(|n| n.parse::<f64>().ok()) {
                 Some(q) if (0.0..=100.0).contains(&q) => Metric::Percentile(q),
-                _ => return Err(format!("unknown metric `{name}`; {usage}")),
+                _ => return Err(ThresholdError::UnknownMetric(name.to_owned())),
             },
         };
         let value = match metric {
@@ -116,13 +141,13 @@ impl FromStr for Threshold {
                 Some(p) => p.trim().parse::<f64>().map(|p| p / 100.0),
                 None => right.parse::<f64>(),
             }
-            .map_err(|_| format!("`{right}` is not a rate such as 0.1% or 0.001"))?,
+            .map_err(|_| ThresholdError::NotRate(right.to_owned()))?,
             _ => tokenprobe_config::duration::parse(right)
                 .map(|d| d.as_secs_f64() * 1000.0)
-                .map_err(|_| format!("`{right}` is not a duration such as 250ms"))?,
+                .map_err(|_| ThresholdError::NotDuration(right.to_owned()))?,
         };
         if scope.is_some() && metric == Metric::AchievedRate {
-            return Err("achieved_rate applies to the whole run, not a scope".into());
+            return Err(ThresholdError::ScopedAchievedRate);
         }
         Ok(Threshold {
             text: text.trim().to_owned(),
@@ -141,9 +166,9 @@ impl From<Threshold> for String {
 }
 
 impl TryFrom<String> for Threshold {
-    type Error = String;
+    type Error = ThresholdError;
 
-    fn try_from(text: String) -> Result<Self, String> {
+    fn try_from(text: String) -> Result<Self, ThresholdError> {
         text.parse()
     }
 }

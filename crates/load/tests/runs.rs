@@ -114,7 +114,7 @@ async fn coordinated_omission_open_model_sees_the_stall_and_closed_hides_it() {
 
 #[tokio::test]
 async fn every_acquisition_lands_in_exactly_one_bucket_under_faults() {
-    let config = Config::from_toml(
+    let config = tokenprobe_config::stub_config(
         "[jwt]\nalgorithm = \"ES256\"\n[faults.cess]\n\
          error = { probability = 0.05, status = 503 }\nreset = { probability = 0.05 }\n\
          stall = { probability = 0.01, ms = 1500 }\n",
@@ -426,10 +426,11 @@ async fn service_time_leaves_out_exactly_the_drivers_own_delay() {
     let server = std::thread::spawn(move || {
         let rt = tokio::runtime::Runtime::new().unwrap();
         rt.block_on(async {
-            let stub =
-                Stub::start(Config::from_toml("[jwt]\nalgorithm = \"ES256\"\n", "s.toml").unwrap())
-                    .await
-                    .unwrap();
+            let stub = Stub::start(
+                tokenprobe_config::stub_config("[jwt]\nalgorithm = \"ES256\"\n", "s.toml").unwrap(),
+            )
+            .await
+            .unwrap();
             tx.send(stub.base_url()).unwrap();
             let _ = stopped.await;
             stub.shutdown().await;

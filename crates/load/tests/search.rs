@@ -117,7 +117,7 @@ async fn a_driver_that_falls_behind_is_named_not_the_server() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shards_run_one_ladder_and_merge_judges_each_step() {
     let stub = tokenprobe_stub::Stub::start(
-        tokenprobe_stub::Config::from_toml(
+        tokenprobe_config::stub_config(
             "[jwt]\nalgorithm = \"ES256\"\n[faults.cess]\ncapacity = { slots = 3, service_ms = 20 }\n",
             "capacity.toml",
         )

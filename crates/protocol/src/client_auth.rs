@@ -198,6 +198,11 @@ impl AssertionClaims {
     }
 }
 
+/// A key that would not sign (the crypto library refused it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the key could not sign")]
+pub struct SignError;
+
 /// Signs client assertions with the client's key (the client crate holds
 /// the key; this crate stays free of cryptography).
 pub trait AssertionSigner: Send + Sync + fmt::Debug {
@@ -207,7 +212,7 @@ pub trait AssertionSigner: Send + Sync + fmt::Debug {
     /// that whatever echoes it is scrubbed like any secret.
     fn material(&self) -> &Secret;
     /// The compact JWS of `claims`.
-    fn sign(&self, claims: &AssertionClaims) -> Result<Secret, String>;
+    fn sign(&self, claims: &AssertionClaims) -> Result<Secret, SignError>;
     /// A value never used before, for `jti`.
     fn unique_id(&self) -> String;
     /// Seconds since the epoch by the signer's clock, for `iat` and `exp`
@@ -306,7 +311,7 @@ pub fn authenticate(
             let field = auth.material().field();
             let assertion = signer
                 .sign(&claims)
-                .map_err(|why| RequestError::new("PK-01", field, why))?;
+                .map_err(|why| RequestError::new("PK-01", field, why.to_string()))?;
             add_assertion(client_id, &assertion, form);
             Ok(None)
         }

@@ -215,7 +215,7 @@ impl tokenprobe_protocol::client_auth::AssertionSigner for Fixed {
     fn sign(
         &self,
         _: &tokenprobe_protocol::client_auth::AssertionClaims,
-    ) -> Result<Secret, String> {
+    ) -> Result<Secret, tokenprobe_protocol::client_auth::SignError> {
         Ok(Secret::new("x.y.z"))
     }
     fn unique_id(&self) -> String {
@@ -274,7 +274,10 @@ fn a_signer_is_equal_only_to_itself() {
         fn material(&self) -> &Secret {
             unreachable!("not asked")
         }
-        fn sign(&self, _: &AssertionClaims) -> Result<Secret, String> {
+        fn sign(
+            &self,
+            _: &AssertionClaims,
+        ) -> Result<Secret, tokenprobe_protocol::client_auth::SignError> {
             Ok(Secret::new("x.y.z"))
         }
         fn unique_id(&self) -> String {
@@ -307,7 +310,10 @@ fn a_key_clients_request_carries_its_assertion_to_its_audience() {
         fn material(&self) -> &Secret {
             &self.0
         }
-        fn sign(&self, claims: &AssertionClaims) -> Result<Secret, String> {
+        fn sign(
+            &self,
+            claims: &AssertionClaims,
+        ) -> Result<Secret, tokenprobe_protocol::client_auth::SignError> {
             let header = tokenprobe_protocol::jwt::JwtHeader {
                 alg: "ES256".into(),
                 kid: None,

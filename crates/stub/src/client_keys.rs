@@ -13,8 +13,32 @@ use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use tokenprobe_protocol::client_auth::AssertionClaims;
 
-use crate::config::CognitoConfig;
+use crate::systems::CognitoConfig;
 use crate::tokens::KeyError;
+
+/// Why a client assertion is refused: the `error_description` of the
+/// `invalid_client` answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum Refused {
+    /// The client is not known to authenticate with an assertion.
+    #[error("the client has neither a secret nor a key")]
+    NoCredential,
+    /// Not a compact JWS.
+    #[error("client_assertion is not a JWS")]
+    NotJws,
+    /// No key (or secret) of the client for its `alg` and `kid`.
+    #[error("no key of the client fits the assertion's alg and kid")]
+    NoFittingKey,
+    /// The signature does not verify.
+    #[error("the assertion's signature does not verify")]
+    Signature,
+    /// A claim breaks the protocol's rules (issuer, audience, expiry).
+    #[error("{0}")]
+    Claims(String),
+    /// Its `jti` was seen before.
+    #[error("the assertion's jti was used before (a replay)")]
+    Replay,
+}
 
 /// `jti`s remembered at most; past it the oldest are forgotten first (a
 /// replay of an assertion older than the last 100,000 goes unseen: memory
@@ -118,13 +142,9 @@ impl ClientKeys {
         assertion: &str,
         audiences: &[String],
         now: u64,
-    ) -> Result<(), String> {
-        let verifiers = self
-            .by_client
-            .get(client)
-            .ok_or("the client has neither a secret nor a key")?;
-        let header = jsonwebtoken::decode_header(assertion)
-            .map_err(|_| "client_assertion is not a JWS".to_owned())?;
+    ) -> Result<(), Refused> {
+        let verifiers = self.by_client.get(client).ok_or(Refused::NoCredential)?;
+        let header = jsonwebtoken::decode_header(assertion).map_err(|_| Refused::NotJws)?;
         let verifier = verifiers
             .iter()
             // A PEM key has no kid: it fits any (a JWKS key must match).
@@ -132,23 +152,26 @@ impl ClientKeys {
                 v.alg == header.alg
                     && (header.kid.is_none() || v.kid.is_none() || v.kid == header.kid)
             })
-            .ok_or("no key of the client fits the assertion's alg and kid")?;
+            .ok_or(Refused::NoFittingKey)?;
         let mut validation = Validation::new(verifier.alg);
         // The claims' rules are the protocol crate's, checked below.
         validation.validate_exp = false;
         validation.validate_aud = false;
         validation.required_spec_claims.clear();
         let claims = jsonwebtoken::decode::<AssertionClaims>(assertion, &verifier.key, &validation)
-            .map_err(|_| "the assertion's signature does not verify".to_owned())?
+            .map_err(|_| Refused::Signature)?
             .claims;
         if let Some(problem) = claims.problem(client, audiences, now) {
-            return Err(problem);
+            return Err(Refused::Claims(problem));
         }
         self.first_use(&claims.jti, claims.exp, now)
     }
 
-    fn first_use(&self, jti: &str, exp: u64, now: u64) -> Result<(), String> {
-        let mut r = self.replays.lock().map_err(|_| "replay memory poisoned")?;
+    fn first_use(&self, jti: &str, exp: u64, now: u64) -> Result<(), Refused> {
+        let mut r = self
+            .replays
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         while let Some((old_exp, _)) = r.order.front() {
             if *old_exp > now && r.order.len() < REPLAY_CAPACITY {
                 break;
@@ -158,7 +181,7 @@ impl ClientKeys {
             }
         }
         if !r.seen.insert(jti.to_owned()) {
-            return Err("the assertion's jti was used before (a replay)".into());
+            return Err(Refused::Replay);
         }
         r.order.push_back((exp, jti.to_owned()));
         Ok(())

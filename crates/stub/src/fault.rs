@@ -14,18 +14,46 @@ use serde::Deserialize;
 use crate::route::Quirk;
 use serde_spanned::Spanned;
 
+/// A fault table that cannot be: what serde reports at its place in the
+/// file (key names bare, since a configuration error takes out whatever
+/// stands in quotes).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FaultError {
+    /// A probability outside `[0, 1]`.
+    #[error("probability must be between 0 and 1, not {0}")]
+    Probability(f64),
+    /// A capacity out of its bounds.
+    #[error("capacity: slots from 1 to 100000, service_ms from 1 to 60000")]
+    Capacity,
+    /// A key the distribution needs is missing.
+    #[error("{0} is required for this distribution")]
+    Required(&'static str),
+    /// A duration below zero.
+    #[error("{0} must be ≥ 0")]
+    Negative(&'static str),
+    /// A uniform distribution whose maximum is below its minimum.
+    #[error("max_ms must be ≥ min_ms")]
+    MaxBelowMin,
+    /// An exponential distribution of mean zero.
+    #[error("mean_ms must be > 0")]
+    ZeroMean,
+    /// A distribution name not known.
+    #[error("unknown distribution `{0}`; expected fixed, uniform, normal or exponential")]
+    UnknownDistribution(String),
+}
+
 /// A probability in `[0, 1]`.
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Deserialize)]
 #[serde(try_from = "f64")]
 pub struct Probability(f64);
 
 impl TryFrom<f64> for Probability {
-    type Error = String;
-    fn try_from(p: f64) -> Result<Self, String> {
+    type Error = FaultError;
+    fn try_from(p: f64) -> Result<Self, FaultError> {
         if (0.0..=1.0).contains(&p) {
             Ok(Probability(p))
         } else {
-            Err(format!("probability must be between 0 and 1, not {p}"))
+            Err(FaultError::Probability(p))
         }
     }
 }
@@ -86,10 +114,10 @@ struct CapacityTable {
 }
 
 impl TryFrom<CapacityTable> for Capacity {
-    type Error = String;
-    fn try_from(t: CapacityTable) -> Result<Self, String> {
+    type Error = FaultError;
+    fn try_from(t: CapacityTable) -> Result<Self, FaultError> {
         if !(1..=100_000).contains(&t.slots) || !(1..=60_000).contains(&t.service_ms) {
-            return Err("capacity: slots from 1 to 100000, service_ms from 1 to 60000".into());
+            return Err(FaultError::Capacity);
         }
         Ok(Capacity {
             slots: t.slots,
@@ -143,21 +171,20 @@ struct LatencyTable {
     probability: Option<Probability>,
 }
 
-fn millis(name: &str, v: Option<f64>) -> Result<Duration, String> {
-    // Key names bare: a config error takes out what stands in quotes.
-    let v = v.ok_or_else(|| format!("{name} is required for this distribution"))?;
-    Duration::try_from_secs_f64(v / 1000.0).map_err(|_| format!("{name} must be ≥ 0"))
+fn millis(name: &'static str, v: Option<f64>) -> Result<Duration, FaultError> {
+    let v = v.ok_or(FaultError::Required(name))?;
+    Duration::try_from_secs_f64(v / 1000.0).map_err(|_| FaultError::Negative(name))
 }
 
 impl TryFrom<LatencyTable> for Latency {
-    type Error = String;
-    fn try_from(t: LatencyTable) -> Result<Self, String> {
+    type Error = FaultError;
+    fn try_from(t: LatencyTable) -> Result<Self, FaultError> {
         let distribution = match t.distribution.as_str() {
             "fixed" => LatencyDistribution::Fixed(millis("ms", t.ms)?),
             "uniform" => {
                 let (lo, hi) = (millis("min_ms", t.min_ms)?, millis("max_ms", t.max_ms)?);
                 if hi < lo {
-                    return Err("max_ms must be ≥ min_ms".into());
+                    return Err(FaultError::MaxBelowMin);
                 }
                 LatencyDistribution::Uniform(lo, hi)
             }
@@ -168,15 +195,11 @@ impl TryFrom<LatencyTable> for Latency {
             "exponential" => {
                 let mean = millis("mean_ms", t.mean_ms)?;
                 if mean.is_zero() {
-                    return Err("mean_ms must be > 0".into());
+                    return Err(FaultError::ZeroMean);
                 }
                 LatencyDistribution::Exponential(mean)
             }
-            other => {
-                return Err(format!(
-                    "unknown distribution `{other}`; expected fixed, uniform, normal or exponential"
-                ));
-            }
+            other => return Err(FaultError::UnknownDistribution(other.to_owned())),
         };
         let cap = match t.cap_ms {
             Some(_) => millis("cap_ms", t.cap_ms)?,

@@ -36,21 +36,20 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use config::{
-    CessClient, CessConfig, CessUser, CognitoClient, CognitoConfig, Config, ConfigError,
-    Connections, DEMO_ID, DEMO_KEY_CLIENT_ID, DEMO_OTP, DEMO_PASSWORD, DEMO_SECRET, JwtConfig,
-    VcdConfig, VeevaConfig, VeevaProfile, VeevaVault, VenafiApplication, VenafiConfig, VenafiUser,
-    is_demo_secret, toml_message,
+    Config, Connections, DEMO_ID, DEMO_OTP, DEMO_PASSWORD, DEMO_SECRET, Invalid, JwtConfig,
+    is_demo_secret,
 };
 pub use fault::{
-    Capacity, ErrorFault, Latency, LatencyDistribution, Probability, Reset, RouteFaults, Stall,
-    StallWindow,
+    Capacity, ErrorFault, FaultError, Latency, LatencyDistribution, Probability, Reset,
+    RouteFaults, Stall, StallWindow,
 };
 pub use route::{DEMAND, JWKS_PATH, Quirk, Route, RouteKey};
 pub use tls::{Tls, TlsError};
 pub use tokens::KeyError;
 
 use server::Shared;
-use systems::State;
+/// Each system's accounts.
+pub use systems::*;
 
 /// Why the stub did not start.
 #[derive(Debug, thiserror::Error)]

@@ -12,7 +12,7 @@ use tokenprobe_stub::{Config, Route};
 
 fn config(faults: &str) -> Config {
     let text = format!("[jwt]\nalgorithm = \"ES256\"\n{faults}");
-    Config::from_toml(&text, "capacity.toml").unwrap()
+    tokenprobe_config::stub_config(&text, "capacity.toml").unwrap()
 }
 
 /// A capacity serves exactly what it says: one slot of 5 ms is 200

@@ -8,11 +8,12 @@ use std::time::{Duration, Instant};
 use http::StatusCode;
 use support::Harness;
 use tokenprobe_client::{ClientError, ErrorKind};
+use tokenprobe_protocol::cognito;
 use tokenprobe_stub::{Config, Route};
 
 fn config(faults: &str) -> Config {
     let text = format!("[jwt]\nalgorithm = \"ES256\"\n{faults}");
-    Config::from_toml(&text, "faults.toml").unwrap()
+    tokenprobe_config::stub_config(&text, "faults.toml").unwrap()
 }
 
 /// Five standard deviations of a binomial count: a false alarm about once
@@ -55,7 +56,11 @@ async fn resets_close_the_connection_without_an_answer_and_are_all_counted() {
     let n = 200;
     let mut failed = 0;
     for _ in 0..n {
-        let req = h.cognito_account().unwrap().encode(&h.base).unwrap();
+        let req = h
+            .account_of::<cognito::TokenRequest>()
+            .unwrap()
+            .encode(&h.base)
+            .unwrap();
         match h.transport.send(req).await {
             Ok(r) => assert_eq!(r.status, StatusCode::OK),
             Err(e) => {
@@ -178,7 +183,7 @@ async fn a_capacity_serves_its_slots_and_queues_the_rest() {
     assert!(*last < Duration::from_millis(1500), "{ends:?}");
     let first = ends.iter().min().unwrap();
     assert!(*first >= Duration::from_millis(200), "{ends:?}");
-    let bad = tokenprobe_stub::Config::from_toml(
+    let bad = tokenprobe_config::stub_config(
         "[faults.cess]\ncapacity = { slots = 0, service_ms = 20 }\n",
         "bad.toml",
     );

@@ -12,7 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 fn config(connections: &str) -> Config {
-    Config::from_toml(
+    tokenprobe_config::stub_config(
         &format!("[jwt]\nalgorithm = \"ES256\"\n[connections]\n{connections}"),
         "idle.toml",
     )

@@ -38,7 +38,7 @@ async fn tls_works_with_the_generated_ca_and_fails_without_it() {
 }
 
 fn refused(text: &str) -> String {
-    Config::from_toml(text, "stub.toml")
+    tokenprobe_config::stub_config(text, "stub.toml")
         .unwrap_err()
         .to_string()
 }
@@ -88,19 +88,19 @@ fn unknown_keys_and_bad_values_are_refused_with_file_line_and_column() {
 
 #[test]
 fn an_empty_file_is_the_demo_and_a_file_replaces_what_it_names() {
-    let empty = Config::from_toml("", "empty.toml").unwrap();
+    let empty = tokenprobe_config::stub_config("", "empty.toml").unwrap();
     assert_eq!(
         empty.cognito.clients.len(),
         2,
         "a client with a secret, one with keys"
     );
     let no_credential =
-        Config::from_toml("[[cognito.clients]]\nid = \"a\"\n", "c.toml").unwrap_err();
+        tokenprobe_config::stub_config("[[cognito.clients]]\nid = \"a\"\n", "c.toml").unwrap_err();
     assert!(
         no_credential.to_string().contains("give a secret"),
         "{no_credential}"
     );
-    let c = Config::from_toml(
+    let c = tokenprobe_config::stub_config(
         "[[cognito.clients]]\nid = \"a\"\nsecret = \"s\"\nscopes = [\"x\"]\nlifetime_secs = 60\n",
         "c.toml",
     )
@@ -111,7 +111,7 @@ fn an_empty_file_is_the_demo_and_a_file_replaces_what_it_names() {
 
 #[test]
 fn secrets_in_the_configuration_do_not_show_in_debug() {
-    let c = Config::from_toml(
+    let c = tokenprobe_config::stub_config(
         "[[cognito.clients]]\nid = \"a\"\nsecret = \"hunter2-secret\"\n",
         "c.toml",
     )
@@ -121,7 +121,8 @@ fn secrets_in_the_configuration_do_not_show_in_debug() {
 
 #[test]
 fn a_missing_file_names_itself() {
-    let e = Config::load(std::path::Path::new("/nonexistent/stub.toml")).unwrap_err();
+    let e = tokenprobe_config::load_stub_config(std::path::Path::new("/nonexistent/stub.toml"))
+        .unwrap_err();
     assert!(e.to_string().starts_with("/nonexistent/stub.toml: "), "{e}");
 }
 
@@ -183,7 +184,7 @@ fn tempfile_in_target(name: &str) -> (std::path::PathBuf, std::fs::File) {
 #[tokio::test]
 async fn the_annotated_example_configuration_loads_and_serves() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/stub.toml");
-    let c = Config::load(&path).unwrap();
+    let c = tokenprobe_config::load_stub_config(&path).unwrap();
     assert_eq!(c.jwt.algorithm, JwtAlgorithm::ES256);
     assert_eq!(c.veeva.profiles[0].vaults.len(), 2);
     assert_eq!(c.faults.len(), 2);

@@ -3,11 +3,56 @@
 
 use http::{Method, StatusCode};
 use serde_json::Value;
-use tokenprobe_protocol::client_auth::Credential;
+use tokenprobe_protocol::client_auth::{Credential, Signer};
 use tokenprobe_protocol::{DecodeError, ProviderError, Secret, cognito, jwt, wire};
 
 use super::{Checked, Finding, access_token, answer, broken, expires_in, judged, require, rfc7523};
-use crate::endpoint::{Target, TargetError};
+use crate::catalog::{Entry, Mark, check, entry, negative, varies};
+use crate::endpoint::{Reply, Shared, Target, TargetError};
+use tokenprobe_protocol::System::Cognito;
+
+impl Target {
+    /// The configured request as another client or with another
+    /// credential.
+    pub fn client_request_as(
+        &self,
+        client_id: &str,
+        credential: impl Into<Credential>,
+    ) -> Result<cognito::TokenRequest, TargetError> {
+        Ok(self
+            .account_of::<cognito::TokenRequest>()?
+            .clone()
+            .with_client(client_id, credential)?)
+    }
+
+    /// The configured client's key, when it authenticates with one.
+    pub fn client_key(&self) -> Option<&Signer> {
+        match self
+            .account_of::<cognito::TokenRequest>()
+            .ok()?
+            .credential()
+        {
+            Credential::Key(signer) => Some(signer),
+            _ => None,
+        }
+    }
+}
+
+/// The plain success: the configured request.
+pub(crate) async fn successes(target: &Target, out: &mut Vec<Shared>) -> Result<(), TargetError> {
+    let r = target
+        .call(target.account_of::<cognito::TokenRequest>()?)
+        .await?;
+    target.keep_success("cognito", r, out);
+    Ok(())
+}
+
+/// The refusal: the working form without `grant_type`.
+pub(crate) async fn refusal(target: &Target) -> Result<(&'static str, Reply), TargetError> {
+    let mut form = target.working_form()?;
+    form.remove("grant_type");
+    Ok(("cognito", target.send_form(&form).await?))
+}
 
 /// CG-05: the protocol's claims rule on Cognito; in generic mode only the
 /// lifetime, and only for JWTs.
@@ -35,7 +80,7 @@ pub(crate) async fn claims(target: &Target) -> Checked {
             || format!("exp − iat is {claimed} s, expires_in {lifetime} s"),
         );
     }
-    let request = target.cognito_account()?;
+    let request = target.account_of::<cognito::TokenRequest>()?;
     match reply.read(request) {
         Ok(grant) => match grant.warnings.iter().find(|w| w.check == "CG-05") {
             Some(w) => broken(w.message.clone()),
@@ -72,7 +117,7 @@ pub(super) async fn invalid_client(target: &Target, request: &cognito::TokenRequ
 /// CG-08: a wrong secret is `invalid_client` (for a client with a key: an
 /// assertion whose signature does not verify).
 pub(crate) async fn wrong_secret_refused(target: &Target) -> Checked {
-    let account = target.cognito_account()?;
+    let account = target.account_of::<cognito::TokenRequest>()?;
     let wrong = match account.client_secret() {
         Some(secret) => Credential::Secret(Secret::new(format!("{}-wrong", secret.expose()))),
         None => Credential::Assertion(rfc7523::forged(target, account.client_id())?),
@@ -84,7 +129,10 @@ pub(crate) async fn wrong_secret_refused(target: &Target) -> Checked {
 /// CG-09: an unknown client is `invalid_client` (with a key: an assertion
 /// our key signed, naming a client the server does not have).
 pub(crate) async fn unknown_client_refused(target: &Target) -> Checked {
-    let credential = target.cognito_account()?.credential().clone();
+    let credential = target
+        .account_of::<cognito::TokenRequest>()?
+        .credential()
+        .clone();
     let request = target.client_request_as("tokenprobe-no-such-client", credential)?;
     invalid_client(target, &request).await
 }
@@ -135,7 +183,7 @@ pub(crate) async fn unlisted_scope_not_granted(target: &Target) -> Checked {
     const UNLISTED: &str = "admin/everything";
     target.control().await?;
     let request = target
-        .cognito_account()?
+        .account_of::<cognito::TokenRequest>()?
         .clone()
         .with_scopes([UNLISTED])
         .map_err(TargetError::from)?;
@@ -312,3 +360,115 @@ fn key_algorithm(jwk: &jsonwebtoken::jwk::Jwk) -> Result<jsonwebtoken::Algorithm
         (None, None) => broken("a key of a type this check cannot verify"),
     }
 }
+
+/// This module's entries of the catalog, in the order they run.
+pub(crate) const ENTRIES: &[Entry] = &[
+    entry(
+        "CG-05",
+        check!(claims),
+        &[Cognito],
+        Mark::Doc,
+        "the access token's JWT claims match the response",
+        "a valid client-credentials request",
+        "a JWT with `exp − iat` within 5 s of `expires_in`, `token_use` access and our `client_id` (generic mode: only the lifetime; skipped for opaque tokens)",
+    ),
+    entry(
+        "CG-07",
+        check!(not_cached),
+        &[Cognito],
+        Mark::Rfc,
+        "success is not cached",
+        "a valid client-credentials request",
+        "`Cache-Control: no-store`",
+    ),
+    negative(varies(
+        entry(
+            "CG-08",
+            check!(wrong_secret_refused),
+            &[Cognito],
+            Mark::Doc,
+            "a wrong secret: invalid_client",
+            "one token request with a wrong client secret (with a key: an assertion whose signature does not verify)",
+            "400 or 401 `invalid_client`",
+        ),
+        "the client secret replaced (with a key: the assertion's signature broken)",
+    )),
+    negative(varies(
+        entry(
+            "CG-09",
+            check!(unknown_client_refused),
+            &[Cognito],
+            Mark::Doc,
+            "an unknown client: invalid_client",
+            "one token request for a client id that does not exist",
+            "400 or 401 `invalid_client`",
+        ),
+        "`client_id` replaced by one that does not exist",
+    )),
+    varies(
+        entry(
+            "CG-10",
+            check!(unsupported_grant_refused),
+            &[Cognito],
+            Mark::Rfc,
+            "an unsupported grant_type is refused",
+            "`grant_type=password` (Cognito has none); in rfc6749 mode a grant type no server knows",
+            "400 `unsupported_grant_type` or `unauthorized_client`",
+        ),
+        "`grant_type` set to `password` (rfc6749 mode: a grant type no server knows)",
+    ),
+    varies(
+        entry(
+            "CG-11",
+            check!(missing_grant_type_refused),
+            &[Cognito],
+            Mark::Rfc,
+            "a missing grant_type is refused",
+            "a token request without `grant_type`",
+            "400 `invalid_request`",
+        ),
+        "`grant_type` removed",
+    ),
+    varies(
+        entry(
+            "CG-12",
+            check!(unlisted_scope_not_granted),
+            &[Cognito],
+            Mark::Rfc,
+            "a scope the client lacks is never granted",
+            "a token request for scope `admin/everything`",
+            "400 `invalid_scope`, or a grant that leaves the scope out (a grant naming no scope, or another refusal, is a warning)",
+        ),
+        "`scope` replaced by `admin/everything`",
+    ),
+    varies(
+        entry(
+            "CG-13",
+            check!(get_refused),
+            &[Cognito],
+            Mark::Rfc,
+            "GET gives no token",
+            "the working request by GET, its form in the query string, then in the body",
+            "a 4xx without a token",
+        ),
+        "the method set to GET, the form in the query string, then in the body",
+    ),
+    entry(
+        "CG-14",
+        check!(no_refresh_token),
+        &[Cognito],
+        Mark::Rfc,
+        "no refresh token for client credentials",
+        "a valid client-credentials request",
+        "no `refresh_token`",
+    ),
+    entry(
+        "CG-15",
+        check!(signed_by_published_key),
+        &[Cognito],
+        Mark::Doc,
+        "the JWKS verifies the token",
+        "a valid client-credentials request, then a GET of the JWKS",
+        "a signature that verifies with the key named by `kid` (skipped for opaque tokens or without a JWKS)",
+    ),
+];

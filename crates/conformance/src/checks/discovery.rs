@@ -4,11 +4,13 @@
 
 use tokenprobe_protocol::client_auth::ClientAuth;
 use tokenprobe_protocol::discovery::{self, Metadata};
-use tokenprobe_protocol::wire;
+use tokenprobe_protocol::{cognito, wire};
 
 use super::cognito::verified_by;
 use super::{Checked, Finding, access_token, answer, broken, judged, require};
+use crate::catalog::{Entry, Mark, check, entry, varies};
 use crate::endpoint::{Target, TargetError};
+use tokenprobe_protocol::System::Cognito;
 
 fn metadata(target: &Target) -> Result<&Metadata, Finding> {
     target
@@ -52,7 +54,7 @@ pub(crate) async fn metadata_served(target: &Target) -> Checked {
 /// configured one unadvertised is a warning.
 pub(crate) async fn advertised_auth_methods_work(target: &Target) -> Checked {
     let m = metadata(target)?.clone();
-    let account = target.cognito_account()?.clone();
+    let account = target.account_of::<cognito::TokenRequest>()?.clone();
     let usable: Vec<ClientAuth> = ClientAuth::ALL
         .into_iter()
         .filter(|a| account.credential().fits(*a) && m.advertises(*a))
@@ -132,3 +134,46 @@ pub(crate) async fn unadvertised_grant_refused(target: &Target) -> Checked {
         ))),
     }
 }
+
+/// This module's entries of the catalog, in the order they run.
+pub(crate) const ENTRIES: &[Entry] = &[
+    entry(
+        "DS-01",
+        check!(metadata_served),
+        &[Cognito],
+        Mark::Rfc,
+        "the issuer's metadata is served",
+        "GET of the issuer's RFC 8414 and OpenID Connect metadata locations",
+        "a JSON document whose `issuer` is the issuer (RFC 8414 §3.3) and whose `token_endpoint` is https or on this machine (skipped without `issuer`)",
+    ),
+    entry(
+        "DS-02",
+        check!(advertised_auth_methods_work),
+        &[Cognito],
+        Mark::Rfc,
+        "advertised client auth methods work",
+        "a token request by each advertised method the credential fits (Basic and body for a secret, client_secret_jwt for a secret that signs, private_key_jwt for a key)",
+        "a token each time; the configured method unadvertised is a warning (RFC 8414 §2)",
+    ),
+    entry(
+        "DS-03",
+        check!(advertised_jwks_verifies),
+        &[Cognito],
+        Mark::Rfc,
+        "the advertised jwks_uri verifies tokens",
+        "a valid token request, then a GET of the metadata's `jwks_uri`",
+        "a signature that verifies with the key named by `kid` (skipped for opaque tokens or without `jwks_uri`)",
+    ),
+    varies(
+        entry(
+            "DS-04",
+            check!(unadvertised_grant_refused),
+            &[Cognito],
+            Mark::Rfc,
+            "a grant not advertised is refused",
+            "a token request with the first of password, device_code, token-exchange, jwt-bearer, refresh_token that `grant_types_supported` lacks",
+            "400 `unsupported_grant_type` or `unauthorized_client` (another refusal is a warning: the probe lacks the grant's own parameters; skipped without `grant_types_supported`)",
+        ),
+        "`grant_type` set to one the metadata does not advertise",
+    ),
+];

@@ -1,6 +1,8 @@
 //! The code of the catalog's checks, one async function each, grouped by
 //! the rule's source: [`rfc`] (RFC 6749/6750, several systems), then one
-//! module per system. A check sends its requests through the [`Target`],
+//! module per system, which also holds that system's requests (an `impl
+//! Target` block), its plain successes and its refusal; the functions
+//! below dispatch to them, the one place here that lists the systems. A check sends its requests through the [`Target`],
 //! reads the typed [`Reply`] and says how the contract was broken, or why
 //! it could not tell; the rules themselves come from `tokenprobe-protocol`.
 //!
@@ -19,9 +21,59 @@ pub(crate) mod venafi;
 
 use std::pin::Pin;
 
-use tokenprobe_protocol::wire;
+use tokenprobe_protocol::{Secret, System, wire};
 
-use crate::endpoint::{Reply, Target, TargetError};
+use crate::catalog::Entry;
+use crate::endpoint::{Reply, Shared, Target, TargetError};
+
+/// The catalog's entries, the rules several systems share first.
+pub(crate) fn entries() -> Vec<Entry> {
+    [
+        rfc::ENTRIES,
+        veeva::ENTRIES,
+        cess::ENTRIES,
+        venafi::ENTRIES,
+        cognito::ENTRIES,
+        discovery::ENTRIES,
+        rfc7523::ENTRIES,
+        vcd::ENTRIES,
+    ]
+    .concat()
+}
+
+/// The plain successful answers of the target's system, into `out`.
+pub(crate) async fn successes(t: &Target, out: &mut Vec<Shared>) -> Result<(), TargetError> {
+    match t.system {
+        System::Cognito => cognito::successes(t, out).await,
+        System::Cess => cess::successes(t, out).await,
+        System::Venafi => venafi::successes(t, out).await,
+        System::Veeva => veeva::successes(t, out).await,
+        System::Vcd => vcd::successes(t, out).await,
+    }
+}
+
+/// The target's answer to its working token request with one non-secret
+/// change, and the route it went to.
+pub(crate) async fn refusal(t: &Target) -> Result<(&'static str, Reply), TargetError> {
+    match t.system {
+        System::Cognito => cognito::refusal(t).await,
+        System::Cess => cess::refusal(t).await,
+        System::Venafi => venafi::refusal(t).await,
+        System::Veeva | System::Vcd => Err(TargetError::NoTokenEndpoint),
+    }
+}
+
+/// Ends a session a check opened, known by the credential that ends it.
+pub(crate) async fn end_session(t: &Target, key: &Secret) -> Result<Reply, TargetError> {
+    match t.system {
+        System::Venafi => t.venafi_revoke(key.expose()).await,
+        System::Vcd => t.vcd_logout(key.expose()).await,
+        System::Cognito | System::Cess | System::Veeva => Err(TargetError::Build(format!(
+            "{} opens no sessions",
+            t.system
+        ))),
+    }
+}
 
 /// Why a check did not pass.
 #[derive(Debug, Clone, PartialEq, Eq)]

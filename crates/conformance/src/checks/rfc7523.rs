@@ -6,12 +6,14 @@
 //!
 //! [`AssertionSigner`]: tokenprobe_protocol::client_auth::AssertionSigner
 
-use tokenprobe_protocol::Secret;
 use tokenprobe_protocol::client_auth::{AssertionClaims, Credential, Signer};
+use tokenprobe_protocol::{Secret, cognito};
 
 use super::cognito::invalid_client;
 use super::{CheckError, Checked, Finding, answer};
+use crate::catalog::{Entry, Mark, check, entry, negative, varies, warn_on};
 use crate::endpoint::{Target, TargetError};
+use tokenprobe_protocol::System::Cognito;
 
 fn key(target: &Target) -> Result<&Signer, Finding> {
     target.client_key().ok_or_else(|| {
@@ -25,7 +27,7 @@ fn key(target: &Target) -> Result<&Signer, Finding> {
 /// Claims as the client would sign them now for `client_id`.
 fn fresh(target: &Target, client_id: &str) -> Result<AssertionClaims, Finding> {
     let audience = target
-        .cognito_account()?
+        .account_of::<cognito::TokenRequest>()?
         .audience(target.base())
         .map_err(TargetError::from)?;
     let jti = key(target)?.0.unique_id();
@@ -41,7 +43,7 @@ fn sign(target: &Target, claims: &AssertionClaims) -> Result<Secret, Finding> {
     key(target)?
         .0
         .sign(claims)
-        .map_err(|why| Finding::Errored(CheckError::Precondition(why)))
+        .map_err(|why| Finding::Errored(CheckError::Precondition(why.to_string())))
 }
 
 /// An assertion for `client_id` whose signature does not verify: our
@@ -55,13 +57,19 @@ pub(crate) fn forged(target: &Target, client_id: &str) -> Result<Secret, Finding
 
 async fn refused_with(target: &Target, claims: &AssertionClaims) -> Checked {
     let assertion = Credential::Assertion(sign(target, claims)?);
-    let id = target.cognito_account()?.client_id().to_owned();
+    let id = target
+        .account_of::<cognito::TokenRequest>()?
+        .client_id()
+        .to_owned();
     invalid_client(target, &target.client_request_as(&id, assertion)?).await
 }
 
 /// PK-01: an assertion addressed to another audience is refused.
 pub(crate) async fn other_audience_refused(target: &Target) -> Checked {
-    let id = target.cognito_account()?.client_id().to_owned();
+    let id = target
+        .account_of::<cognito::TokenRequest>()?
+        .client_id()
+        .to_owned();
     let claims = AssertionClaims {
         aud: vec!["https://tokenprobe.invalid/oauth2/token".into()],
         ..fresh(target, &id)?
@@ -71,7 +79,10 @@ pub(crate) async fn other_audience_refused(target: &Target) -> Checked {
 
 /// PK-02: an expired assertion is refused.
 pub(crate) async fn expired_refused(target: &Target) -> Checked {
-    let id = target.cognito_account()?.client_id().to_owned();
+    let id = target
+        .account_of::<cognito::TokenRequest>()?
+        .client_id()
+        .to_owned();
     let now = tokenprobe_client::unix_now();
     let claims = AssertionClaims {
         iat: now - 600,
@@ -86,7 +97,7 @@ pub(crate) async fn expired_refused(target: &Target) -> Checked {
 pub(crate) async fn replay_refused(target: &Target) -> Checked {
     key(target)?;
     target.control().await?;
-    let account = target.cognito_account()?;
+    let account = target.account_of::<cognito::TokenRequest>()?;
     let id = account.client_id().to_owned();
     let once = Credential::Assertion(sign(target, &fresh(target, &id)?)?);
     let request = target.client_request_as(&id, once)?;
@@ -102,3 +113,46 @@ pub(crate) async fn replay_refused(target: &Target) -> Checked {
         other => other,
     })
 }
+
+/// This module's entries of the catalog, in the order they run.
+pub(crate) const ENTRIES: &[Entry] = &[
+    negative(varies(
+        entry(
+            "PK-01",
+            check!(other_audience_refused),
+            &[Cognito],
+            Mark::Rfc,
+            "an assertion for another audience is refused",
+            "one token request with an assertion, signed by the client's key, whose `aud` is another server's",
+            "400 or 401 `invalid_client` (RFC 7523 §3 item 3; skipped for a client with a secret)",
+        ),
+        "the assertion's `aud` replaced by another server's",
+    )),
+    negative(varies(
+        entry(
+            "PK-02",
+            check!(expired_refused),
+            &[Cognito],
+            Mark::Rfc,
+            "an expired assertion is refused",
+            "one token request with an assertion, signed by the client's key, that expired 5 minutes ago",
+            "400 or 401 `invalid_client` (RFC 7523 §3 item 4; skipped for a client with a secret)",
+        ),
+        "the assertion's `iat` and `exp` moved 10 and 5 minutes into the past",
+    )),
+    warn_on(
+        negative(varies(
+            entry(
+                "PK-03",
+                check!(replay_refused),
+                &[Cognito],
+                Mark::Rfc,
+                "a replayed assertion is refused",
+                "one fresh assertion sent twice",
+                "a token, then 400 or 401 `invalid_client` (RFC 7523 §3 item 7 lets a server skip this: a warning)",
+            ),
+            "none: the same assertion sent a second time",
+        )),
+        &[Cognito],
+    ),
+];

@@ -5,7 +5,8 @@
 //! - this module sends ([`Target::send`]), keeps the evidence in a
 //!   [`Journal`], and asks once for the answers several checks read
 //!   ([`Target::successes`], [`Target::refusal`]);
-//! - [`requests`] builds each system's requests from the account;
+//! - [`requests`] sends a system's requests, built from the account (each
+//!   system's own helpers are in its module of [`crate::checks`]);
 //! - [`working`] gives the negative checks the working request to vary,
 //!   and its answer ([`Target::control`]);
 //! - [`sessions`] remembers the sessions the checks opened, so that
@@ -30,7 +31,7 @@ pub use error::TargetError;
 pub use working::WorkingForm;
 
 use crate::evidence::{Capture, Journal};
-use sessions::{Session, Sessions};
+use sessions::Sessions;
 
 /// How the `cognito` checks read the server.
 #[derive(Debug, Clone, Default)]
@@ -102,7 +103,7 @@ impl Reply {
 }
 
 /// An answer several checks read: the route, the answer and its evidence.
-type Shared = (&'static str, Reply, Capture);
+pub(crate) type Shared = (&'static str, Reply, Capture);
 
 /// The answers asked for once per target, or why there are none.
 type Asked = Result<Vec<Shared>, TargetError>;
@@ -234,10 +235,7 @@ impl Target {
     pub async fn end_sessions(&self) -> (usize, Vec<String>) {
         let (mut ended, mut failed) = (0, Vec::new());
         for session in self.sessions.take() {
-            let sent = match &session {
-                Session::Venafi(t) => self.venafi_revoke(t.expose()).await,
-                Session::Vcd(auth) => self.vcd_logout(auth.expose()).await,
-            };
+            let sent = crate::checks::end_session(self, &session).await;
             match sent {
                 // 401: the token no longer works, so the session is over
                 // (a Venafi refresh and its grant end together).
@@ -314,26 +312,7 @@ impl Target {
 
     async fn ask_refusal(&self) -> Asked {
         self.control().await?;
-        let (route, r) = match self.system {
-            System::Cognito => {
-                let mut form = self.working_form()?;
-                form.remove("grant_type");
-                ("cognito", self.send_form(&form).await?)
-            }
-            System::Cess => {
-                let mut b = self.cess_body()?;
-                b["grant_type"] = "client_credentials".into();
-                ("cess", self.cess(&b).await?)
-            }
-            System::Venafi => {
-                let mut b = self.venafi_body(None)?;
-                if let Some(o) = b.as_object_mut() {
-                    o.remove("client_id");
-                }
-                ("venafi-authorize", self.venafi_authorize(&b).await?)
-            }
-            System::Veeva | System::Vcd => return Err(TargetError::NoTokenEndpoint),
-        };
+        let (route, r) = crate::checks::refusal(self).await?;
         let capture = self
             .journal
             .last()
@@ -343,42 +322,7 @@ impl Target {
 
     async fn ask_successes(&self) -> Asked {
         let mut out = Vec::new();
-        let keep = |route, r: Reply, out: &mut Vec<_>| {
-            if let (true, Some(capture)) = (r.status.is_success(), self.journal.last()) {
-                out.push((route, r, capture));
-            }
-        };
-        match self.system {
-            System::Cognito => {
-                let r = self.call(self.cognito_account()?).await?;
-                keep("cognito", r, &mut out);
-            }
-            System::Cess => {
-                let r = self.send(self.cess_account()?.encode(&self.base)?).await?;
-                keep("cess", r, &mut out);
-            }
-            System::Venafi => {
-                let grant = self.venafi_grant().await?;
-                let refresh = grant.member("refresh_token").map(str::to_owned);
-                keep("venafi-authorize", grant, &mut out);
-                if let Some(refresh) = refresh {
-                    let r = self.venafi_refresh(&refresh).await?;
-                    keep("venafi-refresh", r, &mut out);
-                }
-            }
-            System::Veeva => {
-                let token = self.idp_token().await?;
-                let r = self.send(self.veeva_request(None, &token)?).await?;
-                if r.json()["responseStatus"] == "SUCCESS" {
-                    keep("veeva", r, &mut out);
-                }
-            }
-            System::Vcd => {
-                let token = self.idp_token().await?;
-                let (_, r) = self.vcd_login(&token, self.vcd_version()?).await?;
-                keep("vcd-login", r, &mut out);
-            }
-        }
+        crate::checks::successes(self, &mut out).await?;
         if out.is_empty() {
             let last = self.journal.last().and_then(|c| c.status);
             return Err(TargetError::NoSuccess(
@@ -388,10 +332,22 @@ impl Target {
         Ok(out)
     }
 
-    /// Notes the Venafi session a successful grant or refresh opened.
-    fn note_venafi_grant(&self, r: &Reply) {
-        if let (true, Some(t)) = (r.status.is_success(), r.member("access_token")) {
-            self.sessions.opened(Session::Venafi(Secret::new(t)));
+    /// Keeps `r`, the answer just received on `route`, among the plain
+    /// successes when it is one.
+    pub(crate) fn keep_success(&self, route: &'static str, r: Reply, out: &mut Vec<Shared>) {
+        if let (true, Some(capture)) = (r.status.is_success(), self.journal.last()) {
+            out.push((route, r, capture));
         }
+    }
+
+    /// Notes a session the server opened, known by the credential that
+    /// ends it, so that [`Target::end_sessions`] ends it.
+    pub(crate) fn session_opened(&self, key: Secret) {
+        self.sessions.opened(key);
+    }
+
+    /// Forgets a session that ended.
+    pub(crate) fn session_ended(&self, key: &Secret) {
+        self.sessions.ended(key);
     }
 }

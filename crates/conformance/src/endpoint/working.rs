@@ -8,6 +8,8 @@
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, Uri};
 
+use tokenprobe_protocol::cognito;
+
 use super::{Reply, Target, TargetError};
 
 /// The members that authenticate the client in a body (RFC 6749 §2.3.1,
@@ -109,7 +111,9 @@ impl Target {
     /// The configured client-credentials request as it goes on the wire
     /// now (a fresh assertion for a key client), to change one thing in.
     pub fn working_form(&self) -> Result<WorkingForm, TargetError> {
-        let req = self.cognito_account()?.encode(&self.base)?;
+        let req = self
+            .account_of::<cognito::TokenRequest>()?
+            .encode(&self.base)?;
         Ok(WorkingForm {
             method: req.method().clone(),
             headers: req.headers().clone(),

@@ -31,7 +31,7 @@ pub async fn cognito_checks(config: Config, flow: impl Fn(&str) -> FlowConfig) -
 
 /// A stub that takes any credential, assertions included.
 pub fn lax_config() -> Config {
-    Config::from_toml(
+    tokenprobe_config::stub_config(
         "[jwt]\nalgorithm = \"ES256\"\n[faults.cognito]\nquirks = [\"any-password-accepted\"]\n",
         "q.toml",
     )

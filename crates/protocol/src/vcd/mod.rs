@@ -90,13 +90,16 @@ impl fmt::Display for ApiVersion {
     }
 }
 
-/// Which form of the Session document to ask for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+/// Which form of the Session document to ask for (`format = "xml"` or
+/// `"json"` in a scenario).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum SessionFormat {
     /// `application/json;version=…`: the `/cloudapi` form.
-    #[default]
     Json,
-    /// `application/*+xml;version=…`: the XML `Session` of the seed.
+    /// `application/*+xml;version=…`: the XML `Session` of the seed, and
+    /// the default.
+    #[default]
     Xml,
 }
 

@@ -1,6 +1,9 @@
 //! `POST /oauth`: VaultID CESS's password grant (CPF/CNPJ and OTP).
 
+use crate::config::{DEMO_ID, DEMO_OTP, DEMO_SECRET};
+use serde::Deserialize;
 use std::time::Duration;
+use tokenprobe_protocol::taxid::TaxId;
 
 use bytes::Bytes;
 use http::{Method, Request, Response};
@@ -11,6 +14,88 @@ use tokenprobe_protocol::{Secret, vcschema};
 use super::{State, with_body};
 use crate::route::{Quirk, Route};
 use crate::tokens::random_id;
+
+/// A CESS API client.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CessClient {
+    /// `client_id`.
+    pub id: String,
+    /// `client_secret`.
+    pub secret: Secret,
+}
+
+/// A CESS user: a CPF or CNPJ and the OTP it accepts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CessUser {
+    /// CPF or CNPJ with valid check digits.
+    #[serde(deserialize_with = "tax_id")]
+    pub username: TaxId,
+    /// The one OTP the stub accepts for this user.
+    pub otp: Secret,
+    /// The user's cloud, echoed as `provider`.
+    #[serde(default = "demo_provider")]
+    pub provider: String,
+}
+
+/// VaultID CESS.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CessConfig {
+    /// Known clients.
+    pub clients: Vec<CessClient>,
+    /// Known users.
+    pub users: Vec<CessUser>,
+    /// `expires_in` when no `lifetime` is asked (capped by the user's
+    /// limit). A `lifetime` above the limit is refused with 400 (CE-11).
+    pub lifetime_secs: u32,
+}
+
+impl Default for CessConfig {
+    fn default() -> Self {
+        CessConfig {
+            clients: vec![CessClient {
+                id: DEMO_ID.into(),
+                secret: Secret::new(DEMO_SECRET),
+            }],
+            users: vec![CessUser {
+                username: demo_tax_id(),
+                otp: Secret::new(DEMO_OTP),
+                provider: demo_provider(),
+            }],
+            lifetime_secs: 604_800,
+        }
+    }
+}
+
+impl CessConfig {
+    /// A working `curl` for the first client and user.
+    pub(crate) fn example(&self, url: &str, curl: &str) -> Option<String> {
+        let (client, user) = (self.clients.first()?, self.users.first()?);
+        Some(format!(
+            "# cess\n{curl} -H 'Content-Type: application/json' -d '{{\"client_id\":\"{}\",\"client_secret\":\"{}\",\"username\":\"{}\",\"password\":\"{}\",\"grant_type\":\"password\"}}' {url}/oauth",
+            client.id,
+            super::shown(&client.secret, "CESS_SECRET"),
+            user.username,
+            super::shown(&user.otp, "CESS_OTP")
+        ))
+    }
+}
+
+fn demo_provider() -> String {
+    "SOLUTIHOM".into()
+}
+
+fn demo_tax_id() -> TaxId {
+    // 123.456.789-09: a CPF whose check digits are right.
+    TaxId::complete("123456789").expect("a nine-digit CPF base")
+}
+
+fn tax_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<TaxId, D::Error> {
+    let s = String::deserialize(d)?;
+    TaxId::parse(&s).map_err(|e| serde::de::Error::custom(format!("a CPF or CNPJ: {e}")))
+}
 
 pub(super) fn token(state: &State, req: &Request<Bytes>) -> Response<Bytes> {
     match grant(state, req) {

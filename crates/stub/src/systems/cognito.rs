@@ -1,6 +1,8 @@
 //! `POST /oauth2/token`: RFC 6749 client credentials, as Cognito answers
 //! it, with signed JWT access tokens.
 
+use crate::config::{DEMO_ID, DEMO_SECRET};
+use serde::Deserialize;
 use std::borrow::Cow;
 use std::time::Duration;
 
@@ -13,9 +15,92 @@ use tokenprobe_protocol::jwt::AccessTokenClaims;
 use tokenprobe_protocol::rfc6749::{ErrorCode, Rejection};
 
 use super::{State, own_url, with_body};
-use crate::config::CognitoClient;
 use crate::route::{Quirk, Route};
 use crate::tokens::{now, random_id};
+
+/// One RFC 6749 client.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CognitoClient {
+    /// `client_id`.
+    pub id: String,
+    /// `client_secret`, for a client that authenticates with one (sent,
+    /// or as the HS256 key of its `client_secret_jwt` assertions).
+    #[serde(default)]
+    pub secret: Option<Secret>,
+    /// PEM public keys (P-256 or RSA) of a `private_key_jwt` client.
+    #[serde(default)]
+    pub public_keys: Vec<String>,
+    /// …or its keys as a JWKS (JSON text), chosen by `kid`.
+    #[serde(default)]
+    pub jwks: Option<String>,
+    /// Scopes the client may ask for.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// Access token lifetime.
+    #[serde(default = "crate::config::one_hour")]
+    pub lifetime_secs: u64,
+}
+
+/// The demo `private_key_jwt` client's id; its private keys are
+/// `crates/stub/demo-keys/client-{es256,rs256}.pem` (demo only: public).
+pub const DEMO_KEY_CLIENT_ID: &str = "tokenprobe-demo-key";
+
+/// The `cognito` route's clients.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CognitoConfig {
+    /// Known clients.
+    pub clients: Vec<CognitoClient>,
+}
+
+impl Default for CognitoConfig {
+    fn default() -> Self {
+        CognitoConfig {
+            clients: vec![
+                CognitoClient {
+                    id: DEMO_ID.into(),
+                    secret: Some(Secret::new(DEMO_SECRET)),
+                    public_keys: Vec::new(),
+                    jwks: None,
+                    scopes: vec!["tokenprobe/read".into(), "tokenprobe/write".into()],
+                    lifetime_secs: 3600,
+                },
+                CognitoClient {
+                    id: DEMO_KEY_CLIENT_ID.into(),
+                    secret: None,
+                    public_keys: vec![
+                        include_str!("../../demo-keys/client-es256.pub.pem").into(),
+                        include_str!("../../demo-keys/client-rs256.pub.pem").into(),
+                    ],
+                    jwks: None,
+                    scopes: vec!["tokenprobe/read".into(), "tokenprobe/write".into()],
+                    lifetime_secs: 3600,
+                },
+            ],
+        }
+    }
+}
+
+impl CognitoConfig {
+    /// A working `curl` for the first client with a secret, and the
+    /// `TOKEN=` line the two-step systems' examples use.
+    pub(crate) fn example(&self, url: &str, curl: &str) -> Option<String> {
+        let (client, secret) = self
+            .clients
+            .iter()
+            .find_map(|c| Some((c, c.secret.as_ref()?)))?;
+        let cognito = format!(
+            "{curl} -u '{}:{}' -d grant_type=client_credentials {url}/oauth2/token",
+            client.id,
+            super::shown(secret, "COGNITO_SECRET")
+        );
+        Some(format!(
+            "# cognito (RFC 6749 client credentials)\n{cognito}\n\n\
+             # veeva and vcd take that token:\nTOKEN=$({cognito} | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')"
+        ))
+    }
+}
 
 pub(super) fn token(state: &State, req: &Request<Bytes>) -> Response<Bytes> {
     match grant(state, req) {
@@ -105,7 +190,7 @@ fn authenticate(
             state
                 .client_keys
                 .verify(&client.id, assertion.expose(), &audiences, now())
-                .or_else(|why| refused(&why))
+                .or_else(|why| refused(&why.to_string()))
         }
         Credential::Key(_) => refused("client authentication failed"),
     }

@@ -1,4 +1,5 @@
-//! The five systems' handlers. Each turns an `http::Request<Bytes>` into
+//! The five systems, a module each: its part of the configuration (its
+//! accounts, with the demo ones as defaults) and its handlers. Each turns an `http::Request<Bytes>` into
 //! the documented `http::Response<Bytes>` with the protocol crate's server
 //! side; what they add is the stub's own state: accounts, issued tokens,
 //! revocations, and the quirks a route was told to have.
@@ -8,6 +9,12 @@ mod cognito;
 mod vcd;
 mod veeva;
 mod venafi;
+
+pub use cess::{CessClient, CessConfig, CessUser};
+pub use cognito::{CognitoClient, CognitoConfig, DEMO_KEY_CLIENT_ID};
+pub use vcd::VcdConfig;
+pub use veeva::{VeevaConfig, VeevaProfile, VeevaVault};
+pub use venafi::{VenafiApplication, VenafiConfig, VenafiUser};
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -19,9 +26,37 @@ use http::{HeaderValue, Method, Request, Response, StatusCode};
 use tokenprobe_protocol::client_auth::ClientAuth;
 use tokenprobe_protocol::discovery::Metadata;
 
-use crate::config::Config;
+use crate::config::{Config, is_demo_secret};
 use crate::route::{Quirk, Route, RouteKey};
 use crate::tokens::{JwtSigner, OpaqueTokens, now};
+use tokenprobe_protocol::Secret;
+
+impl Config {
+    /// One working `curl` command per system (`curl` is the command with
+    /// its TLS options), for `serve`'s banner.
+    pub fn examples(&self, url: &str, curl: &str) -> Vec<String> {
+        [
+            self.cognito.example(url, curl),
+            self.veeva.example(url, curl),
+            self.vcd.example(url, curl),
+            self.cess.example(url, curl),
+            self.venafi.example(url, curl),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+}
+
+/// A secret as an example shows it: only a built-in demo one in clear,
+/// others behind a shell variable.
+fn shown(secret: &Secret, var: &str) -> String {
+    if is_demo_secret(secret) {
+        secret.expose().to_owned()
+    } else {
+        format!("${var}")
+    }
+}
 
 /// Everything a handler may read or change.
 pub(crate) struct State {

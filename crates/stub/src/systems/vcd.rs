@@ -5,6 +5,7 @@
 use bytes::Bytes;
 use http::header::{ACCEPT, AUTHORIZATION};
 use http::{HeaderValue, Method, Request, Response};
+use serde::Deserialize;
 use tokenprobe_protocol::vcd::{
     self, ApiVersion, Link, LogoutRequest, SessionFormat, VcdError, VcdSession,
 };
@@ -12,6 +13,38 @@ use tokenprobe_protocol::vcd::{
 use super::{State, with_body};
 use crate::route::{Quirk, Route};
 use crate::tokens::{Opaque, Use, now, random_id};
+
+/// VMware Cloud Director.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VcdConfig {
+    /// Tenant organizations.
+    pub orgs: Vec<String>,
+    /// The user named in every Session.
+    pub user: String,
+    /// Session lifetime.
+    pub session_lifetime_secs: u64,
+}
+
+impl Default for VcdConfig {
+    fn default() -> Self {
+        VcdConfig {
+            orgs: vec!["Finance".into(), "System".into()],
+            user: "bob".into(),
+            session_lifetime_secs: 1800,
+        }
+    }
+}
+
+impl VcdConfig {
+    /// A working `curl` for the first organization, with `$TOKEN`.
+    pub(crate) fn example(&self, url: &str, curl: &str) -> Option<String> {
+        let org = self.orgs.first()?;
+        Some(format!(
+            "# vcd\n{curl} -i -X POST -H \"Authorization: Bearer $TOKEN; org={org}\" -H 'Accept: application/*+xml;version=38.0' {url}/cloudapi/1.0.0/sessions"
+        ))
+    }
+}
 
 /// The org system administrators log in to.
 const SYSTEM_ORG: &str = "System";

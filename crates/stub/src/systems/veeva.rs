@@ -1,13 +1,82 @@
 //! `POST /auth/oauth/session/{profile}`: a Vault session for an identity
 //! provider's access token. Failures are FAILURE bodies with HTTP 200.
 
+use crate::config::DEMO_ID;
 use bytes::Bytes;
 use http::{Request, Response};
+use serde::Deserialize;
 use tokenprobe_protocol::veeva::{self, SessionBody, VaultFailure, VaultRef};
 
 use super::State;
 use crate::route::{Quirk, Route};
 use crate::tokens::random_id;
+
+/// A Vault security profile and the session it gives.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VeevaProfile {
+    /// The profile id in the path.
+    pub id: String,
+    /// `userId`.
+    pub user_id: u64,
+    /// `vaultId`.
+    pub vault_id: u64,
+    /// `vaultIds`.
+    pub vaults: Vec<VeevaVault>,
+}
+
+/// One vault of a profile.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VeevaVault {
+    /// Id.
+    pub id: u64,
+    /// Name.
+    pub name: String,
+    /// API base URL.
+    pub url: String,
+}
+
+/// Veeva Vault.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VeevaConfig {
+    /// Known profiles.
+    pub profiles: Vec<VeevaProfile>,
+}
+
+impl Default for VeevaConfig {
+    fn default() -> Self {
+        let vault = |id, name: &str, host: &str| VeevaVault {
+            id,
+            name: name.into(),
+            url: format!("https://{host}-veevapharm.veevavault.com/api"),
+        };
+        VeevaConfig {
+            profiles: vec![VeevaProfile {
+                id: DEMO_ID.into(),
+                user_id: 12021,
+                vault_id: 1776,
+                vaults: vec![
+                    vault(1776, "PromoMats", "promomats"),
+                    vault(1777, "eTMF", "etmf"),
+                    vault(1779, "QualityDocs", "qualitydocs"),
+                ],
+            }],
+        }
+    }
+}
+
+impl VeevaConfig {
+    /// A working `curl` for the first profile, with `$TOKEN`.
+    pub(crate) fn example(&self, url: &str, curl: &str) -> Option<String> {
+        let p = self.profiles.first()?;
+        Some(format!(
+            "# veeva\n{curl} -X POST -H \"Authorization: Bearer $TOKEN\" -H 'Accept: application/json' {url}/auth/oauth/session/{}",
+            p.id
+        ))
+    }
+}
 
 pub(super) fn session(state: &State, req: &Request<Bytes>) -> Response<Bytes> {
     match open(state, req) {

@@ -1,17 +1,112 @@
 //! Venafi TPP token authentication: authorize, refresh, revoke, verify.
 
+use crate::config::{DEMO_ID, DEMO_PASSWORD};
 use bytes::Bytes;
 use http::{Request, Response};
+use serde::Deserialize;
 use tokenprobe_protocol::Secret;
 use tokenprobe_protocol::rfc6749::ExpiresIn;
+use tokenprobe_protocol::venafi::Scope;
 use tokenprobe_protocol::venafi::{
     self, BearerCall, TokenBody, VenafiError, VerifyBody, revoke_response,
 };
 
 use super::State;
-use crate::config::VenafiApplication;
 use crate::route::{Quirk, Route};
 use crate::tokens::{Opaque, Use, now, random_id};
+
+/// A Venafi API integration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VenafiApplication {
+    /// The Application ID sent as `client_id`.
+    pub client_id: String,
+    /// The widest scope the integration allows.
+    #[serde(deserialize_with = "venafi_scope")]
+    pub scope: Scope,
+    /// Whether refresh tokens are issued.
+    #[serde(default = "yes")]
+    pub refresh: bool,
+    /// Access token lifetime.
+    #[serde(default = "crate::config::one_hour")]
+    pub lifetime_secs: u64,
+    /// How long the refresh token works.
+    #[serde(default = "ninety_days")]
+    pub refresh_lifetime_secs: u64,
+}
+
+/// A Venafi user.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VenafiUser {
+    /// e.g. `local:admin`.
+    pub username: String,
+    /// The password.
+    pub password: Secret,
+    /// Sent back as `identity`.
+    pub identity: String,
+}
+
+/// Venafi TPP.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VenafiConfig {
+    /// `false`: every authorize gets 400 "Username/Password authentication not enabled".
+    pub password_auth: bool,
+    /// API integrations.
+    pub applications: Vec<VenafiApplication>,
+    /// Users.
+    pub users: Vec<VenafiUser>,
+}
+
+impl Default for VenafiConfig {
+    fn default() -> Self {
+        VenafiConfig {
+            password_auth: true,
+            applications: vec![VenafiApplication {
+                client_id: DEMO_ID.into(),
+                scope: "certificate:discover,manage,delete,revoke;configuration:manage;ssh:manage;statistics"
+                    .parse()
+                    .expect("the demo scope follows the grammar"),
+                refresh: true,
+                lifetime_secs: 3600,
+                refresh_lifetime_secs: ninety_days(),
+            }],
+            users: vec![VenafiUser {
+                username: "local:admin".into(),
+                password: Secret::new(DEMO_PASSWORD),
+                identity: "local:{3a6c5d2e-1f0b-4c47-9a53-6d2b8e1f4c7a}".into(),
+            }],
+        }
+    }
+}
+
+impl VenafiConfig {
+    /// A working `curl` for the first application and user.
+    pub(crate) fn example(&self, url: &str, curl: &str) -> Option<String> {
+        let (app, user) = (self.applications.first()?, self.users.first()?);
+        let scope = &app.scope;
+        Some(format!(
+            "# venafi\n{curl} -H 'Content-Type: application/json' -d '{{\"client_id\":\"{}\",\"username\":\"{}\",\"password\":\"{}\",\"scope\":\"{scope}\"}}' {url}/vedauth/authorize/oauth",
+            app.client_id,
+            user.username,
+            super::shown(&user.password, "VENAFI_PASSWORD")
+        ))
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn venafi_scope<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Scope, D::Error> {
+    let s = String::deserialize(d)?;
+    s.parse().map_err(serde::de::Error::custom)
+}
+
+fn ninety_days() -> u64 {
+    90 * 86_400
+}
 
 fn respond(r: Result<Response<Bytes>, VenafiError>) -> Response<Bytes> {
     r.unwrap_or_else(|e| e.to_response())
