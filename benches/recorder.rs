@@ -54,7 +54,9 @@ fn record(c: &mut Criterion) {
                 steps: &failed,
                 queued: Duration::ZERO,
                 total: Duration::from_micros(900),
-                error: Some("provider(invalid_client)".into()),
+                error: Some(tokenprobe_client::ErrorLabel::Provider(
+                    "invalid_client".into(),
+                )),
             }))
         })
     });

@@ -10,6 +10,78 @@ use tokenprobe_protocol::{ProviderError, Redactor, RequestError, wire};
 /// The longest provider error code a label shows, in characters.
 pub const MAX_CODE_CHARS: usize = 48;
 
+/// A failure's name in counts, reports and metrics: its kind, with the
+/// server's error code or the HTTP status where the kind has one. Typed
+/// from the driver to the report's edge, which writes it as text
+/// (`connect`, `provider(invalid_client)`, `http_status(503)`) and reads
+/// it back ([`FromStr`](std::str::FromStr)).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ErrorLabel {
+    /// A failure of a kind that carries nothing more.
+    Kind(ErrorKind),
+    /// The provider's error code, printable and cut to [`MAX_CODE_CHARS`].
+    Provider(String),
+    /// An HTTP error status with no body the protocol recognizes.
+    HttpStatus(u16),
+    /// Still in flight when a load run's grace period ended.
+    Cancelled,
+    /// A flow's labels past those a report keeps for it.
+    Other,
+}
+
+impl fmt::Display for ErrorLabel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ErrorLabel::Kind(k) => f.write_str(k.as_str()),
+            ErrorLabel::Provider(code) => write!(f, "provider({code})"),
+            ErrorLabel::HttpStatus(s) => write!(f, "http_status({s})"),
+            ErrorLabel::Cancelled => f.write_str("cancelled"),
+            ErrorLabel::Other => f.write_str("other"),
+        }
+    }
+}
+
+/// A label no version of tokenprobe writes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not an error label")]
+pub struct UnknownLabel(pub String);
+
+impl std::str::FromStr for ErrorLabel {
+    type Err = UnknownLabel;
+
+    fn from_str(s: &str) -> Result<Self, UnknownLabel> {
+        let inner = |prefix: &str| s.strip_prefix(prefix)?.strip_suffix(')');
+        if let Some(code) = inner("provider(") {
+            return Ok(ErrorLabel::Provider(code.to_owned()));
+        }
+        if let Some(status) = inner("http_status(").and_then(|n| n.parse().ok()) {
+            return Ok(ErrorLabel::HttpStatus(status));
+        }
+        match s {
+            "cancelled" => Ok(ErrorLabel::Cancelled),
+            "other" => Ok(ErrorLabel::Other),
+            _ => ErrorKind::ALL
+                .into_iter()
+                .find(|k| k.as_str() == s)
+                .map(ErrorLabel::Kind)
+                .ok_or_else(|| UnknownLabel(s.to_owned())),
+        }
+    }
+}
+
+impl serde::Serialize for ErrorLabel {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ErrorLabel {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// What kind of failure, as reports name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ErrorKind {
@@ -37,6 +109,20 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// Every kind.
+    pub const ALL: [ErrorKind; 10] = [
+        ErrorKind::Connect,
+        ErrorKind::Body,
+        ErrorKind::TooLarge,
+        ErrorKind::Tls,
+        ErrorKind::Timeout,
+        ErrorKind::HttpStatus,
+        ErrorKind::Provider,
+        ErrorKind::Decode,
+        ErrorKind::Refused,
+        ErrorKind::Config,
+    ];
+
     /// The short name used in reports: `connect`, `body`, `too_large`, `tls`, `timeout`,
     /// `http_status`, `provider`, `decode`, `refused`, `config`.
     pub fn as_str(self) -> &'static str {
@@ -117,15 +203,15 @@ impl ClientError {
     /// report with one label.
     ///
     /// [`printable`]: tokenprobe_protocol::wire::printable
-    pub fn label(&self) -> String {
+    pub fn label(&self) -> ErrorLabel {
         match (&self.code, self.status) {
             (Some(c), _) if self.kind == ErrorKind::Provider => {
-                format!("provider({})", wire::printable_cut(c, MAX_CODE_CHARS))
+                ErrorLabel::Provider(wire::printable_cut(c, MAX_CODE_CHARS))
             }
             (_, Some(s)) if self.kind == ErrorKind::HttpStatus => {
-                format!("http_status({})", s.as_u16())
+                ErrorLabel::HttpStatus(s.as_u16())
             }
-            _ => self.kind.as_str().to_owned(),
+            _ => ErrorLabel::Kind(self.kind),
         }
     }
 
@@ -266,7 +352,7 @@ mod tests {
         let mut e = ClientError::new(ErrorKind::Provider, "no: S3cr%2Fet-value");
         e.code = Some("bad_S3cr%2Fet-value".to_owned());
         let e = e.without(&Redactor::knowing(["S3cr/et-value"]));
-        assert_eq!(e.label(), "provider(bad_[redacted])");
+        assert_eq!(e.label().to_string(), "provider(bad_[redacted])");
         assert_eq!(e.to_string(), "provider(bad_[redacted]): no: [redacted]");
     }
 }

@@ -32,7 +32,7 @@ pub use cache::TokenCache;
 pub use client_key::ClientKey;
 pub use direct::DirectTransport;
 pub use discovery::discover;
-pub use error::{ClientError, ErrorKind, MAX_CODE_CHARS};
+pub use error::{ClientError, ErrorKind, ErrorLabel, MAX_CODE_CHARS, UnknownLabel};
 pub use flow::{Acquired, Flow, FlowError, Step, StepTime};
 pub use retry::RetryPolicy;
 pub use secret_source::SecretSource;

@@ -192,7 +192,7 @@ async fn retry_honours_retry_after_and_never_retries_a_401() {
         "{:?}",
         started.elapsed()
     );
-    assert_eq!(e.error.label(), "http_status(503)");
+    assert_eq!(e.error.label().to_string(), "http_status(503)");
     assert_eq!(stub.requests(Route::Cess), 2);
 
     let mut wrong = cognito(&stub.base_url());
@@ -203,7 +203,7 @@ async fn retry_honours_retry_after_and_never_retries_a_401() {
         ..RetryPolicy::default()
     };
     let e = policy.run(|| wrong.acquire(&t)).await.unwrap_err();
-    assert_eq!(e.error.label(), "provider(invalid_client)");
+    assert_eq!(e.error.label().to_string(), "provider(invalid_client)");
     assert_eq!(stub.requests(Route::Cognito), 1);
 }
 

@@ -352,5 +352,5 @@ async fn an_echoed_secret_never_reaches_the_error_label() {
     let e = f.acquire(&transport()).await.unwrap_err();
     let shown = format!("{} {e} {e:?}", e.error.label());
     assert!(!shown.contains(SECRET), "{shown}");
-    assert_eq!(e.error.label(), "provider([redacted])");
+    assert_eq!(e.error.label().to_string(), "provider([redacted])");
 }

@@ -124,7 +124,7 @@ async fn RFC_05_error_bodies_keep_code_description_and_unknown_codes() {
     assert_eq!(e.error.kind(), ErrorKind::Provider);
     assert_eq!(e.error.code(), Some("slow_down"));
     assert_eq!(e.error.status().map(|s| s.as_u16()), Some(400));
-    assert_eq!(e.error.label(), "provider(slow_down)");
+    assert_eq!(e.error.label().to_string(), "provider(slow_down)");
 }
 
 #[tokio::test]
@@ -204,7 +204,7 @@ async fn CG_06_every_rfc6749_error_maps_with_status_and_description() {
     )
     .await
     .unwrap_err();
-    assert_eq!(e.error.label(), "http_status(502)");
+    assert_eq!(e.error.label().to_string(), "http_status(502)");
 }
 
 #[tokio::test]
@@ -247,7 +247,7 @@ async fn CE_07_error_bodies_and_error_pages_are_typed_with_their_status() {
     );
     let page = ResponseTemplate::new(503).set_body_raw(b"<h1>down</h1>".to_vec(), "text/html");
     let e = against(page, CESS).await.unwrap_err();
-    assert_eq!(e.error.label(), "http_status(503)");
+    assert_eq!(e.error.label().to_string(), "http_status(503)");
 }
 
 const VENAFI_OK: &str = r#"{"access_token":"abc","refresh_token":"def","expires_in":3600,"expires":EXP,"token_type":"Bearer","scope":"certificate:manage","identity":"local:{1}","refresh_until":UNTIL}"#;

@@ -431,7 +431,10 @@ mod tests {
         assert_eq!(m.warnings, ["shard 3/3 of run r1 is missing"]);
         assert!(s.partial);
         assert_eq!((s.counts.started, s.counts.ok, s.scheduled), (33, 30, 33));
-        assert_eq!(s.counts.errors["provider(x)"], 3);
+        assert_eq!(
+            s.counts.errors[&tokenprobe_client::ErrorLabel::Provider("x".into())],
+            3
+        );
         assert_eq!(s.counts.per_flow["cess"], (30, 3));
         assert_eq!(
             (s.elapsed_secs, s.window_secs, s.achieved_rate),

@@ -163,7 +163,7 @@ pub fn render(c: &Counts, histograms: &[Exposed], elapsed_secs: f64) -> String {
         let _ = writeln!(
             out,
             "tokenprobe_acquisition_errors_total{{label=\"{}\"}} {n}",
-            label(name)
+            label(&name.to_string())
         );
     }
     let _ = writeln!(

@@ -97,7 +97,7 @@ async fn metrics_grow_during_the_run_and_equal_the_summary_at_its_end() {
         .collect();
     assert_eq!(errors.len(), c.errors.len(), "{body}");
     for (label, n) in &c.errors {
-        assert_eq!(errors[label], *n as f64, "{label}");
+        assert_eq!(errors[&label.to_string()], *n as f64, "{label}");
     }
     // The whole acquisition's histogram counts what the summary's row does.
     let all_ok = done

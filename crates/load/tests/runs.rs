@@ -130,9 +130,19 @@ async fn every_acquisition_lands_in_exactly_one_bucket_under_faults() {
     let (s, dir) = run(&text, "accounting").await;
     accounted(&s);
     let e = &s.counts.errors;
-    assert!(e.get("http_status(503)").is_some_and(|n| *n > 0), "{e:?}");
-    assert!(e.get("connect").is_some_and(|n| *n > 0), "{e:?}");
-    assert!(e.get("timeout").is_some_and(|n| *n > 0), "{e:?}");
+    assert!(
+        e.get(&"http_status(503)".parse().unwrap())
+            .is_some_and(|n| *n > 0),
+        "{e:?}"
+    );
+    assert!(
+        e.get(&"connect".parse().unwrap()).is_some_and(|n| *n > 0),
+        "{e:?}"
+    );
+    assert!(
+        e.get(&"timeout".parse().unwrap()).is_some_and(|n| *n > 0),
+        "{e:?}"
+    );
     // The server saw every started acquisition exactly once.
     assert_eq!(stub.requests(Route::Cess), s.counts.started);
     // And the interval log holds one value per finished acquisition.
@@ -161,9 +171,9 @@ async fn every_acquisition_lands_in_exactly_one_bucket_under_faults() {
         *by_label.entry(label.to_owned()).or_default() += n.parse::<f64>().unwrap();
     }
     for (label, n) in &s.counts.errors {
-        if label != "cancelled" {
+        if *label != tokenprobe_client::ErrorLabel::Cancelled {
             assert_eq!(
-                by_label.get(label).copied(),
+                by_label.get(&label.to_string()).copied(),
                 Some(*n as f64),
                 "{label}: {csv}"
             );

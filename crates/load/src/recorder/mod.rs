@@ -16,7 +16,7 @@ use hdrhistogram::Histogram;
 use hdrhistogram::serialization::V2DeflateSerializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
 use serde::{Deserialize, Serialize};
-use tokenprobe_client::{Step, StepTime};
+use tokenprobe_client::{ErrorLabel, Step, StepTime};
 
 mod key;
 mod shard;
@@ -44,11 +44,41 @@ pub struct Counts {
     /// Succeeded.
     pub ok: u64,
     /// Failed, by error label (`connect`, `provider(invalid_client)`, …).
-    pub errors: BTreeMap<String, u64>,
+    #[serde(with = "by_name")]
+    pub errors: BTreeMap<ErrorLabel, u64>,
     /// Never started: the in-flight cap was reached.
     pub dropped_in_flight_cap: u64,
     /// Per flow: (ok, errors).
     pub per_flow: BTreeMap<String, (u64, u64)>,
+}
+
+/// A report's errors as text, by label name (the order a reader expects);
+/// read back strictly, so a report that names no known label is refused.
+mod by_name {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use tokenprobe_client::ErrorLabel;
+
+    pub(super) fn serialize<S: Serializer>(
+        errors: &BTreeMap<ErrorLabel, u64>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        let named: BTreeMap<String, u64> =
+            errors.iter().map(|(l, n)| (l.to_string(), *n)).collect();
+        named.serialize(s)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<ErrorLabel, u64>, D::Error> {
+        let mut errors = BTreeMap::new();
+        for (name, n) in BTreeMap::<String, u64>::deserialize(d)? {
+            let label: ErrorLabel = name.parse().map_err(serde::de::Error::custom)?;
+            *errors.entry(label).or_default() += n;
+        }
+        Ok(errors)
+    }
 }
 
 impl Counts {
@@ -64,7 +94,7 @@ impl Counts {
 pub const MAX_LABELS_PER_FLOW: usize = 32;
 
 /// Where the labels past [`MAX_LABELS_PER_FLOW`] are counted.
-pub const OTHER_ERRORS: &str = "other";
+pub const OTHER_ERRORS: ErrorLabel = ErrorLabel::Other;
 
 /// The most distinct labels one flow's shard holds between two merges: a
 /// bound on memory against a server that answers each request with a new
@@ -87,7 +117,7 @@ pub struct Acquisition<'a> {
     /// The whole acquisition's latency (from its intended start).
     pub total: Duration,
     /// `None` for success, else the error label.
-    pub error: Option<String>,
+    pub error: Option<ErrorLabel>,
 }
 
 /// The histograms of one flow/step (or total): [ok, err], for the whole
@@ -145,20 +175,20 @@ pub struct Recorder {
     per_flow: Vec<(u64, u64)>,
     /// Per flow: the distinct error labels it keeps (at most
     /// [`MAX_LABELS_PER_FLOW`]).
-    labels: Vec<Vec<String>>,
+    labels: Vec<Vec<ErrorLabel>>,
     /// Per flow: the errors of every shard since the last merge, by label.
-    pending: Vec<BTreeMap<String, u64>>,
+    pending: Vec<BTreeMap<ErrorLabel, u64>>,
     log: BufWriter<File>,
     serializer: V2DeflateSerializer,
     /// `errors.csv`: each interval's errors by label, when asked for.
     error_log: Option<BufWriter<File>>,
-    interval_errors: BTreeMap<String, u64>,
+    interval_errors: BTreeMap<ErrorLabel, u64>,
 }
 
 /// The label an error counts under: its own when its flow keeps it, else
 /// [`OTHER_ERRORS`].
-fn counted_as<'a>(kept: &[String], label: &'a str) -> &'a str {
-    match kept.iter().any(|k| k == label) {
+fn counted_as(kept: &[ErrorLabel], label: ErrorLabel) -> ErrorLabel {
+    match kept.contains(&label) {
         true => label,
         false => OTHER_ERRORS,
     }
@@ -247,7 +277,7 @@ impl Recorder {
     pub fn cancelled(&mut self, n: u64) {
         if n > 0 {
             self.counts.started += n;
-            *self.counts.errors.entry("cancelled".into()).or_default() += n;
+            *self.counts.errors.entry(ErrorLabel::Cancelled).or_default() += n;
         }
     }
 
@@ -264,15 +294,15 @@ impl Recorder {
     /// Counts the errors of the interval that ends under the labels each
     /// flow keeps. A flow keeps its first [`MAX_LABELS_PER_FLOW`] labels:
     /// those of earlier intervals first, then, among the new ones of an
-    /// interval, the most frequent (ties by name): what was recorded in
+    /// interval, the most frequent (ties by label: kind, then code or status): what was recorded in
     /// which second decides, not which thread recorded it, nor how often
     /// the counts were looked at meanwhile (see [`Recorder::counts`]).
     fn count_errors(&mut self) {
         for (flow, pending) in self.pending.iter_mut().enumerate() {
             let seen = &mut self.labels[flow];
-            let mut new: Vec<(&String, &u64)> = pending
+            let mut new: Vec<(&ErrorLabel, &u64)> = pending
                 .iter()
-                .filter(|(l, _)| *l != OTHER_ERRORS && !seen.contains(l))
+                .filter(|(l, _)| **l != OTHER_ERRORS && !seen.contains(l))
                 .collect();
             new.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
             for (label, _) in new {
@@ -281,7 +311,7 @@ impl Recorder {
                 }
             }
             for (label, n) in std::mem::take(pending) {
-                let label = counted_as(seen, &label).to_owned();
+                let label = counted_as(seen, label);
                 if self.error_log.is_some() {
                     *self.interval_errors.entry(label.clone()).or_default() += n;
                 }
@@ -333,8 +363,8 @@ impl Recorder {
         let mut per_flow = self.per_flow.clone();
         for (flow, pending) in self.pending.iter().enumerate() {
             for (label, n) in pending {
-                let label = counted_as(&self.labels[flow], label);
-                *c.errors.entry(label.to_owned()).or_default() += n;
+                let label = counted_as(&self.labels[flow], label.clone());
+                *c.errors.entry(label).or_default() += n;
                 c.started += n;
                 per_flow[flow].1 += n;
             }
@@ -425,7 +455,7 @@ impl Recorder {
         if let Some(errors) = &mut self.error_log {
             for (label, n) in std::mem::take(&mut self.interval_errors) {
                 // Labels are escaped text; a comma in one is quoted away.
-                let label = label.replace('"', "'");
+                let label = label.to_string().replace('"', "'");
                 writeln!(
                     errors,
                     "{:.3},{:.3},\"{label}\",{n}",
@@ -455,6 +485,12 @@ impl Recorder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A label by its name: a kind, or anything else as a provider code.
+    fn label(name: &str) -> ErrorLabel {
+        name.parse()
+            .unwrap_or_else(|_| ErrorLabel::Provider(name.to_owned()))
+    }
 
     fn step(step: Step, ms: u64) -> StepTime {
         StepTime {
@@ -532,7 +568,7 @@ mod tests {
             steps: if o.0 == 0 { &ONE[..] } else { &TWO[..] },
             queued: Duration::from_micros(o.1),
             total: Duration::from_micros(o.1 * 10),
-            error: o.2.clone(),
+            error: o.2.as_deref().map(label),
         }
     }
 
@@ -630,7 +666,7 @@ mod tests {
     /// The reference, computed here without the recorder: one histogram
     /// per tag and interval fed every value, every label counted, and the
     /// labels each flow keeps chosen by the rule written out again: its
-    /// first 32, earlier intervals first, then by count, then by name.
+    /// first 32, earlier intervals first, then by count, then by label.
     fn reference() -> Written {
         let names = ["cognito", "veeva"];
         let mut counts = Counts::default();
@@ -683,7 +719,7 @@ mod tests {
                 }
             }
             for (l, n) in &this {
-                *counts.errors.entry(l.clone()).or_default() += n;
+                *counts.errors.entry(label(l)).or_default() += n;
                 errors.push(format!("\"{l}\",{n}"));
             }
             intervals.push(h);
@@ -702,7 +738,7 @@ mod tests {
         let (counts, intervals, errors) = reference();
         // The two flows keep different labels: more than one flow could.
         assert!(counts.errors.len() > 33, "{:?}", counts.errors.keys());
-        assert!(counts.errors["other"] > 0);
+        assert!(counts.errors[&ErrorLabel::Other] > 0);
         for (threads, peek) in [(1, false), (2, false), (8, false), (2, true)] {
             let (c, i, e) = run_split(threads, peek, &dir);
             assert_eq!(c.started, counts.started, "{threads} threads");
@@ -782,7 +818,7 @@ mod tests {
             steps: &TOKEN,
             queued: Duration::ZERO,
             total: Duration::from_millis(1),
-            error: error.map(str::to_owned),
+            error: error.map(label),
         };
         for flow in [0, 0, 0, 1, 1] {
             r.record(&one(flow, None));
@@ -802,19 +838,19 @@ mod tests {
         }
         r.rotate().unwrap();
         r.cancelled(0);
-        assert!(!r.counts().errors.contains_key("cancelled"));
+        assert!(!r.counts().errors.contains_key(&ErrorLabel::Cancelled));
         r.cancelled(4);
         let c = r.counts();
         assert_eq!(c.per_flow["a"], (3, 37));
         assert_eq!(c.per_flow["b"], (2, 1));
         assert_eq!(c.per_flow.keys().collect::<Vec<_>>(), ["a", "b", "c"]);
         assert_eq!((c.ok, c.started, c.dropped_in_flight_cap), (5, 47, 2));
-        let count = |label: &str| c.errors.get(label).copied();
+        let count = |name: &str| c.errors.get(&label(name)).copied();
         assert_eq!(count("cancelled"), Some(4));
         assert_eq!(count("connect"), Some(1));
         assert_eq!((count("L00"), count("L30")), (Some(4), Some(1)));
         assert_eq!((count("L31"), count("L32")), (Some(2), None));
-        assert_eq!(count(OTHER_ERRORS), Some(1));
+        assert_eq!(count("other"), Some(1));
         assert_eq!(c.error_total(), 42);
         let _ = std::fs::remove_dir_all(dir);
     }
@@ -850,7 +886,7 @@ mod tests {
                 // totals.
                 queued: Duration::from_millis(1),
                 total: Duration::from_millis(ms),
-                error: error.map(str::to_owned),
+                error: error.map(label),
             });
         }
         assert_eq!(r.started(), 6);

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
+use tokenprobe_client::ErrorLabel;
 
 use super::key::{Outcome, Part};
 use super::{Acquisition, LABEL_MEMORY, OTHER_ERRORS, histogram, micros};
@@ -40,7 +41,7 @@ pub(crate) struct Shard {
     /// Per flow: error label → count, every label as recorded (the
     /// recorder decides which it keeps, the same whatever the split), up
     /// to [`LABEL_MEMORY`] a flow, then [`OTHER_ERRORS`].
-    pub(crate) errors: Vec<BTreeMap<String, u64>>,
+    pub(crate) errors: Vec<BTreeMap<ErrorLabel, u64>>,
     pub(crate) dropped: u64,
     pub(crate) lag: Histogram<u64>,
     /// Sent later than the late bound after their intended start.
@@ -99,15 +100,14 @@ impl Shard {
             None => self.ok[o.flow] += 1,
             Some(label) => {
                 let labels = &mut self.errors[o.flow];
-                let label = match labels.contains_key(label.as_str()) || labels.len() < LABEL_MEMORY
-                {
-                    true => label.as_str(),
-                    false => OTHER_ERRORS,
+                let label = match labels.contains_key(label) || labels.len() < LABEL_MEMORY {
+                    true => label,
+                    false => &OTHER_ERRORS,
                 };
                 match labels.get_mut(label) {
                     Some(n) => *n += 1,
                     None => {
-                        labels.insert(label.to_owned(), 1);
+                        labels.insert(label.clone(), 1);
                     }
                 }
             }
@@ -265,7 +265,7 @@ mod tests {
         }
     }
 
-    fn failed(label: String) -> Acquisition<'static> {
+    fn failed(label: ErrorLabel) -> Acquisition<'static> {
         Acquisition {
             flow: 0,
             steps: &[],
@@ -282,14 +282,15 @@ mod tests {
         let layout = layout();
         let mut shard = Shard::new(&layout);
         for i in 0..LABEL_MEMORY + 2 {
-            shard.record(&layout, &failed(format!("provider(e{i})")));
+            shard.record(&layout, &failed(ErrorLabel::Provider(format!("e{i}"))));
         }
         // A label already kept is still counted under its name.
-        shard.record(&layout, &failed("provider(e0)".into()));
+        let e0 = ErrorLabel::Provider("e0".into());
+        shard.record(&layout, &failed(e0.clone()));
         let labels = &shard.errors[0];
         assert_eq!(labels.len(), LABEL_MEMORY + 1);
-        assert_eq!(labels.get(OTHER_ERRORS), Some(&2));
-        assert_eq!(labels.get("provider(e0)"), Some(&2));
+        assert_eq!(labels.get(&OTHER_ERRORS), Some(&2));
+        assert_eq!(labels.get(&e0), Some(&2));
         assert_eq!(labels.values().sum::<u64>(), LABEL_MEMORY as u64 + 3);
     }
 
@@ -301,7 +302,7 @@ mod tests {
             let recording = Recording {
                 shards: Arc::new(Shards::new(layout())),
             };
-            assert!(recording.record(&failed("x".into()), || {}));
+            assert!(recording.record(&failed(ErrorLabel::Other), || {}));
         }
         assert_eq!(LOCAL.with(|l| l.borrow().len()), 1);
     }

@@ -604,7 +604,8 @@ pub fn table(s: &Summary) -> String {
     );
     for (label, n) in &c.errors {
         // Written by this tool, but a summary.json may come from anywhere.
-        let label = tokenprobe_protocol::wire::printable(label);
+        let label = label.to_string();
+        let label = tokenprobe_protocol::wire::printable(&label);
         let _ = writeln!(out, "  error {label}: {n}");
     }
     let [p50, p99, max] = s.driver_lag_ms;
