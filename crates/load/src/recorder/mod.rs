@@ -453,9 +453,14 @@ impl Recorder {
             }
         }
         if let Some(errors) = &mut self.error_log {
-            for (label, n) in std::mem::take(&mut self.interval_errors) {
-                // Labels are escaped text; a comma in one is quoted away.
-                let label = label.to_string().replace('"', "'");
+            // By name, as the summary lists them. Labels are escaped text;
+            // a comma in one is quoted away.
+            let mut named: Vec<(String, u64)> = std::mem::take(&mut self.interval_errors)
+                .into_iter()
+                .map(|(label, n)| (label.to_string().replace('"', "'"), n))
+                .collect();
+            named.sort_unstable();
+            for (label, n) in named {
                 writeln!(
                     errors,
                     "{:.3},{:.3},\"{label}\",{n}",
