@@ -10,20 +10,111 @@
 use aws_lc_rs::hmac;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{
-    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, RSA_PKCS1_SHA256, RsaKeyPair,
+    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RSA_PKCS1_SHA256,
+    RsaKeyPair,
 };
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rustls::pki_types::PrivatePkcs8KeyDer;
 use rustls::pki_types::pem::PemObject;
 use tokenprobe_protocol::Secret;
 use tokenprobe_protocol::client_auth::{AssertionClaims, AssertionSigner, SignError};
+use tokenprobe_protocol::dpop::Jwk;
 use tokenprobe_protocol::jwt::{Algorithm, JwtHeader, compact};
 
 use crate::error::{ClientError, ErrorKind};
 
-enum KeyPair {
+/// A key that signs: parsed once, used for every signature.
+pub(crate) enum KeyPair {
     Rsa(RsaKeyPair),
     Ec(EcdsaKeyPair),
+    Ed(Ed25519KeyPair),
     Hmac(Box<hmac::Key>),
+}
+
+impl KeyPair {
+    /// The signature of `input` (a JWS signing input).
+    pub(crate) fn sign(&self, rng: &SystemRandom, input: &[u8]) -> Result<Vec<u8>, SignError> {
+        match self {
+            KeyPair::Rsa(pair) => {
+                let mut signature = vec![0; pair.public_modulus_len()];
+                pair.sign(&RSA_PKCS1_SHA256, rng, input, &mut signature)
+                    .map_err(|_| SignError)?;
+                Ok(signature)
+            }
+            KeyPair::Ec(pair) => pair
+                .sign(rng, input)
+                .map(|s| s.as_ref().to_vec())
+                .map_err(|_| SignError),
+            KeyPair::Ed(pair) => Ok(pair.sign(input).as_ref().to_vec()),
+            KeyPair::Hmac(key) => Ok(hmac::sign(key, input).as_ref().to_vec()),
+        }
+    }
+
+    /// The public key as a JWK, for the asymmetric keys whose JWK a proof
+    /// carries (P-256, Ed25519).
+    pub(crate) fn jwk(&self) -> Option<Jwk> {
+        let b64 = |bytes: &[u8]| URL_SAFE_NO_PAD.encode(bytes);
+        match self {
+            KeyPair::Ec(pair) => {
+                // SEC 1 uncompressed: 0x04, then x and y, 32 bytes each.
+                let point = pair.public_key().as_ref();
+                (point.len() == 65).then(|| Jwk::Ec {
+                    crv: "P-256".into(),
+                    x: b64(&point[1..33]),
+                    y: b64(&point[33..]),
+                })
+            }
+            KeyPair::Ed(pair) => Some(Jwk::Okp {
+                crv: "Ed25519".into(),
+                x: b64(pair.public_key().as_ref()),
+            }),
+            KeyPair::Rsa(_) | KeyPair::Hmac(_) => None,
+        }
+    }
+
+    /// A new key for `algorithm` (P-256 or Ed25519), made now.
+    pub(crate) fn generate(algorithm: Algorithm) -> Option<KeyPair> {
+        match algorithm {
+            Algorithm::ES256 => EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
+                .ok()
+                .map(KeyPair::Ec),
+            Algorithm::EdDSA => Ed25519KeyPair::generate().ok().map(KeyPair::Ed),
+            Algorithm::RS256 | Algorithm::HS256 => None,
+        }
+    }
+
+    /// A PKCS#8 PEM key for `algorithm`, or for the algorithm the key is
+    /// for (ES256 for P-256, EdDSA for Ed25519, RS256 for RSA); errors
+    /// never quote the key.
+    pub(crate) fn from_pem(
+        pem: &Secret,
+        algorithm: Option<Algorithm>,
+    ) -> Result<(KeyPair, Algorithm), &'static str> {
+        let der = PrivatePkcs8KeyDer::from_pem_slice(pem.expose().as_bytes())
+            .map_err(|_| "not a PKCS#8 PEM key (-----BEGIN PRIVATE KEY-----)")?;
+        let der = der.secret_pkcs8_der();
+        let (pair, algorithm) = match algorithm {
+            Some(Algorithm::ES256) => (ec(der), Algorithm::ES256),
+            Some(Algorithm::RS256) => (rsa(der), Algorithm::RS256),
+            Some(Algorithm::EdDSA) => (ed(der), Algorithm::EdDSA),
+            Some(Algorithm::HS256) => {
+                return Err("HS256 signs with the client secret: auth = \"client_secret_jwt\" \
+                     with a client_secret, not a private_key");
+            }
+            None => match (ec(der), ed(der)) {
+                (Some(pair), _) => (Some(pair), Algorithm::ES256),
+                (_, Some(pair)) => (Some(pair), Algorithm::EdDSA),
+                _ => (rsa(der), Algorithm::RS256),
+            },
+        };
+        let pair = pair.ok_or(match algorithm {
+            Algorithm::ES256 => "not a P-256 key (ES256)",
+            Algorithm::EdDSA => "not an Ed25519 key (EdDSA)",
+            _ => "not an RSA key (RS256), nor a P-256 or Ed25519 one",
+        })?;
+        Ok((pair, algorithm))
+    }
 }
 
 /// A client's signing key. Its `Debug` shows the algorithm and key id only.
@@ -57,6 +148,12 @@ fn ec(der: &[u8]) -> Option<KeyPair> {
         .map(KeyPair::Ec)
 }
 
+fn ed(der: &[u8]) -> Option<KeyPair> {
+    Ed25519KeyPair::from_pkcs8_maybe_unchecked(der)
+        .ok()
+        .map(KeyPair::Ed)
+}
+
 impl ClientKey {
     /// Reads a PKCS#8 PEM key for `algorithm` (by default, the one the key
     /// is for: ES256 for a P-256 key, RS256 for RSA) and signs once to
@@ -68,30 +165,7 @@ impl ClientKey {
         kid: Option<String>,
     ) -> Result<ClientKey, ClientError> {
         let config = |why: &str| ClientError::new(ErrorKind::Config, format!("private_key: {why}"));
-        let der = PrivatePkcs8KeyDer::from_pem_slice(pem.expose().as_bytes())
-            .map_err(|_| config("not a PKCS#8 PEM key (-----BEGIN PRIVATE KEY-----)"))?;
-        let der = der.secret_pkcs8_der();
-        let (pair, algorithm) = match algorithm {
-            Some(Algorithm::ES256) => (ec(der), Algorithm::ES256),
-            Some(Algorithm::RS256) => (rsa(der), Algorithm::RS256),
-            Some(Algorithm::HS256) => {
-                return Err(config(
-                    "HS256 signs with the client secret: auth = \"client_secret_jwt\" \
-                     with a client_secret, not a private_key",
-                ));
-            }
-            Some(Algorithm::EdDSA) => return Err(config("EdDSA keys are not supported yet")),
-            None => match ec(der) {
-                Some(pair) => (Some(pair), Algorithm::ES256),
-                None => (rsa(der), Algorithm::RS256),
-            },
-        };
-        let pair = pair.ok_or_else(|| {
-            config(match algorithm {
-                Algorithm::ES256 => "not a P-256 key (ES256)",
-                _ => "not an RSA key (RS256), nor a P-256 one",
-            })
-        })?;
+        let (pair, algorithm) = KeyPair::from_pem(pem, algorithm).map_err(config)?;
         ClientKey::new(pair, algorithm, pem.clone(), kid).map_err(|why| config(&why.to_string()))
     }
 
@@ -138,28 +212,12 @@ impl AssertionSigner for ClientKey {
     }
 
     fn sign(&self, claims: &AssertionClaims) -> Result<Secret, SignError> {
-        let mut failed = false;
-        let jws = compact(&self.header, claims, |input| match &self.pair {
-            KeyPair::Rsa(pair) => {
-                let mut signature = vec![0; pair.public_modulus_len()];
-                failed = pair
-                    .sign(&RSA_PKCS1_SHA256, &self.rng, input, &mut signature)
-                    .is_err();
-                signature
-            }
-            KeyPair::Ec(pair) => match pair.sign(&self.rng, input) {
-                Ok(s) => s.as_ref().to_vec(),
-                Err(_) => {
-                    failed = true;
-                    Vec::new()
-                }
-            },
-            KeyPair::Hmac(key) => hmac::sign(key, input).as_ref().to_vec(),
+        let mut signature = Ok(Vec::new());
+        let jws = compact(&self.header, claims, |input| {
+            signature = self.pair.sign(&self.rng, input);
+            signature.clone().unwrap_or_default()
         });
-        match failed {
-            true => Err(SignError),
-            false => Ok(Secret::new(jws)),
-        }
+        signature.map(|_| Secret::new(jws))
     }
 
     fn unique_id(&self) -> String {

@@ -25,16 +25,20 @@ pub enum Step {
     Authorize,
     /// Venafi's refresh.
     Refresh,
+    /// A DPoP request the server answered with a nonce to use: the round
+    /// trip before the token request that carries it.
+    DpopNonce,
 }
 
 impl Step {
     /// Every step.
-    pub const ALL: [Step; 5] = [
+    pub const ALL: [Step; 6] = [
         Step::Token,
         Step::Idp,
         Step::Session,
         Step::Authorize,
         Step::Refresh,
+        Step::DpopNonce,
     ];
 
     /// As reports and thresholds name it.
@@ -45,6 +49,7 @@ impl Step {
             Step::Session => "session",
             Step::Authorize => "authorize",
             Step::Refresh => "refresh",
+            Step::DpopNonce => "dpop_nonce",
         }
     }
 

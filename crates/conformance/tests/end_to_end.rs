@@ -249,6 +249,7 @@ proptest! {
                 jwks: None,
                 scopes: vec![],
                 lifetime_secs: 60,
+                dpop_bound: false,
             }];
             let stub = start(config).await;
             let flow = Flow::new(&FlowConfig::Cognito(CognitoConfig {

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::base_url::BaseUrl;
 use crate::client_auth::{self, ClientAuth, Credential};
+use crate::dpop::{self, ProofKey};
 use crate::error::{DecodeError, ProviderError, RequestError};
 use crate::grant::{Grant, GrantExtra, GrantKind};
 use crate::jwt;
@@ -38,6 +39,8 @@ pub struct TokenRequest {
     scope: Option<String>,
     path: String,
     params: Vec<(String, String)>,
+    /// The key each request proves possession of (DPoP), if any.
+    dpop: Option<ProofKey>,
 }
 
 impl TokenRequest {
@@ -73,6 +76,7 @@ impl TokenRequest {
             scope: None,
             path: TOKEN_PATH.to_owned(),
             params: Vec::new(),
+            dpop: None,
         })
     }
 
@@ -207,6 +211,18 @@ impl TokenRequest {
         &self.credential
     }
 
+    /// The same request with a DPoP proof by `key` (RFC 9449), made anew
+    /// for every request: the token is then bound to the key.
+    pub fn with_dpop(mut self, key: ProofKey) -> Self {
+        self.dpop = Some(key);
+        self
+    }
+
+    /// The key its requests prove possession of, if any.
+    pub fn dpop(&self) -> Option<&ProofKey> {
+        self.dpop.as_ref()
+    }
+
     /// `POST {base}{path}` (`/oauth2/token` unless set), form-encoded (CG-01..03).
     pub fn encode(&self, base: &BaseUrl) -> Result<Request<Bytes>, RequestError> {
         let mut form = form_urlencoded::Serializer::new(String::new());
@@ -234,12 +250,16 @@ impl TokenRequest {
         )? {
             headers.push((AUTHORIZATION, basic));
         }
-        Ok(wire::request(
-            Method::POST,
-            base.join(&self.path)?,
-            headers,
-            form.finish(),
-        ))
+        let uri = base.join(&self.path)?;
+        if let Some(key) = &self.dpop {
+            let proof = key
+                .proof(&Method::POST, &uri)
+                .map_err(|e| RequestError::new("DP-01", "dpop", e.to_string()))?;
+            let value = HeaderValue::from_str(proof.expose())
+                .map_err(|e| RequestError::new("DP-01", "dpop", e.to_string()))?;
+            headers.push((http::HeaderName::from_static(dpop::HEADER), value));
+        }
+        Ok(wire::request(Method::POST, uri, headers, form.finish()))
     }
 
     /// Decodes the answer (CG-04..06, RFC-01..06, RFC-09). The claims checks
@@ -250,11 +270,17 @@ impl TokenRequest {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Result<Grant, ProviderError> {
+        if let Some(key) = &self.dpop {
+            key.observe(headers);
+        }
         if status != StatusCode::OK {
             return Err(rfc6749::decode_error(status, body));
         }
         let b: TokenBody = wire::decode_json(body)?;
-        rfc6749::require_bearer("CG-04", &b.token_type)?;
+        match &self.dpop {
+            Some(_) => dpop::require_dpop_type(&b.token_type)?,
+            None => rfc6749::require_bearer("CG-04", &b.token_type)?,
+        }
         // RFC 6749 only recommends `expires_in`; Cognito always sends it.
         if b.expires_in.is_some_and(|e| e.seconds() == 0) {
             return Err(DecodeError::Invalid {
@@ -278,6 +304,9 @@ impl TokenRequest {
         grant.scope = b.scope;
         match jwt::decode_unverified(grant.secret.expose()) {
             Ok(token) => {
+                if let Some(key) = &self.dpop {
+                    dpop::require_binding(&token.claims, key)?;
+                }
                 self.check_claims(&mut grant, &token.claims);
                 if grant.scope.is_none() {
                     grant.scope.clone_from(&token.claims.scope);

@@ -121,6 +121,25 @@ pub struct AccessTokenClaims {
     /// The client the token was issued to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// The key the token is bound to (RFC 7800), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+/// A bound token's confirmation claim: the thumbprint of a DPoP key (RFC
+/// 9449 §6.1) or of a client certificate (RFC 8705 §3.1).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Confirmation {
+    /// The DPoP key's JWK thumbprint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jkt: Option<String>,
+    /// The client certificate's SHA-256 thumbprint.
+    #[serde(
+        default,
+        rename = "x5t#S256",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub x5t_s256: Option<String>,
 }
 
 /// A decoded (not verified) JWT.

@@ -71,6 +71,7 @@ pub mod cess;
 pub mod client_auth;
 pub mod cognito;
 pub mod discovery;
+pub mod dpop;
 pub mod jwt;
 pub mod redact;
 pub mod rfc6749;

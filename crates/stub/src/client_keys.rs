@@ -6,13 +6,13 @@
 //! `tokenprobe_protocol::client_auth`; and a bounded memory of the `jti`s
 //! seen, so that a replayed assertion is refused.
 
-use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::Mutex;
+use std::collections::HashMap;
 
 use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use tokenprobe_protocol::client_auth::AssertionClaims;
 
+use crate::replays::Replays;
 use crate::systems::CognitoConfig;
 use crate::tokens::KeyError;
 
@@ -40,21 +40,10 @@ pub(crate) enum Refused {
     Replay,
 }
 
-/// `jti`s remembered at most; past it the oldest are forgotten first (a
-/// replay of an assertion older than the last 100,000 goes unseen: memory
-/// stays bounded whatever the rate).
-const REPLAY_CAPACITY: usize = 100_000;
-
 struct Verifier {
     kid: Option<String>,
     alg: Algorithm,
     key: DecodingKey,
-}
-
-#[derive(Default)]
-struct Replays {
-    order: VecDeque<(u64, String)>,
-    seen: HashSet<String>,
 }
 
 /// Every client's verifiers (its keys, its secret as an HS256 key), and
@@ -62,7 +51,7 @@ struct Replays {
 #[derive(Default)]
 pub(crate) struct ClientKeys {
     by_client: HashMap<String, Vec<Verifier>>,
-    replays: Mutex<Replays>,
+    replays: Replays,
 }
 
 fn from_pem(client: &str, pem: &str) -> Result<Verifier, KeyError> {
@@ -130,7 +119,7 @@ impl ClientKeys {
         }
         Ok(ClientKeys {
             by_client,
-            replays: Mutex::default(),
+            replays: Replays::default(),
         })
     }
 
@@ -164,47 +153,10 @@ impl ClientKeys {
         if let Some(problem) = claims.problem(client, audiences, now) {
             return Err(Refused::Claims(problem));
         }
-        self.first_use(&claims.jti, claims.exp, now)
-    }
-
-    fn first_use(&self, jti: &str, exp: u64, now: u64) -> Result<(), Refused> {
-        let mut r = self
-            .replays
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        while let Some((old_exp, _)) = r.order.front() {
-            if *old_exp > now && r.order.len() < REPLAY_CAPACITY {
-                break;
-            }
-            if let Some((_, old)) = r.order.pop_front() {
-                r.seen.remove(&old);
-            }
+        match self.replays.first_use(&claims.jti, claims.exp, now) {
+            true => Ok(()),
+            false => Err(Refused::Replay),
         }
-        if !r.seen.insert(jti.to_owned()) {
-            return Err(Refused::Replay);
-        }
-        r.order.push_back((exp, jti.to_owned()));
-        Ok(())
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn replays_are_refused_and_memory_stays_bounded() {
-        let keys = ClientKeys::default();
-        assert!(keys.first_use("a", 100, 10).is_ok());
-        assert!(keys.first_use("a", 100, 10).is_err());
-        // Once expired, it is forgotten (and an expired assertion is
-        // refused by its claims before this point).
-        assert!(keys.first_use("b", 200, 150).is_ok());
-        assert!(keys.first_use("a", 300, 150).is_ok());
-        for i in 0..REPLAY_CAPACITY + 10 {
-            keys.first_use(&format!("x{i}"), 10_000, 150).unwrap();
-        }
-        let r = keys.replays.lock().unwrap();
-        assert!(r.order.len() <= REPLAY_CAPACITY && r.seen.len() == r.order.len());
-    }
-}

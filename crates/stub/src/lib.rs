@@ -18,8 +18,10 @@
 
 mod client_keys;
 mod config;
+mod dpop;
 mod conn;
 mod fault;
+mod replays;
 mod route;
 mod server;
 mod systems;
@@ -139,6 +141,7 @@ impl StubBuilder {
             addr: self.listen,
             source,
         })?;
+        let dpop = dpop::Dpop::new(self.config.cognito.dpop_nonce_secs, tokens::now());
         let shared = Arc::new(Shared::new(State {
             config: self.config,
             signer,
@@ -146,6 +149,7 @@ impl StubBuilder {
             started: Instant::now(),
             verified: Default::default(),
             client_keys,
+            dpop,
             tls: acceptor.is_some(),
         }));
         let (stop, stopped) = watch::channel(false);

@@ -242,6 +242,22 @@ pub enum Quirk {
     OldVersionAccepted,
     /// Logout answers 204 but the session keeps working (VCD-11).
     LogoutIgnored,
+    /// A DPoP request's token is `token_type` Bearer (DP-01).
+    DpopBearerTokenType,
+    /// A DPoP request's token has no `cnf.jkt` (DP-01).
+    DpopUnbound,
+    /// A DPoP proof's `jti` is not remembered: a replay is taken (DP-02).
+    DpopReplayAccepted,
+    /// A DPoP proof's `htu` is not compared (DP-03).
+    DpopHtuIgnored,
+    /// A DPoP proof's `htm` is not compared (DP-04).
+    DpopHtmIgnored,
+    /// A DPoP proof's `iat` may be any time (DP-05).
+    DpopIatIgnored,
+    /// A bound client gets a token without a proof (DP-06).
+    DpopProofOptional,
+    /// A proof signed with `none` or a MAC is taken unverified (DP-07).
+    DpopWeakAlgAccepted,
 }
 
 /// What [`Quirk::breaks`] names for a quirk that breaks no rule but
@@ -250,7 +266,7 @@ pub const DEMAND: &str = "demand";
 
 impl Quirk {
     /// Every quirk.
-    pub const ALL: [Quirk; 33] = [
+    pub const ALL: [Quirk; 41] = [
         Quirk::NoCacheControl,
         Quirk::ExpiresInString,
         Quirk::NoWwwAuthenticate,
@@ -284,6 +300,14 @@ impl Quirk {
         Quirk::WrongOrg,
         Quirk::OldVersionAccepted,
         Quirk::LogoutIgnored,
+        Quirk::DpopBearerTokenType,
+        Quirk::DpopUnbound,
+        Quirk::DpopReplayAccepted,
+        Quirk::DpopHtuIgnored,
+        Quirk::DpopHtmIgnored,
+        Quirk::DpopIatIgnored,
+        Quirk::DpopProofOptional,
+        Quirk::DpopWeakAlgAccepted,
     ];
 
     /// The routes it applies to, each with the check id it breaks there.
@@ -342,6 +366,13 @@ impl Quirk {
             Quirk::WrongOrg => &[(VcdLogin, "VCD-09")],
             Quirk::OldVersionAccepted => &[(VcdLogin, "VCD-10")],
             Quirk::LogoutIgnored => &[(VcdCurrent, "VCD-11")],
+            Quirk::DpopBearerTokenType | Quirk::DpopUnbound => &[(Cognito, "DP-01")],
+            Quirk::DpopReplayAccepted => &[(Cognito, "DP-02")],
+            Quirk::DpopHtuIgnored => &[(Cognito, "DP-03")],
+            Quirk::DpopHtmIgnored => &[(Cognito, "DP-04")],
+            Quirk::DpopIatIgnored => &[(Cognito, "DP-05")],
+            Quirk::DpopProofOptional => &[(Cognito, "DP-06")],
+            Quirk::DpopWeakAlgAccepted => &[(Cognito, "DP-07")],
         }
     }
 

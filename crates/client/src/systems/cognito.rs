@@ -6,11 +6,13 @@ use std::sync::Arc;
 use serde::Deserialize;
 use tokenprobe_protocol::client_auth::{ClientAuth, Credential, Signer};
 use tokenprobe_protocol::cognito::TokenRequest;
+use tokenprobe_protocol::dpop::{self, ProofKey};
 use tokenprobe_protocol::jwt::Algorithm;
 use tokenprobe_protocol::{BaseUrl, Grant, Secret};
 
 use super::{SystemConfig, SystemFlow, base_url};
 use crate::client_key::ClientKey;
+use crate::dpop_key::DpopKey;
 use crate::error::{ClientError, ErrorKind};
 use crate::flow::{FlowError, Step, StepTime, call};
 use crate::secret_source::SecretSource;
@@ -64,6 +66,26 @@ pub struct CognitoConfig {
     /// for Auth0.
     #[serde(default)]
     pub params: std::collections::BTreeMap<String, String>,
+    /// Prove possession of a key with DPoP (RFC 9449) on every request.
+    #[serde(default)]
+    pub dpop: Option<DpopConfig>,
+}
+
+/// DPoP for a flow: the key its proofs are signed with.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DpopConfig {
+    /// `ES256` (the default) or `EdDSA`; the key's own when it is given.
+    #[serde(default)]
+    pub algorithm: Option<Algorithm>,
+    /// A PKCS#8 PEM key (P-256 or Ed25519); a new one is made for the run
+    /// when absent.
+    #[serde(default)]
+    pub private_key: Option<SecretSource>,
+    /// The server registered the client as DPoP-bound: it must refuse the
+    /// client's requests without a proof (what DP-06 checks).
+    #[serde(default)]
+    pub bound: bool,
 }
 
 impl SystemConfig for CognitoConfig {
@@ -118,6 +140,16 @@ pub fn cognito_request(c: &CognitoConfig) -> Result<TokenRequest, ClientError> {
     if let Some(audience) = &c.audience {
         r = r.with_audience(audience.clone());
     }
+    if let Some(d) = &c.dpop {
+        let key = match &d.private_key {
+            Some(pem) => DpopKey::from_pem(&pem.resolve()?, d.algorithm)?,
+            None => DpopKey::generate(d.algorithm.unwrap_or(Algorithm::ES256))?,
+        };
+        r = r.with_dpop(ProofKey {
+            signer: Arc::new(key),
+            bound: d.bound,
+        });
+    }
     Ok(r.with_params(c.params.clone())?)
 }
 
@@ -133,14 +165,20 @@ impl SystemFlow for TokenRequest {
     }
 
     fn steps(&self) -> &'static [Step] {
-        &[Step::Token]
+        match self.dpop() {
+            Some(_) => &[Step::DpopNonce, Step::Token],
+            None => &[Step::Token],
+        }
     }
 
-    // Whatever the method: the secret, or the signer's secret or key.
+    // Whatever the method: the secret, or the signer's secret or key; and
+    // a DPoP key read from a file.
     fn secrets(&self) -> Vec<&str> {
+        let dpop = self.dpop().and_then(|k| k.signer.material());
         self.credential()
             .secrets()
             .into_iter()
+            .chain(dpop)
             .map(Secret::expose)
             .collect()
     }
@@ -151,8 +189,25 @@ impl SystemFlow for TokenRequest {
         steps: &mut Vec<StepTime>,
         base: &BaseUrl,
     ) -> Result<Grant, FlowError> {
-        call(t, steps, Step::Token, self, base).await
+        match call(t, steps, Step::Token, self, base).await {
+            // The server wants a (new) nonce, which its answer gave and the
+            // key now holds (RFC 9449 §8): that round trip is a step of its
+            // own, then the request once more, with the nonce.
+            Err(mut e) if self.dpop().is_some() && asks_for_nonce(&e.error) => {
+                if let Some(last) = e.steps.last_mut() {
+                    last.step = Step::DpopNonce;
+                }
+                *steps = std::mem::take(&mut e.steps);
+                call(t, steps, Step::Token, self, base).await
+            }
+            other => other,
+        }
     }
+}
+
+/// Whether a refusal is the server asking DPoP proofs for its nonce.
+fn asks_for_nonce(e: &ClientError) -> bool {
+    e.kind() == ErrorKind::Provider && e.code() == Some(dpop::USE_NONCE)
 }
 
 /// A commented flow table, for `tokenprobe new`.

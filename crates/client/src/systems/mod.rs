@@ -12,7 +12,7 @@ mod veeva;
 mod venafi;
 
 pub use cess::CessConfig;
-pub use cognito::{CognitoConfig, cognito_request};
+pub use cognito::{CognitoConfig, DpopConfig, cognito_request};
 pub use idp::{Idp, IdpConfig};
 /// The Session form a `vcd` flow asks for.
 pub use tokenprobe_protocol::vcd::SessionFormat as VcdFormat;

@@ -11,10 +11,12 @@ use http::{Method, Request, Response};
 use tokenprobe_protocol::Secret;
 use tokenprobe_protocol::client_auth::Credential;
 use tokenprobe_protocol::cognito::{self, TokenBody, TokenRequest};
-use tokenprobe_protocol::jwt::AccessTokenClaims;
+use tokenprobe_protocol::dpop::{self, ProofProblem};
+use tokenprobe_protocol::jwt::{AccessTokenClaims, Confirmation};
 use tokenprobe_protocol::rfc6749::{ErrorCode, Rejection};
 
 use super::{State, own_url, with_body};
+use crate::dpop::Lenient;
 use crate::route::{Quirk, Route};
 use crate::tokens::{now, random_id};
 
@@ -40,11 +42,19 @@ pub struct CognitoClient {
     /// Access token lifetime.
     #[serde(default = "crate::config::one_hour")]
     pub lifetime_secs: u64,
+    /// Registered as DPoP-bound (RFC 9449 §5.2): a request without a
+    /// proof is refused.
+    #[serde(default)]
+    pub dpop_bound: bool,
 }
 
 /// The demo `private_key_jwt` client's id; its private keys are
 /// `crates/stub/demo-keys/client-{es256,rs256}.pem` (demo only: public).
 pub const DEMO_KEY_CLIENT_ID: &str = "tokenprobe-demo-key";
+
+/// The demo DPoP-bound client's id (the demo secret): its requests
+/// without a proof are refused.
+pub const DEMO_DPOP_CLIENT_ID: &str = "tokenprobe-demo-dpop";
 
 /// The `cognito` route's clients.
 #[derive(Debug, Clone, Deserialize)]
@@ -52,6 +62,9 @@ pub const DEMO_KEY_CLIENT_ID: &str = "tokenprobe-demo-key";
 pub struct CognitoConfig {
     /// Known clients.
     pub clients: Vec<CognitoClient>,
+    /// Ask DPoP proofs for a nonce (RFC 9449 §8), a new one this often,
+    /// in seconds; none is asked for when absent.
+    pub dpop_nonce_secs: Option<u64>,
 }
 
 impl Default for CognitoConfig {
@@ -65,6 +78,16 @@ impl Default for CognitoConfig {
                     jwks: None,
                     scopes: vec!["tokenprobe/read".into(), "tokenprobe/write".into()],
                     lifetime_secs: 3600,
+                    dpop_bound: false,
+                },
+                CognitoClient {
+                    id: DEMO_DPOP_CLIENT_ID.into(),
+                    secret: Some(Secret::new(DEMO_SECRET)),
+                    public_keys: Vec::new(),
+                    jwks: None,
+                    scopes: vec!["tokenprobe/read".into(), "tokenprobe/write".into()],
+                    lifetime_secs: 3600,
+                    dpop_bound: true,
                 },
                 CognitoClient {
                     id: DEMO_KEY_CLIENT_ID.into(),
@@ -76,8 +99,10 @@ impl Default for CognitoConfig {
                     jwks: None,
                     scopes: vec!["tokenprobe/read".into(), "tokenprobe/write".into()],
                     lifetime_secs: 3600,
+                    dpop_bound: false,
                 },
             ],
+            dpop_nonce_secs: None,
         }
     }
 }
@@ -235,6 +260,7 @@ fn grant(state: &State, req: &Request<Bytes>) -> Result<Response<Bytes>, Rejecti
                 jwks: None,
                 scopes: Vec::new(),
                 lifetime_secs: 3600,
+                dpop_bound: false,
             };
             &stranger
         }
@@ -256,6 +282,10 @@ fn grant(state: &State, req: &Request<Bytes>) -> Result<Response<Bytes>, Rejecti
             asked_scope.to_owned()
         }
     };
+    let jkt = match proven_key(state, req, client) {
+        Ok(jkt) => jkt,
+        Err(refusal) => return Ok(refusal),
+    };
     let lifetime = client.lifetime_secs;
     let iat = now();
     let stretch = if quirk(Quirk::JwtLifetimeMismatch) {
@@ -274,6 +304,13 @@ fn grant(state: &State, req: &Request<Bytes>) -> Result<Response<Bytes>, Rejecti
         version: Some(2),
         jti: Some(random_id()),
         client_id: Some(client.id.clone()),
+        cnf: jkt
+            .clone()
+            .filter(|_| !quirk(Quirk::DpopUnbound))
+            .map(|jkt| Confirmation {
+                jkt: Some(jkt),
+                x5t_s256: None,
+            }),
     };
     let kid = quirk(Quirk::JwtUnknownKid).then_some("not-in-the-jwks");
     let mut body = TokenBody::new(
@@ -283,5 +320,49 @@ fn grant(state: &State, req: &Request<Bytes>) -> Result<Response<Bytes>, Rejecti
     if quirk(Quirk::RefreshTokenIssued) {
         body.refresh_token = Some(Secret::new(random_id()));
     }
-    Ok(body.to_response())
+    if jkt.is_some() && !quirk(Quirk::DpopBearerTokenType) {
+        body.token_type = dpop::TOKEN_TYPE.into();
+    }
+    Ok(with_nonce(state, body.to_response()))
+}
+
+/// The thumbprint of the DPoP key the request proves, if it sends a
+/// proof; the refusal (with the nonce to use, for a missing or stale one)
+/// of a proof that does not hold, or of none where the client is bound.
+fn proven_key(
+    state: &State,
+    req: &Request<Bytes>,
+    client: &CognitoClient,
+) -> Result<Option<String>, Response<Bytes>> {
+    let quirk = |q| state.quirk(Route::Cognito, q);
+    let lenient = Lenient {
+        replay: quirk(Quirk::DpopReplayAccepted),
+        htu: quirk(Quirk::DpopHtuIgnored),
+        htm: quirk(Quirk::DpopHtmIgnored),
+        iat: quirk(Quirk::DpopIatIgnored),
+        weak_alg: quirk(Quirk::DpopWeakAlgAccepted),
+    };
+    let uri: http::Uri = format!("{}{}", own_url(state, req), cognito::TOKEN_PATH)
+        .parse()
+        .map_err(|_| Rejection::invalid_client("no token endpoint URL").to_response())?;
+    let problem = match state.dpop.verify(req, &uri, now(), lenient) {
+        Ok(Some(jkt)) => return Ok(Some(jkt)),
+        Ok(None) if client.dpop_bound && !quirk(Quirk::DpopProofOptional) => ProofProblem::Missing,
+        Ok(None) => return Ok(None),
+        Err(problem) => problem,
+    };
+    let code = ErrorCode::parse(problem.error_code());
+    let refusal = Rejection::bad_request(code, problem.to_string()).to_response();
+    Err(with_nonce(state, refusal))
+}
+
+/// `res` with the nonce the stub asks DPoP proofs for, when it asks for
+/// one (any answer may give it, RFC 9449 §8).
+fn with_nonce(state: &State, mut res: Response<Bytes>) -> Response<Bytes> {
+    if let Some(nonce) = state.dpop.nonce(now()) {
+        if let Ok(v) = http::HeaderValue::from_str(&nonce) {
+            res.headers_mut().insert(dpop::NONCE_HEADER, v);
+        }
+    }
+    res
 }

@@ -11,7 +11,7 @@ mod veeva;
 mod venafi;
 
 pub use cess::{CessClient, CessConfig, CessUser};
-pub use cognito::{CognitoClient, CognitoConfig, DEMO_KEY_CLIENT_ID};
+pub use cognito::{CognitoClient, CognitoConfig, DEMO_DPOP_CLIENT_ID, DEMO_KEY_CLIENT_ID};
 pub use vcd::VcdConfig;
 pub use veeva::{VeevaConfig, VeevaProfile, VeevaVault};
 pub use venafi::{VenafiApplication, VenafiConfig, VenafiUser};
@@ -72,6 +72,8 @@ pub(crate) struct State {
     /// What verifies client assertions (the `private_key_jwt` clients' keys,
     /// the `client_secret_jwt` clients' secrets) and the assertions seen.
     pub(crate) client_keys: crate::client_keys::ClientKeys,
+    /// The DPoP proofs seen, and the nonce asked for.
+    pub(crate) dpop: crate::dpop::Dpop,
 }
 
 /// At most this many verified IdP tokens are remembered.
