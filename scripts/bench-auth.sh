@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# CPU per acquisition of each client-authentication method at a fixed
-# rate, the generator alone: the stub (`tokenprobe serve`) pinned to core 0,
+# CPU per acquisition of each client-authentication method, and of DPoP
+# (client_secret_basic plus a proof per request), at a fixed rate, the
+# generator alone: the stub (`tokenprobe serve`) pinned to core 0,
 # `tokenprobe load` pinned to core 1, user + system time from /usr/bin/time
 # over the acquisitions started; median of 3 runs per method, the methods
 # taking turns, and each method's cost over client_secret_basic's. The
@@ -27,11 +28,20 @@ for _ in $(seq 50); do
   sleep 0.1
 done
 
-methods=(client_secret_basic client_secret_post client_secret_jwt private_key_jwt:ES256 private_key_jwt:RS256)
+methods=(client_secret_basic client_secret_post client_secret_jwt private_key_jwt:ES256
+  private_key_jwt:RS256 private_key_jwt:EdDSA dpop:ES256 dpop:EdDSA)
 for m in "${methods[@]}"; do
   auth=${m%%:*}
+  [ "$auth" = dpop ] && auth=client_secret_basic
   "$bin" new cognito --auth "$auth" | sed "s#^target = \"stub\".*#target = \"http://127.0.0.1:$port\"#" >"$work/$m.toml"
-  [ "$m" = private_key_jwt:RS256 ] && sed -i 's#client-es256.pem#client-rs256.pem#' "$work/$m.toml"
+  case $m in
+    private_key_jwt:RS256) sed -i 's#client-es256.pem#client-rs256.pem#' "$work/$m.toml" ;;
+    private_key_jwt:EdDSA) sed -i 's#client-es256.pem#client-ed25519.pem#' "$work/$m.toml" ;;
+    dpop:*)
+      # The stub's DPoP-bound demo client, a key made for the run.
+      sed -i "s#^client_id = \"tokenprobe-demo\"#client_id = \"tokenprobe-demo-dpop\"\ndpop = { algorithm = \"${m#dpop:}\", bound = true }#" "$work/$m.toml"
+      ;;
+  esac
 done
 
 declare -A cpu

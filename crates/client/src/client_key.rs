@@ -99,8 +99,10 @@ impl KeyPair {
             Some(Algorithm::RS256) => (rsa(der), Algorithm::RS256),
             Some(Algorithm::EdDSA) => (ed(der), Algorithm::EdDSA),
             Some(Algorithm::HS256) => {
-                return Err("HS256 signs with the client secret: auth = \"client_secret_jwt\" \
-                     with a client_secret, not a private_key");
+                return Err(
+                    "HS256 signs with the client secret: auth = \"client_secret_jwt\" \
+                     with a client_secret, not a private_key",
+                );
             }
             None => match (ec(der), ed(der)) {
                 (Some(pair), _) => (Some(pair), Algorithm::ES256),

@@ -60,9 +60,9 @@ impl DpopKey {
         algorithm: Algorithm,
         material: Option<Secret>,
     ) -> Result<DpopKey, ClientError> {
-        let jwk = pair.jwk().ok_or_else(|| {
-            config("a DPoP key is a P-256 (ES256) or Ed25519 (EdDSA) key")
-        })?;
+        let jwk = pair
+            .jwk()
+            .ok_or_else(|| config("a DPoP key is a P-256 (ES256) or Ed25519 (EdDSA) key"))?;
         let key = DpopKey {
             pair,
             material,
@@ -162,15 +162,15 @@ mod tests {
             });
             v.required_spec_claims.clear();
             v.validate_exp = false;
-            let claims = decode::<ProofClaims>(
-                proof.expose(),
-                &DecodingKey::from_jwk(&theirs).unwrap(),
-                &v,
-            )
-            .unwrap()
-            .claims;
+            let claims =
+                decode::<ProofClaims>(proof.expose(), &DecodingKey::from_jwk(&theirs).unwrap(), &v)
+                    .unwrap()
+                    .claims;
             assert_eq!(claims.htu, "https://as.example.com/oauth2/token");
-            assert_eq!((claims.htm.as_str(), claims.nonce.as_deref()), ("POST", Some("n-1")));
+            assert_eq!(
+                (claims.htm.as_str(), claims.nonce.as_deref()),
+                ("POST", Some("n-1"))
+            );
             // jsonwebtoken 10.3 hashes an OKP key's members without the
             // quotes around `crv`; the protocol's thumbprint is held to
             // RFC 8037's own example instead.

@@ -31,13 +31,19 @@ const SECRET_MEMBERS: &[&str] = &[
     "client_assertion",
 ];
 
-/// Request headers kept; `authorization` loses its credential.
+/// Request headers kept; `authorization` loses its credential, a DPoP
+/// proof its whole value (replayable for its window on a server that keeps
+/// no memory of proofs): the evidence says one was sent, not which.
 const REQUEST_HEADERS: &[&str] = &[
     "authorization",
     "content-type",
     "accept",
     "x-vaultapi-clientid",
+    "dpop",
 ];
+
+/// Request headers whose whole value is a credential.
+const SECRET_REQUEST_HEADERS: &[&str] = &["dpop"];
 
 /// Response headers kept; the token headers lose their values.
 const RESPONSE_HEADERS: &[&str] = &[
@@ -113,7 +119,8 @@ impl Capturing for Redactor {
             url.push('?');
             url.push_str(&form(self, q));
         }
-        let request_headers = kept_headers(self, req.headers(), REQUEST_HEADERS, &[]);
+        let request_headers =
+            kept_headers(self, req.headers(), REQUEST_HEADERS, SECRET_REQUEST_HEADERS);
         let sent = req.body();
         Capture {
             request: format!("{} {}", req.method(), self.scrub(&url)),

@@ -217,3 +217,39 @@ async fn metadata_that_sends_credentials_in_clear_elsewhere_is_refused() {
     // Only the metadata was asked for.
     assert_eq!(server.received_requests().await.unwrap().len(), 1);
 }
+
+/// DS-05 against metadata that lists only RS256 (the flow signs ES256),
+/// then none at all, then the stub's (which lists ES256).
+#[tokio::test]
+async fn ds_05_the_flows_dpop_algorithm_must_be_advertised() {
+    let dpop_target = |issuer: String| async move {
+        let flow = support::flow(&format!(
+            "system = \"cognito\"\nissuer = \"{issuer}\"\nclient_id = \"tokenprobe-demo-dpop\"\n\
+             client_secret = {{ value = \"demo-secret\" }}\ndpop = {{ algorithm = \"ES256\" }}\n"
+        ));
+        let transport = Transport::new(&HttpOptions::default()).unwrap();
+        let base: BaseUrl = "http://127.0.0.1:9".parse().unwrap();
+        Target::discover(&flow, &base, transport).await.unwrap()
+    };
+    for (algs, expected) in [(Some(vec!["RS256"]), Outcome::Fail), (None, Outcome::Warn)] {
+        let server = MockServer::start().await;
+        let issuer = server.uri();
+        let mut doc = serde_json::json!({
+            "issuer": issuer,
+            "token_endpoint": format!("{issuer}/token"),
+        });
+        if let Some(algs) = algs {
+            doc["dpop_signing_alg_values_supported"] = serde_json::json!(algs);
+        }
+        Mock::given(method("GET"))
+            .and(path("/.well-known/openid-configuration"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(doc))
+            .mount(&server)
+            .await;
+        let (o, reason) = outcome(&dpop_target(issuer).await, "DS-05").await;
+        assert_eq!(o, expected, "{reason}");
+    }
+    let stub = Stub::start(quirked("no-cache-control")).await.unwrap();
+    let (o, reason) = outcome(&dpop_target(stub.base_url().to_string()).await, "DS-05").await;
+    assert_eq!(o, Outcome::Pass, "{reason}");
+}

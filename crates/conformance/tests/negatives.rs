@@ -66,6 +66,7 @@ impl Seen {
                 "accept",
                 "content-type",
                 "x-vaultapi-clientid",
+                "dpop",
             ]
             .contains(&name.as_str())
             {
@@ -208,6 +209,12 @@ fn expected() -> BTreeMap<(&'static str, System), BTreeSet<&'static str>> {
         ("PK-01", Cognito, vec!["member:client_assertion"]),
         ("PK-02", Cognito, vec!["member:client_assertion"]),
         ("PK-03", Cognito, vec![]),
+        ("DP-02", Cognito, vec![]),
+        ("DP-03", Cognito, vec!["header:dpop"]),
+        ("DP-04", Cognito, vec!["header:dpop"]),
+        ("DP-05", Cognito, vec!["header:dpop"]),
+        ("DP-06", Cognito, vec!["header:dpop"]),
+        ("DP-07", Cognito, vec!["header:dpop"]),
         ("VCD-07", Vcd, vec![auth]),
         ("VCD-08", Vcd, vec![auth]),
         ("VCD-10", Vcd, vec!["header:accept"]),
@@ -237,6 +244,7 @@ fn flow_for(id: &str, system: System, base: &BaseUrl) -> FlowConfig {
         "PK-01" | "PK-02" | "PK-03" | "DS-04" => {
             support::flow(&format!("{KEY_CLIENT}issuer = \"{base}\"\n"))
         }
+        id if id.starts_with("DP-") => support::flow(support::DPOP_FLOW),
         _ => support::demo(system),
     }
 }
@@ -288,6 +296,10 @@ async fn every_negative_check_varies_one_thing_of_a_working_request() {
             // working one included.
             if !keys.contains("member:client_assertion") {
                 nearest.remove("member:client_assertion");
+            }
+            // A DPoP flow signs a fresh proof for every request too.
+            if !keys.contains("header:dpop") {
+                nearest.remove("header:dpop");
             }
             if nearest != keys {
                 wrong.push(format!(

@@ -13,6 +13,7 @@ use tokenprobe_stub::{Config, DEMO_KEY_CLIENT_ID, Stub};
 
 const ES256: &str = "../../crates/stub/demo-keys/client-es256.pem";
 const RS256: &str = "../../crates/stub/demo-keys/client-rs256.pem";
+const ED25519: &str = "../../crates/stub/demo-keys/client-ed25519.pem";
 
 fn key_flow(key: &str, extra: &str) -> tokenprobe_client::FlowConfig {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(key);
@@ -29,7 +30,7 @@ async fn cognito_checks(config: Config, key: &str) -> Report {
 
 #[tokio::test]
 async fn every_cognito_check_holds_for_a_client_with_a_key() {
-    for key in [ES256, RS256] {
+    for key in [ES256, RS256, ED25519] {
         let r = cognito_checks(support::fast_config(), key).await;
         support::assertions::every_cognito_check_holds(&r, &[]);
     }

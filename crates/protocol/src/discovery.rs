@@ -62,6 +62,9 @@ pub struct Metadata {
     /// RFC 8414 §2: when absent, `authorization_code` and `implicit`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grant_types_supported: Option<Vec<String>>,
+    /// RFC 9449 §5.1: the algorithms DPoP proofs may be signed with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_signing_alg_values_supported: Option<Vec<String>>,
 }
 
 /// The metadata URLs of `issuer`, in the order to try: RFC 8414's (the

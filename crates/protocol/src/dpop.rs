@@ -254,7 +254,10 @@ pub(crate) fn require_dpop_type(token_type: &str) -> Result<(), DecodeError> {
 
 /// DP-01: a JWT access token for a DPoP request names the key's
 /// thumbprint in `cnf.jkt` (§6.1).
-pub(crate) fn require_binding(claims: &AccessTokenClaims, key: &ProofKey) -> Result<(), DecodeError> {
+pub(crate) fn require_binding(
+    claims: &AccessTokenClaims,
+    key: &ProofKey,
+) -> Result<(), DecodeError> {
     let jkt = claims.cnf.as_ref().and_then(|c| c.jkt.as_deref());
     match jkt == Some(key.thumbprint().as_str()) {
         true => Ok(()),
@@ -377,7 +380,11 @@ impl ReceivedProof {
         else {
             return Err(ProofProblem::Shape);
         };
-        let json = |part: &str| URL_SAFE_NO_PAD.decode(part).map_err(|_| ProofProblem::Shape);
+        let json = |part: &str| {
+            URL_SAFE_NO_PAD
+                .decode(part)
+                .map_err(|_| ProofProblem::Shape)
+        };
         let header: ProofHeader =
             serde_json::from_slice(&json(h)?).map_err(|_| ProofProblem::Shape)?;
         let claims: ProofClaims =
@@ -397,7 +404,10 @@ mod tests {
             n: "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw".into(),
             e: "AQAB".into(),
         };
-        assert_eq!(jwk.thumbprint(), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+        assert_eq!(
+            jwk.thumbprint(),
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+        );
     }
 
     /// RFC 8037 Appendix A.3: an Ed25519 key's thumbprint.
@@ -407,12 +417,17 @@ mod tests {
             crv: "Ed25519".into(),
             x: "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo".into(),
         };
-        assert_eq!(jwk.thumbprint(), "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k");
+        assert_eq!(
+            jwk.thumbprint(),
+            "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
+        );
     }
 
     #[test]
     fn htu_leaves_out_query_and_fragment() {
-        let uri: Uri = "https://as.example.com:8443/oauth2/token?x=1#f".parse().unwrap();
+        let uri: Uri = "https://as.example.com:8443/oauth2/token?x=1#f"
+            .parse()
+            .unwrap();
         assert_eq!(htu(&uri), "https://as.example.com:8443/oauth2/token");
     }
 

@@ -134,11 +134,7 @@ pub struct Confirmation {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jkt: Option<String>,
     /// The client certificate's SHA-256 thumbprint.
-    #[serde(
-        default,
-        rename = "x5t#S256",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, rename = "x5t#S256", skip_serializing_if = "Option::is_none")]
     pub x5t_s256: Option<String>,
 }
 

@@ -1278,3 +1278,107 @@ fn every_req_and_resp_id_has_a_test() {
         .collect();
     assert!(missing.is_empty(), "ids without a test: {missing:?}");
 }
+
+// ---- DPoP (RFC 9449) -----------------------------------------------------
+
+/// A proof signer with a fixed P-256 public key and no real signature:
+/// the decoder reads the thumbprint and the nonce, never the signature.
+#[derive(Debug, Default)]
+struct FixedProofKey {
+    nonce: std::sync::Mutex<Option<String>>,
+}
+
+impl tokenprobe_protocol::dpop::ProofSigner for FixedProofKey {
+    fn algorithm(&self) -> tokenprobe_protocol::jwt::Algorithm {
+        tokenprobe_protocol::jwt::Algorithm::ES256
+    }
+    fn jwk(&self) -> &tokenprobe_protocol::dpop::Jwk {
+        static JWK: std::sync::OnceLock<tokenprobe_protocol::dpop::Jwk> =
+            std::sync::OnceLock::new();
+        JWK.get_or_init(|| tokenprobe_protocol::dpop::Jwk::Ec {
+            crv: "P-256".into(),
+            x: "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU".into(),
+            y: "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0".into(),
+        })
+    }
+    fn sign(
+        &self,
+        header: &str,
+        claims: &tokenprobe_protocol::dpop::ProofClaims,
+    ) -> Result<Secret, tokenprobe_protocol::client_auth::SignError> {
+        Ok(Secret::new(tokenprobe_protocol::jwt::compact(
+            header,
+            claims,
+            |_| b"sig".to_vec(),
+        )))
+    }
+    fn unique_id(&self) -> String {
+        "jti-1".into()
+    }
+    fn now(&self) -> u64 {
+        1_000_000
+    }
+    fn nonce(&self) -> Option<String> {
+        self.nonce.lock().unwrap().clone()
+    }
+    fn set_nonce(&self, nonce: String) {
+        *self.nonce.lock().unwrap() = Some(nonce);
+    }
+    fn material(&self) -> Option<&Secret> {
+        None
+    }
+}
+
+/// DP-01: with a proof, the grant must be `token_type` DPoP (any case)
+/// and a JWT's `cnf.jkt` the key's thumbprint (RFC 7638, worked out here
+/// by hand from the members, not by the crate); an answer's `DPoP-Nonce`
+/// goes into the next proof. RFC 7638 §3's own example is the crate's
+/// unit test.
+#[test]
+fn dp_01_a_dpop_grant_is_typed_dpop_and_bound_to_the_key() {
+    use sha2::Digest;
+    let signer = std::sync::Arc::new(FixedProofKey::default());
+    let key = tokenprobe_protocol::dpop::ProofKey {
+        signer: signer.clone(),
+        bound: false,
+    };
+    let req = cognito_req().with_dpop(key);
+    let members = r#"{"crv":"P-256","kty":"EC","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}"#;
+    let jkt = URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(members.as_bytes()));
+    let token = |cnf: &str| {
+        jwt(&format!(
+            r#"{{"sub":"client-1","token_use":"access","exp":1003600,"iat":1000000,"client_id":"client-1"{cnf}}}"#
+        ))
+    };
+    let body = |token: &str, kind: &str| {
+        format!(r#"{{"access_token":"{token}","expires_in":3600,"token_type":"{kind}"}}"#)
+            .into_bytes()
+    };
+    let bound = token(&format!(r#","cnf":{{"jkt":"{jkt}"}}"#));
+    let read = |b: Vec<u8>| req.decode_response(StatusCode::OK, &json(), &b);
+    assert!(read(body(&bound, "DPoP")).is_ok());
+    assert!(read(body(&bound, "dpop")).is_ok());
+    assert!(
+        read(body(&bound, "Bearer")).is_err(),
+        "a Bearer token for a proof"
+    );
+    assert!(read(body(&token(""), "DPoP")).is_err(), "no cnf");
+    let other = token(r#","cnf":{"jkt":"not-this-key"}"#);
+    assert!(read(body(&other, "DPoP")).is_err(), "another key's jkt");
+    // The nonce of any answer is kept, and the next proof carries it.
+    let mut h = json();
+    h.insert("dpop-nonce", HeaderValue::from_static("n-7"));
+    let _ = req.decode_response(
+        StatusCode::BAD_REQUEST,
+        &h,
+        br#"{"error":"use_dpop_nonce"}"#,
+    );
+    let sent = req.encode(&base()).unwrap();
+    let proof = sent.headers()["dpop"].to_str().unwrap();
+    let claims = proof.split('.').nth(1).unwrap();
+    let claims: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(claims).unwrap()).unwrap();
+    assert_eq!(claims["nonce"], "n-7");
+    assert_eq!(claims["htm"], "POST");
+    assert_eq!(claims["htu"], "https://idp.example/oauth2/token");
+}

@@ -56,16 +56,19 @@ pub(crate) struct ClientKeys {
 
 fn from_pem(client: &str, pem: &str) -> Result<Verifier, KeyError> {
     let bytes = pem.as_bytes();
-    let (alg, key) = match DecodingKey::from_ec_pem(bytes) {
-        Ok(k) => (Algorithm::ES256, k),
-        Err(_) => (
+    let (alg, key) = if let Ok(k) = DecodingKey::from_ec_pem(bytes) {
+        (Algorithm::ES256, k)
+    } else if let Ok(k) = DecodingKey::from_ed_pem(bytes) {
+        (Algorithm::EdDSA, k)
+    } else {
+        (
             Algorithm::RS256,
             DecodingKey::from_rsa_pem(bytes).map_err(|_| {
                 KeyError::Key(format!(
-                    "client {client}: public_keys holds a PEM that is neither a P-256 nor an RSA public key"
+                    "client {client}: public_keys holds a PEM that is not a P-256, Ed25519 or RSA public key"
                 ))
             })?,
-        ),
+        )
     };
     Ok(Verifier {
         kid: None,
@@ -82,8 +85,9 @@ fn from_jwks(client: &str, text: &str) -> Result<Vec<Verifier>, KeyError> {
         .map(|jwk| {
             let alg = match &jwk.algorithm {
                 AlgorithmParameters::EllipticCurve(_) => Algorithm::ES256,
+                AlgorithmParameters::OctetKeyPair(_) => Algorithm::EdDSA,
                 AlgorithmParameters::RSA(_) => Algorithm::RS256,
-                _ => return Err(bad("only EC P-256 and RSA keys are taken".into())),
+                _ => return Err(bad("only EC P-256, Ed25519 and RSA keys are taken".into())),
             };
             Ok(Verifier {
                 kid: jwk.common.key_id.clone(),
@@ -159,4 +163,3 @@ impl ClientKeys {
         }
     }
 }
-

@@ -92,8 +92,7 @@ impl Dpop {
         if lenient.iat {
             claims.iat = now;
         }
-        if let Some(problem) = claims.problem(req.method(), uri, now, self.nonce(now).as_deref())
-        {
+        if let Some(problem) = claims.problem(req.method(), uri, now, self.nonce(now).as_deref()) {
             return Err(problem);
         }
         // A proof is good for the window around its iat: remembered that

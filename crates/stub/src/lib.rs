@@ -18,8 +18,8 @@
 
 mod client_keys;
 mod config;
-mod dpop;
 mod conn;
+mod dpop;
 mod fault;
 mod replays;
 mod route;

@@ -40,9 +40,7 @@ impl Target {
 
 /// The plain success: the configured request.
 pub(crate) async fn successes(target: &Target, out: &mut Vec<Shared>) -> Result<(), TargetError> {
-    let r = target
-        .call(target.account_of::<cognito::TokenRequest>()?)
-        .await?;
+    let r = target.send_form(&target.working_form()?).await?;
     target.keep_success("cognito", r, out);
     Ok(())
 }

@@ -135,6 +135,28 @@ pub(crate) async fn unadvertised_grant_refused(target: &Target) -> Checked {
     }
 }
 
+/// DS-05: a DPoP flow's algorithm is among the advertised
+/// `dpop_signing_alg_values_supported` (RFC 9449 §5.1); none advertised
+/// is a warning (the member is optional, but then a client cannot know).
+pub(crate) async fn advertised_dpop_algorithm(target: &Target) -> Checked {
+    let m = metadata(target)?;
+    let account = target.account_of::<cognito::TokenRequest>()?;
+    let Some(key) = account.dpop() else {
+        return Err(Finding::Skipped(
+            "the flow sends no DPoP proof (no `dpop`)".into(),
+        ));
+    };
+    let alg = key.signer.algorithm().name();
+    match &m.dpop_signing_alg_values_supported {
+        None => Err(Finding::Warning(
+            "the metadata has no dpop_signing_alg_values_supported".into(),
+        )),
+        Some(algs) => require(algs.iter().any(|a| a == alg), || {
+            format!("{alg} is not among the advertised {algs:?}")
+        }),
+    }
+}
+
 /// This module's entries of the catalog, in the order they run.
 pub(crate) const ENTRIES: &[Entry] = &[
     entry(
@@ -175,5 +197,14 @@ pub(crate) const ENTRIES: &[Entry] = &[
             "400 `unsupported_grant_type` or `unauthorized_client` (another refusal is a warning: the probe lacks the grant's own parameters; skipped without `grant_types_supported`)",
         ),
         "`grant_type` set to one the metadata does not advertise",
+    ),
+    entry(
+        "DS-05",
+        check!(advertised_dpop_algorithm),
+        &[Cognito],
+        Mark::Rfc,
+        "the advertised DPoP algorithms hold the flow's",
+        "nothing: the metadata, read at start",
+        "the flow's DPoP `alg` among `dpop_signing_alg_values_supported`; the member absent is a warning (skipped without `issuer` or `dpop`)",
     ),
 ];

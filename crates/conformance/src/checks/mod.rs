@@ -13,6 +13,7 @@
 pub(crate) mod cess;
 pub(crate) mod cognito;
 pub(crate) mod discovery;
+pub(crate) mod dpop;
 pub(crate) mod rfc;
 pub(crate) mod rfc7523;
 pub(crate) mod vcd;
@@ -36,6 +37,7 @@ pub(crate) fn entries() -> Vec<Entry> {
         cognito::ENTRIES,
         discovery::ENTRIES,
         rfc7523::ENTRIES,
+        dpop::ENTRIES,
         vcd::ENTRIES,
     ]
     .concat()

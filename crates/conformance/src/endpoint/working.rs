@@ -6,7 +6,8 @@
 //! ([`Target::control`]) and then sends that request with one change.
 
 use bytes::Bytes;
-use http::{HeaderMap, Method, Request, Uri};
+use http::{HeaderMap, HeaderValue, Method, Request, Uri};
+use tokenprobe_protocol::dpop::{self, ProofKey};
 
 use tokenprobe_protocol::cognito;
 
@@ -37,6 +38,9 @@ pub struct WorkingForm {
     /// not in the body; all but the client's credentials, which never go
     /// in a URL (servers log those), so they stay in the body.
     pub in_query: bool,
+    /// The DPoP key whose fresh proof each request carries (so that no
+    /// probe is refused as a replayed proof), if the flow sends proofs.
+    pub dpop: Option<ProofKey>,
     uri: Uri,
 }
 
@@ -62,6 +66,11 @@ impl WorkingForm {
             Some(member) => member.1 = value.to_owned(),
             None => self.members.push((name.to_owned(), value.to_owned())),
         }
+    }
+
+    /// The URL it goes to.
+    pub fn uri(&self) -> &Uri {
+        &self.uri
     }
 
     /// Leaves `name` out.
@@ -92,8 +101,13 @@ impl WorkingForm {
         };
         let mut req = Request::new(Bytes::from(body));
         *req.method_mut() = self.method.clone();
-        *req.uri_mut() = uri;
         *req.headers_mut() = self.headers.clone();
+        if let Some(key) = &self.dpop {
+            let proof = key.proof(&self.method, &uri).map_err(TargetError::build)?;
+            let value = HeaderValue::from_str(proof.expose()).map_err(TargetError::build)?;
+            req.headers_mut().insert(dpop::HEADER, value);
+        }
+        *req.uri_mut() = uri;
         Ok(req)
     }
 }
@@ -111,21 +125,35 @@ impl Target {
     /// The configured client-credentials request as it goes on the wire
     /// now (a fresh assertion for a key client), to change one thing in.
     pub fn working_form(&self) -> Result<WorkingForm, TargetError> {
-        let req = self
-            .account_of::<cognito::TokenRequest>()?
-            .encode(&self.base)?;
+        let account = self.account_of::<cognito::TokenRequest>()?;
+        let req = account.encode(&self.base)?;
+        let mut headers = req.headers().clone();
+        headers.remove(dpop::HEADER);
         Ok(WorkingForm {
             method: req.method().clone(),
-            headers: req.headers().clone(),
+            headers,
             members: form_urlencoded::parse(req.body()).into_owned().collect(),
             in_query: false,
+            dpop: account.dpop().cloned(),
             uri: req.uri().clone(),
         })
     }
 
-    /// Sends a (varied) working form.
+    /// Sends a (varied) working form. With DPoP, the nonce an answer gives
+    /// is kept for the next proofs, and a request refused for want of it
+    /// goes once more, as the client's flow does (RFC 9449 §8).
     pub async fn send_form(&self, form: &WorkingForm) -> Result<Reply, TargetError> {
-        self.send(form.request()?).await
+        let reply = self.send(form.request()?).await?;
+        let Some(key) = &form.dpop else {
+            return Ok(reply);
+        };
+        key.observe(&reply.headers);
+        match reply.status == http::StatusCode::BAD_REQUEST
+            && reply.member("error") == Some(dpop::USE_NONCE)
+        {
+            true => self.send(form.request()?).await,
+            false => Ok(reply),
+        }
     }
 }
 
@@ -143,6 +171,7 @@ mod tests {
                 ("scope".into(), "a b".into()),
             ],
             in_query: false,
+            dpop: None,
             uri: "http://127.0.0.1:1/oauth2/token".parse().unwrap(),
         };
         form.set("grant_type", "password");

@@ -30,6 +30,18 @@ pub fn targets(stub: &StubHandle) -> Vec<Target> {
     System::ALL.iter().map(|s| target(stub, *s)).collect()
 }
 
+/// The stub's DPoP-bound demo client, its proofs made with a key of the
+/// run's own.
+pub const DPOP_FLOW: &str = "system = \"cognito\"\nclient_id = \"tokenprobe-demo-dpop\"\n\
+                             client_secret = { value = \"demo-secret\" }\ndpop = { bound = true }";
+
+/// [`targets`], and a `cognito` one that sends DPoP proofs.
+pub fn targets_with_dpop(stub: &StubHandle) -> Vec<Target> {
+    let mut all = targets(stub);
+    all.push(target_at(&stub.base_url(), &flow(DPOP_FLOW)));
+    all
+}
+
 /// A running stub and a `cognito` target for it (the request helpers work
 /// for every system).
 pub async fn stub(config: Config) -> (StubHandle, Target) {

@@ -49,7 +49,7 @@ pub struct CognitoClient {
 }
 
 /// The demo `private_key_jwt` client's id; its private keys are
-/// `crates/stub/demo-keys/client-{es256,rs256}.pem` (demo only: public).
+/// `crates/stub/demo-keys/client-{es256,rs256,ed25519}.pem` (demo only: public).
 pub const DEMO_KEY_CLIENT_ID: &str = "tokenprobe-demo-key";
 
 /// The demo DPoP-bound client's id (the demo secret): its requests
@@ -95,6 +95,7 @@ impl Default for CognitoConfig {
                     public_keys: vec![
                         include_str!("../../demo-keys/client-es256.pub.pem").into(),
                         include_str!("../../demo-keys/client-rs256.pub.pem").into(),
+                        include_str!("../../demo-keys/client-ed25519.pub.pem").into(),
                     ],
                     jwks: None,
                     scopes: vec!["tokenprobe/read".into(), "tokenprobe/write".into()],
@@ -284,7 +285,7 @@ fn grant(state: &State, req: &Request<Bytes>) -> Result<Response<Bytes>, Rejecti
     };
     let jkt = match proven_key(state, req, client) {
         Ok(jkt) => jkt,
-        Err(refusal) => return Ok(refusal),
+        Err(problem) => return Ok(refused_proof(state, problem)),
     };
     let lifetime = client.lifetime_secs;
     let iat = now();
@@ -327,13 +328,13 @@ fn grant(state: &State, req: &Request<Bytes>) -> Result<Response<Bytes>, Rejecti
 }
 
 /// The thumbprint of the DPoP key the request proves, if it sends a
-/// proof; the refusal (with the nonce to use, for a missing or stale one)
-/// of a proof that does not hold, or of none where the client is bound.
+/// proof; why a proof that does not hold is refused, or none where the
+/// client is bound.
 fn proven_key(
     state: &State,
     req: &Request<Bytes>,
     client: &CognitoClient,
-) -> Result<Option<String>, Response<Bytes>> {
+) -> Result<Option<String>, ProofProblem> {
     let quirk = |q| state.quirk(Route::Cognito, q);
     let lenient = Lenient {
         replay: quirk(Quirk::DpopReplayAccepted),
@@ -344,16 +345,21 @@ fn proven_key(
     };
     let uri: http::Uri = format!("{}{}", own_url(state, req), cognito::TOKEN_PATH)
         .parse()
-        .map_err(|_| Rejection::invalid_client("no token endpoint URL").to_response())?;
-    let problem = match state.dpop.verify(req, &uri, now(), lenient) {
-        Ok(Some(jkt)) => return Ok(Some(jkt)),
-        Ok(None) if client.dpop_bound && !quirk(Quirk::DpopProofOptional) => ProofProblem::Missing,
-        Ok(None) => return Ok(None),
-        Err(problem) => problem,
-    };
+        .map_err(|_| ProofProblem::Htu)?;
+    match state.dpop.verify(req, &uri, now(), lenient)? {
+        None if client.dpop_bound && !quirk(Quirk::DpopProofOptional) => Err(ProofProblem::Missing),
+        jkt => Ok(jkt),
+    }
+}
+
+/// The answer to a proof refused for `problem`: 400 with its RFC 9449
+/// error, and the nonce to use (for a missing or stale one).
+fn refused_proof(state: &State, problem: ProofProblem) -> Response<Bytes> {
     let code = ErrorCode::parse(problem.error_code());
-    let refusal = Rejection::bad_request(code, problem.to_string()).to_response();
-    Err(with_nonce(state, refusal))
+    with_nonce(
+        state,
+        Rejection::bad_request(code, problem.to_string()).to_response(),
+    )
 }
 
 /// `res` with the nonce the stub asks DPoP proofs for, when it asks for

@@ -201,6 +201,9 @@ fn discovery(state: &State, req: &Request<Bytes>) -> Response<Bytes> {
         )),
         token_endpoint_auth_methods_supported: Some(methods.collect()),
         grant_types_supported: Some(vec![tokenprobe_protocol::cognito::GRANT_TYPE.into()]),
+        dpop_signing_alg_values_supported: Some(
+            ["ES256", "EdDSA", "RS256"].map(str::to_owned).to_vec(),
+        ),
         issuer,
     }
     .to_response()
