@@ -62,15 +62,15 @@ fn the_demo_scenario_passes_with_negative_checks_skipped() {
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
     assert!(stdout.starts_with("ID      SYSTEM   RESULT"), "{stdout}");
     assert!(
-        stdout.contains("54 checks: 43 pass, 0 fail, 0 warn, 11 skip, 0 error"),
+        stdout.contains("62 checks: 43 pass, 0 fail, 0 warn, 19 skip, 0 error"),
         "{stdout}"
     );
     let skipped: Vec<&str> = stdout.lines().filter(|l| l.contains(" skip ")).collect();
-    assert_eq!(skipped.len(), 11, "{stdout}");
+    assert_eq!(skipped.len(), 19, "{stdout}");
     assert!(
-        skipped
-            .iter()
-            .all(|l| l.contains("--include-negative") || l.contains("names no issuer")),
+        skipped.iter().all(|l| l.contains("--include-negative")
+            || l.contains("names no issuer")
+            || l.contains("sends no DPoP proof")),
         "{skipped:?}"
     );
     let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
@@ -78,7 +78,7 @@ fn the_demo_scenario_passes_with_negative_checks_skipped() {
     assert!(
         std::fs::read_to_string(&junit)
             .unwrap()
-            .contains("<testsuites name=\"tokenprobe check\" tests=\"54\"")
+            .contains("<testsuites name=\"tokenprobe check\" tests=\"62\"")
     );
 }
 
@@ -275,7 +275,7 @@ fn ctrl_c_stops_after_the_check_in_flight_and_keeps_the_reports() {
     assert!(rest.contains("interrupted"), "{rest}");
     let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     assert_eq!(doc["report"]["interrupted"], true);
-    assert_eq!(doc["summary"]["checks"], 54, "every check is accounted for");
+    assert_eq!(doc["summary"]["checks"], 62, "every check is accounted for");
     assert!(
         doc["report"]["sessions_left"]
             .as_array()
@@ -310,7 +310,7 @@ fn the_staging_template_runs_against_a_base_url() {
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
     assert!(
-        stdout.contains("43 pass, 0 fail, 0 warn, 11 skip, 0 error"),
+        stdout.contains("43 pass, 0 fail, 0 warn, 19 skip, 0 error"),
         "{stdout}"
     );
     assert!(
@@ -340,7 +340,7 @@ fn the_rfc6749_template_reports_a_dead_server_as_errors() {
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
     assert!(
-        stdout.contains("0 pass, 0 fail, 0 warn, 9 skip, 13 error"),
+        stdout.contains("0 pass, 0 fail, 0 warn, 17 skip, 13 error"),
         "{stdout}"
     );
     assert!(

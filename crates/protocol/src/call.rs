@@ -8,6 +8,7 @@ use bytes::Bytes;
 use http::{HeaderMap, Request, StatusCode};
 
 use crate::base_url::BaseUrl;
+use crate::dpop::ProofKey;
 use crate::error::{ProviderError, RequestError};
 
 /// A request a system answers, and the reading of its answer.
@@ -26,6 +27,13 @@ pub trait Call {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Result<Self::Output, ProviderError>;
+
+    /// The DPoP key its requests prove, if any: a sender then keeps the
+    /// nonce each answer gives and, refused for want of it, sends the
+    /// request once more (RFC 9449 §8).
+    fn proof_key(&self) -> Option<&ProofKey> {
+        None
+    }
 }
 
 /// A system module's request types, each a [`Call`] through its own

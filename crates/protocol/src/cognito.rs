@@ -521,6 +521,23 @@ fn with_scope(req: TokenRequest, scope: Option<String>) -> Result<TokenRequest, 
         .map_err(|e| Rejection::bad_request(ErrorCode::InvalidScope, e.reason))
 }
 
-crate::call::calls! {
-    TokenRequest => Grant,
+impl crate::Call for TokenRequest {
+    type Output = Grant;
+
+    fn encode(&self, base: &BaseUrl) -> Result<Request<Bytes>, RequestError> {
+        TokenRequest::encode(self, base)
+    }
+
+    fn decode(
+        &self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<Grant, ProviderError> {
+        self.decode_response(status, headers, body)
+    }
+
+    fn proof_key(&self) -> Option<&ProofKey> {
+        self.dpop.as_ref()
+    }
 }

@@ -271,6 +271,14 @@ pub(crate) fn require_binding(
     }
 }
 
+/// Whether an answer refuses a request for want of the server's (new)
+/// nonce alone (§8): `400` with the OAuth error `use_dpop_nonce`.
+pub fn asks_for_nonce(status: http::StatusCode, body: &[u8]) -> bool {
+    status == http::StatusCode::BAD_REQUEST
+        && serde_json::from_slice::<crate::rfc6749::OAuthError>(body)
+            .is_ok_and(|e| e.code.as_str() == USE_NONCE)
+}
+
 /// `htu` of a request to `uri` (§4.2): its URL without query or fragment.
 pub fn htu(uri: &Uri) -> String {
     match (uri.scheme_str(), uri.authority()) {

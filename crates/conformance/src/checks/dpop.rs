@@ -66,8 +66,8 @@ async fn refused_with(
     target: &Target,
     make: impl Fn(&ProofKey, ProofClaims) -> Result<Option<Secret>, Finding>,
 ) -> Checked {
-    target.control().await?;
     let key = key(target)?;
+    target.control().await?;
     for _ in 0..2 {
         let mut form = target.working_form()?;
         form.dpop = None;
@@ -77,7 +77,7 @@ async fn refused_with(
         }
         let reply = target.send_form(&form).await?;
         key.observe(&reply.headers);
-        if reply.member("error") != Some(dpop::USE_NONCE) {
+        if !asks_for_nonce(&reply) {
             return refusal(&reply);
         }
     }
@@ -97,24 +97,43 @@ fn refusal(reply: &Reply) -> Checked {
 }
 
 /// DP-02: a proof seen before is refused (§11.1), even on an otherwise
-/// new request (a fresh client assertion where the client signs one).
+/// new request (a fresh client assertion where the client signs one). A
+/// nonce renewed between the two uses spoils the pair: it is made again.
 pub(crate) async fn replay_refused(target: &Target) -> Checked {
-    target.control().await?;
     let key = key(target)?;
-    let mut form = target.working_form()?;
-    form.dpop = None;
-    let proof = signed(&key, &fresh(&key, &form))?;
-    let value = HeaderValue::from_str(proof.expose()).map_err(TargetError::build)?;
-    form.headers.insert(dpop::HEADER, value);
-    let first = target.send_form(&form).await?;
-    key.observe(&first.headers);
-    if !first.status.is_success() {
-        return precondition(format!(
-            "the proof's first use was refused: {}",
-            answer(&first)
-        ));
+    target.control().await?;
+    for _ in 0..3 {
+        let with = |proof: &Secret| -> Result<WorkingForm, Finding> {
+            let mut form = target.working_form()?;
+            form.dpop = None;
+            let value = HeaderValue::from_str(proof.expose()).map_err(TargetError::build)?;
+            form.headers.insert(dpop::HEADER, value);
+            Ok(form)
+        };
+        let proof = signed(&key, &fresh(&key, &target.working_form()?))?;
+        let first = target.send_form(&with(&proof)?).await?;
+        key.observe(&first.headers);
+        if asks_for_nonce(&first) {
+            continue;
+        }
+        if !first.status.is_success() {
+            return precondition(format!(
+                "the proof's first use was refused: {}",
+                answer(&first)
+            ));
+        }
+        let again = target.send_form(&with(&proof)?).await?;
+        key.observe(&again.headers);
+        if !asks_for_nonce(&again) {
+            return refusal(&again);
+        }
     }
-    refused_with(target, |_, _| Ok(Some(proof.clone()))).await
+    precondition("the server renewed its nonce between every first use and its replay")
+}
+
+/// Whether an answer refuses a proof for its nonce alone.
+fn asks_for_nonce(reply: &Reply) -> bool {
+    dpop::asks_for_nonce(reply.status, &reply.body)
 }
 
 /// DP-03: a proof for another URL is refused (§4.3 item 9).

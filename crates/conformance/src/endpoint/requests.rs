@@ -8,7 +8,7 @@ use bytes::Bytes;
 use http::{Method, Request};
 use serde_json::Value;
 use tokenprobe_client::{Idp, SystemAccount};
-use tokenprobe_protocol::{Call, Secret, cognito};
+use tokenprobe_protocol::{Call, Secret, cognito, dpop};
 
 use super::{Reply, Target, TargetError};
 
@@ -53,7 +53,15 @@ impl Target {
 
     /// Sends a system's request to the target.
     pub async fn call(&self, call: &impl Call) -> Result<Reply, TargetError> {
-        self.send(call.encode(&self.base)?).await
+        let reply = self.send(call.encode(&self.base)?).await?;
+        let Some(key) = call.proof_key() else {
+            return Ok(reply);
+        };
+        key.observe(&reply.headers);
+        match dpop::asks_for_nonce(reply.status, &reply.body) {
+            true => self.send(call.encode(&self.base)?).await,
+            false => Ok(reply),
+        }
     }
 
     /// An IdP access token for the two-step systems, read as the client

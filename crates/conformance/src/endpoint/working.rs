@@ -148,9 +148,7 @@ impl Target {
             return Ok(reply);
         };
         key.observe(&reply.headers);
-        match reply.status == http::StatusCode::BAD_REQUEST
-            && reply.member("error") == Some(dpop::USE_NONCE)
-        {
+        match dpop::asks_for_nonce(reply.status, &reply.body) {
             true => self.send(form.request()?).await,
             false => Ok(reply),
         }
