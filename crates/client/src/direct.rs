@@ -26,6 +26,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use crate::error::{ClientError, ErrorKind};
+use crate::tls::ClientIdentity;
 use crate::transport::{Answer, Exchange, HttpOptions};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -66,8 +67,7 @@ impl DirectTransport {
     /// A transport with `options`; the CA file is read now, and one that
     /// holds no certificate is an error naming it.
     pub fn new(options: &HttpOptions) -> Result<DirectTransport, ClientError> {
-        let extra = crate::tls::ca_file_roots(options.ca_file.as_deref())?;
-        DirectTransport::build(options, &extra)
+        DirectTransport::with(options, None, None)
     }
 
     /// A transport that also trusts the CA certificates in `pem`.
@@ -75,14 +75,20 @@ impl DirectTransport {
         options: &HttpOptions,
         pem: Option<&[u8]>,
     ) -> Result<DirectTransport, ClientError> {
-        DirectTransport::build(options, &crate::tls::pem_roots(pem)?)
+        DirectTransport::with(options, pem, None)
     }
 
-    fn build(
+    /// A transport that also trusts the CA certificates in `ca_pem` (a
+    /// stub started for the run) and presents `identity` to a server
+    /// that asks for a client certificate.
+    pub fn with(
         options: &HttpOptions,
-        extra: &[rustls::pki_types::CertificateDer<'static>],
+        ca_pem: Option<&[u8]>,
+        identity: Option<&ClientIdentity>,
     ) -> Result<DirectTransport, ClientError> {
-        let mut tls = crate::tls::client_config(extra, options.insecure, options.http2)?;
+        let mut extra = crate::tls::ca_file_roots(options.ca_file.as_deref())?;
+        extra.extend(crate::tls::pem_roots(ca_pem)?);
+        let mut tls = crate::tls::client_config(&extra, options.insecure, options.http2, identity)?;
         // hyper-rustls sets ALPN itself, from the protocols enabled below.
         tls.alpn_protocols.clear();
         let mut tcp = HttpConnector::new();

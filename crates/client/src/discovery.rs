@@ -47,9 +47,11 @@ impl CognitoConfig {
         let metadata = discover(issuer, t).await?;
         let config =
             |why: String| ClientError::new(ErrorKind::Config, format!("issuer {issuer}: {why}"));
-        let (base, path) = metadata
-            .token_endpoint()
-            .map_err(|e| config(e.to_string()))?;
+        let endpoint = match self.auth.mutual_tls() {
+            true => metadata.mtls_token_endpoint(),
+            false => metadata.token_endpoint(),
+        };
+        let (base, path) = endpoint.map_err(|e| config(e.to_string()))?;
         // A document may send the credentials elsewhere (Cognito's token
         // endpoint is on another host than its issuer), but not in clear to
         // another machine the user never named.

@@ -39,6 +39,7 @@ pub use flow::{Acquired, Flow, FlowError, Step, StepTime};
 pub use retry::RetryPolicy;
 pub use secret_source::SecretSource;
 pub use systems::*;
+pub use tls::ClientIdentity;
 pub use transport::{Answer, DEFAULT_MAX_BODY_BYTES, Exchange, HttpOptions, Transport};
 
 /// Seconds since the epoch by this machine's clock: the one the client's

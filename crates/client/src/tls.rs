@@ -1,14 +1,16 @@
 //! Whom the client trusts: the platform's certificate store (so a corporate
 //! CA installed on the machine works), plus the CAs in `ca_file`; the
 //! compiled-in Mozilla roots only where the platform has no store at all.
-//! One crypto provider, aws-lc-rs, for the whole binary.
+//! And who the client is, where it authenticates with a certificate
+//! (RFC 8705): a [`ClientIdentity`]. One crypto provider, aws-lc-rs, for
+//! the whole binary.
 
 use std::sync::{Arc, OnceLock};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 use crate::error::{ClientError, ErrorKind};
@@ -77,23 +79,71 @@ pub(crate) fn pem_roots(pem: Option<&[u8]>) -> Result<Vec<CertificateDer<'static
     }
 }
 
+/// A client certificate (its chain, leaf first) and its private key, read
+/// once from PEM, that the transport presents to a server that asks. Its
+/// `Debug` shows the leaf's thumbprint only.
+pub struct ClientIdentity {
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+}
+
+impl Clone for ClientIdentity {
+    fn clone(&self) -> Self {
+        ClientIdentity {
+            chain: self.chain.clone(),
+            key: self.key.clone_key(),
+        }
+    }
+}
+
+impl std::fmt::Debug for ClientIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientIdentity")
+            .field("x5t#S256", &self.thumbprint())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientIdentity {
+    /// The certificates of `certificate` (leaf first) and the key of
+    /// `key` (PKCS#8, PKCS#1 or SEC 1 PEM). Errors never quote either.
+    pub fn from_pem(certificate: &[u8], key: &[u8]) -> Result<ClientIdentity, ClientError> {
+        let config = |why: String| ClientError::new(ErrorKind::Config, why);
+        let chain =
+            pem_certificates(certificate).map_err(|e| config(format!("certificate: {e}")))?;
+        let key = PrivateKeyDer::from_pem_slice(key)
+            .map_err(|_| config("private_key: not a PEM private key".into()))?;
+        // A key that is not the certificate's fails here, not at the
+        // first handshake.
+        let identity = ClientIdentity { chain, key };
+        client_config(&[], false, false, Some(&identity))?;
+        Ok(identity)
+    }
+
+    /// The leaf's `x5t#S256`, what a token bound to it names.
+    pub fn thumbprint(&self) -> String {
+        tokenprobe_protocol::mtls::thumbprint(self.chain[0].as_ref())
+    }
+}
+
 /// The rustls configuration for `extra` CAs on top of the platform's, or
 /// one that accepts any certificate when `insecure`; ALPN offers HTTP/2
-/// alone when `http2`, else HTTP/1.1.
+/// alone when `http2`, else HTTP/1.1; `identity` is presented to a server
+/// that asks for a client certificate.
 pub(crate) fn client_config(
     extra: &[CertificateDer<'static>],
     insecure: bool,
     http2: bool,
+    identity: Option<&ClientIdentity>,
 ) -> Result<ClientConfig, ClientError> {
     let config_error = |e: rustls::Error| ClientError::new(ErrorKind::Config, format!("TLS: {e}"));
     let builder = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(config_error)?;
-    let mut config = if insecure {
+    let builder = if insecure {
         builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider())))
-            .with_no_client_auth()
     } else {
         let mut roots = RootCertStore::empty();
         let platform = platform_roots();
@@ -108,7 +158,18 @@ pub(crate) fn client_config(
                 .add(cert.clone())
                 .map_err(|e| ClientError::new(ErrorKind::Config, format!("CA certificate: {e}")))?;
         }
-        builder.with_root_certificates(roots).with_no_client_auth()
+        builder.with_root_certificates(roots)
+    };
+    let mut config = match identity {
+        Some(id) => builder
+            .with_client_auth_cert(id.chain.clone(), id.key.clone_key())
+            .map_err(|e| {
+                ClientError::new(
+                    ErrorKind::Config,
+                    format!("certificate and private_key: {e}"),
+                )
+            })?,
+        None => builder.with_no_client_auth(),
     };
     config.alpn_protocols = match http2 {
         true => vec![b"h2".to_vec()],

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use tokenprobe_protocol::BaseUrl;
 
 use crate::error::{ClientError, ErrorKind};
+use crate::tls::ClientIdentity;
 
 /// How requests go out. TLS verification stays on unless `insecure` is set.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -136,8 +137,7 @@ impl Transport {
     /// A transport with `options`; the CA file is read now, and one that
     /// holds no certificate is an error naming it.
     pub fn new(options: &HttpOptions) -> Result<Transport, ClientError> {
-        let extra = crate::tls::ca_file_roots(options.ca_file.as_deref())?;
-        Transport::build(options, &extra)
+        Transport::with(options, None, None)
     }
 
     /// A transport that also trusts the CA certificates in `pem`.
@@ -145,14 +145,20 @@ impl Transport {
         options: &HttpOptions,
         pem: Option<&[u8]>,
     ) -> Result<Transport, ClientError> {
-        Transport::build(options, &crate::tls::pem_roots(pem)?)
+        Transport::with(options, pem, None)
     }
 
-    fn build(
+    /// A transport that also trusts the CA certificates in `ca_pem` (a
+    /// stub started for the run) and presents `identity` to a server
+    /// that asks for a client certificate.
+    pub fn with(
         options: &HttpOptions,
-        extra: &[rustls::pki_types::CertificateDer<'static>],
+        ca_pem: Option<&[u8]>,
+        identity: Option<&ClientIdentity>,
     ) -> Result<Transport, ClientError> {
-        let tls = crate::tls::client_config(extra, options.insecure, options.http2)?;
+        let mut extra = crate::tls::ca_file_roots(options.ca_file.as_deref())?;
+        extra.extend(crate::tls::pem_roots(ca_pem)?);
+        let tls = crate::tls::client_config(&extra, options.insecure, options.http2, identity)?;
         let mut b = reqwest::Client::builder()
             .use_preconfigured_tls(tls)
             .connect_timeout(Duration::from_millis(options.connect_timeout_ms))

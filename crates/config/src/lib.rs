@@ -22,7 +22,7 @@ use serde_spanned::Spanned;
 use tokenprobe_client::{FlowConfig, HttpOptions};
 use tokenprobe_protocol::BaseUrl;
 use tokenprobe_protocol::jwt::Algorithm;
-use tokenprobe_stub::{Config as StubConfig, Stub, StubHandle};
+use tokenprobe_stub::{Config as StubConfig, Stub, StubHandle, Tls};
 
 pub use error::{ConfigError, toml_message};
 pub use expand::Expanded;
@@ -84,18 +84,23 @@ pub trait Tables: DeserializeOwned {
 pub struct Started {
     /// The stub, when the target is `stub`; dropping it stops it.
     pub stub: Option<StubHandle>,
+    /// The CA of a stub that serves TLS (for a flow that authenticates
+    /// with a client certificate), which the transports then trust.
+    pub ca_pem: Option<String>,
     /// Where flows without a `base_url` send.
     pub base: BaseUrl,
 }
 
 impl Setup {
     /// Starts the target: the stub in-process (its `[stub]` configuration,
-    /// or the demo with ES256 keys, which are fast to make), or nothing for
-    /// a URL.
+    /// or the demo with ES256 keys, which are fast to make; over TLS with a
+    /// CA made for the run when a flow authenticates with a certificate),
+    /// or nothing for a URL.
     pub async fn start(&self) -> Result<Started, StartError> {
         match &self.target {
             Endpoint::Url(base) => Ok(Started {
                 stub: None,
+                ca_pem: None,
                 base: base.clone(),
             }),
             Endpoint::Stub => {
@@ -104,9 +109,14 @@ impl Setup {
                     c.jwt.algorithm = Algorithm::ES256;
                     c
                 });
-                let stub = Stub::start(config).await?;
+                let mut builder = Stub::builder(config);
+                if self.flows.iter().any(FlowConfig::mutual_tls) {
+                    builder = builder.tls(Tls::SelfSigned);
+                }
+                let stub = builder.start().await?;
                 let base = stub.base_url();
                 Ok(Started {
+                    ca_pem: stub.ca_pem().map(str::to_owned),
                     stub: Some(stub),
                     base,
                 })

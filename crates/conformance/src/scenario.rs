@@ -103,7 +103,13 @@ impl Scenario {
         };
         let mut targets = Vec::new();
         for (i, flow) in self.setup.flows.iter().enumerate() {
-            let transport = Transport::new(&self.setup.http)?;
+            let ca = started.ca_pem.as_deref().map(str::as_bytes);
+            let identity = flow.client_identity()?;
+            let transport = Transport::with(&self.setup.http, ca, identity.as_ref())?;
+            let bare = match identity {
+                Some(_) => Some(Transport::with(&self.setup.http, ca, None)?),
+                None => None,
+            };
             let target = Target::discover(flow, &started.base, transport)
                 .await
                 .map_err(|error| SetupError::Flow {
@@ -111,6 +117,10 @@ impl Scenario {
                     system: flow.system(),
                     error,
                 })?;
+            let target = match bare {
+                Some(bare) => target.with_bare_transport(bare),
+                None => target,
+            };
             targets.push(target.with_options(options.clone()));
         }
         Ok((started, targets))

@@ -253,3 +253,33 @@ async fn ds_05_the_flows_dpop_algorithm_must_be_advertised() {
     let (o, reason) = outcome(&dpop_target(stub.base_url().to_string()).await, "DS-05").await;
     assert_eq!(o, Outcome::Pass, "{reason}");
 }
+
+/// RFC 8705 §5: a client that authenticates with its certificate sends to
+/// the `mtls_endpoint_aliases` token endpoint; any other to the token
+/// endpoint.
+#[tokio::test]
+async fn an_mtls_client_sends_to_the_alias_the_metadata_gives() {
+    let server = MockServer::start().await;
+    let issuer = server.uri();
+    Mock::given(method("GET"))
+        .and(path("/.well-known/openid-configuration"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "issuer": issuer,
+            "token_endpoint": format!("{issuer}/token"),
+            "mtls_endpoint_aliases": { "token_endpoint": format!("{issuer}/mtls/token") },
+        })))
+        .mount(&server)
+        .await;
+    let transport = Transport::new(&HttpOptions::default()).unwrap();
+    for (flow, expected) in [
+        (support::MTLS_FLOW, "/mtls/token"),
+        (support::DPOP_FLOW, "/token"),
+    ] {
+        let mut config = support::flow(&format!("{flow}\nissuer = \"{issuer}\""));
+        config.discover(&transport).await.unwrap();
+        let tokenprobe_client::FlowConfig::Cognito(c) = config else {
+            unreachable!("a cognito flow")
+        };
+        assert_eq!(c.token_path.as_deref(), Some(expected));
+    }
+}

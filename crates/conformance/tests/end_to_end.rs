@@ -250,6 +250,8 @@ proptest! {
                 scopes: vec![],
                 lifetime_secs: 60,
                 dpop_bound: false,
+                tls_certificates: vec![],
+                tls_client_ca: None,
             }];
             let stub = start(config).await;
             let flow = Flow::new(&FlowConfig::Cognito(CognitoConfig {

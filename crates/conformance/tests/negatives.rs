@@ -215,6 +215,8 @@ fn expected() -> BTreeMap<(&'static str, System), BTreeSet<&'static str>> {
         ("DP-05", Cognito, vec!["header:dpop"]),
         ("DP-06", Cognito, vec!["header:dpop"]),
         ("DP-07", Cognito, vec!["header:dpop"]),
+        // The TLS handshake, not the HTTP request: see `FOR_TLS_ONLY`.
+        ("MT-02", Cognito, vec![]),
         ("VCD-07", Vcd, vec![auth]),
         ("VCD-08", Vcd, vec![auth]),
         ("VCD-10", Vcd, vec!["header:accept"]),
@@ -224,6 +226,9 @@ fn expected() -> BTreeMap<(&'static str, System), BTreeSet<&'static str>> {
     .map(|(id, system, keys)| ((id, system), keys.into_iter().collect()))
     .collect()
 }
+
+/// The negative checks whose one change is in the TLS handshake.
+const FOR_TLS_ONLY: &[&str] = &["MT-02"];
 
 fn only(id: &str) -> Selection {
     Selection {
@@ -265,6 +270,12 @@ async fn every_negative_check_varies_one_thing_of_a_working_request() {
 
     let mut wrong = Vec::new();
     for ((id, system), keys) in &expected {
+        // MT-02 changes the handshake (no client certificate), which a
+        // proxy of plain HTTP cannot see; `mtls.rs` shows the same request
+        // with the certificate gets a token and without it is refused.
+        if FOR_TLS_ONLY.contains(id) {
+            continue;
+        }
         let stub = Stub::start(support::fast_config()).await.unwrap();
         let (base, seen) = recording_proxy(stub.addr()).await;
         let transport = Transport::new(&HttpOptions::default()).unwrap();

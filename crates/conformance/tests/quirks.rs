@@ -10,18 +10,18 @@ use std::time::Duration;
 use tokenprobe_conformance::catalog::ENTRIES;
 use tokenprobe_conformance::report;
 use tokenprobe_conformance::run::{Outcome, Selection, run};
-use tokenprobe_stub::{Config, DEMAND, Quirk, Stub};
+use tokenprobe_stub::{Config, DEMAND, Quirk};
 
 /// The ids that failed or warned, after checking that every non-pass
 /// says why and that nothing errored.
 async fn broken_checks(config: Config) -> BTreeSet<String> {
-    let stub = Stub::start(config).await.unwrap();
+    let stub = support::tls_stub(config).await;
     let selection = Selection {
         include_negative: true,
         spacing: Duration::ZERO,
         ..Selection::default()
     };
-    let targets = support::targets_with_dpop(&stub);
+    let targets = support::targets_with_bindings(&stub);
     let every: usize = targets
         .iter()
         .map(|t| {

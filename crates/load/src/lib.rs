@@ -113,10 +113,38 @@ pub(crate) async fn prepare(
         .start()
         .await
         .map_err(|e| LoadError::Setup(format!("the stub: {e}")))?;
-    let transport = DirectTransport::new(&plan.scenario.setup.http)
-        .map_err(|e| LoadError::Setup(e.to_string()))?;
+    let identity = client_identity(&plan.scenario.setup.flows)?;
+    let transport = DirectTransport::with(
+        &plan.scenario.setup.http,
+        started.ca_pem.as_deref().map(str::as_bytes),
+        identity.as_ref(),
+    )
+    .map_err(|e| LoadError::Setup(e.to_string()))?;
     let flows = build_flows(plan, &started.base, &transport).await?;
     Ok((started, flows, transport))
+}
+
+/// The one client certificate a run's transport presents: the flows that
+/// authenticate with one must share it (the driver has one transport).
+fn client_identity(
+    flows: &[tokenprobe_client::FlowConfig],
+) -> Result<Option<tokenprobe_client::ClientIdentity>, LoadError> {
+    let mut found: Option<tokenprobe_client::ClientIdentity> = None;
+    for flow in flows {
+        let identity = flow
+            .client_identity()
+            .map_err(|e| LoadError::Setup(format!("flow {}: {e}", flow.system())))?;
+        match (&found, identity) {
+            (Some(a), Some(b)) if a.thumbprint() != b.thumbprint() => {
+                return Err(LoadError::Setup(
+                    "the flows name different client certificates: a load run presents one".into(),
+                ));
+            }
+            (None, Some(b)) => found = Some(b),
+            _ => {}
+        }
+    }
+    Ok(found)
 }
 
 /// The plan's flows, named as reports name them: a token endpoint from

@@ -1,7 +1,9 @@
 //! OAuth client authentication: HTTP Basic with the form-encoding of id
-//! and secret, or both in the request body (RFC 6749 §2.3.1), or a JWT the
+//! and secret, or both in the request body (RFC 6749 §2.3.1), a JWT the
 //! client signs, with its secret (`client_secret_jwt`) or its private key
-//! (`private_key_jwt`) (RFC 7523 §2.2, OpenID Connect Core §9).
+//! (`private_key_jwt`) (RFC 7523 §2.2, OpenID Connect Core §9), or its TLS
+//! client certificate (RFC 8705 §2: `tls_client_auth`,
+//! `self_signed_tls_client_auth`), which the transport presents.
 //!
 //! Sans-crypto like the rest of this crate: signing is behind
 //! [`AssertionSigner`], which the client implements with its key; the
@@ -38,6 +40,12 @@ pub enum ClientAuth {
     /// `client_assertion`: a short-lived JWT signed with the client's
     /// private key, fresh for every request (RFC 7523 §2.2).
     PrivateKeyJwt,
+    /// The TLS client certificate, issued by a CA the server trusts
+    /// (RFC 8705 §2.1); the request names the client by `client_id`.
+    TlsClientAuth,
+    /// The TLS client certificate, self-signed and registered with the
+    /// server (RFC 8705 §2.2).
+    SelfSignedTlsClientAuth,
 }
 
 impl std::str::FromStr for ClientAuth {
@@ -62,6 +70,8 @@ pub enum Material {
     Secret,
     /// `private_key`.
     PrivateKey,
+    /// `certificate`, with its `private_key`.
+    Certificate,
 }
 
 impl Material {
@@ -70,17 +80,20 @@ impl Material {
         match self {
             Material::Secret => "client_secret",
             Material::PrivateKey => "private_key",
+            Material::Certificate => "certificate",
         }
     }
 }
 
 impl ClientAuth {
     /// Every method.
-    pub const ALL: [ClientAuth; 4] = [
+    pub const ALL: [ClientAuth; 6] = [
         ClientAuth::Basic,
         ClientAuth::Body,
         ClientAuth::ClientSecretJwt,
         ClientAuth::PrivateKeyJwt,
+        ClientAuth::TlsClientAuth,
+        ClientAuth::SelfSignedTlsClientAuth,
     ];
 
     /// The name RFC 8414's `token_endpoint_auth_methods_supported` uses.
@@ -90,15 +103,26 @@ impl ClientAuth {
             ClientAuth::Body => "client_secret_post",
             ClientAuth::ClientSecretJwt => "client_secret_jwt",
             ClientAuth::PrivateKeyJwt => "private_key_jwt",
+            ClientAuth::TlsClientAuth => "tls_client_auth",
+            ClientAuth::SelfSignedTlsClientAuth => "self_signed_tls_client_auth",
         }
     }
 
-    /// What the client holds for it: a secret, or a private key.
+    /// What the client holds for it: a secret, a private key, or a
+    /// certificate and its key.
     pub fn material(self) -> Material {
         match self {
             ClientAuth::PrivateKeyJwt => Material::PrivateKey,
+            ClientAuth::TlsClientAuth | ClientAuth::SelfSignedTlsClientAuth => {
+                Material::Certificate
+            }
             _ => Material::Secret,
         }
+    }
+
+    /// Whether the TLS layer authenticates the client (RFC 8705).
+    pub fn mutual_tls(self) -> bool {
+        self.material() == Material::Certificate
     }
 
     /// Whether it sends a signed assertion rather than the secret.
@@ -242,6 +266,19 @@ pub enum Credential {
     Key(Signer),
     /// An assertion as received (server side).
     Assertion(Secret),
+    /// The TLS client certificate the transport presents: the client side
+    /// knows it, the server side reads it from the connection (`None`).
+    Certificate(Option<ClientCertificate>),
+}
+
+/// A client certificate as a token request knows it: what a bound token's
+/// `cnf` must name, and the key, for scrubbing (never sent).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientCertificate {
+    /// Its SHA-256 thumbprint, base64url (RFC 8705 §3.1, `x5t#S256`).
+    pub thumbprint: String,
+    /// The private key's PEM, as the user gave it.
+    pub key: Secret,
 }
 
 impl From<Secret> for Credential {
@@ -265,6 +302,7 @@ impl Credential {
         match self {
             Credential::Secret(s) | Credential::Assertion(s) => vec![s],
             Credential::Key(Signer(signer)) => vec![signer.material()],
+            Credential::Certificate(cert) => cert.iter().map(|c| &c.key).collect(),
         }
     }
 
@@ -273,12 +311,13 @@ impl Credential {
     /// algorithm for `private_key_jwt`), an assertion for either.
     pub fn fits(&self, auth: ClientAuth) -> bool {
         match self {
-            Credential::Secret(_) => !auth.signs(),
+            Credential::Secret(_) => auth.material() == Material::Secret && !auth.signs(),
             Credential::Key(Signer(signer)) => {
                 let symmetric = signer.algorithm().is_symmetric();
                 auth.signs() && symmetric == (auth.material() == Material::Secret)
             }
             Credential::Assertion(_) => auth.signs(),
+            Credential::Certificate(_) => auth.mutual_tls(),
         }
     }
 }
@@ -320,6 +359,14 @@ pub fn authenticate(
             Credential::Assertion(assertion),
         ) => {
             add_assertion(client_id, assertion, form);
+            Ok(None)
+        }
+        // The certificate goes in the handshake; the form names the client.
+        (
+            ClientAuth::TlsClientAuth | ClientAuth::SelfSignedTlsClientAuth,
+            Credential::Certificate(_),
+        ) => {
+            form.append_pair("client_id", client_id);
             Ok(None)
         }
         _ => Err(mismatch(auth)),

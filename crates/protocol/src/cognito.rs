@@ -56,7 +56,7 @@ impl TokenRequest {
         wire::require_text("CG-02", "client_id", &client_id)?;
         let text = match &credential {
             Credential::Secret(s) | Credential::Assertion(s) => s.expose(),
-            Credential::Key(_) => "",
+            Credential::Key(_) | Credential::Certificate(_) => "",
         };
         if text.chars().any(char::is_control) {
             return Err(RequestError::new(
@@ -307,6 +307,9 @@ impl TokenRequest {
                 if let Some(key) = &self.dpop {
                     dpop::require_binding(&token.claims, key)?;
                 }
+                if let Credential::Certificate(Some(cert)) = &self.credential {
+                    crate::mtls::check_binding(&mut grant, &token.claims, &cert.thumbprint)?;
+                }
                 self.check_claims(&mut grant, &token.claims);
                 if grant.scope.is_none() {
                     grant.scope.clone_from(&token.claims.scope);
@@ -458,6 +461,14 @@ pub fn parse_request(req: &Request<Bytes>) -> Result<TokenRequest, Rejection> {
             (id, secret, ClientAuth::Basic)
         }
         (None, Some(id), Some(secret)) => (id, Secret::new(secret), ClientAuth::Body),
+        // Only a client_id: the client may have authenticated with its TLS
+        // certificate (RFC 8705 §2), which the server holds, not the form.
+        (None, Some(id), None) => {
+            let req =
+                TokenRequest::new(id, Credential::Certificate(None), ClientAuth::TlsClientAuth)
+                    .map_err(|e| invalid_client(&e.to_string()))?;
+            return with_scope(req, scope);
+        }
         (Some(_), _, _) => {
             return Err(Rejection::bad_request(
                 ErrorCode::InvalidRequest,

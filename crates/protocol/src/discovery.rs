@@ -65,6 +65,21 @@ pub struct Metadata {
     /// RFC 9449 §5.1: the algorithms DPoP proofs may be signed with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dpop_signing_alg_values_supported: Option<Vec<String>>,
+    /// RFC 8705 §3.3: tokens are bound to the client certificate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_client_certificate_bound_access_tokens: Option<bool>,
+    /// RFC 8705 §5: where a client that authenticates with its
+    /// certificate sends its requests instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtls_endpoint_aliases: Option<MtlsAliases>,
+}
+
+/// RFC 8705 §5's aliases; only the token endpoint matters here.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct MtlsAliases {
+    /// The token endpoint for mutual-TLS clients.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_endpoint: Option<String>,
 }
 
 /// The metadata URLs of `issuer`, in the order to try: RFC 8414's (the
@@ -127,10 +142,25 @@ impl Metadata {
 
     /// The token endpoint as a base URL and a path under it.
     pub fn token_endpoint(&self) -> Result<(BaseUrl, String), DiscoveryError> {
-        let url = self
-            .token_endpoint
-            .as_deref()
-            .ok_or_else(|| DiscoveryError::TokenEndpoint("not in the metadata".into()))?;
+        self.endpoint(self.token_endpoint.as_deref())
+    }
+
+    /// Where a client that authenticates with its certificate sends: the
+    /// `mtls_endpoint_aliases` token endpoint where there is one (RFC 8705
+    /// §5), else the token endpoint.
+    pub fn mtls_token_endpoint(&self) -> Result<(BaseUrl, String), DiscoveryError> {
+        match self
+            .mtls_endpoint_aliases
+            .as_ref()
+            .and_then(|a| a.token_endpoint.as_deref())
+        {
+            Some(alias) => self.endpoint(Some(alias)),
+            None => self.token_endpoint(),
+        }
+    }
+
+    fn endpoint(&self, url: Option<&str>) -> Result<(BaseUrl, String), DiscoveryError> {
+        let url = url.ok_or_else(|| DiscoveryError::TokenEndpoint("not in the metadata".into()))?;
         let bad = |why: &str| DiscoveryError::TokenEndpoint(format!("{url:?}: {why}"));
         let uri: http::Uri = url.parse().map_err(|_| bad("not a URL"))?;
         let (Some(scheme), Some(authority)) = (uri.scheme(), uri.authority()) else {

@@ -73,6 +73,7 @@ pub mod cognito;
 pub mod discovery;
 pub mod dpop;
 pub mod jwt;
+pub mod mtls;
 pub mod redact;
 pub mod rfc6749;
 pub mod taxid;

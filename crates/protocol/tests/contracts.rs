@@ -1382,3 +1382,39 @@ fn dp_01_a_dpop_grant_is_typed_dpop_and_bound_to_the_key() {
     assert_eq!(claims["htm"], "POST");
     assert_eq!(claims["htu"], "https://idp.example/oauth2/token");
 }
+
+// ---- Mutual TLS (RFC 8705) -----------------------------------------------
+
+/// MT-01: a certificate client's grant names its certificate in `cnf`
+/// `x5t#S256`: another one is an error, none a warning.
+#[test]
+fn mt_01_a_certificate_clients_token_names_its_certificate() {
+    use tokenprobe_protocol::client_auth::{ClientCertificate, Credential};
+    let thumbprint = "x5t-of-the-client-certificate".to_owned();
+    let req = cognito::TokenRequest::new(
+        "client-1",
+        Credential::Certificate(Some(ClientCertificate {
+            thumbprint: thumbprint.clone(),
+            key: Secret::new("-----BEGIN PRIVATE KEY-----"),
+        })),
+        ClientAuth::TlsClientAuth,
+    )
+    .unwrap();
+    // The form names the client, and carries no secret.
+    let sent = req.encode(&base()).unwrap();
+    assert_eq!(
+        sent.body().as_ref(),
+        b"grant_type=client_credentials&client_id=client-1"
+    );
+    assert!(sent.headers().get(AUTHORIZATION).is_none());
+    let token = |cnf: &str| {
+        jwt(&format!(
+            r#"{{"sub":"client-1","token_use":"access","exp":1003600,"iat":1000000,"client_id":"client-1"{cnf}}}"#
+        ))
+    };
+    let read = |t: String| req.decode_response(StatusCode::OK, &json(), &cognito_body(&t));
+    let bound = read(token(&format!(r#","cnf":{{"x5t#S256":"{thumbprint}"}}"#))).unwrap();
+    assert!(!warned(&bound, "MT-01"));
+    assert!(read(token(r#","cnf":{"x5t#S256":"another"}"#)).is_err());
+    assert!(warned(&read(token("")).unwrap(), "MT-01"));
+}

@@ -178,16 +178,17 @@ impl Config {
                 "[connections]: max and every timeout must be above 0".into(),
             ));
         }
-        if let Some(c) = self
-            .cognito
-            .clients
-            .iter()
-            .find(|c| c.secret.is_none() && c.public_keys.is_empty() && c.jwks.is_none())
-        {
+        if let Some(c) = self.cognito.clients.iter().find(|c| {
+            c.secret.is_none()
+                && c.public_keys.is_empty()
+                && c.jwks.is_none()
+                && c.tls_certificates.is_empty()
+                && c.tls_client_ca.is_none()
+        }) {
             return Err(error(
                 0..0,
                 format!(
-                    "[[cognito.clients]] {}: give a secret (Basic, body or client_secret_jwt), or public_keys / jwks for private_key_jwt",
+                    "[[cognito.clients]] {}: give a secret (Basic, body or client_secret_jwt), public_keys / jwks for private_key_jwt, or tls_certificates / tls_client_ca for mutual TLS",
                     c.id
                 ),
             ));

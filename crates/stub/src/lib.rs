@@ -16,6 +16,7 @@
 //! # Ok(()) }
 //! ```
 
+mod client_certs;
 mod client_keys;
 mod config;
 mod conn;
@@ -124,6 +125,7 @@ impl StubBuilder {
     pub async fn start(self) -> Result<StubHandle, StartError> {
         let signer = tokens::JwtSigner::new(&self.config.jwt)?;
         let client_keys = client_keys::ClientKeys::new(&self.config.cognito)?;
+        let client_certs = client_certs::ClientCerts::new(&self.config.cognito)?;
         let (acceptor, ca_pem) = match &self.tls {
             Some(tls) => {
                 let (config, ca) = tls::server_config(tls)?;
@@ -149,6 +151,7 @@ impl StubBuilder {
             started: Instant::now(),
             verified: Default::default(),
             client_keys,
+            client_certs,
             dpop,
             tls: acceptor.is_some(),
         }));

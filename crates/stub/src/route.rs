@@ -258,6 +258,12 @@ pub enum Quirk {
     DpopProofOptional,
     /// A proof signed with `none` or a MAC is taken unverified (DP-07).
     DpopWeakAlgAccepted,
+    /// A token for a certificate-authenticated client has no `cnf`
+    /// `x5t#S256` (MT-01).
+    MtlsUnbound,
+    /// A mutual-TLS client gets a token without presenting its
+    /// certificate (MT-02).
+    MtlsCertificateOptional,
 }
 
 /// What [`Quirk::breaks`] names for a quirk that breaks no rule but
@@ -266,7 +272,7 @@ pub const DEMAND: &str = "demand";
 
 impl Quirk {
     /// Every quirk.
-    pub const ALL: [Quirk; 41] = [
+    pub const ALL: [Quirk; 43] = [
         Quirk::NoCacheControl,
         Quirk::ExpiresInString,
         Quirk::NoWwwAuthenticate,
@@ -308,6 +314,8 @@ impl Quirk {
         Quirk::DpopIatIgnored,
         Quirk::DpopProofOptional,
         Quirk::DpopWeakAlgAccepted,
+        Quirk::MtlsUnbound,
+        Quirk::MtlsCertificateOptional,
     ];
 
     /// The routes it applies to, each with the check id it breaks there.
@@ -373,6 +381,8 @@ impl Quirk {
             Quirk::DpopIatIgnored => &[(Cognito, "DP-05")],
             Quirk::DpopProofOptional => &[(Cognito, "DP-06")],
             Quirk::DpopWeakAlgAccepted => &[(Cognito, "DP-07")],
+            Quirk::MtlsUnbound => &[(Cognito, "MT-01")],
+            Quirk::MtlsCertificateOptional => &[(Cognito, "MT-02")],
         }
     }
 

@@ -184,6 +184,8 @@ struct Served {
     table: Arc<Table>,
     conn: Arc<Conn>,
     stream: SharedStream,
+    /// The certificate the client presented in the TLS handshake, if any.
+    peer: std::sync::OnceLock<Bytes>,
 }
 
 /// Accepts until `stop` changes, then lets open requests finish (at most
@@ -245,12 +247,14 @@ pub(crate) async fn serve(
             table: table.clone(),
             conn: conn.clone(),
             stream: stream.clone(),
+            peer: std::sync::OnceLock::new(),
         });
+        let peer_slot = served.clone();
         let service = service_fn(move |req| {
             let served = served.clone();
             async move {
                 let _busy = served.table.busy(&served.conn);
-                handle(&served.shared, req, &served.stream).await
+                handle(&served.shared, req, &served.stream, served.peer.get()).await
             }
         });
         let (builder, watcher, tls, table, counters) = (
@@ -276,6 +280,11 @@ pub(crate) async fn serve(
                     Some(acceptor) => {
                         match tokio::time::timeout(handshake, acceptor.accept(stream)).await {
                             Ok(Ok(tls)) => {
+                                let leaf =
+                                    tls.get_ref().1.peer_certificates().and_then(|c| c.first());
+                                if let Some(leaf) = leaf {
+                                    let _ = peer_slot.peer.set(Bytes::copy_from_slice(leaf));
+                                }
                                 let conn = builder.serve_connection(TokioIo::new(tls), service);
                                 let _ = watcher.watch(conn.into_owned()).await;
                             }
@@ -307,6 +316,7 @@ async fn handle(
     shared: &Shared,
     req: Request<Incoming>,
     stream: &SharedStream,
+    peer: Option<&Bytes>,
 ) -> Result<Response<Full<Bytes>>, ResetConnection> {
     let arrived = Instant::now();
     let state = &shared.state;
@@ -328,7 +338,11 @@ async fn handle(
         // The client went away mid-body: nothing to answer.
         Err(_) => return Err(ResetConnection),
         Ok(body) => {
-            let req = Request::from_parts(parts, body.to_bytes());
+            let mut req = Request::from_parts(parts, body.to_bytes());
+            if let Some(leaf) = peer {
+                req.extensions_mut()
+                    .insert(crate::tls::PeerCertificate(leaf.clone()));
+            }
             match (route, decision) {
                 (None, _) => plain(StatusCode::NOT_FOUND, "no such endpoint"),
                 (Some(route), decision) => {

@@ -1,5 +1,8 @@
 //! Optional TLS: a certificate made at start, signed by a throwaway CA that
-//! clients can be given, or a certificate and key from files.
+//! clients can be given, or a certificate and key from files. A client may
+//! present a certificate (RFC 8705): the handshake proves it holds the
+//! key, and the `cognito` route decides whether the certificate is one a
+//! client registered ([`PeerCertificate`]).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -53,14 +56,78 @@ pub(crate) fn server_config(tls: &Tls) -> Result<(Arc<ServerConfig>, Option<Stri
         }
     };
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut config = ServerConfig::builder_with_provider(provider)
+    let mut config = ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(err)?
-        .with_no_client_auth()
+        .with_client_cert_verifier(Arc::new(AnyClientCertificate(provider)))
         .with_single_cert(chain, key)
         .map_err(err)?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok((Arc::new(config), ca))
+}
+
+/// The leaf certificate (DER) a client presented on the connection a
+/// request came on: a request extension.
+#[derive(Debug, Clone)]
+pub(crate) struct PeerCertificate(pub(crate) bytes::Bytes);
+
+/// Asks every client for a certificate and takes any, or none: which
+/// certificate a client may use is the token endpoint's to say, per
+/// client (a CA it registered, or the certificate itself). The handshake's
+/// signature is still checked, so a presented certificate is one whose
+/// key the client holds.
+#[derive(Debug)]
+struct AnyClientCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::server::danger::ClientCertVerifier for AnyClientCertificate {
+    fn root_hint_subjects(&self) -> &[rustls::DistinguishedName] {
+        &[]
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        false
+    }
+
+    fn verify_client_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::server::danger::ClientCertVerified, rustls::Error> {
+        Ok(rustls::server::danger::ClientCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
 }
 
 type Generated = (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>, String);

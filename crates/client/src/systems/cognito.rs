@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use serde::Deserialize;
-use tokenprobe_protocol::client_auth::{ClientAuth, Credential, Signer};
+use tokenprobe_protocol::client_auth::{ClientAuth, ClientCertificate, Credential, Signer};
 use tokenprobe_protocol::cognito::TokenRequest;
 use tokenprobe_protocol::dpop::{self, ProofKey};
 use tokenprobe_protocol::jwt::Algorithm;
@@ -17,6 +17,7 @@ use crate::error::{ClientError, ErrorKind};
 use crate::flow::{FlowError, Step, StepTime, call};
 use crate::secret_source::SecretSource;
 use crate::systems::IdpConfig;
+use crate::tls::ClientIdentity;
 use crate::transport::Exchange;
 
 /// Any RFC 6749 client-credentials endpoint (`cognito`).
@@ -36,9 +37,15 @@ pub struct CognitoConfig {
     /// secret (`client_secret_jwt`) or with a key (`private_key_jwt`).
     #[serde(default)]
     pub auth: ClientAuth,
-    /// The PKCS#8 PEM private key that signs `private_key_jwt` assertions.
+    /// The PKCS#8 PEM private key that signs `private_key_jwt` assertions,
+    /// or the key of the `certificate` for `tls_client_auth` and
+    /// `self_signed_tls_client_auth`.
     #[serde(default)]
     pub private_key: Option<SecretSource>,
+    /// The client certificate (PEM, leaf first) the TLS handshake presents
+    /// for `tls_client_auth` and `self_signed_tls_client_auth` (RFC 8705).
+    #[serde(default)]
+    pub certificate: Option<SecretSource>,
     /// `RS256` or `ES256` for a private key, by default the one the key is
     /// for; `HS256` (or nothing) for `client_secret_jwt`.
     #[serde(default)]
@@ -100,6 +107,14 @@ impl SystemConfig for CognitoConfig {
     fn discoverable(&mut self) -> Option<&mut CognitoConfig> {
         Some(self)
     }
+
+    fn mutual_tls(&self) -> bool {
+        self.auth.mutual_tls()
+    }
+
+    fn client_identity(&self) -> Result<Option<ClientIdentity>, ClientError> {
+        client_identity(self)
+    }
 }
 
 /// The request a `cognito` configuration describes (its secret or key
@@ -115,6 +130,21 @@ pub fn cognito_request(c: &CognitoConfig) -> Result<TokenRequest, ClientError> {
             return Err(config(
                 "auth = \"private_key_jwt\" takes a private_key and no client_secret",
             ));
+        }
+        (auth, None, Some(key)) if auth.mutual_tls() => {
+            let identity = client_identity(c)?.ok_or_else(|| {
+                config("a certificate is needed beside the private_key for mutual TLS")
+            })?;
+            Credential::Certificate(Some(ClientCertificate {
+                thumbprint: identity.thumbprint(),
+                key: key.resolve()?,
+            }))
+        }
+        (auth, _, _) if auth.mutual_tls() => {
+            return Err(config(&format!(
+                "auth = \"{}\" takes a certificate and its private_key, and no client_secret",
+                auth.method_name()
+            )));
         }
         (ClientAuth::ClientSecretJwt, Some(secret), None) => {
             if c.key_algorithm.is_some_and(|a| a != Algorithm::HS256) {
@@ -205,6 +235,21 @@ impl SystemFlow for TokenRequest {
     }
 }
 
+/// The certificate and key a mutual-TLS flow presents, read now.
+pub(crate) fn client_identity(c: &CognitoConfig) -> Result<Option<ClientIdentity>, ClientError> {
+    match (&c.certificate, &c.private_key) {
+        (Some(cert), Some(key)) if c.auth.mutual_tls() => Ok(Some(ClientIdentity::from_pem(
+            cert.resolve()?.expose().as_bytes(),
+            key.resolve()?.expose().as_bytes(),
+        )?)),
+        (Some(_), _) => Err(ClientError::new(
+            ErrorKind::Config,
+            "a certificate is for auth = \"tls_client_auth\" or \"self_signed_tls_client_auth\", with its private_key",
+        )),
+        _ => Ok(None),
+    }
+}
+
 /// Whether a refusal is the server asking DPoP proofs for its nonce.
 fn asks_for_nonce(e: &ClientError) -> bool {
     e.kind() == ErrorKind::Provider && e.code() == Some(dpop::USE_NONCE)
@@ -230,6 +275,23 @@ pub(crate) fn template(auth: ClientAuth) -> String {
              # key_id = \"…\"                  # the assertion's kid\n\
              # audience = \"…\"                # aud, when not the token endpoint's URL\n"
         }
+        ClientAuth::TlsClientAuth => {
+            "client_id = \"tokenprobe-demo-mtls\"\n\
+             auth = \"tls_client_auth\"       # the TLS client certificate (RFC 8705); no secret\n\
+             # The stub's demo certificate, issued by its demo client CA, in tokenprobe's\n\
+             # repository (public: never use it elsewhere); paths from the repository's root.\n\
+             # Against the built-in stub, a flow with a certificate makes the stub serve TLS.\n\
+             certificate = { file = \"crates/stub/demo-keys/client-mtls.pem\" }   # staging: { file = \"client.crt\" }\n\
+             private_key = { file = \"crates/stub/demo-keys/client-mtls.key.pem\" }   # staging: { file = \"client.key\" }\n"
+        }
+        ClientAuth::SelfSignedTlsClientAuth => {
+            "client_id = \"tokenprobe-demo-self-signed\"\n\
+             auth = \"self_signed_tls_client_auth\"   # a registered self-signed certificate (RFC 8705 §2.2)\n\
+             # The stub's demo certificate (public: never use it elsewhere); paths from the\n\
+             # repository's root. Against the built-in stub, the stub then serves TLS.\n\
+             certificate = { file = \"crates/stub/demo-keys/client-self-signed.pem\" }\n\
+             private_key = { file = \"crates/stub/demo-keys/client-self-signed.key.pem\" }\n"
+        }
         ClientAuth::Basic | ClientAuth::Body => {
             if auth == ClientAuth::Body {
                 "client_id = \"tokenprobe-demo\"\n\
@@ -237,7 +299,7 @@ pub(crate) fn template(auth: ClientAuth) -> String {
                  client_secret = { value = \"demo-secret\" }   # staging: { env = \"CLIENT_SECRET\" }\n"
             } else {
                 "client_id = \"tokenprobe-demo\"\n\
-                 auth = \"client_secret_basic\"   # HTTP Basic; or client_secret_post, client_secret_jwt, private_key_jwt\n\
+                 auth = \"client_secret_basic\"   # HTTP Basic; or client_secret_post, client_secret_jwt, private_key_jwt, tls_client_auth\n\
                  client_secret = { value = \"demo-secret\" }   # staging: { env = \"CLIENT_SECRET\" }\n"
             }
         }

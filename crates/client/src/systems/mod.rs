@@ -27,6 +27,7 @@ use tokenprobe_protocol::{BaseUrl, Grant, System, cess as cess_wire, cognito as 
 
 use crate::error::{ClientError, ErrorKind};
 use crate::flow::{FlowError, Step, StepTime};
+use crate::tls::ClientIdentity;
 use crate::transport::Exchange;
 
 /// What a system's account does in a flow.
@@ -74,6 +75,14 @@ pub(crate) trait SystemConfig {
     /// Its IdP step's configuration, if it has one.
     fn idp(&self) -> Option<&IdpConfig> {
         None
+    }
+    /// Whether it authenticates with a TLS client certificate (RFC 8705).
+    fn mutual_tls(&self) -> bool {
+        false
+    }
+    /// The client certificate its requests present (RFC 8705), read now.
+    fn client_identity(&self) -> Result<Option<ClientIdentity>, ClientError> {
+        Ok(None)
     }
     /// The client-credentials request whose endpoint discovery can find.
     fn discoverable(&mut self) -> Option<&mut CognitoConfig> {
@@ -239,6 +248,17 @@ impl FlowConfig {
     /// find: a `cognito` flow's own, or a two-step flow's IdP.
     pub(crate) fn discoverable(&mut self) -> Option<&mut CognitoConfig> {
         self.config_mut().discoverable()
+    }
+
+    /// Whether the flow authenticates with a TLS client certificate.
+    pub fn mutual_tls(&self) -> bool {
+        self.config().mutual_tls()
+    }
+
+    /// The client certificate the flow's transport must present, if it
+    /// authenticates with one (RFC 8705); its files are read now.
+    pub fn client_identity(&self) -> Result<Option<ClientIdentity>, ClientError> {
+        self.config().client_identity()
     }
 
     /// This flow's own server.

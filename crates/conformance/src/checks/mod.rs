@@ -14,6 +14,7 @@ pub(crate) mod cess;
 pub(crate) mod cognito;
 pub(crate) mod discovery;
 pub(crate) mod dpop;
+pub(crate) mod mtls;
 pub(crate) mod rfc;
 pub(crate) mod rfc7523;
 pub(crate) mod vcd;
@@ -38,6 +39,7 @@ pub(crate) fn entries() -> Vec<Entry> {
         discovery::ENTRIES,
         rfc7523::ENTRIES,
         dpop::ENTRIES,
+        mtls::ENTRIES,
         vcd::ENTRIES,
     ]
     .concat()

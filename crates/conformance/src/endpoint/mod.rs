@@ -117,6 +117,9 @@ pub struct Target {
     pub base: BaseUrl,
     /// How to reach it.
     pub transport: Transport,
+    /// The same without the client certificate, for a mutual-TLS flow:
+    /// how MT-02 asks without it.
+    bare: Option<Transport>,
     /// How to read it.
     pub options: Options,
     flow: Flow,
@@ -140,6 +143,7 @@ impl Target {
             system: flow.system(),
             base: flow.base().clone(),
             transport,
+            bare: None,
             options: Options::default(),
             flow,
             metadata: None,
@@ -179,6 +183,13 @@ impl Target {
         Ok(target)
     }
 
+    /// The same target, with `bare`: its transport without the client
+    /// certificate (for a flow that authenticates with one).
+    pub fn with_bare_transport(mut self, bare: Transport) -> Target {
+        self.bare = Some(bare);
+        self
+    }
+
     /// The issuer's metadata, when the flow names an issuer.
     pub fn metadata(&self) -> Option<&Metadata> {
         self.metadata.as_ref()
@@ -203,9 +214,26 @@ impl Target {
     /// Sends a request, keeping its evidence; a transport failure is an
     /// `Err` with its reason, scrubbed.
     pub async fn send(&self, req: Request<Bytes>) -> Result<Reply, TargetError> {
+        self.send_on(&self.transport, req).await
+    }
+
+    /// [`Target::send`] without the client certificate; an error for a
+    /// target that has no such transport.
+    pub async fn send_bare(&self, req: Request<Bytes>) -> Result<Reply, TargetError> {
+        let bare = self.bare.as_ref().ok_or(TargetError::Build(
+            "no transport without the client certificate".into(),
+        ))?;
+        self.send_on(bare, req).await
+    }
+
+    async fn send_on(
+        &self,
+        transport: &Transport,
+        req: Request<Bytes>,
+    ) -> Result<Reply, TargetError> {
         let mut capture = self.journal.request(&req);
         let started = Instant::now();
-        let result = self.transport.send(req).await;
+        let result = transport.send(req).await;
         capture.elapsed = started.elapsed();
         match result {
             Ok(a) => {

@@ -79,7 +79,7 @@ impl WorkingForm {
     }
 
     /// The request it describes.
-    fn request(&self) -> Result<Request<Bytes>, TargetError> {
+    pub(crate) fn request(&self) -> Result<Request<Bytes>, TargetError> {
         let encode = |members: &[&(String, String)]| {
             form_urlencoded::Serializer::new(String::new())
                 .extend_pairs(members.iter().copied())

@@ -44,3 +44,17 @@ pub fn target_at(base: &BaseUrl, config: &FlowConfig) -> Target {
     let transport = Transport::new(&HttpOptions::default()).expect("a transport");
     Target::from_config(config, base, transport).expect("the flow is valid")
 }
+
+/// A target for `config` at `base` as `check` builds it for a stub that
+/// serves TLS with `ca`: its transport trusts the CA and presents the
+/// flow's client certificate, if any, and its bare transport does not.
+pub fn tls_target_at(base: &BaseUrl, config: &FlowConfig, ca: &str) -> Target {
+    let options = HttpOptions::default();
+    let identity = config.client_identity().expect("the certificate reads");
+    let transport =
+        Transport::with(&options, Some(ca.as_bytes()), identity.as_ref()).expect("a transport");
+    let bare = Transport::with(&options, Some(ca.as_bytes()), None).expect("a transport");
+    Target::from_config(config, base, transport)
+        .expect("the flow is valid")
+        .with_bare_transport(bare)
+}

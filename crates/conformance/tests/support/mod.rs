@@ -6,7 +6,7 @@ pub mod assertions;
 mod flows;
 
 #[allow(unused_imports)]
-pub use flows::{demo, demo_replacing, flow, target_at};
+pub use flows::{demo, demo_replacing, flow, target_at, tls_target_at};
 use tokenprobe_conformance::catalog::{System, entry_for};
 use tokenprobe_conformance::endpoint::Target;
 use tokenprobe_conformance::run::{Outcome, Verdict, one};
@@ -35,10 +35,40 @@ pub fn targets(stub: &StubHandle) -> Vec<Target> {
 pub const DPOP_FLOW: &str = "system = \"cognito\"\nclient_id = \"tokenprobe-demo-dpop\"\n\
                              client_secret = { value = \"demo-secret\" }\ndpop = { bound = true }";
 
-/// [`targets`], and a `cognito` one that sends DPoP proofs.
-pub fn targets_with_dpop(stub: &StubHandle) -> Vec<Target> {
-    let mut all = targets(stub);
-    all.push(target_at(&stub.base_url(), &flow(DPOP_FLOW)));
+/// The stub's `tls_client_auth` demo client, its certificate issued by
+/// the demo client CA (paths from the crate's directory).
+pub const MTLS_FLOW: &str = "system = \"cognito\"\nclient_id = \"tokenprobe-demo-mtls\"\n\
+                             auth = \"tls_client_auth\"\n\
+                             certificate = { file = \"../../crates/stub/demo-keys/client-mtls.pem\" }\n\
+                             private_key = { file = \"../../crates/stub/demo-keys/client-mtls.key.pem\" }";
+
+/// The stub's `self_signed_tls_client_auth` demo client.
+pub const SELF_SIGNED_FLOW: &str = "system = \"cognito\"\nclient_id = \"tokenprobe-demo-self-signed\"\n\
+                             auth = \"self_signed_tls_client_auth\"\n\
+                             certificate = { file = \"../../crates/stub/demo-keys/client-self-signed.pem\" }\n\
+                             private_key = { file = \"../../crates/stub/demo-keys/client-self-signed.key.pem\" }";
+
+/// A stub that serves TLS (a CA made for it), for the mutual-TLS flows.
+pub async fn tls_stub(config: Config) -> StubHandle {
+    Stub::builder(config)
+        .tls(tokenprobe_stub::Tls::SelfSigned)
+        .start()
+        .await
+        .expect("the stub starts")
+}
+
+/// Every kind of target on a stub that serves TLS: one per system, a
+/// `cognito` one that sends DPoP proofs, one that authenticates with a
+/// certificate.
+pub fn targets_with_bindings(stub: &StubHandle) -> Vec<Target> {
+    let ca = stub.ca_pem().expect("a stub with TLS");
+    let base = stub.base_url();
+    let mut all: Vec<Target> = System::ALL
+        .iter()
+        .map(|s| tls_target_at(&base, &demo(*s), ca))
+        .collect();
+    all.push(tls_target_at(&base, &flow(DPOP_FLOW), ca));
+    all.push(tls_target_at(&base, &flow(MTLS_FLOW), ca));
     all
 }
 

@@ -18,6 +18,7 @@ use tokenprobe_protocol::rfc6749::{ErrorCode, Rejection};
 use super::{State, own_url, with_body};
 use crate::dpop::Lenient;
 use crate::route::{Quirk, Route};
+use crate::tls::PeerCertificate;
 use crate::tokens::{now, random_id};
 
 /// One RFC 6749 client.
@@ -46,11 +47,29 @@ pub struct CognitoClient {
     /// proof is refused.
     #[serde(default)]
     pub dpop_bound: bool,
+    /// `self_signed_tls_client_auth` (RFC 8705 §2.2): the PEM certificates
+    /// the client may present.
+    #[serde(default)]
+    pub tls_certificates: Vec<String>,
+    /// `tls_client_auth` (RFC 8705 §2.1): the PEM CA that issues the
+    /// client's certificates (any certificate it issued authenticates the
+    /// client: the stub matches no subject).
+    #[serde(default)]
+    pub tls_client_ca: Option<String>,
 }
 
 /// The demo `private_key_jwt` client's id; its private keys are
 /// `crates/stub/demo-keys/client-{es256,rs256,ed25519}.pem` (demo only: public).
 pub const DEMO_KEY_CLIENT_ID: &str = "tokenprobe-demo-key";
+
+/// The demo `tls_client_auth` client's id: any certificate the demo
+/// client CA (`crates/stub/demo-keys/client-ca.pem`) issued, such as
+/// `client-mtls.pem`, authenticates it (demo only: public).
+pub const DEMO_MTLS_CLIENT_ID: &str = "tokenprobe-demo-mtls";
+
+/// The demo `self_signed_tls_client_auth` client's id: its certificate is
+/// `crates/stub/demo-keys/client-self-signed.pem` (demo only: public).
+pub const DEMO_SELF_SIGNED_CLIENT_ID: &str = "tokenprobe-demo-self-signed";
 
 /// The demo DPoP-bound client's id (the demo secret): its requests
 /// without a proof are refused.
@@ -79,6 +98,8 @@ impl Default for CognitoConfig {
                     scopes: vec!["tokenprobe/read".into(), "tokenprobe/write".into()],
                     lifetime_secs: 3600,
                     dpop_bound: false,
+                    tls_certificates: Vec::new(),
+                    tls_client_ca: None,
                 },
                 CognitoClient {
                     id: DEMO_DPOP_CLIENT_ID.into(),
@@ -88,6 +109,32 @@ impl Default for CognitoConfig {
                     scopes: vec!["tokenprobe/read".into(), "tokenprobe/write".into()],
                     lifetime_secs: 3600,
                     dpop_bound: true,
+                    tls_certificates: Vec::new(),
+                    tls_client_ca: None,
+                },
+                CognitoClient {
+                    id: DEMO_MTLS_CLIENT_ID.into(),
+                    secret: None,
+                    public_keys: Vec::new(),
+                    jwks: None,
+                    scopes: vec!["tokenprobe/read".into(), "tokenprobe/write".into()],
+                    lifetime_secs: 3600,
+                    dpop_bound: false,
+                    tls_certificates: Vec::new(),
+                    tls_client_ca: Some(include_str!("../../demo-keys/client-ca.pem").into()),
+                },
+                CognitoClient {
+                    id: DEMO_SELF_SIGNED_CLIENT_ID.into(),
+                    secret: None,
+                    public_keys: Vec::new(),
+                    jwks: None,
+                    scopes: vec!["tokenprobe/read".into(), "tokenprobe/write".into()],
+                    lifetime_secs: 3600,
+                    dpop_bound: false,
+                    tls_certificates: vec![
+                        include_str!("../../demo-keys/client-self-signed.pem").into(),
+                    ],
+                    tls_client_ca: None,
                 },
                 CognitoClient {
                     id: DEMO_KEY_CLIENT_ID.into(),
@@ -101,6 +148,8 @@ impl Default for CognitoConfig {
                     scopes: vec!["tokenprobe/read".into(), "tokenprobe/write".into()],
                     lifetime_secs: 3600,
                     dpop_bound: false,
+                    tls_certificates: Vec::new(),
+                    tls_client_ca: None,
                 },
             ],
             dpop_nonce_secs: None,
@@ -219,7 +268,33 @@ fn authenticate(
                 .or_else(|why| refused(&why.to_string()))
         }
         Credential::Key(_) => refused("client authentication failed"),
+        Credential::Certificate(_) => {
+            let presented = req.extensions().get::<PeerCertificate>();
+            state
+                .client_certs
+                .verify(&client.id, presented.map(|p| &p.0[..]))
+                .map(|_| ())
+                .or_else(|why| {
+                    let optional = state.quirk(Route::Cognito, Quirk::MtlsCertificateOptional);
+                    match optional && presented.is_none() {
+                        true => Ok(()),
+                        false => refused(why),
+                    }
+                })
+        }
     }
+}
+
+/// The thumbprint of the certificate that authenticated the client, for
+/// the token's `cnf` (RFC 8705 §3.1).
+fn bound_certificate(state: &State, asked: &TokenRequest, req: &Request<Bytes>) -> Option<String> {
+    if !matches!(asked.credential(), Credential::Certificate(_))
+        || state.quirk(Route::Cognito, Quirk::MtlsUnbound)
+    {
+        return None;
+    }
+    let presented = req.extensions().get::<PeerCertificate>()?;
+    Some(tokenprobe_protocol::mtls::thumbprint(&presented.0))
 }
 
 /// Whether the form (body, or query string) has a member `name`.
@@ -248,7 +323,9 @@ fn grant(state: &State, req: &Request<Bytes>) -> Result<Response<Bytes>, Rejecti
     let stranger;
     let client = match known {
         Some(c) => {
-            if !quirk(Quirk::AnyPasswordAccepted) {
+            // Any password: a certificate is no password (MT-02 has its own).
+            let certificate = matches!(asked.credential(), Credential::Certificate(_));
+            if certificate || !quirk(Quirk::AnyPasswordAccepted) {
                 authenticate(state, c, &asked, req)?;
             }
             c
@@ -262,6 +339,8 @@ fn grant(state: &State, req: &Request<Bytes>) -> Result<Response<Bytes>, Rejecti
                 scopes: Vec::new(),
                 lifetime_secs: 3600,
                 dpop_bound: false,
+                tls_certificates: Vec::new(),
+                tls_client_ca: None,
             };
             &stranger
         }
@@ -305,13 +384,10 @@ fn grant(state: &State, req: &Request<Bytes>) -> Result<Response<Bytes>, Rejecti
         version: Some(2),
         jti: Some(random_id()),
         client_id: Some(client.id.clone()),
-        cnf: jkt
-            .clone()
-            .filter(|_| !quirk(Quirk::DpopUnbound))
-            .map(|jkt| Confirmation {
-                jkt: Some(jkt),
-                x5t_s256: None,
-            }),
+        cnf: confirmation(
+            jkt.clone().filter(|_| !quirk(Quirk::DpopUnbound)),
+            bound_certificate(state, &asked, req),
+        ),
     };
     let kid = quirk(Quirk::JwtUnknownKid).then_some("not-in-the-jwks");
     let mut body = TokenBody::new(
@@ -360,6 +436,11 @@ fn refused_proof(state: &State, problem: ProofProblem) -> Response<Bytes> {
         state,
         Rejection::bad_request(code, problem.to_string()).to_response(),
     )
+}
+
+/// The `cnf` of a token bound to a DPoP key, a certificate, or both.
+fn confirmation(jkt: Option<String>, x5t_s256: Option<String>) -> Option<Confirmation> {
+    (jkt.is_some() || x5t_s256.is_some()).then_some(Confirmation { jkt, x5t_s256 })
 }
 
 /// `res` with the nonce the stub asks DPoP proofs for, when it asks for

@@ -11,7 +11,10 @@ mod veeva;
 mod venafi;
 
 pub use cess::{CessClient, CessConfig, CessUser};
-pub use cognito::{CognitoClient, CognitoConfig, DEMO_DPOP_CLIENT_ID, DEMO_KEY_CLIENT_ID};
+pub use cognito::{
+    CognitoClient, CognitoConfig, DEMO_DPOP_CLIENT_ID, DEMO_KEY_CLIENT_ID, DEMO_MTLS_CLIENT_ID,
+    DEMO_SELF_SIGNED_CLIENT_ID,
+};
 pub use vcd::VcdConfig;
 pub use veeva::{VeevaConfig, VeevaProfile, VeevaVault};
 pub use venafi::{VenafiApplication, VenafiConfig, VenafiUser};
@@ -72,6 +75,8 @@ pub(crate) struct State {
     /// What verifies client assertions (the `private_key_jwt` clients' keys,
     /// the `client_secret_jwt` clients' secrets) and the assertions seen.
     pub(crate) client_keys: crate::client_keys::ClientKeys,
+    /// The certificates and CAs the mutual-TLS clients registered.
+    pub(crate) client_certs: crate::client_certs::ClientCerts,
     /// The DPoP proofs seen, and the nonce asked for.
     pub(crate) dpop: crate::dpop::Dpop,
 }
@@ -189,7 +194,11 @@ fn discovery(state: &State, req: &Request<Bytes>) -> Response<Bytes> {
         return plain(StatusCode::METHOD_NOT_ALLOWED, "use GET");
     }
     let issuer = own_url(state, req);
-    let methods = ClientAuth::ALL.iter().map(|a| a.method_name().to_owned());
+    // Mutual TLS only where there is TLS.
+    let methods = ClientAuth::ALL
+        .iter()
+        .filter(|a| state.tls || !a.mutual_tls())
+        .map(|a| a.method_name().to_owned());
     Metadata {
         token_endpoint: Some(format!(
             "{issuer}{}",
@@ -204,6 +213,8 @@ fn discovery(state: &State, req: &Request<Bytes>) -> Response<Bytes> {
         dpop_signing_alg_values_supported: Some(
             ["ES256", "EdDSA", "RS256"].map(str::to_owned).to_vec(),
         ),
+        tls_client_certificate_bound_access_tokens: Some(state.tls),
+        mtls_endpoint_aliases: None,
         issuer,
     }
     .to_response()
