@@ -137,7 +137,7 @@ fn it_lists_what_it_knows_and_refuses_what_it_does_not() {
             .success()
     );
     assert!(
-        !tokenprobe(&["new", "cognito", "--auth", "tls_client_auth"])
+        !tokenprobe(&["new", "cognito", "--auth", "client_secret_jws"])
             .status
             .success()
     );

@@ -73,8 +73,8 @@ fn a_numeric_username_is_padded_and_other_numbers_are_refused() {
     }
 }
 
-/// What each method holds and sends, as RFC 6749 §2.3.1, RFC 7523 §2.2
-/// and OpenID Connect Core §9 name them.
+/// What each method holds and sends, as RFC 6749 §2.3.1, RFC 7523 §2.2,
+/// OpenID Connect Core §9 and RFC 8705 §2 name them.
 #[test]
 fn each_method_holds_a_secret_or_a_key_and_sends_it_or_an_assertion() {
     use tokenprobe_protocol::client_auth::Material;
@@ -89,6 +89,8 @@ fn each_method_holds_a_secret_or_a_key_and_sends_it_or_an_assertion() {
             ("client_secret_post", Material::Secret, false),
             ("client_secret_jwt", Material::Secret, true),
             ("private_key_jwt", Material::PrivateKey, true),
+            ("tls_client_auth", Material::Certificate, false),
+            ("self_signed_tls_client_auth", Material::Certificate, false),
         ]
     );
 }
@@ -841,5 +843,5 @@ fn systems_and_methods_parse_by_name() {
         "\"keycloak\" is not one of cognito, cess, venafi, veeva, vcd"
     );
     let e = "basic".parse::<ClientAuth>().unwrap_err();
-    assert_eq!(e.known.len(), 4);
+    assert_eq!(e.known.len(), 6);
 }

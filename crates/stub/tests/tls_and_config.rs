@@ -91,8 +91,8 @@ fn an_empty_file_is_the_demo_and_a_file_replaces_what_it_names() {
     let empty = tokenprobe_config::stub_config("", "empty.toml").unwrap();
     assert_eq!(
         empty.cognito.clients.len(),
-        3,
-        "a client with a secret, a DPoP-bound one, one with keys"
+        5,
+        "a client with a secret, a DPoP-bound one, two with certificates, one with keys"
     );
     let no_credential =
         tokenprobe_config::stub_config("[[cognito.clients]]\nid = \"a\"\n", "c.toml").unwrap_err();
