@@ -51,6 +51,21 @@ impl KeyPair {
         }
     }
 
+    /// The compact JWS of `claims` under `header` (already encoded).
+    pub(crate) fn jws(
+        &self,
+        rng: &SystemRandom,
+        header: &str,
+        claims: &impl serde::Serialize,
+    ) -> Result<Secret, SignError> {
+        let mut signature = Ok(Vec::new());
+        let jws = compact(header, claims, |input| {
+            signature = self.sign(rng, input);
+            signature.clone().unwrap_or_default()
+        });
+        signature.map(|_| Secret::new(jws))
+    }
+
     /// The public key as a JWK, for the asymmetric keys whose JWK a proof
     /// carries (P-256, Ed25519).
     pub(crate) fn jwk(&self) -> Option<Jwk> {
@@ -214,12 +229,7 @@ impl AssertionSigner for ClientKey {
     }
 
     fn sign(&self, claims: &AssertionClaims) -> Result<Secret, SignError> {
-        let mut signature = Ok(Vec::new());
-        let jws = compact(&self.header, claims, |input| {
-            signature = self.pair.sign(&self.rng, input);
-            signature.clone().unwrap_or_default()
-        });
-        signature.map(|_| Secret::new(jws))
+        self.pair.jws(&self.rng, &self.header, claims)
     }
 
     fn unique_id(&self) -> String {

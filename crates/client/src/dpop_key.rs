@@ -9,7 +9,7 @@ use aws_lc_rs::rand::SystemRandom;
 use tokenprobe_protocol::Secret;
 use tokenprobe_protocol::client_auth::SignError;
 use tokenprobe_protocol::dpop::{Jwk, ProofClaims, ProofSigner};
-use tokenprobe_protocol::jwt::{Algorithm, compact};
+use tokenprobe_protocol::jwt::Algorithm;
 
 use crate::client_key::KeyPair;
 use crate::error::{ClientError, ErrorKind};
@@ -98,12 +98,7 @@ impl ProofSigner for DpopKey {
     }
 
     fn sign(&self, header: &str, claims: &ProofClaims) -> Result<Secret, SignError> {
-        let mut signature = Ok(Vec::new());
-        let jws = compact(header, claims, |input| {
-            signature = self.pair.sign(&self.rng, input);
-            signature.clone().unwrap_or_default()
-        });
-        signature.map(|_| Secret::new(jws))
+        self.pair.jws(&self.rng, header, claims)
     }
 
     fn unique_id(&self) -> String {

@@ -71,10 +71,6 @@ impl SystemFlow for TokenRequest {
         TEMPLATE.to_owned()
     }
 
-    fn steps(&self) -> &'static [Step] {
-        &[Step::Token]
-    }
-
     fn secrets(&self) -> Vec<&str> {
         vec![self.client_secret().expose(), self.password().expose()]
     }

@@ -2,11 +2,11 @@
 //! provider's access token, fixed or asked for on every acquisition.
 
 use serde::Deserialize;
-use tokenprobe_protocol::{BaseUrl, Secret, cognito};
+use tokenprobe_protocol::{BaseUrl, Call, Grant, RequestError, Secret, cognito};
 
 use super::{CognitoConfig, cognito_request, need_base};
 use crate::error::ClientError;
-use crate::flow::{FlowError, Step, StepTime, call};
+use crate::flow::{FlowError, Step, StepTime, call, refused, without_token};
 use crate::secret_source::SecretSource;
 use crate::transport::Exchange;
 
@@ -60,6 +60,24 @@ impl Idp {
                 .map(Secret::expose)
                 .collect(),
         }
+    }
+
+    /// The two steps: the token, then the session request `session` makes
+    /// of it, whose failure is scrubbed of the token it carried (`token`
+    /// finds it in the request).
+    pub(crate) async fn then_session<C: Call<Output = Grant>>(
+        &self,
+        t: &impl Exchange,
+        steps: &mut Vec<StepTime>,
+        base: &BaseUrl,
+        session: impl FnOnce(Secret) -> Result<C, RequestError>,
+        token: impl Fn(&C) -> &Secret,
+    ) -> Result<Grant, FlowError> {
+        let got = self.token(t, steps).await?;
+        let r = session(got).map_err(|e| refused(Step::Session, e.into(), steps))?;
+        call(t, steps, Step::Session, &r, base)
+            .await
+            .map_err(|e| without_token(e, token(&r)))
     }
 
     /// The token: the fixed one, or a client-credentials grant's, timed as

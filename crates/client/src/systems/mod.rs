@@ -39,13 +39,19 @@ pub(crate) trait SystemFlow: Sized {
     /// A commented flow table of this system (its client authenticated by
     /// `auth`, where it has a choice), for `tokenprobe new`.
     fn template(auth: ClientAuth) -> String;
-    /// The names of its steps, in order.
-    fn steps(&self) -> &'static [Step];
-    /// The credentials it holds, as configured.
-    fn secrets(&self) -> Vec<&str>;
     /// Where its first step's IdP token comes from, for a two-step system.
     fn idp(&self) -> Option<&Idp> {
         None
+    }
+    /// The names of its steps, in order: a token, or an IdP's then a
+    /// session.
+    fn steps(&self) -> &'static [Step] {
+        self.idp().map_or(&[Step::Token], Idp::steps)
+    }
+    /// The credentials it holds, as configured: a two-step system's are
+    /// its IdP's.
+    fn secrets(&self) -> Vec<&str> {
+        self.idp().map(Idp::secrets).unwrap_or_default()
     }
     /// Runs every step, timing each into `steps`; the last one's grant.
     async fn acquire(

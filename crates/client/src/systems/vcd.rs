@@ -8,7 +8,7 @@ use tokenprobe_protocol::{BaseUrl, Grant, RequestError, Secret};
 
 use super::{Idp, IdpConfig, SystemConfig, SystemFlow, base_url};
 use crate::error::{ClientError, ErrorKind};
-use crate::flow::{FlowError, Step, StepTime, call, refused, without_token};
+use crate::flow::{FlowError, StepTime};
 use crate::transport::Exchange;
 
 /// VMware Cloud Director.
@@ -103,14 +103,6 @@ impl SystemFlow for VcdAccount {
         format!("{TEMPLATE}{}", super::idp::TEMPLATE)
     }
 
-    fn steps(&self) -> &'static [Step] {
-        self.idp.steps()
-    }
-
-    fn secrets(&self) -> Vec<&str> {
-        self.idp.secrets()
-    }
-
     fn idp(&self) -> Option<&Idp> {
         Some(&self.idp)
     }
@@ -121,13 +113,10 @@ impl SystemFlow for VcdAccount {
         steps: &mut Vec<StepTime>,
         base: &BaseUrl,
     ) -> Result<Grant, FlowError> {
-        let token = self.idp.token(t, steps).await?;
-        let r = self
-            .session(token, self.version)
-            .map_err(|e| refused(Step::Session, e.into(), steps))?;
-        call(t, steps, Step::Session, &r, base)
+        let session = |token| self.session(token, self.version);
+        self.idp
+            .then_session(t, steps, base, session, |r| &r.token)
             .await
-            .map_err(|e| without_token(e, &r.token))
     }
 }
 

@@ -8,7 +8,7 @@ use tokenprobe_protocol::{BaseUrl, Grant, RequestError, Secret};
 
 use super::{Idp, IdpConfig, SystemConfig, SystemFlow, base_url};
 use crate::error::ClientError;
-use crate::flow::{FlowError, Step, StepTime, call, refused, without_token};
+use crate::flow::{FlowError, StepTime};
 use crate::transport::Exchange;
 
 /// Veeva Vault.
@@ -85,14 +85,6 @@ impl SystemFlow for VeevaAccount {
         format!("{TEMPLATE}{}", super::idp::TEMPLATE)
     }
 
-    fn steps(&self) -> &'static [Step] {
-        self.idp.steps()
-    }
-
-    fn secrets(&self) -> Vec<&str> {
-        self.idp.secrets()
-    }
-
     fn idp(&self) -> Option<&Idp> {
         Some(&self.idp)
     }
@@ -103,13 +95,10 @@ impl SystemFlow for VeevaAccount {
         steps: &mut Vec<StepTime>,
         base: &BaseUrl,
     ) -> Result<Grant, FlowError> {
-        let token = self.idp.token(t, steps).await?;
-        let r = self
-            .session(None, token)
-            .map_err(|e| refused(Step::Session, e.into(), steps))?;
-        call(t, steps, Step::Session, &r, base)
+        let session = |token| self.session(None, token);
+        self.idp
+            .then_session(t, steps, base, session, |r| r.access_token())
             .await
-            .map_err(|e| without_token(e, r.access_token()))
     }
 }
 

@@ -86,70 +86,55 @@ pub struct CognitoConfig {
     pub dpop_nonce_secs: Option<u64>,
 }
 
+impl CognitoClient {
+    /// A client `id` with both demo scopes and hour-long tokens, and
+    /// nothing yet to authenticate it.
+    fn demo(id: &str) -> CognitoClient {
+        CognitoClient {
+            id: id.into(),
+            secret: None,
+            public_keys: Vec::new(),
+            jwks: None,
+            scopes: vec!["tokenprobe/read".into(), "tokenprobe/write".into()],
+            lifetime_secs: 3600,
+            dpop_bound: false,
+            tls_certificates: Vec::new(),
+            tls_client_ca: None,
+        }
+    }
+}
+
 impl Default for CognitoConfig {
     fn default() -> Self {
+        let secret = || Some(Secret::new(DEMO_SECRET));
         CognitoConfig {
             clients: vec![
                 CognitoClient {
-                    id: DEMO_ID.into(),
-                    secret: Some(Secret::new(DEMO_SECRET)),
-                    public_keys: Vec::new(),
-                    jwks: None,
-                    scopes: vec!["tokenprobe/read".into(), "tokenprobe/write".into()],
-                    lifetime_secs: 3600,
-                    dpop_bound: false,
-                    tls_certificates: Vec::new(),
-                    tls_client_ca: None,
+                    secret: secret(),
+                    ..CognitoClient::demo(DEMO_ID)
                 },
                 CognitoClient {
-                    id: DEMO_DPOP_CLIENT_ID.into(),
-                    secret: Some(Secret::new(DEMO_SECRET)),
-                    public_keys: Vec::new(),
-                    jwks: None,
-                    scopes: vec!["tokenprobe/read".into(), "tokenprobe/write".into()],
-                    lifetime_secs: 3600,
+                    secret: secret(),
                     dpop_bound: true,
-                    tls_certificates: Vec::new(),
-                    tls_client_ca: None,
+                    ..CognitoClient::demo(DEMO_DPOP_CLIENT_ID)
                 },
                 CognitoClient {
-                    id: DEMO_MTLS_CLIENT_ID.into(),
-                    secret: None,
-                    public_keys: Vec::new(),
-                    jwks: None,
-                    scopes: vec!["tokenprobe/read".into(), "tokenprobe/write".into()],
-                    lifetime_secs: 3600,
-                    dpop_bound: false,
-                    tls_certificates: Vec::new(),
                     tls_client_ca: Some(include_str!("../../demo-keys/client-ca.pem").into()),
+                    ..CognitoClient::demo(DEMO_MTLS_CLIENT_ID)
                 },
                 CognitoClient {
-                    id: DEMO_SELF_SIGNED_CLIENT_ID.into(),
-                    secret: None,
-                    public_keys: Vec::new(),
-                    jwks: None,
-                    scopes: vec!["tokenprobe/read".into(), "tokenprobe/write".into()],
-                    lifetime_secs: 3600,
-                    dpop_bound: false,
                     tls_certificates: vec![
                         include_str!("../../demo-keys/client-self-signed.pem").into(),
                     ],
-                    tls_client_ca: None,
+                    ..CognitoClient::demo(DEMO_SELF_SIGNED_CLIENT_ID)
                 },
                 CognitoClient {
-                    id: DEMO_KEY_CLIENT_ID.into(),
-                    secret: None,
                     public_keys: vec![
                         include_str!("../../demo-keys/client-es256.pub.pem").into(),
                         include_str!("../../demo-keys/client-rs256.pub.pem").into(),
                         include_str!("../../demo-keys/client-ed25519.pub.pem").into(),
                     ],
-                    jwks: None,
-                    scopes: vec!["tokenprobe/read".into(), "tokenprobe/write".into()],
-                    lifetime_secs: 3600,
-                    dpop_bound: false,
-                    tls_certificates: Vec::new(),
-                    tls_client_ca: None,
+                    ..CognitoClient::demo(DEMO_KEY_CLIENT_ID)
                 },
             ],
             dpop_nonce_secs: None,
@@ -332,15 +317,8 @@ fn grant(state: &State, req: &Request<Bytes>) -> Result<Response<Bytes>, Rejecti
         }
         None if quirk(Quirk::UnknownClientAccepted) => {
             stranger = CognitoClient {
-                id: asked.client_id().to_owned(),
-                secret: None,
-                public_keys: Vec::new(),
-                jwks: None,
                 scopes: Vec::new(),
-                lifetime_secs: 3600,
-                dpop_bound: false,
-                tls_certificates: Vec::new(),
-                tls_client_ca: None,
+                ..CognitoClient::demo(asked.client_id())
             };
             &stranger
         }
