@@ -5,7 +5,7 @@ use tokenprobe_protocol::cess::TokenRequest;
 use tokenprobe_protocol::client_auth::ClientAuth;
 use tokenprobe_protocol::{BaseUrl, Grant};
 
-use super::{IdpConfig, SystemConfig, SystemFlow, base_url};
+use super::{SystemFlow, base_url};
 use crate::error::ClientError;
 use crate::flow::{FlowError, Step, StepTime, call};
 use crate::secret_source::SecretSource;
@@ -35,15 +35,7 @@ pub struct CessConfig {
     pub provider: Option<String>,
 }
 
-impl SystemConfig for CessConfig {
-    fn base_url(&self) -> Option<&BaseUrl> {
-        self.base_url.as_ref()
-    }
-
-    fn parts_mut(&mut self) -> (&mut Option<BaseUrl>, Option<&mut IdpConfig>) {
-        (&mut self.base_url, None)
-    }
-}
+super::config_parts!(CessConfig);
 
 impl SystemFlow for TokenRequest {
     type Config = CessConfig;

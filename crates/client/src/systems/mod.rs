@@ -99,6 +99,48 @@ pub(crate) trait SystemConfig {
     }
 }
 
+/// The [`SystemConfig`] of a configuration whose server is its `base_url`
+/// field, and whose IdP step, for a two-step system, its `idp` field.
+macro_rules! config_parts {
+    ($config:ty) => {
+        impl $crate::systems::SystemConfig for $config {
+            fn base_url(&self) -> Option<&tokenprobe_protocol::BaseUrl> {
+                self.base_url.as_ref()
+            }
+
+            fn parts_mut(
+                &mut self,
+            ) -> (
+                &mut Option<tokenprobe_protocol::BaseUrl>,
+                Option<&mut $crate::systems::IdpConfig>,
+            ) {
+                (&mut self.base_url, None)
+            }
+        }
+    };
+    ($config:ty, idp) => {
+        impl $crate::systems::SystemConfig for $config {
+            fn base_url(&self) -> Option<&tokenprobe_protocol::BaseUrl> {
+                self.base_url.as_ref()
+            }
+
+            fn parts_mut(
+                &mut self,
+            ) -> (
+                &mut Option<tokenprobe_protocol::BaseUrl>,
+                Option<&mut $crate::systems::IdpConfig>,
+            ) {
+                (&mut self.base_url, Some(&mut self.idp))
+            }
+
+            fn idp(&self) -> Option<&$crate::systems::IdpConfig> {
+                Some(&self.idp)
+            }
+        }
+    };
+}
+use config_parts;
+
 /// A system's account type, reached from an [`Account`] of that system:
 /// how `check` asks for the account it varies.
 pub trait SystemAccount {

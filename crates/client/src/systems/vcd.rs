@@ -6,7 +6,7 @@ use tokenprobe_protocol::client_auth::ClientAuth;
 use tokenprobe_protocol::vcd::{self, ApiVersion, SessionFormat, SessionRequest};
 use tokenprobe_protocol::{BaseUrl, Grant, RequestError, Secret};
 
-use super::{Idp, IdpConfig, SystemConfig, SystemFlow, base_url};
+use super::{Idp, IdpConfig, SystemFlow, base_url};
 use crate::error::{ClientError, ErrorKind};
 use crate::flow::{FlowError, StepTime};
 use crate::transport::Exchange;
@@ -32,19 +32,7 @@ pub struct VcdConfig {
     pub idp: IdpConfig,
 }
 
-impl SystemConfig for VcdConfig {
-    fn base_url(&self) -> Option<&BaseUrl> {
-        self.base_url.as_ref()
-    }
-
-    fn parts_mut(&mut self) -> (&mut Option<BaseUrl>, Option<&mut IdpConfig>) {
-        (&mut self.base_url, Some(&mut self.idp))
-    }
-
-    fn idp(&self) -> Option<&IdpConfig> {
-        Some(&self.idp)
-    }
-}
+super::config_parts!(VcdConfig, idp);
 
 /// A VCD session for an IdP token.
 #[derive(Debug, Clone)]

@@ -6,7 +6,7 @@ use tokenprobe_protocol::client_auth::ClientAuth;
 use tokenprobe_protocol::venafi::{self, AuthorizeRequest, RefreshRequest};
 use tokenprobe_protocol::{BaseUrl, Grant};
 
-use super::{IdpConfig, SystemConfig, SystemFlow, base_url};
+use super::{SystemFlow, base_url};
 use crate::error::ClientError;
 use crate::flow::{FlowError, Step, StepTime, call, without_token};
 use crate::secret_source::SecretSource;
@@ -29,15 +29,7 @@ pub struct VenafiConfig {
     pub scope: String,
 }
 
-impl SystemConfig for VenafiConfig {
-    fn base_url(&self) -> Option<&BaseUrl> {
-        self.base_url.as_ref()
-    }
-
-    fn parts_mut(&mut self) -> (&mut Option<BaseUrl>, Option<&mut IdpConfig>) {
-        (&mut self.base_url, None)
-    }
-}
+super::config_parts!(VenafiConfig);
 
 impl SystemFlow for AuthorizeRequest {
     type Config = VenafiConfig;
