@@ -85,8 +85,8 @@ for server in "${SERVERS[@]}"; do
   [ -f "$expected" ] || { echo "no $expected" >&2; failed=1; continue; }
   echo "== $server"
   PORT=$(free_port)
-  export PORT BASIC_SECRET POST_SECRET
-  BASIC_SECRET=$(secret); POST_SECRET=$(secret)
+  export PORT BASIC_SECRET POST_SECRET JWT_SECRET DPOP_SECRET
+  BASIC_SECRET=$(secret); POST_SECRET=$(secret); JWT_SECRET=$(secret); DPOP_SECRET=$(secret)
   export ES256_PUB=$ROOT/crates/stub/demo-keys/client-es256.pub.pem RS256_PUB=$ROOT/crates/stub/demo-keys/client-rs256.pub.pem
   export ES256_KEY=$ROOT/crates/stub/demo-keys/client-es256.pem RS256_KEY=$ROOT/crates/stub/demo-keys/client-rs256.pem
   start_server "$server" || { failed=1; stop_all; continue; }

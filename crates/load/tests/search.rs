@@ -1,83 +1,14 @@
 //! Capacity searches against the stub with a known capacity (a fixed
-//! number of slots, each request served for a fixed time): the knee is
-//! found within the precision, each step accounts for every acquisition
-//! and its interval log agrees with its row, a first rate that fails ends
-//! the search, and a driver that falls behind is named as the bottleneck.
-//! Loopback only; each search is bounded by its steps.
-
-use std::path::PathBuf;
-
-use tokenprobe_load::Plan;
-use tokenprobe_load::recorder::Key;
-use tokenprobe_load::report::read_hlog;
-use tokenprobe_load::search::{Ending, SearchResult, Searched};
+//! number of slots, each request served for a fixed time): a first rate
+//! that fails ends the search, a driver that falls behind is named as the
+//! bottleneck, and shards run one ladder (the knee itself is found in
+//! `search_knee.rs`, alone). Loopback only; each search is bounded by its
+//! steps.
 
 mod support;
-use support::accounted;
-
-/// 3 slots of 20 ms: 150 acquisitions/s at most.
-const KNEE: f64 = 150.0;
-
-fn scenario(load: &str, thresholds: &str) -> String {
-    format!(
-        "target = \"stub\"\nthresholds = [{thresholds}]\n\
-         [stub.jwt]\nalgorithm = \"ES256\"\n\
-         [stub.faults.cess]\ncapacity = {{ slots = 3, service_ms = 20 }}\n\
-         [http]\ntimeout_ms = 1000\n\
-         [[flows]]\nsystem = \"cess\"\nclient_id = \"tokenprobe-demo\"\n\
-         client_secret = {{ value = \"demo-secret\" }}\nusername = \"12345678909\"\n\
-         otp = {{ value = \"123456\" }}\n\
-         [load]\nmodel = \"search\"\n{load}"
-    )
-}
-
-fn out_dir(name: &str) -> PathBuf {
-    std::env::temp_dir().join(format!("tokenprobe-search-{name}-{}", std::process::id()))
-}
-
-async fn search(text: &str, name: &str) -> Searched {
-    let text = format!("output = \"{}\"\n{text}", out_dir(name).display());
-    let plan = Plan::parse(&text, &format!("{name}.toml"), name).unwrap();
-    let (_stop, options) = support::quiet();
-    tokenprobe_load::search::run(&plan, options).await.unwrap()
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_search_finds_the_known_knee_within_its_precision() {
-    let load = "from = 40\nfactor = 2\nmax = 640\nstep = \"2s\"\nwarmup = \"500ms\"\n\
-                precision = 0.1\ndriver_lag_limit = \"100ms\"\n";
-    let done = search(&scenario(load, "\"p99 < 60ms\""), "knee").await;
-    let r: &SearchResult = &done.result;
-    assert_eq!(r.ending, Ending::Found, "{}", done.table);
-    let found = r.capacity.unwrap();
-    // The stub serves exactly its capacity, and evenly spaced arrivals
-    // queue only past it: the highest passing rate is at most the knee
-    // and within the precision of it, the first failing one above it.
-    assert!(
-        ((1.0 - 0.1) * KNEE..=KNEE).contains(&found),
-        "found {found}/s for a knee of {KNEE}/s\n{}",
-        done.table
-    );
-    assert!(r.first_failing.unwrap() > KNEE, "{}", done.table);
-    assert_eq!(r.broke_first.as_deref(), Some("p99 < 60ms"));
-    assert_eq!(done.result.exit_code(), 0);
-    // Every step is a report of its own: accounted, and its interval log
-    // holds what its row says.
-    for step in &r.steps {
-        let dir = done.dir.join(&step.dir);
-        let summary: tokenprobe_load::Summary =
-            serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap();
-        accounted(&summary);
-        assert_eq!(summary.counts.started, step.started);
-        let totals = read_hlog(&std::fs::read(dir.join("latency.hlog")).unwrap())
-            .unwrap()
-            .totals;
-        let logged = totals.get(&Key::all_ok()).map_or(0, |h| h.len());
-        assert_eq!(logged, summary.counts.ok, "{}", step.dir);
-    }
-    assert!(done.dir.join("search.json").exists() && done.dir.join("report.html").exists());
-    assert!(done.table.contains("capacity"), "{}", done.table);
-}
+use support::search::{out_dir, scenario, search};
+use tokenprobe_load::Plan;
+use tokenprobe_load::search::Ending;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_first_rate_that_fails_ends_the_search_with_status_1() {

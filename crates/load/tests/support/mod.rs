@@ -2,6 +2,8 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod search;
+
 use tokenprobe_load::report::Summary;
 
 /// Every acquisition in exactly one bucket: `started = ok + errors`, and
