@@ -90,8 +90,16 @@ async fn dp_04_a_proof_for_another_method_is_refused() {
 }
 
 #[tokio::test]
-async fn dp_05_an_old_proof_is_refused() {
+async fn dp_05_an_old_proof_is_refused_unless_nonces_date_the_proofs() {
     passes("DP-05").await;
+    // With nonces, the nonce dates a proof (RFC 9449 §4.3 item 11), as
+    // oidc-provider does: nothing to hold iat to.
+    let stub = Stub::start(nonce_config(3600)).await.unwrap();
+    let target = support::target_at(&stub.base_url(), &dpop_flow(""));
+    let entry = tokenprobe_conformance::catalog::entry_for("DP-05").unwrap();
+    let v = tokenprobe_conformance::run::one(entry, &target).await;
+    assert_eq!(v.outcome, Outcome::Skip, "{}", report::line(&v));
+    assert!(v.reason.contains("nonce"), "{}", v.reason);
 }
 
 #[tokio::test]
@@ -136,7 +144,8 @@ async fn a_nonce_costs_one_round_trip_of_its_own_then_none() {
 async fn every_cognito_check_holds_for_a_dpop_flow_with_a_rotating_nonce() {
     let r = support::assertions::cognito_checks(nonce_config(1), dpop_flow).await;
     for v in &r.verdicts {
-        let expected = match v.id.starts_with("PK-") || v.id.starts_with("MT-") {
+        // DP-05: a server with nonces may judge a proof's age by them.
+        let expected = match v.id.starts_with("PK-") || v.id.starts_with("MT-") || v.id == "DP-05" {
             true => Outcome::Skip,
             false => Outcome::Pass,
         };

@@ -154,8 +154,19 @@ pub(crate) async fn other_htm_refused(target: &Target) -> Checked {
     .await
 }
 
-/// DP-05: a proof made ten minutes ago is refused (§4.3 item 11).
+/// DP-05: a proof made ten minutes ago is refused (§4.3 item 11). A
+/// server that gives nonces may judge a proof's age by its nonce instead
+/// (the same item: "or a server managed timestamp via the nonce claim"),
+/// so then there is nothing to hold `iat` to.
 pub(crate) async fn stale_iat_refused(target: &Target) -> Checked {
+    let key = key(target)?;
+    target.control().await?;
+    if key.signer.nonce().is_some() {
+        return Err(Finding::Skipped(
+            "the server gives nonces: a proof's age may be its nonce's, not its iat's (RFC 9449 §4.3 item 11)"
+                .into(),
+        ));
+    }
     refused_with(target, |key, mut claims| {
         claims.iat = claims.iat.saturating_sub(600);
         signed(key, &claims).map(Some)
