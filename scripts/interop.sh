@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 WORK=${INTEROP_DIR:-$ROOT/target/interop}
 SERVERS=("$@")
-[ ${#SERVERS[@]} -gt 0 ] || SERVERS=(oidc-provider oauth2-mock-server django-oauth-toolkit)
+[ ${#SERVERS[@]} -gt 0 ] || SERVERS=(oidc-provider oauth2-mock-server node-oauth2-server django-oauth-toolkit)
 mkdir -p "$WORK/out"
 export INTEROP_OUT="$WORK/out"
 
@@ -56,6 +56,14 @@ install_dot() {
 start_server() {
   local log="$WORK/out/$1.log"
   case "$1" in
+    node-oauth2-server)
+      install_node
+      cp "tests/interop/servers/$1.mjs" "$WORK/node/"
+      (cd "$WORK/node" && exec node "$1.mjs") >"$log" 2>&1 &
+      PIDS+=($!)
+      # No metadata: the flows name the token endpoint (token_path).
+      ISSUER="http://127.0.0.1:$PORT"
+      for _ in $(seq 1 300); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.1; done ;;
     oidc-provider|oauth2-mock-server)
       install_node
       cp "tests/interop/servers/$1.mjs" "$WORK/node/"
@@ -75,7 +83,7 @@ start_server() {
       PIDS+=($!)
       ISSUER="http://127.0.0.1:$PORT/o"
       wait_ready "$ISSUER/.well-known/openid-configuration" 30 ;;
-    *) echo "unknown server $1 (expected: oidc-provider, oauth2-mock-server, django-oauth-toolkit)" >&2; return 2 ;;
+    *) echo "unknown server $1 (expected: oidc-provider, oauth2-mock-server, node-oauth2-server, django-oauth-toolkit)" >&2; return 2 ;;
   esac
 }
 

@@ -45,7 +45,10 @@ def scenario(doc, c, for_load):
         lines.append('thresholds = ["error_rate < 0.1%"]')
     else:
         lines += ["", "[check]", 'mode = "rfc6749"']
-    lines += ["", "[[flows]]", 'system = "cognito"', 'issuer = "${ISSUER}"', c["flow"].strip()]
+    # A server without metadata names its token endpoint instead.
+    endpoint = doc["server"].get("token_path")
+    found = f'token_path = "{endpoint}"' if endpoint else 'issuer = "${ISSUER}"'
+    lines += ["", "[[flows]]", 'system = "cognito"', found, c["flow"].strip()]
     if for_load:
         rate = c["load"]
         lines += ["", "[load]", 'model = "open"', f"rate = {rate}", "", "[limits]", 'duration = "10s"']
