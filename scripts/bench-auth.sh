@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CPU per acquisition of each client-authentication method, and of DPoP
 # (client_secret_basic plus a proof per request), at a fixed rate, the
-# generator alone: the stub (`tokenprobe serve`) pinned to core 0,
+# generator alone; mutual TLS against a second stub that serves TLS, beside
+# client_secret_basic over the same TLS (`tls:` rows): the stub (`tokenprobe serve`) pinned to core 0,
 # `tokenprobe load` pinned to core 1, user + system time from /usr/bin/time
 # over the acquisitions started; median of 3 runs per method, the methods
 # taking turns, and each method's cost over client_secret_basic's. The
@@ -16,24 +17,37 @@ secs=${2:-10}
 port=${BENCH_PORT:-18575}
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
-trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill "${server:-0}" "${tls_server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
 cd "$root"
 cargo build --release -q -p tokenprobe
 bin="$root/target/release/tokenprobe"
 
+tls_port=$((port + 1))
 taskset -c 0 "$bin" serve --listen "127.0.0.1:$port" --quiet >"$work/serve.log" 2>&1 &
 server=$!
-for _ in $(seq 50); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-  sleep 0.1
+taskset -c 0 "$bin" serve --listen "127.0.0.1:$tls_port" --tls --write-ca "$work/ca.pem" --quiet \
+  >"$work/serve-tls.log" 2>&1 &
+tls_server=$!
+for p in "$port" "$tls_port"; do
+  for _ in $(seq 50); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && break
+    sleep 0.1
+  done
 done
 
 methods=(client_secret_basic client_secret_post client_secret_jwt private_key_jwt:ES256
-  private_key_jwt:RS256 private_key_jwt:EdDSA dpop:ES256 dpop:EdDSA)
+  private_key_jwt:RS256 private_key_jwt:EdDSA dpop:ES256 dpop:EdDSA
+  tls:client_secret_basic tls:tls_client_auth)
 for m in "${methods[@]}"; do
   auth=${m%%:*}
-  [ "$auth" = dpop ] && auth=client_secret_basic
-  "$bin" new cognito --auth "$auth" | sed "s#^target = \"stub\".*#target = \"http://127.0.0.1:$port\"#" >"$work/$m.toml"
+  target="http://127.0.0.1:$port"
+  case $m in
+    dpop:*) auth=client_secret_basic ;;
+    tls:*) auth=${m#tls:}; target="https://127.0.0.1:$tls_port" ;;
+  esac
+  "$bin" new cognito --auth "$auth" | sed "s#^target = \"stub\".*#target = \"$target\"#" >"$work/$m.toml"
+  # The TLS stub's CA, made at its start.
+  [ "${m%%:*}" = tls ] && sed -i "s|^\[http\]|[http]\nca_file = \"$work/ca.pem\"|" "$work/$m.toml"
   case $m in
     private_key_jwt:RS256) sed -i 's#client-es256.pem#client-rs256.pem#' "$work/$m.toml" ;;
     private_key_jwt:EdDSA) sed -i 's#client-es256.pem#client-ed25519.pem#' "$work/$m.toml" ;;
