@@ -93,10 +93,17 @@ for server in "${SERVERS[@]}"; do
   [ -f "$expected" ] || { echo "no $expected" >&2; failed=1; continue; }
   echo "== $server"
   PORT=$(free_port)
-  export PORT BASIC_SECRET POST_SECRET JWT_SECRET DPOP_SECRET
+  export PORT MTLS_PORT BASIC_SECRET POST_SECRET JWT_SECRET DPOP_SECRET
+  MTLS_PORT=$(free_port)
   BASIC_SECRET=$(secret); POST_SECRET=$(secret); JWT_SECRET=$(secret); DPOP_SECRET=$(secret)
   export ES256_PUB=$ROOT/crates/stub/demo-keys/client-es256.pub.pem RS256_PUB=$ROOT/crates/stub/demo-keys/client-rs256.pub.pem
   export ES256_KEY=$ROOT/crates/stub/demo-keys/client-es256.pem RS256_KEY=$ROOT/crates/stub/demo-keys/client-rs256.pem
+  # Mutual TLS: the demo client CA and certificate, and a server
+  # certificate for 127.0.0.1 made once (the flows trust it as their CA).
+  export CLIENT_CA=$ROOT/crates/stub/demo-keys/client-ca.pem MTLS_CERT=$ROOT/crates/stub/demo-keys/client-mtls.pem
+  export MTLS_KEY=$ROOT/crates/stub/demo-keys/client-mtls.key.pem SERVER_CERT=$WORK/server.pem SERVER_KEY=$WORK/server.key
+  [ -f "$SERVER_CERT" ] || openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+    -subj "/CN=127.0.0.1" -addext "subjectAltName=IP:127.0.0.1" -addext "basicConstraints=critical,CA:FALSE" -keyout "$SERVER_KEY" -out "$SERVER_CERT" 2>/dev/null
   start_server "$server" || { failed=1; stop_all; continue; }
   export ISSUER
   for client in $(python3 scripts/interop_expect.py "$expected" clients); do

@@ -48,6 +48,8 @@ def scenario(doc, c, for_load):
     # A server without metadata names its token endpoint instead.
     endpoint = doc["server"].get("token_path")
     found = f'token_path = "{endpoint}"' if endpoint else 'issuer = "${ISSUER}"'
+    if c.get("http"):
+        lines += ["", "[http]", c["http"].strip()]
     lines += ["", "[[flows]]", 'system = "cognito"', found, c["flow"].strip()]
     if for_load:
         rate = c["load"]

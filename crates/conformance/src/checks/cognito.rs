@@ -116,6 +116,12 @@ pub(super) async fn invalid_client(target: &Target, request: &cognito::TokenRequ
 /// assertion whose signature does not verify).
 pub(crate) async fn wrong_secret_refused(target: &Target) -> Checked {
     let account = target.account_of::<cognito::TokenRequest>()?;
+    if let Credential::Certificate(_) = account.credential() {
+        return Err(Finding::Skipped(
+            "the client authenticates with its certificate: MT-02 sends the request without it"
+                .into(),
+        ));
+    }
     let wrong = match account.client_secret() {
         Some(secret) => Credential::Secret(Secret::new(format!("{}-wrong", secret.expose()))),
         None => Credential::Assertion(rfc7523::forged(target, account.client_id())?),
