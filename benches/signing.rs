@@ -100,10 +100,7 @@ fn signing(c: &mut Criterion) {
         ),
     ] {
         let key = DpopKey::from_pem(&Secret::new(pem.clone()), Some(alg)).unwrap();
-        let key = ProofKey {
-            signer: std::sync::Arc::new(key),
-            bound: false,
-        };
+        let key = ProofKey::new(std::sync::Arc::new(key), false);
         group.bench_function(format!("{name} tokenprobe"), |b| {
             b.iter(|| {
                 key.proof(black_box(&Method::POST), black_box(&uri))

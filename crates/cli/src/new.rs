@@ -23,7 +23,8 @@ pub(crate) struct NewArgs {
     #[arg(long)]
     check: bool,
     /// For cognito: client_secret_basic (default), client_secret_post,
-    /// client_secret_jwt or private_key_jwt.
+    /// client_secret_jwt, private_key_jwt, tls_client_auth or
+    /// self_signed_tls_client_auth (`--list` names them all).
     #[arg(long)]
     auth: Option<ClientAuth>,
     /// Write it here instead of to standard output (an existing file is

@@ -19,7 +19,9 @@ pub(crate) struct ServeArgs {
     /// Address to listen on; port 0 picks a free one.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// Serve HTTPS with a certificate made at start, signed by a throwaway CA.
+    /// Serve HTTPS with a certificate made at start, signed by a throwaway CA;
+    /// clients may then authenticate with a certificate (mutual TLS, the demo
+    /// clients tokenprobe-demo-mtls and tokenprobe-demo-self-signed).
     #[arg(long)]
     tls: bool,
     /// Serve HTTPS with this certificate chain (PEM) instead.

@@ -58,12 +58,17 @@ impl KeyPair {
         header: &str,
         claims: &impl serde::Serialize,
     ) -> Result<Secret, SignError> {
-        let mut signature = Ok(Vec::new());
+        let mut failed = None;
         let jws = compact(header, claims, |input| {
-            signature = self.sign(rng, input);
-            signature.clone().unwrap_or_default()
+            self.sign(rng, input).unwrap_or_else(|e| {
+                failed = Some(e);
+                Vec::new()
+            })
         });
-        signature.map(|_| Secret::new(jws))
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(Secret::new(jws)),
+        }
     }
 
     /// The public key as a JWK, for the asymmetric keys whose JWK a proof

@@ -70,14 +70,6 @@ impl DirectTransport {
         DirectTransport::with(options, None, None)
     }
 
-    /// A transport that also trusts the CA certificates in `pem`.
-    pub fn with_ca_pem(
-        options: &HttpOptions,
-        pem: Option<&[u8]>,
-    ) -> Result<DirectTransport, ClientError> {
-        DirectTransport::with(options, pem, None)
-    }
-
     /// A transport that also trusts the CA certificates in `ca_pem` (a
     /// stub started for the run) and presents `identity` to a server
     /// that asks for a client certificate.

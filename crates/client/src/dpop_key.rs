@@ -138,10 +138,7 @@ mod tests {
     #[test]
     fn proofs_verify_elsewhere_from_their_own_jwk() {
         for alg in [Algorithm::ES256, Algorithm::EdDSA] {
-            let key = ProofKey {
-                signer: Arc::new(DpopKey::generate(alg).unwrap()),
-                bound: false,
-            };
+            let key = ProofKey::new(Arc::new(DpopKey::generate(alg).unwrap()), false);
             key.signer.set_nonce("n-1".into());
             let uri: Uri = "https://as.example.com/oauth2/token?x=1".parse().unwrap();
             let proof = key.proof(&Method::POST, &uri).unwrap();
@@ -180,10 +177,10 @@ mod tests {
 
     #[test]
     fn two_proofs_never_share_a_jti() {
-        let key = ProofKey {
-            signer: Arc::new(DpopKey::generate(Algorithm::ES256).unwrap()),
-            bound: false,
-        };
+        let key = ProofKey::new(
+            Arc::new(DpopKey::generate(Algorithm::ES256).unwrap()),
+            false,
+        );
         let uri: Uri = "https://as.example.com/t".parse().unwrap();
         let jti = |p: Secret| {
             let mut h = http::HeaderMap::new();

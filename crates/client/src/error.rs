@@ -15,7 +15,7 @@ pub const MAX_CODE_CHARS: usize = 48;
 /// from the driver to the report's edge, which writes it as text
 /// (`connect`, `provider(invalid_client)`, `http_status(503)`) and reads
 /// it back ([`FromStr`](std::str::FromStr)).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ErrorLabel {
     /// A failure of a kind that carries nothing more.
     Kind(ErrorKind),
@@ -27,6 +27,34 @@ pub enum ErrorLabel {
     Cancelled,
     /// A flow's labels past those a report keeps for it.
     Other,
+}
+
+impl ErrorLabel {
+    /// How it sorts: by name as written (`connect` < `http_status(503)` <
+    /// `provider(x)`), without writing it. A status has three digits, so
+    /// its number sorts as its text does.
+    fn sort_key(&self) -> (&str, &str, u16) {
+        match self {
+            ErrorLabel::Kind(k) => (k.as_str(), "", 0),
+            ErrorLabel::Provider(code) => ("provider(", code, 0),
+            ErrorLabel::HttpStatus(s) => ("http_status(", "", *s),
+            ErrorLabel::Cancelled => ("cancelled", "", 0),
+            ErrorLabel::Other => ("other", "", 0),
+        }
+    }
+}
+
+/// By name, as reports list labels and as a flow keeps them at a tie.
+impl Ord for ErrorLabel {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.sort_key().cmp(&other.sort_key())
+    }
+}
+
+impl PartialOrd for ErrorLabel {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
 }
 
 impl fmt::Display for ErrorLabel {

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokenprobe_protocol::{BaseUrl, Call, Grant, Redactor, Secret, System};
+use tokenprobe_protocol::{BaseUrl, Call, Grant, Redactor, Secret, System, dpop};
 
 use crate::error::ClientError;
 use crate::systems::{Account, FlowConfig};
@@ -199,8 +199,35 @@ pub(crate) fn refused(step: Step, error: ClientError, steps: &mut Vec<StepTime>)
     }
 }
 
-/// Sends one step's request, times it, and decodes the answer.
+/// Sends one step's request, times it, and decodes the answer. A request
+/// that proves a DPoP key keeps the nonce each answer gives (its decoding
+/// does); refused for want of it (RFC 9449 §8), that round trip is the
+/// step `dpop_nonce`, and the request goes once more, with the nonce.
 pub(crate) async fn call<C: Call>(
+    t: &impl Exchange,
+    steps: &mut Vec<StepTime>,
+    name: Step,
+    call: &C,
+    base: &BaseUrl,
+) -> Result<C::Output, FlowError> {
+    let Some(key) = call.proof_key() else {
+        return send(t, steps, name, call, base).await;
+    };
+    let first = send(t, steps, name, call, base).await;
+    match first {
+        Err(mut e) if e.error.code() == Some(dpop::USE_NONCE) && key.signer.nonce().is_some() => {
+            if let Some(last) = e.steps.last_mut() {
+                last.step = Step::DpopNonce;
+            }
+            *steps = std::mem::take(&mut e.steps);
+            send(t, steps, name, call, base).await
+        }
+        other => other,
+    }
+}
+
+/// One round trip of `call`, timed as `name`.
+async fn send<C: Call>(
     t: &impl Exchange,
     steps: &mut Vec<StepTime>,
     name: Step,
@@ -218,6 +245,7 @@ pub(crate) async fn call<C: Call>(
         elapsed: started.elapsed(),
     });
     let answer = answer.map_err(|e| refused(name, e, steps))?;
+    // Reading the answer keeps the nonce it gives, if any.
     call.decode(answer.status, &answer.headers, &answer.body)
         .map_err(|e| {
             let e = ClientError::provider(e).with_retry_after(answer.retry_after());

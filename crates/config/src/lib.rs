@@ -131,12 +131,21 @@ impl Setup {
             Endpoint::Url(u) => Some(u),
             Endpoint::Stub => None,
         };
-        self.http.warnings(
+        let mut out = self.http.warnings(
             self.flows
                 .iter()
                 .flat_map(FlowConfig::base_urls)
                 .chain(target),
-        )
+        );
+        let tls = self.flows.iter().filter(|f| f.mutual_tls()).count();
+        if target.is_none() && tls > 0 && tls < self.flows.len() {
+            out.push(
+                "the built-in stub serves TLS for the mutual-TLS flows: the other flows \
+                 go over TLS too, and their latencies include it"
+                    .to_owned(),
+            );
+        }
+        out
     }
 
     /// The flows' names in order, as reports name them: the system, then

@@ -29,13 +29,13 @@ trait Make: Exchange + Sync + Sized {
 
 impl Make for Transport {
     fn make(options: &HttpOptions, ca: Option<&[u8]>) -> Result<Self, ClientError> {
-        Transport::with_ca_pem(options, ca)
+        Transport::with(options, ca, None)
     }
 }
 
 impl Make for DirectTransport {
     fn make(options: &HttpOptions, ca: Option<&[u8]>) -> Result<Self, ClientError> {
-        DirectTransport::with_ca_pem(options, ca)
+        DirectTransport::with(options, ca, None)
     }
 }
 

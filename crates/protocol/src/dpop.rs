@@ -259,7 +259,7 @@ pub(crate) fn require_binding(
     key: &ProofKey,
 ) -> Result<(), DecodeError> {
     let jkt = claims.cnf.as_ref().and_then(|c| c.jkt.as_deref());
-    match jkt == Some(key.thumbprint().as_str()) {
+    match jkt == Some(key.thumbprint()) {
         true => Ok(()),
         false => Err(DecodeError::Invalid {
             member: "access_token",
@@ -288,10 +288,10 @@ pub fn htu(uri: &Uri) -> String {
 }
 
 /// The nonce an answer gives for the next proofs (§8), if it gives one
-/// that is printable.
+/// of visible ASCII, as §8.1's grammar has it.
 pub fn nonce_of(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(NONCE_HEADER)?.to_str().ok()?;
-    (!value.is_empty() && wire::printable(value) == value).then(|| value.to_owned())
+    wire::is_visible_ascii(value).then(|| value.to_owned())
 }
 
 /// Makes proofs with the client's key (the client crate holds it; this
@@ -327,6 +327,10 @@ pub struct ProofKey {
     pub signer: Arc<dyn ProofSigner>,
     /// The client is registered as bound.
     pub bound: bool,
+    /// The proofs' header, encoded once: the same for every proof.
+    header: Arc<str>,
+    /// The key's thumbprint, worked out once.
+    thumbprint: Arc<str>,
 }
 
 impl PartialEq for ProofKey {
@@ -338,18 +342,30 @@ impl PartialEq for ProofKey {
 impl Eq for ProofKey {}
 
 impl ProofKey {
+    /// The proofs `signer` makes, for a client the server registered as
+    /// `bound` or not.
+    pub fn new(signer: Arc<dyn ProofSigner>, bound: bool) -> ProofKey {
+        let header = ProofHeader::new(signer.algorithm(), signer.jwk().clone()).encoded();
+        let thumbprint = signer.jwk().thumbprint();
+        ProofKey {
+            signer,
+            bound,
+            header: header.into(),
+            thumbprint: thumbprint.into(),
+        }
+    }
+
     /// A fresh proof for a `method` request to `uri`, carrying the
     /// server's latest nonce.
     pub fn proof(&self, method: &Method, uri: &Uri) -> Result<Secret, SignError> {
         let key = &self.signer;
         let claims = ProofClaims::new(method, uri, key.now(), key.unique_id(), key.nonce());
-        let header = ProofHeader::new(key.algorithm(), key.jwk().clone()).encoded();
-        key.sign(&header, &claims)
+        key.sign(&self.header, &claims)
     }
 
     /// Its key's thumbprint, which a bound token's `cnf.jkt` must equal.
-    pub fn thumbprint(&self) -> String {
-        self.signer.jwk().thumbprint()
+    pub fn thumbprint(&self) -> &str {
+        &self.thumbprint
     }
 
     /// Keeps the nonce `headers` give, if any (any answer may, §8).

@@ -1338,10 +1338,7 @@ impl tokenprobe_protocol::dpop::ProofSigner for FixedProofKey {
 fn dp_01_a_dpop_grant_is_typed_dpop_and_bound_to_the_key() {
     use sha2::Digest;
     let signer = std::sync::Arc::new(FixedProofKey::default());
-    let key = tokenprobe_protocol::dpop::ProofKey {
-        signer: signer.clone(),
-        bound: false,
-    };
+    let key = tokenprobe_protocol::dpop::ProofKey::new(signer.clone(), false);
     let req = cognito_req().with_dpop(key);
     let members = r#"{"crv":"P-256","kty":"EC","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}"#;
     let jkt = URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(members.as_bytes()));

@@ -68,6 +68,11 @@ impl ClientCerts {
         Ok(ClientCerts { by_client })
     }
 
+    /// Whether no client authenticates with a certificate.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.by_client.is_empty()
+    }
+
     /// The thumbprint of `presented` (the connection's leaf certificate,
     /// DER) when it authenticates `client`; why not, otherwise.
     pub(crate) fn verify(

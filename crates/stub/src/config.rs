@@ -1,7 +1,7 @@
 //! The stub's configuration: accounts, token lifetimes, the JWT key, and
 //! faults and quirks per route. Every field has a default that works out of
-//! the box; a TOML file replaces what it names. Unknown keys and bad values
-//! are refused with the file, line and column.
+//! the box; a TOML file replaces what it names (read by the config crate,
+//! which places a mistake by file, line and column).
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -137,7 +137,7 @@ pub const DEMO_OTP: &str = "123456";
 pub const DEMO_PASSWORD: &str = "demo-password";
 
 /// Whether a secret is one of the built-in demo ones (which may be shown).
-pub fn is_demo_secret(s: &Secret) -> bool {
+pub(crate) fn is_demo_secret(s: &Secret) -> bool {
     [DEMO_SECRET, DEMO_OTP, DEMO_PASSWORD].contains(&s.expose())
 }
 

@@ -40,7 +40,6 @@ use tokio::task::JoinHandle;
 
 pub use config::{
     Config, Connections, DEMO_ID, DEMO_OTP, DEMO_PASSWORD, DEMO_SECRET, Invalid, JwtConfig,
-    is_demo_secret,
 };
 pub use fault::{
     Capacity, ErrorFault, FaultError, Latency, LatencyDistribution, Probability, Reset,
@@ -128,7 +127,7 @@ impl StubBuilder {
         let client_certs = client_certs::ClientCerts::new(&self.config.cognito)?;
         let (acceptor, ca_pem) = match &self.tls {
             Some(tls) => {
-                let (config, ca) = tls::server_config(tls)?;
+                let (config, ca) = tls::server_config(tls, !client_certs.is_empty())?;
                 (Some(tokio_rustls::TlsAcceptor::from(config)), ca)
             }
             None => (None, None),

@@ -37,7 +37,12 @@ fn err(e: impl std::fmt::Display) -> TlsError {
 }
 
 /// The server configuration and, when self-signed, the CA certificate's PEM.
-pub(crate) fn server_config(tls: &Tls) -> Result<(Arc<ServerConfig>, Option<String>), TlsError> {
+/// `client_certificates`: ask clients for a certificate (some client
+/// authenticates with one).
+pub(crate) fn server_config(
+    tls: &Tls,
+    client_certificates: bool,
+) -> Result<(Arc<ServerConfig>, Option<String>), TlsError> {
     let (chain, key, ca) = match tls {
         Tls::SelfSigned => {
             let (chain, key, ca) = self_signed().map_err(err)?;
@@ -56,12 +61,14 @@ pub(crate) fn server_config(tls: &Tls) -> Result<(Arc<ServerConfig>, Option<Stri
         }
     };
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut config = ServerConfig::builder_with_provider(provider.clone())
+    let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(err)?
-        .with_client_cert_verifier(Arc::new(AnyClientCertificate(provider)))
-        .with_single_cert(chain, key)
         .map_err(err)?;
+    let builder = match client_certificates {
+        true => builder.with_client_cert_verifier(Arc::new(AnyClientCertificate(provider))),
+        false => builder.with_no_client_auth(),
+    };
+    let mut config = builder.with_single_cert(chain, key).map_err(err)?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok((Arc::new(config), ca))
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use tokenprobe_protocol::client_auth::{ClientAuth, ClientCertificate, Credential, Signer};
 use tokenprobe_protocol::cognito::TokenRequest;
-use tokenprobe_protocol::dpop::{self, ProofKey};
+use tokenprobe_protocol::dpop::ProofKey;
 use tokenprobe_protocol::jwt::Algorithm;
 use tokenprobe_protocol::{BaseUrl, Grant, Secret};
 
@@ -175,10 +175,7 @@ pub fn cognito_request(c: &CognitoConfig) -> Result<TokenRequest, ClientError> {
             Some(pem) => DpopKey::from_pem(&pem.resolve()?, d.algorithm)?,
             None => DpopKey::generate(d.algorithm.unwrap_or(Algorithm::ES256))?,
         };
-        r = r.with_dpop(ProofKey {
-            signer: Arc::new(key),
-            bound: d.bound,
-        });
+        r = r.with_dpop(ProofKey::new(Arc::new(key), d.bound));
     }
     Ok(r.with_params(c.params.clone())?)
 }
@@ -219,19 +216,7 @@ impl SystemFlow for TokenRequest {
         steps: &mut Vec<StepTime>,
         base: &BaseUrl,
     ) -> Result<Grant, FlowError> {
-        match call(t, steps, Step::Token, self, base).await {
-            // The server wants a (new) nonce, which its answer gave and the
-            // key now holds (RFC 9449 §8): that round trip is a step of its
-            // own, then the request once more, with the nonce.
-            Err(mut e) if self.dpop().is_some() && asks_for_nonce(&e.error) => {
-                if let Some(last) = e.steps.last_mut() {
-                    last.step = Step::DpopNonce;
-                }
-                *steps = std::mem::take(&mut e.steps);
-                call(t, steps, Step::Token, self, base).await
-            }
-            other => other,
-        }
+        call(t, steps, Step::Token, self, base).await
     }
 }
 
@@ -248,11 +233,6 @@ pub(crate) fn client_identity(c: &CognitoConfig) -> Result<Option<ClientIdentity
         )),
         _ => Ok(None),
     }
-}
-
-/// Whether a refusal is the server asking DPoP proofs for its nonce.
-fn asks_for_nonce(e: &ClientError) -> bool {
-    e.kind() == ErrorKind::Provider && e.code() == Some(dpop::USE_NONCE)
 }
 
 /// A commented flow table, for `tokenprobe new`.

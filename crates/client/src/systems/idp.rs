@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use tokenprobe_protocol::{BaseUrl, Call, Grant, RequestError, Secret, cognito};
 
-use super::{CognitoConfig, cognito_request, need_base};
+use super::{CognitoConfig, SystemFlow, cognito_request, need_base};
 use crate::error::ClientError;
 use crate::flow::{FlowError, Step, StepTime, call, refused, without_token};
 use crate::secret_source::SecretSource;
@@ -53,12 +53,8 @@ impl Idp {
     pub(crate) fn secrets(&self) -> Vec<&str> {
         match self {
             Idp::Token(t) => vec![t.expose()],
-            Idp::Cognito(r, _) => r
-                .credential()
-                .secrets()
-                .into_iter()
-                .map(Secret::expose)
-                .collect(),
+            // Whatever the method, and a DPoP key file: cognito's own list.
+            Idp::Cognito(r, _) => SystemFlow::secrets(&**r),
         }
     }
 

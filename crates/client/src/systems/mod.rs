@@ -82,13 +82,18 @@ pub(crate) trait SystemConfig {
     fn idp(&self) -> Option<&IdpConfig> {
         None
     }
-    /// Whether it authenticates with a TLS client certificate (RFC 8705).
+    /// Whether it authenticates with a TLS client certificate (RFC 8705):
+    /// a two-step system's IdP may.
     fn mutual_tls(&self) -> bool {
-        false
+        matches!(self.idp(), Some(IdpConfig::Cognito(c)) if c.auth.mutual_tls())
     }
-    /// The client certificate its requests present (RFC 8705), read now.
+    /// The client certificate its requests present (RFC 8705), read now:
+    /// a two-step system's IdP's.
     fn client_identity(&self) -> Result<Option<ClientIdentity>, ClientError> {
-        Ok(None)
+        match self.idp() {
+            Some(IdpConfig::Cognito(c)) => cognito::client_identity(c),
+            _ => Ok(None),
+        }
     }
     /// The client-credentials request whose endpoint discovery can find.
     fn discoverable(&mut self) -> Option<&mut CognitoConfig> {

@@ -78,14 +78,17 @@ async fn refused_with(
         let reply = target.send_form(&form).await?;
         key.observe(&reply.headers);
         if !asks_for_nonce(&reply) {
-            return refusal(&reply);
+            return proof_refused(&reply);
         }
     }
     precondition("the server asked for a new nonce twice in a row")
 }
 
-/// A refusal of the request: 400 or 401, and no token.
-fn refusal(reply: &Reply) -> Checked {
+/// A refusal of the proof: 400 or 401, no token, and the error RFC 9449
+/// §7.1 names for it, `invalid_dpop_proof`; refused for another reason (a
+/// scope, the client) it is only a warning: the rule was not what the
+/// server refused for.
+fn proof_refused(reply: &Reply) -> Checked {
     judged(reply)?;
     require(
         reply.status == StatusCode::BAD_REQUEST || reply.status == StatusCode::UNAUTHORIZED,
@@ -93,7 +96,15 @@ fn refusal(reply: &Reply) -> Checked {
     )?;
     require(reply.member("access_token").is_none(), || {
         "a refusal carries an access_token".into()
-    })
+    })?;
+    match reply.member("error") {
+        Some(dpop::INVALID_PROOF) => Ok(()),
+        _ => Err(Finding::Warning(format!(
+            "refused, but not as {}: {}",
+            dpop::INVALID_PROOF,
+            answer(reply)
+        ))),
+    }
 }
 
 /// DP-02: a proof seen before is refused (§11.1), even on an otherwise
@@ -125,7 +136,7 @@ pub(crate) async fn replay_refused(target: &Target) -> Checked {
         let again = target.send_form(&with(&proof)?).await?;
         key.observe(&again.headers);
         if !asks_for_nonce(&again) {
-            return refusal(&again);
+            return proof_refused(&again);
         }
     }
     precondition("the server renewed its nonce between every first use and its replay")
@@ -156,22 +167,36 @@ pub(crate) async fn other_htm_refused(target: &Target) -> Checked {
 
 /// DP-05: a proof made ten minutes ago is refused (§4.3 item 11). A
 /// server that gives nonces may judge a proof's age by its nonce instead
-/// (the same item: "or a server managed timestamp via the nonce claim"),
-/// so then there is nothing to hold `iat` to.
+/// (the same item: "or a server managed timestamp via the nonce claim"):
+/// such a server taking the old proof with its nonce skips, as there is
+/// nothing then to hold `iat` to; one that takes it without a nonce fails.
 pub(crate) async fn stale_iat_refused(target: &Target) -> Checked {
     let key = key(target)?;
     target.control().await?;
-    if key.signer.nonce().is_some() {
-        return Err(Finding::Skipped(
-            "the server gives nonces: a proof's age may be its nonce's, not its iat's (RFC 9449 §4.3 item 11)"
-                .into(),
-        ));
-    }
-    refused_with(target, |key, mut claims| {
+    let mut nonces = key.signer.nonce().is_some();
+    for _ in 0..2 {
+        let mut form = target.working_form()?;
+        form.dpop = None;
+        let mut claims = fresh(&key, &form);
         claims.iat = claims.iat.saturating_sub(600);
-        signed(key, &claims).map(Some)
-    })
-    .await
+        let proof = signed(&key, &claims)?;
+        let value = HeaderValue::from_str(proof.expose()).map_err(TargetError::build)?;
+        form.headers.insert(dpop::HEADER, value);
+        let reply = target.send_form(&form).await?;
+        key.observe(&reply.headers);
+        if asks_for_nonce(&reply) {
+            nonces = true;
+            continue;
+        }
+        if nonces && reply.status.is_success() {
+            return Err(Finding::Skipped(
+                "the server gives nonces and took the old proof with one: a proof's age may be its nonce's, not its iat's (RFC 9449 §4.3 item 11)"
+                    .into(),
+            ));
+        }
+        return proof_refused(&reply);
+    }
+    precondition("the server asked for a new nonce twice in a row")
 }
 
 /// DP-06: a bound client's request without a proof is refused (§5.2).

@@ -50,6 +50,11 @@ pub(crate) async fn token_is_bound(target: &Target) -> Checked {
 /// (§2): 400 or 401, no token.
 pub(crate) async fn certificate_required(target: &Target) -> Checked {
     certificate(target)?;
+    if !target.has_bare_transport() {
+        return Err(Finding::Skipped(
+            "no transport without the client certificate was given to this target".into(),
+        ));
+    }
     target.control().await?;
     let form = target.working_form()?;
     let reply = target.send_bare(form.request()?).await?;
@@ -63,7 +68,16 @@ pub(crate) async fn certificate_required(target: &Target) -> Checked {
                 answer(&reply)
             )
         },
-    )
+    )?;
+    // Refused for the client's authentication (RFC 6749 §5.2), not for
+    // something else about the request.
+    match reply.member("error") {
+        Some("invalid_client") => Ok(()),
+        _ => Err(Finding::Warning(format!(
+            "refused, but not as invalid_client: {}",
+            answer(&reply)
+        ))),
+    }
 }
 
 /// This module's entries of the catalog, in the order they run.

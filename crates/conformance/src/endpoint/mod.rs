@@ -217,6 +217,11 @@ impl Target {
         self.send_on(&self.transport, req).await
     }
 
+    /// Whether it has a transport without the client certificate.
+    pub fn has_bare_transport(&self) -> bool {
+        self.bare.is_some()
+    }
+
     /// [`Target::send`] without the client certificate; an error for a
     /// target that has no such transport.
     pub async fn send_bare(&self, req: Request<Bytes>) -> Result<Reply, TargetError> {

@@ -68,6 +68,14 @@ impl WorkingForm {
         }
     }
 
+    /// The value of member `name`, if it has one.
+    pub fn member(&self, name: &str) -> Option<&str> {
+        self.members
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
     /// The URL it goes to.
     pub fn uri(&self) -> &Uri {
         &self.uri
@@ -148,10 +156,17 @@ impl Target {
             return Ok(reply);
         };
         key.observe(&reply.headers);
-        match dpop::asks_for_nonce(reply.status, &reply.body) {
-            true => self.send(form.request()?).await,
-            false => Ok(reply),
+        if !dpop::asks_for_nonce(reply.status, &reply.body) {
+            return Ok(reply);
         }
+        // Once more with the nonce, and a fresh client assertion where
+        // the client signs one: the first is spent (its jti seen).
+        let mut again = form.clone();
+        let fresh = self.working_form()?;
+        if let Some(assertion) = fresh.member("client_assertion") {
+            again.set("client_assertion", assertion);
+        }
+        self.send(again.request()?).await
     }
 }
 

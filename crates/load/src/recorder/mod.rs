@@ -294,7 +294,7 @@ impl Recorder {
     /// Counts the errors of the interval that ends under the labels each
     /// flow keeps. A flow keeps its first [`MAX_LABELS_PER_FLOW`] labels:
     /// those of earlier intervals first, then, among the new ones of an
-    /// interval, the most frequent (ties by label: kind, then code or status): what was recorded in
+    /// interval, the most frequent (ties by name): what was recorded in
     /// which second decides, not which thread recorded it, nor how often
     /// the counts were looked at meanwhile (see [`Recorder::counts`]).
     fn count_errors(&mut self) {
@@ -453,14 +453,10 @@ impl Recorder {
             }
         }
         if let Some(errors) = &mut self.error_log {
-            // By name, as the summary lists them. Labels are escaped text;
-            // a comma in one is quoted away.
-            let mut named: Vec<(String, u64)> = std::mem::take(&mut self.interval_errors)
-                .into_iter()
-                .map(|(label, n)| (label.to_string().replace('"', "'"), n))
-                .collect();
-            named.sort_unstable();
-            for (label, n) in named {
+            // By name (labels sort so), as the summary lists them. Labels
+            // are escaped text; a comma in one is quoted away.
+            for (label, n) in std::mem::take(&mut self.interval_errors) {
+                let label = label.to_string().replace('"', "'");
                 writeln!(
                     errors,
                     "{:.3},{:.3},\"{label}\",{n}",
@@ -671,7 +667,7 @@ mod tests {
     /// The reference, computed here without the recorder: one histogram
     /// per tag and interval fed every value, every label counted, and the
     /// labels each flow keeps chosen by the rule written out again: its
-    /// first 32, earlier intervals first, then by count, then by label.
+    /// first 32, earlier intervals first, then by count, then by name.
     fn reference() -> Written {
         let names = ["cognito", "veeva"];
         let mut counts = Counts::default();

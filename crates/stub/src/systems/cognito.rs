@@ -237,9 +237,13 @@ fn authenticate(
     req: &Request<Bytes>,
 ) -> Result<(), Rejection> {
     let refused = |why: &str| Err(Rejection::invalid_client(why));
+    // Any secret or assertion: a certificate is no password (MT-02 has a
+    // quirk of its own).
+    let any_password = state.quirk(Route::Cognito, Quirk::AnyPasswordAccepted);
     match asked.credential() {
-        Credential::Secret(s) if client.secret.as_ref() == Some(s) => Ok(()),
+        Credential::Secret(s) if any_password || client.secret.as_ref() == Some(s) => Ok(()),
         Credential::Secret(_) => refused("client authentication failed"),
+        Credential::Assertion(_) if any_password => Ok(()),
         Credential::Assertion(assertion) => {
             let issuer = state.signer.issuer();
             let audiences = [
@@ -308,11 +312,7 @@ fn grant(state: &State, req: &Request<Bytes>) -> Result<Response<Bytes>, Rejecti
     let stranger;
     let client = match known {
         Some(c) => {
-            // Any password: a certificate is no password (MT-02 has its own).
-            let certificate = matches!(asked.credential(), Credential::Certificate(_));
-            if certificate || !quirk(Quirk::AnyPasswordAccepted) {
-                authenticate(state, c, &asked, req)?;
-            }
+            authenticate(state, c, &asked, req)?;
             c
         }
         None if quirk(Quirk::UnknownClientAccepted) => {
@@ -390,6 +390,9 @@ fn proven_key(
     client: &CognitoClient,
 ) -> Result<Option<String>, ProofProblem> {
     let quirk = |q| state.quirk(Route::Cognito, q);
+    if !client.dpop_bound && !req.headers().contains_key(dpop::HEADER) {
+        return Ok(None);
+    }
     let lenient = Lenient {
         replay: quirk(Quirk::DpopReplayAccepted),
         htu: quirk(Quirk::DpopHtuIgnored),
