@@ -69,24 +69,9 @@ struct Instant200;
 
 impl Exchange for Instant200 {
     async fn send(&self, _req: http::Request<Bytes>) -> Result<Answer, ClientError> {
-        let mut headers = http::HeaderMap::new();
-        headers.insert(
-            http::header::CONTENT_TYPE,
-            http::HeaderValue::from_static("application/json"),
-        );
-        headers.insert(
-            http::header::CACHE_CONTROL,
-            http::HeaderValue::from_static("no-store"),
-        );
-        headers.insert(
-            http::header::PRAGMA,
-            http::HeaderValue::from_static("no-cache"),
-        );
-        Ok(Answer {
-            status: http::StatusCode::OK,
-            headers,
-            body: Bytes::from_static(include_bytes!("../tests/fixtures/cess/token-success.json")),
-        })
+        Ok(Answer::token_json(Bytes::from_static(include_bytes!(
+            "../tests/fixtures/cess/token-success.json"
+        ))))
     }
 }
 

@@ -42,6 +42,8 @@ type HyperClient = Client<Timed<HttpsConnector<HttpConnector>>, Full<Bytes>>;
 #[derive(Clone)]
 pub struct DirectTransport {
     clients: Arc<[HyperClient]>,
+    /// One pool per load worker ([`DirectTransport::worker_pool`]).
+    workers: Arc<[HyperClient]>,
     timeout: Duration,
     max_body: u64,
 }
@@ -112,9 +114,24 @@ impl DirectTransport {
             clients: (0..cores)
                 .map(|_| builder.build(connector.clone()))
                 .collect(),
+            workers: (0..cores)
+                .map(|_| builder.build(connector.clone()))
+                .collect(),
             timeout: Duration::from_millis(options.timeout_ms),
             max_body: options.max_body_bytes,
         })
+    }
+
+    /// The same transport on the connection pool of load worker `index`
+    /// only (one per core): a worker's connections then belong to its own
+    /// runtime, no other thread reads or writes them, and they stay open
+    /// from one drive to the next (the steps of a search).
+    pub fn worker_pool(&self, index: usize) -> DirectTransport {
+        let pool = self.workers[index % self.workers.len()].clone();
+        DirectTransport {
+            clients: Arc::new([pool]),
+            ..self.clone()
+        }
     }
 
     /// Sends one request and reads the whole answer, up to the body limit,

@@ -94,6 +94,25 @@ pub struct Answer {
 }
 
 impl Answer {
+    /// A `200` JSON answer with the headers RFC 6749 §5.1 asks of a token
+    /// response (`Cache-Control: no-store`, `Pragma: no-cache`): what an
+    /// exchange that answers without a server (a bench, a test) gives.
+    pub fn token_json(body: Bytes) -> Answer {
+        let mut headers = HeaderMap::new();
+        for (name, value) in [
+            (http::header::CONTENT_TYPE, "application/json"),
+            (http::header::CACHE_CONTROL, "no-store"),
+            (http::header::PRAGMA, "no-cache"),
+        ] {
+            headers.insert(name, http::HeaderValue::from_static(value));
+        }
+        Answer {
+            status: StatusCode::OK,
+            headers,
+            body,
+        }
+    }
+
     /// `Retry-After` in seconds or as an HTTP date.
     pub fn retry_after(&self) -> Option<Duration> {
         let v = self.headers.get(http::header::RETRY_AFTER)?.to_str().ok()?;

@@ -86,10 +86,10 @@ fn stamp(t: SystemTime) -> String {
 /// asked), build the flows, drive the load while recording, and write the
 /// report directory and render it.
 pub async fn run(plan: &Plan, options: RunOptions) -> Result<Finished, LoadError> {
-    let (started, flows, transport) = prepare(plan).await?;
+    let (started, flows, transport, workers) = prepare(plan).await?;
     wait_for_shards(plan, &options).await;
     let recorded = match run_dir(plan, SystemTime::now()) {
-        Ok(dir) => drive(plan, dir, flows, transport, &options).await,
+        Ok(dir) => drive(plan, dir, flows, transport, &workers, &options).await,
         Err(e) => Err(e),
     };
     if let Some(stub) = started.stub {
@@ -103,10 +103,18 @@ pub async fn run(plan: &Plan, options: RunOptions) -> Result<Finished, LoadError
 }
 
 /// What every run and search starts with: the target started, the flows
-/// built against it, and the transport.
+/// built against it, the transport, and the load threads.
 pub(crate) async fn prepare(
     plan: &Plan,
-) -> Result<(tokenprobe_config::Started, Vec<NamedFlow>, DirectTransport), LoadError> {
+) -> Result<
+    (
+        tokenprobe_config::Started,
+        Vec<NamedFlow>,
+        DirectTransport,
+        driver::Workers,
+    ),
+    LoadError,
+> {
     let started = plan
         .scenario
         .setup
@@ -121,7 +129,9 @@ pub(crate) async fn prepare(
     )
     .map_err(|e| LoadError::Setup(e.to_string()))?;
     let flows = build_flows(plan, &started.base, &transport).await?;
-    Ok((started, flows, transport))
+    let workers = driver::Workers::start()
+        .map_err(|e| LoadError::Setup(format!("cannot start the load threads: {e}")))?;
+    Ok((started, flows, transport, workers))
 }
 
 /// The one client certificate a run's transport presents: the flows that
@@ -251,6 +261,7 @@ pub(crate) async fn drive(
     dir: PathBuf,
     flows: Vec<NamedFlow>,
     transport: DirectTransport,
+    workers: &driver::Workers,
     options: &RunOptions,
 ) -> Result<Recorded, LoadError> {
     let hlog = dir.join("latency.hlog");
@@ -279,6 +290,7 @@ pub(crate) async fn drive(
         .then(|| tokio::spawn(show_progress(recorder.clone(), plan.clone(), started)));
     let stats = driver::drive(
         plan,
+        workers,
         flows,
         transport,
         recorder.clone(),

@@ -30,10 +30,17 @@ pub const LOWEST: u64 = 1;
 /// 60 s; longer values are recorded as 60 s.
 pub const HIGHEST: u64 = 60_000_000;
 
-/// A new histogram with the recorder's bounds.
+/// A new histogram with the recorder's precision. It starts at the
+/// smallest size for 3 significant digits (values up to 2 ms, 16 KB) and
+/// grows as larger values come (values are clamped to [`HIGHEST`], 136 KB
+/// at most): a run keeps a few hundred histograms (per flow, step and
+/// outcome; whole-run, per interval and per thread), and most never see a
+/// value past a few milliseconds, or any value at all.
 pub fn histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(LOWEST, HIGHEST, 3)
-        .expect("1 µs to 60 s at 3 significant digits are valid bounds")
+    let mut h = Histogram::new_with_bounds(LOWEST, 2 * LOWEST, 3)
+        .expect("1 µs up at 3 significant digits are valid bounds");
+    h.auto(true);
+    h
 }
 
 /// Every acquisition, counted once.

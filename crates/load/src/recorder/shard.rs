@@ -82,11 +82,10 @@ impl Shard {
                 .iter()
                 .position(|p| *p == Part::Step(step.step));
             if let Some(at) = own {
-                self.intervals[first + at][k].saturating_record(micros(step.elapsed + queued));
+                record(&mut self.intervals[first + at][k], step.elapsed + queued);
             }
         }
-        let total = micros(o.total);
-        let service = micros(o.total.saturating_sub(o.queued));
+        let (total, service) = (o.total, o.total.saturating_sub(o.queued));
         let all = self.intervals.len() - 2;
         for (slot, value) in [
             (first + steps, total),
@@ -94,7 +93,7 @@ impl Shard {
             (all, total),
             (all + 1, service),
         ] {
-            self.intervals[slot][k].saturating_record(value);
+            record(&mut self.intervals[slot][k], value);
         }
         match &o.error {
             None => self.ok[o.flow] += 1,
@@ -116,7 +115,7 @@ impl Shard {
     }
 
     pub(crate) fn lag(&mut self, lag: Duration, bound: Duration) {
-        self.lag.saturating_record(micros(lag));
+        record(&mut self.lag, lag);
         self.late += u64::from(lag > bound);
         self.dirty = true;
     }
@@ -141,6 +140,13 @@ impl Shard {
         self.late = 0;
         self.dirty = false;
     }
+}
+
+/// Records `d` in microseconds, clamped to the recorder's range; the
+/// histogram grows to hold it (`saturating_record` would clamp to its size
+/// so far instead).
+fn record(h: &mut Histogram<u64>, d: Duration) {
+    let _ = h.record(micros(d));
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

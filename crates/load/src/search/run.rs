@@ -15,7 +15,7 @@ use crate::{LoadError, RunOptions};
 /// run in its own report directory.
 pub async fn run(plan: &Plan, options: RunOptions) -> Result<Searched, LoadError> {
     let spec = plan.scenario.load.search_spec().map_err(LoadError::Setup)?;
-    let (target, flows, transport) = crate::prepare(plan).await?;
+    let (target, flows, transport, workers) = crate::prepare(plan).await?;
     let wall = SystemTime::now();
     let began = Instant::now();
     let dir = crate::run_dir(plan, wall)?;
@@ -57,6 +57,7 @@ pub async fn run(plan: &Plan, options: RunOptions) -> Result<Searched, LoadError
                 warm_dir.clone(),
                 flows.clone(),
                 transport.clone(),
+                &workers,
                 &quiet,
             )
             .await;
@@ -70,6 +71,7 @@ pub async fn run(plan: &Plan, options: RunOptions) -> Result<Searched, LoadError
             step_dir.clone(),
             flows.clone(),
             transport.clone(),
+            &workers,
             &options,
         )
         .await?;
