@@ -83,6 +83,14 @@ impl Schedule {
         Schedule { pieces, tail: from }
     }
 
+    /// The highest rate it reaches (a ramp peaks at one of its ends).
+    pub fn peak(&self) -> f64 {
+        self.pieces
+            .iter()
+            .flat_map(|p| [p.from, p.to])
+            .fold(self.tail, f64::max)
+    }
+
     /// The rate `t` after the start.
     pub fn rate_at(&self, t: Duration) -> f64 {
         let t = t.as_secs_f64();
@@ -233,6 +241,18 @@ impl Mix {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The peak is the highest rate at any time, a ramp's top included.
+    #[test]
+    fn the_peak_is_the_highest_rate_reached() {
+        let s = Schedule::new(10.0, &[(secs(2), 50.0), (secs(1), 20.0)]);
+        let sampled = (0..=40)
+            .map(|i| s.rate_at(Duration::from_millis(i * 100)))
+            .fold(0.0, f64::max);
+        assert_eq!((s.peak(), sampled), (50.0, 50.0));
+        assert_eq!(Schedule::new(7.0, &[]).peak(), 7.0);
+        assert_eq!(Schedule::new(0.0, &[(secs(1), 0.0)]).peak(), 0.0);
+    }
 
     fn secs(s: u64) -> Duration {
         Duration::from_secs(s)

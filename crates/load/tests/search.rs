@@ -119,3 +119,33 @@ async fn shards_run_one_ladder_and_merge_judges_each_step() {
     assert!(out.join("search.json").exists());
     stub.shutdown().await;
 }
+
+/// The steps of a search (and their warm-ups) share the load threads and
+/// their connections: a server sees fewer connections than the search has
+/// drives, however many steps it takes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_steps_of_a_search_keep_their_connections() {
+    let stub = tokenprobe_stub::Stub::start(
+        tokenprobe_config::stub_config("[jwt]\nalgorithm = \"ES256\"\n", "plain.toml").unwrap(),
+    )
+    .await
+    .unwrap();
+    let load =
+        "from = 20\nmax = 80\nstep = \"500ms\"\nwarmup = \"300ms\"\ndriver_lag_limit = \"1s\"\n";
+    let text = scenario(load, "\"p99 < 1s\"")
+        .replace("target = \"stub\"", &format!("target = \"{}\"", stub.base_url()))
+        .replace(
+            "[stub.jwt]\nalgorithm = \"ES256\"\n[stub.faults.cess]\ncapacity = { slots = 3, service_ms = 20 }\n",
+            "",
+        );
+    let done = search(&text, "connections").await;
+    // Three steps (20, 40, 80/s), each after its warm-up: six drives.
+    assert_eq!(done.result.steps.len(), 3, "{}", done.table);
+    let drives = 2 * done.result.steps.len() as u64;
+    assert!(
+        stub.connections() < drives,
+        "{} connections for {drives} drives",
+        stub.connections()
+    );
+    stub.shutdown().await;
+}

@@ -19,9 +19,13 @@ use tokio::sync::watch;
 use crate::recorder::{Acquisition, Recorder, Recording};
 
 mod clock;
+mod closed;
+mod open;
 mod worker;
 
 use crate::scenario::{LoadModel, Plan};
+use closed::Closed;
+use open::{Open, PER_WORKER};
 pub use worker::Workers;
 
 /// A flow and its name in reports.
@@ -118,183 +122,6 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
     }
 }
 
-/// What the open model's workers share.
-struct Open<T> {
-    schedule: crate::schedule::Schedule,
-    arrivals: crate::schedule::Arrivals,
-    seed: u64,
-    weights: Vec<f64>,
-    /// A shard takes every `stride`-th arrival, from `offset`.
-    stride: u64,
-    offset: u64,
-    limit: u64,
-    duration: Duration,
-    end: Option<Instant>,
-    started: Instant,
-    max_in_flight: usize,
-    late_bound: Duration,
-    shared: Arc<Shared>,
-    flows: Arc<[NamedFlow]>,
-    transport: T,
-    stop: watch::Receiver<bool>,
-}
-
-/// What a worker dispatched: arrivals, per flow, the window if it ended
-/// early, and whether a stop ended it.
-type Dispatched = (u64, Vec<u64>, Option<Duration>, bool);
-
-/// The shortest time between two wake-ups of one worker: the arrivals due
-/// within it are released together, each still timed from its own
-/// intended start. Below one arrival per tick a worker wakes at each
-/// arrival, on time.
-const TICK: Duration = Duration::from_millis(1);
-
-impl<T: WorkerTransport> Open<T> {
-    /// Worker `worker` of `workers`: releases its share of the arrivals
-    /// (every `workers`-th of the shard's), each once it is due, until the
-    /// duration, the count or a stop. A wake-up releases every arrival
-    /// already due, so a late one catches up at once.
-    async fn dispatch(&self, worker: usize, workers: usize) -> Dispatched {
-        let mut mix = crate::schedule::Mix::new(&self.weights);
-        let mut due =
-            crate::schedule::Arrival::new(self.schedule.clone(), self.arrivals, self.seed);
-        let mut per_flow = vec![0u64; self.flows.len()];
-        let (mut n, mut window, mut partial) = (0u64, None, false);
-        let mut clock = clock::Clock::new();
-        let mut stop = self.stop.clone();
-        let transport = self.transport.for_worker(worker);
-        let (mut now, mut woke) = (Instant::now(), None::<Instant>);
-        let (worker, workers) = (worker as u64, workers as u64);
-        loop {
-            let Some((k, at)) = due.next() else {
-                // The rate fell to 0 for good: the window still runs to
-                // its end (or the stop).
-                if let Some(e) = self.end {
-                    tokio::select! {
-                        () = clock.until(e) => {}
-                        () = stopped(&mut stop) => partial = true,
-                    }
-                }
-                break;
-            };
-            if k >= self.limit {
-                window = Some(self.started.elapsed());
-                break;
-            }
-            let index = mix.pick();
-            if k % self.stride != self.offset || (k / self.stride) % workers != worker {
-                continue;
-            }
-            let next = self.started + at;
-            if let Some(e) = self.end.filter(|e| next >= *e) {
-                // Past the window: it still runs to its end (a step of a
-                // search starts when the one before has ended).
-                tokio::select! {
-                    () = clock.until(e) => window = Some(self.duration),
-                    () = stopped(&mut stop) => partial = true,
-                }
-                break;
-            }
-            if next > now {
-                // Not due yet: wake when it is, or a tick after the last
-                // wake-up, whichever is later.
-                let wake = woke.map_or(next, |w| next.max(w + TICK));
-                tokio::select! {
-                    biased;
-                    () = stopped(&mut stop) => {
-                        partial = true;
-                        break;
-                    }
-                    () = clock.until(wake) => {}
-                }
-                woke = Some(wake);
-                now = Instant::now();
-            }
-            per_flow[index] += 1;
-            let recording = &self.shared.recording;
-            recording.lag(now.saturating_duration_since(next), self.late_bound);
-            if self.shared.in_flight.load(Ordering::SeqCst) >= self.max_in_flight {
-                recording.dropped();
-            } else {
-                self.shared.in_flight.fetch_add(1, Ordering::SeqCst);
-                let (shared, flows, transport) =
-                    (self.shared.clone(), self.flows.clone(), transport.clone());
-                tokio::spawn(async move {
-                    shared.acquire(&transport, index, &flows[index], next).await;
-                });
-            }
-            n += 1;
-        }
-        (n, per_flow, window, partial)
-    }
-}
-
-/// What the closed model's workers share.
-struct Closed<T> {
-    users: usize,
-    think: Duration,
-    limit: u64,
-    end: Option<Instant>,
-    /// Acquisitions begun, over every worker.
-    begun: AtomicU64,
-    per_flow: Vec<AtomicU64>,
-    shared: Arc<Shared>,
-    flows: Arc<[NamedFlow]>,
-    transport: T,
-    stop: watch::Receiver<bool>,
-}
-
-impl<T: WorkerTransport> Closed<T> {
-    /// Worker `worker` of `workers`: runs its share of the users (every
-    /// `workers`-th), each acquiring in a loop, until the duration, the
-    /// count or a stop (which it says; the counts are the shared ones).
-    async fn users(self: Arc<Self>, worker: usize, workers: usize) -> Dispatched {
-        let transport = self.transport.for_worker(worker);
-        let mut tasks = Vec::new();
-        for user in (worker..self.users).step_by(workers) {
-            let (me, transport) = (self.clone(), transport.clone());
-            tasks.push(tokio::spawn(async move { me.user(user, &transport).await }));
-        }
-        let all = async {
-            for t in tasks {
-                let _ = t.await;
-            }
-        };
-        let mut stop = self.stop.clone();
-        let partial = tokio::select! {
-            () = all => false,
-            () = stopped(&mut stop) => true,
-        };
-        (0, Vec::new(), None, partial)
-    }
-
-    /// One user: acquisitions one after another, each timed from its
-    /// actual start, with the think time between.
-    async fn user(&self, user: usize, transport: &T) {
-        let mut stop = self.stop.clone();
-        loop {
-            let n = self.begun.fetch_add(1, Ordering::SeqCst);
-            let over = self.end.is_some_and(|e| Instant::now() >= e);
-            if n >= self.limit || over || *stop.borrow() {
-                self.begun.fetch_sub(1, Ordering::SeqCst);
-                return;
-            }
-            let index = ((n + user as u64) % self.flows.len() as u64) as usize;
-            self.per_flow[index].fetch_add(1, Ordering::Relaxed);
-            self.shared.in_flight.fetch_add(1, Ordering::SeqCst);
-            self.shared
-                .acquire(transport, index, &self.flows[index], Instant::now())
-                .await;
-            if !self.think.is_zero() {
-                tokio::select! {
-                    () = tokio::time::sleep(self.think) => {}
-                    () = stopped(&mut stop) => return,
-                }
-            }
-        }
-    }
-}
-
 /// Runs the plan's load model until its duration or count, or `stop`, on
 /// `workers` (a thread per core).
 pub async fn drive<T: WorkerTransport>(
@@ -335,8 +162,14 @@ pub async fn drive<T: WorkerTransport>(
                 .shard
                 .as_ref()
                 .map_or((1, 0), |s| (u64::from(s.count), u64::from(s.index - 1)));
+            let schedule = plan.schedule();
+            // A worker for each PER_WORKER arrivals a second at the peak:
+            // a run at a few hundred a second opens one connection, not
+            // one per core.
+            let peak = schedule.peak() / stride as f64;
+            let count = count.min((peak / PER_WORKER).ceil().max(1.0) as usize);
             let open = Arc::new(Open {
-                schedule: plan.schedule(),
+                schedule,
                 arrivals: *arrivals,
                 seed: *seed,
                 weights: plan.weights(),

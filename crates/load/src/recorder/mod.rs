@@ -494,6 +494,33 @@ impl Recorder {
 mod tests {
     use super::*;
 
+    /// A histogram starts at the smallest size (16 KB: values to 2 ms) and
+    /// grows to the largest value it records, up to 60 s, reading then
+    /// exactly as one made for the whole range (the reference, made here
+    /// with hdrhistogram's own fixed bounds) reads.
+    #[test]
+    fn histograms_start_small_and_grow_to_what_they_record() {
+        let mut h = histogram();
+        assert!(h.high() < 2048, "{}", h.high());
+        let mut reference = Histogram::<u64>::new_with_bounds(LOWEST, HIGHEST, 3).unwrap();
+        for v in [1, 150, 2_047, 90_000, 1_500_000, HIGHEST] {
+            h.record(v).unwrap();
+            reference.record(v).unwrap();
+        }
+        assert!(h.high() >= HIGHEST, "{}", h.high());
+        for q in [0.1, 0.5, 0.9, 0.99, 1.0] {
+            assert_eq!(
+                h.value_at_quantile(q),
+                reference.value_at_quantile(q),
+                "q {q}"
+            );
+        }
+        assert_eq!(
+            (h.len(), h.max(), h.min()),
+            (reference.len(), reference.max(), reference.min())
+        );
+    }
+
     /// A label by its name: a kind, or anything else as a provider code.
     fn label(name: &str) -> ErrorLabel {
         name.parse()

@@ -1,0 +1,166 @@
+//! The open model on a worker: its share of the arrivals, each released
+//! once it is due, at most one wake-up a tick.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+
+use super::clock::Clock;
+use super::{NamedFlow, Shared, WorkerTransport, stopped};
+
+/// What the open model's workers share.
+pub(super) struct Open<T> {
+    pub(super) schedule: crate::schedule::Schedule,
+    pub(super) arrivals: crate::schedule::Arrivals,
+    pub(super) seed: u64,
+    pub(super) weights: Vec<f64>,
+    /// A shard takes every `stride`-th arrival, from `offset`.
+    pub(super) stride: u64,
+    pub(super) offset: u64,
+    pub(super) limit: u64,
+    pub(super) duration: Duration,
+    pub(super) end: Option<Instant>,
+    pub(super) started: Instant,
+    pub(super) max_in_flight: usize,
+    pub(super) late_bound: Duration,
+    pub(super) shared: Arc<Shared>,
+    pub(super) flows: Arc<[NamedFlow]>,
+    pub(super) transport: T,
+    pub(super) stop: watch::Receiver<bool>,
+}
+
+/// What a worker dispatched: arrivals, per flow, the window if it ended
+/// early, and whether a stop ended it.
+pub(super) type Dispatched = (u64, Vec<u64>, Option<Duration>, bool);
+
+/// The shortest time between two wake-ups of one worker: the arrivals due
+/// within it are released together, each still timed from its own
+/// intended start. Below one arrival per tick a worker wakes at each
+/// arrival, on time.
+const TICK: Duration = Duration::from_millis(1);
+
+/// The open model's arrivals a second per worker: well within what one
+/// core sends (about 100,000 a second on loopback), so that a worker is
+/// added for throughput, not for each core there is.
+pub(super) const PER_WORKER: f64 = 10_000.0;
+
+/// When a worker next wakes, for an arrival due at `next`: then, or a
+/// tick after its last planned wake-up, whichever is later.
+fn wake_for(next: Instant, woke: Option<Instant>) -> Instant {
+    woke.map_or(next, |w| next.max(w + TICK))
+}
+
+impl<T: WorkerTransport> Open<T> {
+    /// Worker `worker` of `workers`: releases its share of the arrivals
+    /// (every `workers`-th of the shard's), each once it is due, until the
+    /// duration, the count or a stop. A wake-up releases every arrival
+    /// already due, so a late one catches up at once.
+    pub(super) async fn dispatch(&self, worker: usize, workers: usize) -> Dispatched {
+        let mut mix = crate::schedule::Mix::new(&self.weights);
+        let mut due =
+            crate::schedule::Arrival::new(self.schedule.clone(), self.arrivals, self.seed);
+        let mut per_flow = vec![0u64; self.flows.len()];
+        let (mut n, mut window, mut partial) = (0u64, None, false);
+        let mut clock = Clock::new();
+        let mut stop = self.stop.clone();
+        let transport = self.transport.for_worker(worker);
+        let (mut now, mut woke) = (Instant::now(), None::<Instant>);
+        let (worker, workers) = (worker as u64, workers as u64);
+        loop {
+            let Some((k, at)) = due.next() else {
+                // The rate fell to 0 for good: the window still runs to
+                // its end (or the stop).
+                if let Some(e) = self.end {
+                    tokio::select! {
+                        () = clock.until(e) => {}
+                        () = stopped(&mut stop) => partial = true,
+                    }
+                }
+                break;
+            };
+            if k >= self.limit {
+                window = Some(self.started.elapsed());
+                break;
+            }
+            let index = mix.pick();
+            if k % self.stride != self.offset || (k / self.stride) % workers != worker {
+                continue;
+            }
+            let next = self.started + at;
+            if let Some(e) = self.end.filter(|e| next >= *e) {
+                // Past the window: it still runs to its end (a step of a
+                // search starts when the one before has ended).
+                tokio::select! {
+                    () = clock.until(e) => window = Some(self.duration),
+                    () = stopped(&mut stop) => partial = true,
+                }
+                break;
+            }
+            if next > now {
+                let wake = wake_for(next, woke);
+                tokio::select! {
+                    biased;
+                    () = stopped(&mut stop) => {
+                        partial = true;
+                        break;
+                    }
+                    () = clock.until(wake) => {}
+                }
+                woke = Some(wake);
+                now = Instant::now();
+            }
+            per_flow[index] += 1;
+            let recording = &self.shared.recording;
+            recording.lag(now.saturating_duration_since(next), self.late_bound);
+            if self.shared.in_flight.load(Ordering::SeqCst) >= self.max_in_flight {
+                recording.dropped();
+            } else {
+                self.shared.in_flight.fetch_add(1, Ordering::SeqCst);
+                let (shared, flows, transport) =
+                    (self.shared.clone(), self.flows.clone(), transport.clone());
+                tokio::spawn(async move {
+                    shared.acquire(&transport, index, &flows[index], next).await;
+                });
+            }
+            n += 1;
+        }
+        (n, per_flow, window, partial)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The wake-ups a worker plans for arrivals due at `due_us` (µs from
+    /// the first), in µs.
+    fn wakes(due_us: &[u64]) -> Vec<u64> {
+        let start = Instant::now();
+        let mut woke = None;
+        let mut out = Vec::new();
+        for &d in due_us {
+            let next = start + Duration::from_micros(d);
+            // Due by the last wake-up: released with it.
+            if woke.is_some_and(|w| next <= w) {
+                continue;
+            }
+            let w = wake_for(next, woke);
+            woke = Some(w);
+            out.push(u64::try_from((w - start).as_micros()).unwrap());
+        }
+        out
+    }
+
+    /// Arrivals further apart than a tick each get a wake-up of their own,
+    /// at their time; closer ones go together, one wake-up a tick (2,000/s
+    /// on one worker: two arrivals a wake-up, as oha sends them).
+    #[test]
+    fn a_worker_wakes_at_most_once_a_tick_and_never_early() {
+        assert_eq!(wakes(&[0, 2000, 4000, 7000]), [0, 2000, 4000, 7000]);
+        assert_eq!(wakes(&[0, 500, 1000, 1500, 2000]), [0, 1000, 2000]);
+        // A burst: one wake-up, then the next arrival a tick later at most.
+        assert_eq!(wakes(&[0, 10, 20, 30, 1600]), [0, 1000, 2000]);
+    }
+}
