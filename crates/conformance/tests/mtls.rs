@@ -172,3 +172,48 @@ proptest! {
         })?;
     }
 }
+
+/// A server that does not bind its tokens to the certificate: MT-01 warns,
+/// unless the server's metadata (read through the flow's `issuer`) says it
+/// binds them (RFC 8705 §3.3), where it fails, saying so.
+#[tokio::test]
+async fn mt_01_an_unbound_token_fails_where_the_metadata_promised_binding() {
+    let config = tokenprobe_config::stub_config(
+        "[jwt]\nalgorithm = \"ES256\"\n[faults.cognito]\nquirks = [\"mtls-unbound\"]\n",
+        "unbound.toml",
+    )
+    .unwrap();
+    let stub = support::tls_stub(config).await;
+    let ca = stub.ca_pem().unwrap();
+    let base = stub.base_url();
+    let entry = tokenprobe_conformance::catalog::entry_for("MT-01").unwrap();
+    // No issuer: nothing was promised.
+    let plain = support::tls_target_at(&base, &support::flow(support::MTLS_FLOW), ca);
+    let unpromised = tokenprobe_conformance::run::one(entry, &plain).await;
+    assert_eq!(
+        unpromised.outcome,
+        Outcome::Warn,
+        "{}",
+        report::line(&unpromised)
+    );
+    // The issuer's metadata says `tls_client_certificate_bound_access_tokens`.
+    let flow = support::flow(&format!("{}\nissuer = \"{base}\"\n", support::MTLS_FLOW));
+    let identity = flow.client_identity().unwrap();
+    let transport = Transport::with(
+        &HttpOptions::default(),
+        Some(ca.as_bytes()),
+        identity.as_ref(),
+    )
+    .unwrap();
+    let discovered = tokenprobe_conformance::endpoint::Target::discover(&flow, &base, transport)
+        .await
+        .unwrap();
+    let promised = discovered
+        .metadata()
+        .and_then(|m| m.tls_client_certificate_bound_access_tokens);
+    assert_eq!(promised, Some(true));
+    let verdict = tokenprobe_conformance::run::one(entry, &discovered).await;
+    assert_eq!(verdict.outcome, Outcome::Fail, "{}", report::line(&verdict));
+    assert!(verdict.reason.contains("metadata"), "{}", verdict.reason);
+    stub.shutdown().await;
+}
