@@ -1,6 +1,6 @@
-//! Recording without a shared lock: each thread that records (a runtime
-//! worker, the dispatcher) gets its own [`Shard`] of the run's interval
-//! histograms and counters, found through a thread-local. Only that thread
+//! Recording without a shared lock: each thread that records (a load
+//! worker) gets its own [`Shard`] of the run's interval histograms and
+//! counters, found through a thread-local. Only that thread
 //! writes it; the recorder merges every shard at each interval tick (its
 //! lock on a shard is then the only other one, once a second).
 
@@ -201,7 +201,7 @@ thread_local! {
     static LOCAL: RefCell<Vec<Owned>> = const { RefCell::new(Vec::new()) };
 }
 
-/// What acquisition tasks and the dispatcher record through: cheap to
+/// What the load workers record through: cheap to
 /// clone, and each thread writes only its own shard.
 #[derive(Debug, Clone)]
 pub struct Recording {
