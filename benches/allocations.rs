@@ -6,8 +6,9 @@
 //! without HTTP). Two runs of different lengths; the difference in
 //! allocations over the difference in acquisitions is the steady-state
 //! cost, without what a run allocates once (threads, runtimes,
-//! connections, report files). The stub runs on threads of its own, which
-//! are not counted.
+//! connections; a first drive, not counted, opens them for both). The
+//! server is the bench's own, on the same (counted) runtime, and
+//! allocates nothing per request.
 //!
 //!   cargo bench -p tokenprobe-benches --bench allocations
 
@@ -181,6 +182,8 @@ fn main() {
         );
         let http = DirectTransport::new(&tokenprobe_client::HttpOptions::default()).unwrap();
         let workers = Workers::start().unwrap();
+        // Connections opened before either counted drive.
+        allocations(&base, &workers, http.clone(), rate, short).await;
         for (what, a, b) in [
             (
                 "driver + flow + hyper over loopback (DirectTransport)",

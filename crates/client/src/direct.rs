@@ -13,7 +13,6 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -35,25 +34,18 @@ type HyperClient = Client<Timed<HttpsConnector<HttpConnector>>, Full<Bytes>>;
 
 /// Sends requests on hyper's client. Cheap to clone (the pools are shared).
 ///
-/// It holds one client (one connection pool) per core and each thread
-/// sends through its own, so that threads do not contend for one pool's
-/// lock twice per request: that lock is what kept one shared pool from
-/// scaling past a core.
+/// It sends through one connection pool; a load worker takes a pool of
+/// its own ([`DirectTransport::worker_pool`]), so that threads never
+/// contend for one pool's lock, twice per request (what kept one shared
+/// pool from scaling past a core).
 #[derive(Clone)]
 pub struct DirectTransport {
-    clients: Arc<[HyperClient]>,
-    /// One pool per load worker ([`DirectTransport::worker_pool`]).
+    /// The pool this value sends through.
+    client: HyperClient,
+    /// One pool per load worker, one worker per core.
     workers: Arc<[HyperClient]>,
     timeout: Duration,
     max_body: u64,
-}
-
-/// The next pool a new thread takes.
-static NEXT_POOL: AtomicUsize = AtomicUsize::new(0);
-
-thread_local! {
-    /// This thread's pool, of any transport (taken round-robin, once).
-    static POOL: usize = NEXT_POOL.fetch_add(1, Ordering::Relaxed);
 }
 
 impl std::fmt::Debug for DirectTransport {
@@ -111,9 +103,7 @@ impl DirectTransport {
         }
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         Ok(DirectTransport {
-            clients: (0..cores)
-                .map(|_| builder.build(connector.clone()))
-                .collect(),
+            client: builder.build(connector.clone()),
             workers: (0..cores)
                 .map(|_| builder.build(connector.clone()))
                 .collect(),
@@ -127,9 +117,8 @@ impl DirectTransport {
     /// runtime, no other thread reads or writes them, and they stay open
     /// from one drive to the next (the steps of a search).
     pub fn worker_pool(&self, index: usize) -> DirectTransport {
-        let pool = self.workers[index % self.workers.len()].clone();
         DirectTransport {
-            clients: Arc::new([pool]),
+            client: self.workers[index % self.workers.len()].clone(),
             ..self.clone()
         }
     }
@@ -147,8 +136,8 @@ impl DirectTransport {
     }
 
     async fn exchange(&self, req: Request<Bytes>) -> Result<Answer, ClientError> {
-        let client = &self.clients[POOL.with(|p| *p) % self.clients.len()];
-        let res = client
+        let res = self
+            .client
             .request(req.map(Full::new))
             .await
             .map_err(|e| classify(&e))?;

@@ -31,8 +31,9 @@ pub enum ErrorLabel {
 
 impl ErrorLabel {
     /// How it sorts: by name as written (`connect` < `http_status(503)` <
-    /// `provider(x)`), without writing it. A status has three digits, so
-    /// its number sorts as its text does.
+    /// `provider(x)`), without writing it: a prefix, a provider's code
+    /// (compared with the `)` that closes it), a status (three digits, so
+    /// its number sorts as its text does).
     fn sort_key(&self) -> (&str, &str, u16) {
         match self {
             ErrorLabel::Kind(k) => (k.as_str(), "", 0),
@@ -47,8 +48,16 @@ impl ErrorLabel {
 /// By name, as reports list labels and as a flow keeps them at a tie.
 impl Ord for ErrorLabel {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.sort_key().cmp(&other.sort_key())
+        let ((a, code_a, n_a), (b, code_b, n_b)) = (self.sort_key(), other.sort_key());
+        a.cmp(b)
+            .then_with(|| closed(code_a).cmp(closed(code_b)))
+            .then(n_a.cmp(&n_b))
     }
+}
+
+/// A provider's code as its label writes it, closed by `)`.
+fn closed(code: &str) -> impl Iterator<Item = u8> + '_ {
+    code.bytes().chain(*b")")
 }
 
 impl PartialOrd for ErrorLabel {
@@ -370,6 +379,30 @@ pub(crate) fn has_cause(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Labels sort as their text does (the reference: the written labels,
+    /// sorted as strings), codes with characters below `)` included.
+    #[test]
+    fn labels_sort_as_their_text() {
+        let mut labels = vec![
+            ErrorLabel::Provider("a".into()),
+            ErrorLabel::Provider("a b".into()),
+            ErrorLabel::Provider("a!".into()),
+            ErrorLabel::Provider("a)".into()),
+            ErrorLabel::Provider(String::new()),
+            ErrorLabel::HttpStatus(503),
+            ErrorLabel::HttpStatus(429),
+            ErrorLabel::Kind(ErrorKind::Connect),
+            ErrorLabel::Kind(ErrorKind::Timeout),
+            ErrorLabel::Cancelled,
+            ErrorLabel::Other,
+        ];
+        let mut texts: Vec<String> = labels.iter().map(ToString::to_string).collect();
+        texts.sort();
+        labels.sort();
+        let sorted: Vec<String> = labels.iter().map(ToString::to_string).collect();
+        assert_eq!(sorted, texts);
+    }
 
     #[test]
     fn what_the_redactor_finds_leaves_the_code_and_message() {

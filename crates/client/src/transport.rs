@@ -98,14 +98,13 @@ impl Answer {
     /// response (`Cache-Control: no-store`, `Pragma: no-cache`): what an
     /// exchange that answers without a server (a bench, a test) gives.
     pub fn token_json(body: Bytes) -> Answer {
-        let mut headers = HeaderMap::new();
-        for (name, value) in [
-            (http::header::CONTENT_TYPE, "application/json"),
-            (http::header::CACHE_CONTROL, "no-store"),
-            (http::header::PRAGMA, "no-cache"),
-        ] {
-            headers.insert(name, http::HeaderValue::from_static(value));
-        }
+        let mut headers: HeaderMap = tokenprobe_protocol::wire::no_store_headers()
+            .into_iter()
+            .collect();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static(tokenprobe_protocol::wire::JSON),
+        );
         Answer {
             status: StatusCode::OK,
             headers,

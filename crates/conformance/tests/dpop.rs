@@ -156,6 +156,29 @@ async fn a_nonce_costs_one_round_trip_of_its_own_then_none() {
     assert_eq!(stub.requests(tokenprobe_stub::Route::Cognito), 5);
 }
 
+/// The same round trip at a VCD flow's IdP step is timed as `dpop_nonce`
+/// too, and the flow names that step among its own, so that a load run
+/// keeps a histogram for it (one it does not name is recorded nowhere).
+#[tokio::test]
+async fn an_idp_steps_nonce_round_trip_is_a_step_of_its_flow() {
+    let stub = Stub::start(nonce_config(3600)).await.unwrap();
+    let mut config = support::flow(
+        "system = \"vcd\"\norg = \"Finance\"\n[flows.idp.cognito]\nclient_id = \"tokenprobe-demo-dpop\"\n\
+         client_secret = { value = \"demo-secret\" }\ndpop = { bound = true }\n",
+    );
+    config.default_base_url(&stub.base_url());
+    let flow = Flow::new(&config).unwrap();
+    let first = flow.acquire(&transport()).await.unwrap();
+    let ran: Vec<Step> = first.steps.iter().map(|s| s.step).collect();
+    assert_eq!(ran, [Step::DpopNonce, Step::Idp, Step::Session]);
+    for step in &ran {
+        assert!(
+            flow.steps().contains(step),
+            "{step} is not a step of the flow"
+        );
+    }
+}
+
 /// Every cognito check, the DP ones included, passes for a DPoP flow, on
 /// a stub that asks for a nonce it renews every second (the checks
 /// follow it as the client does); the assertion and certificate checks

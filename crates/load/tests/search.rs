@@ -121,8 +121,8 @@ async fn shards_run_one_ladder_and_merge_judges_each_step() {
 }
 
 /// The steps of a search (and their warm-ups) share the load threads and
-/// their connections: a server sees fewer connections than the search has
-/// drives, however many steps it takes.
+/// their connections, and a low rate takes one thread: a server sees one
+/// or two connections, however many steps the search takes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_steps_of_a_search_keep_their_connections() {
     let stub = tokenprobe_stub::Stub::start(
@@ -139,11 +139,13 @@ async fn the_steps_of_a_search_keep_their_connections() {
             "",
         );
     let done = search(&text, "connections").await;
-    // Three steps (20, 40, 80/s), each after its warm-up: six drives.
+    // Three steps (20, 40, 80/s), each after its warm-up: six drives, on
+    // one worker (a worker per 10,000/s), whose connection they share (a
+    // second only if two acquisitions ever overlap).
     assert_eq!(done.result.steps.len(), 3, "{}", done.table);
     let drives = 2 * done.result.steps.len() as u64;
     assert!(
-        stub.connections() < drives,
+        stub.connections() <= 2,
         "{} connections for {drives} drives",
         stub.connections()
     );

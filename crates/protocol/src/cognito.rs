@@ -255,7 +255,7 @@ impl TokenRequest {
             let proof = key
                 .proof(&Method::POST, &uri)
                 .map_err(|e| RequestError::new("DP-01", "dpop", e.to_string()))?;
-            let value = wire::secret_header("DP-01", "dpop", proof.expose())?;
+            let value = dpop::header_value(&proof)?;
             headers.push((http::HeaderName::from_static(dpop::HEADER), value));
         }
         Ok(wire::request(Method::POST, uri, headers, form.finish()))

@@ -23,6 +23,12 @@ use crate::{Secret, wire};
 pub const HEADER: &str = "dpop";
 /// The answer header that gives the nonce to put in the next proofs.
 pub const NONCE_HEADER: &str = "dpop-nonce";
+
+/// A proof as the value of its `DPoP` header, marked sensitive (kept out
+/// of `Debug` output and header tables).
+pub fn header_value(proof: &Secret) -> Result<http::HeaderValue, crate::RequestError> {
+    wire::secret_header("DP-01", HEADER, proof.expose())
+}
 /// A proof's `typ`.
 pub const TYP: &str = "dpop+jwt";
 /// The error of a server that wants a (new) nonce in the proof (§8).

@@ -215,7 +215,7 @@ pub(crate) fn json_response<T: serde::Serialize>(
 }
 
 /// The headers RFC 6749 §5.1 puts on a successful token response.
-pub(crate) fn no_store_headers() -> [(HeaderName, HeaderValue); 2] {
+pub fn no_store_headers() -> [(HeaderName, HeaderValue); 2] {
     [
         (CACHE_CONTROL, HeaderValue::from_static("no-store")),
         (PRAGMA, HeaderValue::from_static("no-cache")),

@@ -45,6 +45,10 @@ impl Idp {
     pub(crate) fn steps(&self) -> &'static [Step] {
         match self {
             Idp::Token(_) => &[Step::Session],
+            // The IdP's nonce round trip is a step too (RFC 9449 §8).
+            Idp::Cognito(r, _) if r.dpop().is_some() => {
+                &[Step::DpopNonce, Step::Idp, Step::Session]
+            }
             Idp::Cognito(..) => &[Step::Idp, Step::Session],
         }
     }

@@ -9,7 +9,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use http::{HeaderValue, Method, StatusCode};
+use http::{Method, StatusCode};
 use tokenprobe_protocol::System::Cognito;
 use tokenprobe_protocol::dpop::{self, ProofClaims, ProofHeader, ProofKey};
 use tokenprobe_protocol::{Secret, cognito};
@@ -72,7 +72,7 @@ async fn refused_with(
         let mut form = target.working_form()?;
         form.dpop = None;
         if let Some(proof) = make(&key, fresh(&key, &form))? {
-            let value = HeaderValue::from_str(proof.expose()).map_err(TargetError::build)?;
+            let value = dpop::header_value(&proof).map_err(TargetError::build)?;
             form.headers.insert(dpop::HEADER, value);
         }
         let reply = target.send_form(&form).await?;
@@ -85,7 +85,7 @@ async fn refused_with(
 }
 
 /// A refusal of the proof: 400 or 401, no token, and the error RFC 9449
-/// §7.1 names for it, `invalid_dpop_proof`; refused for another reason (a
+/// §5 names for it at the token endpoint, `invalid_dpop_proof`; refused for another reason (a
 /// scope, the client) it is only a warning: the rule was not what the
 /// server refused for.
 fn proof_refused(reply: &Reply) -> Checked {
@@ -117,7 +117,7 @@ pub(crate) async fn replay_refused(target: &Target) -> Checked {
         let with = |proof: &Secret| -> Result<WorkingForm, Finding> {
             let mut form = target.working_form()?;
             form.dpop = None;
-            let value = HeaderValue::from_str(proof.expose()).map_err(TargetError::build)?;
+            let value = dpop::header_value(proof).map_err(TargetError::build)?;
             form.headers.insert(dpop::HEADER, value);
             Ok(form)
         };
@@ -180,7 +180,7 @@ pub(crate) async fn stale_iat_refused(target: &Target) -> Checked {
         let mut claims = fresh(&key, &form);
         claims.iat = claims.iat.saturating_sub(600);
         let proof = signed(&key, &claims)?;
-        let value = HeaderValue::from_str(proof.expose()).map_err(TargetError::build)?;
+        let value = dpop::header_value(&proof).map_err(TargetError::build)?;
         form.headers.insert(dpop::HEADER, value);
         let reply = target.send_form(&form).await?;
         key.observe(&reply.headers);

@@ -6,7 +6,7 @@
 //! ([`Target::control`]) and then sends that request with one change.
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, Method, Request, Uri};
+use http::{HeaderMap, Method, Request, Uri};
 use tokenprobe_protocol::dpop::{self, ProofKey};
 
 use tokenprobe_protocol::cognito;
@@ -112,7 +112,7 @@ impl WorkingForm {
         *req.headers_mut() = self.headers.clone();
         if let Some(key) = &self.dpop {
             let proof = key.proof(&self.method, &uri).map_err(TargetError::build)?;
-            let value = HeaderValue::from_str(proof.expose()).map_err(TargetError::build)?;
+            let value = dpop::header_value(&proof).map_err(TargetError::build)?;
             req.headers_mut().insert(dpop::HEADER, value);
         }
         *req.uri_mut() = uri;

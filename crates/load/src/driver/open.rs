@@ -65,7 +65,12 @@ impl<T: WorkerTransport> Open<T> {
         let (mut n, mut window, mut partial) = (0u64, None, false);
         let mut clock = Clock::new();
         let mut stop = self.stop.clone();
-        let transport = self.transport.for_worker(worker);
+        // What each acquisition task needs, behind one reference count.
+        let task = Arc::new((
+            self.shared.clone(),
+            self.flows.clone(),
+            self.transport.for_worker(worker),
+        ));
         let (mut now, mut woke) = (Instant::now(), None::<Instant>);
         let (worker, workers) = (worker as u64, workers as u64);
         loop {
@@ -75,7 +80,7 @@ impl<T: WorkerTransport> Open<T> {
                 if let Some(e) = self.end {
                     tokio::select! {
                         () = clock.until(e) => {}
-                        () = stopped(&mut stop) => partial = true,
+                        () = stopped(&mut stop) => (partial, window) = (true, Some(self.started.elapsed())),
                     }
                 }
                 break;
@@ -94,7 +99,7 @@ impl<T: WorkerTransport> Open<T> {
                 // search starts when the one before has ended).
                 tokio::select! {
                     () = clock.until(e) => window = Some(self.duration),
-                    () = stopped(&mut stop) => partial = true,
+                    () = stopped(&mut stop) => (partial, window) = (true, Some(self.started.elapsed())),
                 }
                 break;
             }
@@ -103,7 +108,7 @@ impl<T: WorkerTransport> Open<T> {
                 tokio::select! {
                     biased;
                     () = stopped(&mut stop) => {
-                        partial = true;
+                        (partial, window) = (true, Some(self.started.elapsed()));
                         break;
                     }
                     () = clock.until(wake) => {}
@@ -114,14 +119,21 @@ impl<T: WorkerTransport> Open<T> {
             per_flow[index] += 1;
             let recording = &self.shared.recording;
             recording.lag(now.saturating_duration_since(next), self.late_bound);
-            if self.shared.in_flight.load(Ordering::SeqCst) >= self.max_in_flight {
+            // Taken only below the cap, in one step: workers share it.
+            let max = self.max_in_flight;
+            let taken =
+                self.shared
+                    .in_flight
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                        (n < max).then_some(n + 1)
+                    });
+            if taken.is_err() {
                 recording.dropped();
             } else {
-                self.shared.in_flight.fetch_add(1, Ordering::SeqCst);
-                let (shared, flows, transport) =
-                    (self.shared.clone(), self.flows.clone(), transport.clone());
+                let task = task.clone();
                 tokio::spawn(async move {
-                    shared.acquire(&transport, index, &flows[index], next).await;
+                    let (shared, flows, transport) = &*task;
+                    shared.acquire(transport, index, &flows[index], next).await;
                 });
             }
             n += 1;

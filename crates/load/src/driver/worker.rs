@@ -7,9 +7,11 @@
 //! them, and with them the connections they opened.
 
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::thread::JoinHandle;
 
+use futures_util::FutureExt as _;
 use tokio::sync::{mpsc, oneshot};
 
 /// A job: makes, on its worker's thread, the future that thread runs.
@@ -30,19 +32,14 @@ impl std::fmt::Debug for Workers {
 }
 
 impl Workers {
-    /// One worker per core this process may run on (its CPU affinity, as
-    /// `taskset` sets it).
+    /// One worker per core this process may run on.
     pub fn start() -> std::io::Result<Workers> {
-        Workers::with(std::thread::available_parallelism().map_or(1, std::num::NonZero::get))
-    }
-
-    /// `count` workers (at least one).
-    pub fn with(count: usize) -> std::io::Result<Workers> {
+        let count = crate::cores();
         let mut workers = Workers {
             jobs: Vec::new(),
             threads: Vec::new(),
         };
-        for i in 0..count.max(1) {
+        for i in 0..count {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
@@ -52,9 +49,11 @@ impl Workers {
                 .spawn(move || {
                     // A job's own tasks (its acquisitions) run on after
                     // it returns, until they end or the runtime goes.
+                    // A job that panics loses its own result (its drive
+                    // counts it as stopped), not the thread.
                     runtime.block_on(async move {
                         while let Some(job) = next.recv().await {
-                            job().await;
+                            let _ = AssertUnwindSafe(job()).catch_unwind().await;
                         }
                     });
                 })?;
@@ -70,8 +69,8 @@ impl Workers {
     }
 
     /// Runs `job(i)` on worker `i` of each of the first `count`, and
-    /// returns what each returned, in order; `None` for a worker that
-    /// panicked.
+    /// returns what each returned, in order; `None` for a worker whose
+    /// job panicked or that is gone.
     pub(super) async fn run<J, F, T>(&self, count: usize, job: J) -> Vec<Option<T>>
     where
         J: Fn(usize) -> F + Clone + Send + 'static,
@@ -82,14 +81,13 @@ impl Workers {
         for (i, jobs) in self.jobs.iter().take(count).enumerate() {
             let (done, result) = oneshot::channel();
             let job = job.clone();
-            let sent = jobs.send(Box::new(move || {
+            // A send that fails drops `done`: its result reads as `None`.
+            let _ = jobs.send(Box::new(move || {
                 Box::pin(async move {
                     let _ = done.send(job(i).await);
                 })
             }));
-            if sent.is_ok() {
-                results.push(result);
-            }
+            results.push(result);
         }
         let mut all = Vec::with_capacity(results.len());
         for result in results {
@@ -107,5 +105,26 @@ impl Drop for Workers {
         for thread in self.threads.drain(..) {
             let _ = thread.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A job that panics loses its own result, and its worker runs the
+    /// next job (a search's next step) as before.
+    #[tokio::test]
+    async fn a_job_that_panics_loses_its_result_not_its_worker() {
+        let workers = Workers::start().unwrap();
+        let panicked = workers
+            .run(1, |i| async move {
+                assert!(i > 100, "a job that panics, on purpose");
+                i
+            })
+            .await;
+        assert_eq!(panicked, [None]);
+        let next = workers.run(1, |i| async move { i + 7 }).await;
+        assert_eq!(next, [Some(7)]);
     }
 }

@@ -214,12 +214,13 @@ impl Recording {
     fn with_shard<R>(&self, f: impl FnOnce(&Layout, &mut Shard) -> R) -> Option<R> {
         LOCAL.with(|local| {
             let mut local = local.borrow_mut();
-            // Shards of finished recorders go with them.
-            local.retain(|(owner, _)| owner.strong_count() > 0);
             let me = Arc::as_ptr(&self.shards);
             let shard = match local.iter().find(|(owner, _)| owner.as_ptr() == me) {
                 Some((_, shard)) => shard.clone(),
                 None => {
+                    // Shards of finished recorders go with them, when a
+                    // thread takes a new one (not at each record).
+                    local.retain(|(owner, _)| owner.strong_count() > 0);
                     let shard = Arc::new(Mutex::new(Shard::new(&self.shards.layout)));
                     lock(&self.shards.list).push(shard.clone());
                     local.push((Arc::downgrade(&self.shards), shard.clone()));
