@@ -98,9 +98,8 @@ impl Answer {
     /// response (`Cache-Control: no-store`, `Pragma: no-cache`): what an
     /// exchange that answers without a server (a bench, a test) gives.
     pub fn token_json(body: Bytes) -> Answer {
-        let mut headers: HeaderMap = tokenprobe_protocol::wire::no_store_headers()
-            .into_iter()
-            .collect();
+        let mut headers = HeaderMap::with_capacity(3);
+        headers.extend(tokenprobe_protocol::wire::no_store_headers());
         headers.insert(
             http::header::CONTENT_TYPE,
             http::HeaderValue::from_static(tokenprobe_protocol::wire::JSON),
