@@ -22,7 +22,7 @@ use std::time::{Instant, SystemTime};
 use bytes::Bytes;
 use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
 use tokenprobe_client::{Answer, ClientError, DirectTransport, Exchange, Flow};
-use tokenprobe_load::driver::{NamedFlow, WorkerTransport, Workers, drive};
+use tokenprobe_load::driver::{NamedFlow, Share, WorkerTransport, Workers, drive};
 use tokenprobe_load::{Plan, Recorder};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -181,7 +181,7 @@ fn main() {
              ({short} and {long} acquisitions):"
         );
         let http = DirectTransport::new(&tokenprobe_client::HttpOptions::default()).unwrap();
-        let workers = Workers::start().unwrap();
+        let workers = Workers::start(Share::Equal).unwrap();
         // Connections opened before either counted drive.
         allocations(&base, &workers, http.clone(), rate, short).await;
         for (what, a, b) in [

@@ -129,7 +129,11 @@ pub(crate) async fn prepare(
     )
     .map_err(|e| LoadError::Setup(e.to_string()))?;
     let flows = build_flows(plan, &started.base, &transport).await?;
-    let workers = driver::Workers::start()
+    let share = match plan.scenario.load {
+        LoadModel::Closed { .. } => driver::Share::Spare,
+        LoadModel::Open { .. } | LoadModel::Search { .. } => driver::Share::Equal,
+    };
+    let workers = driver::Workers::start(share)
         .map_err(|e| LoadError::Setup(format!("cannot start the load threads: {e}")))?;
     Ok((started, flows, transport, workers))
 }

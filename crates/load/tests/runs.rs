@@ -498,7 +498,8 @@ async fn service_time_leaves_out_exactly_the_drivers_own_delay() {
         name: "cess".into(),
         flow,
     }];
-    let workers = tokenprobe_load::driver::Workers::start().unwrap();
+    let workers =
+        tokenprobe_load::driver::Workers::start(tokenprobe_load::driver::Share::Equal).unwrap();
     let stats = tokenprobe_load::driver::drive(
         &plan,
         &workers,

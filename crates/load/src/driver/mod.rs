@@ -26,7 +26,7 @@ mod worker;
 use crate::scenario::{LoadModel, Plan};
 use closed::Closed;
 use open::{Open, PER_WORKER};
-pub use worker::Workers;
+pub use worker::{Share, Workers};
 
 /// A flow and its name in reports.
 #[derive(Debug, Clone)]

@@ -5,6 +5,9 @@
 //! path, and a worker sleeps in one `epoll` for both its timer and its
 //! sockets. The threads outlive a drive: a capacity search's steps reuse
 //! them, and with them the connections they opened.
+//!
+//! In the closed model the workers after the first run at the lowest
+//! priority ([`Share::Spare`]): see there why.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -16,6 +19,26 @@ use tokio::sync::{mpsc, oneshot};
 
 /// A job: makes, on its worker's thread, the future that thread runs.
 type Job = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = ()>>> + Send>;
+
+/// How a run's workers after the first share the machine's CPU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Share {
+    /// Every worker at the process's priority. The open model's: its
+    /// arrivals are split evenly, so a worker given less CPU would send
+    /// its share late.
+    Equal,
+    /// The workers after the first at the lowest priority (nice 19). The
+    /// closed model's: its users pace themselves, so a worker given less
+    /// CPU only adds fewer acquisitions. The extra workers take the CPU
+    /// the machine has spare and leave a server on the same machine (the
+    /// built-in stub, a local copy of staging) its own: as an equal, a
+    /// second worker took half the server's core, and two workers drove
+    /// less than one (`scripts/bench-driver.sh`, step 4: 83,000/s against
+    /// 105,000/s; 112,000/s as spare). Where the cores are free, a spare
+    /// worker gets its whole core anyway. Linux only (elsewhere a
+    /// thread's priority is its process's).
+    Spare,
+}
 
 /// The load threads of a run (or a search).
 pub struct Workers {
@@ -32,8 +55,9 @@ impl std::fmt::Debug for Workers {
 }
 
 impl Workers {
-    /// One worker per core this process may run on.
-    pub fn start() -> std::io::Result<Workers> {
+    /// One worker per core this process may run on, sharing the CPU as
+    /// `share` says.
+    pub fn start(share: Share) -> std::io::Result<Workers> {
         let count = crate::cores();
         let mut workers = Workers {
             jobs: Vec::new(),
@@ -47,6 +71,9 @@ impl Workers {
             let thread = std::thread::Builder::new()
                 .name(format!("tokenprobe-load-{i}"))
                 .spawn(move || {
+                    if i > 0 && share == Share::Spare {
+                        lowest_priority();
+                    }
                     // A job's own tasks (its acquisitions) run on after
                     // it returns, until they end or the runtime goes.
                     // A job that panics loses its own result (its drive
@@ -97,6 +124,16 @@ impl Workers {
     }
 }
 
+/// Lowers the calling thread to the lowest priority, best effort: a
+/// thread that cannot lower itself (a sandbox refusing the call) runs as
+/// an equal, which costs only speed.
+fn lowest_priority() {
+    // On Linux a nice value is the thread's own, and `None` names the
+    // calling thread.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let _ = rustix::process::setpriority_process(None, 19);
+}
+
 impl Drop for Workers {
     /// Ends every thread (each drops its runtime, and whatever is still in
     /// flight on it) and waits for them.
@@ -116,7 +153,7 @@ mod tests {
     /// next job (a search's next step) as before.
     #[tokio::test]
     async fn a_job_that_panics_loses_its_result_not_its_worker() {
-        let workers = Workers::start().unwrap();
+        let workers = Workers::start(Share::Equal).unwrap();
         let panicked = workers
             .run(1, |i| async move {
                 assert!(i > 100, "a job that panics, on purpose");
@@ -126,5 +163,34 @@ mod tests {
         assert_eq!(panicked, [None]);
         let next = workers.run(1, |i| async move { i + 7 }).await;
         assert_eq!(next, [Some(7)]);
+    }
+
+    /// The kernel's own account of a thread's nice value
+    /// (`/proc/self/task/<tid>/stat`, field 19), not the call that set it.
+    #[cfg(target_os = "linux")]
+    fn nice_of(tid: i32) -> i64 {
+        let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).unwrap();
+        // The fields after the command's closing parenthesis, from field 3.
+        let rest = &stat[stat.rfind(')').unwrap() + 2..];
+        rest.split(' ').nth(19 - 3).unwrap().parse().unwrap()
+    }
+
+    /// As spares, the workers after the first run at nice 19 and the
+    /// first at the process's own; as equals, all at the process's own.
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn spare_workers_run_at_the_lowest_priority_and_equals_as_the_process() {
+        let tid = || async { rustix::thread::gettid().as_raw_nonzero().get() };
+        let own = nice_of(rustix::thread::gettid().as_raw_nonzero().get());
+        for (share, extra) in [(Share::Spare, 19), (Share::Equal, own)] {
+            let workers = Workers::start(share).unwrap();
+            if workers.count() < 2 {
+                return; // one core: no worker after the first
+            }
+            let tids = workers.run(workers.count(), move |_| tid()).await;
+            let nice: Vec<i64> = tids.into_iter().map(|t| nice_of(t.unwrap())).collect();
+            assert_eq!(nice[0], own, "{share:?}: the first worker");
+            assert!(nice[1..].iter().all(|&n| n == extra), "{share:?}: {nice:?}");
+        }
     }
 }
