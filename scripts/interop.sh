@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 WORK=${INTEROP_DIR:-$ROOT/target/interop}
 SERVERS=("$@")
-[ ${#SERVERS[@]} -gt 0 ] || SERVERS=(oidc-provider oauth2-mock-server node-oauth2-server django-oauth-toolkit)
+[ ${#SERVERS[@]} -gt 0 ] || SERVERS=(oidc-provider oauth2-mock-server node-oauth2-server django-oauth-toolkit idpy-oidc)
 mkdir -p "$WORK/out"
 export INTEROP_OUT="$WORK/out"
 
@@ -44,12 +44,14 @@ install_node() {
   (cd "$WORK/node" && npm ci --no-audit --no-fund --loglevel=error)
 }
 
-install_dot() {
-  [ -x "$WORK/dot/venv/bin/python" ] && cmp -s tests/interop/servers/dot/requirements.txt "$WORK/dot/requirements.txt" && return
-  mkdir -p "$WORK/dot"
-  python3 -m venv "$WORK/dot/venv"
-  "$WORK/dot/venv/bin/pip" install --quiet -r tests/interop/servers/dot/requirements.txt
-  cp tests/interop/servers/dot/requirements.txt "$WORK/dot/"
+# A Python server's virtualenv, from tests/interop/servers/$1/requirements.txt.
+install_venv() {
+  local req="tests/interop/servers/$1/requirements.txt"
+  [ -x "$WORK/$1/venv/bin/python" ] && cmp -s "$req" "$WORK/$1/requirements.txt" && return
+  mkdir -p "$WORK/$1"
+  python3 -m venv "$WORK/$1/venv"
+  "$WORK/$1/venv/bin/pip" install --quiet -r "$req"
+  cp "$req" "$WORK/$1/"
 }
 
 # Starts $1 on $PORT; sets ISSUER.
@@ -72,7 +74,7 @@ start_server() {
       if [ "$1" = oidc-provider ]; then ISSUER="http://127.0.0.1:$PORT"; else ISSUER="http://localhost:$PORT"; fi
       wait_ready "http://127.0.0.1:$PORT/.well-known/openid-configuration" 30 ;;
     django-oauth-toolkit)
-      install_dot
+      install_venv dot
       export DOT_DB="$WORK/dot/db-$PORT.sqlite3" DOT_RSA_KEY="$WORK/dot/rsa.pem"
       export PYTHONPATH="$ROOT/tests/interop/servers/dot" DJANGO_SETTINGS_MODULE=interop_settings
       [ -f "$DOT_RSA_KEY" ] || openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$DOT_RSA_KEY" 2>/dev/null
@@ -83,7 +85,14 @@ start_server() {
       PIDS+=($!)
       ISSUER="http://127.0.0.1:$PORT/o"
       wait_ready "$ISSUER/.well-known/openid-configuration" 30 ;;
-    *) echo "unknown server $1 (expected: oidc-provider, oauth2-mock-server, node-oauth2-server, django-oauth-toolkit)" >&2; return 2 ;;
+    idpy-oidc)
+      install_venv idpy
+      rm -rf "$WORK/idpy/run-$PORT"
+      IDPY_WORK="$WORK/idpy/run-$PORT" "$WORK/idpy/venv/bin/python" tests/interop/servers/idpy/server.py >"$log" 2>&1 &
+      PIDS+=($!)
+      ISSUER="http://127.0.0.1:$PORT"
+      wait_ready "$ISSUER/.well-known/openid-configuration" 30 ;;
+    *) echo "unknown server $1 (expected: oidc-provider, oauth2-mock-server, node-oauth2-server, django-oauth-toolkit, idpy-oidc)" >&2; return 2 ;;
   esac
 }
 

@@ -62,7 +62,7 @@ fn the_demo_scenario_passes_with_negative_checks_skipped() {
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
     assert!(stdout.starts_with("ID      SYSTEM   RESULT"), "{stdout}");
     assert!(
-        stdout.contains("64 checks: 43 pass, 0 fail, 0 warn, 21 skip, 0 error"),
+        stdout.contains("65 checks: 44 pass, 0 fail, 0 warn, 21 skip, 0 error"),
         "{stdout}"
     );
     let skipped: Vec<&str> = stdout.lines().filter(|l| l.contains(" skip ")).collect();
@@ -75,11 +75,11 @@ fn the_demo_scenario_passes_with_negative_checks_skipped() {
         "{skipped:?}"
     );
     let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
-    assert_eq!(doc["summary"]["pass"], 43);
+    assert_eq!(doc["summary"]["pass"], 44);
     assert!(
         std::fs::read_to_string(&junit)
             .unwrap()
-            .contains("<testsuites name=\"tokenprobe check\" tests=\"64\"")
+            .contains("<testsuites name=\"tokenprobe check\" tests=\"65\"")
     );
 }
 
@@ -276,7 +276,7 @@ fn ctrl_c_stops_after_the_check_in_flight_and_keeps_the_reports() {
     assert!(rest.contains("interrupted"), "{rest}");
     let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     assert_eq!(doc["report"]["interrupted"], true);
-    assert_eq!(doc["summary"]["checks"], 64, "every check is accounted for");
+    assert_eq!(doc["summary"]["checks"], 65, "every check is accounted for");
     assert!(
         doc["report"]["sessions_left"]
             .as_array()
@@ -311,7 +311,7 @@ fn the_staging_template_runs_against_a_base_url() {
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
     assert!(
-        stdout.contains("43 pass, 0 fail, 0 warn, 21 skip, 0 error"),
+        stdout.contains("44 pass, 0 fail, 0 warn, 21 skip, 0 error"),
         "{stdout}"
     );
     assert!(
@@ -341,7 +341,7 @@ fn the_rfc6749_template_reports_a_dead_server_as_errors() {
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
     assert!(
-        stdout.contains("0 pass, 0 fail, 0 warn, 19 skip, 13 error"),
+        stdout.contains("0 pass, 0 fail, 0 warn, 19 skip, 14 error"),
         "{stdout}"
     );
     assert!(

@@ -473,6 +473,69 @@ async fn generic_mode_runs_against_any_client_credentials_server() {
     assert_eq!(outcome(&r, "CG-05", System::Cognito).0, Outcome::Fail);
 }
 
+/// A success no flow can read (idpy-oidc 5.0.0 answers `token_type`
+/// "access_token") passes every check that judges one rule of the
+/// success, and fails CG-04, which reads it as a load run's flow does; a
+/// success without `expires_in` reads, with CG-04's warning.
+#[tokio::test]
+async fn cg_04_fails_a_success_no_flow_can_read_that_the_other_checks_pass() {
+    let token_path = "/realms/demo/protocol/openid-connect/token";
+    let only: BTreeSet<String> = ["CG-04", "CG-05", "CG-07", "CG-14", "RFC-06", "RFC-09"]
+        .map(String::from)
+        .into();
+    let selection = Selection {
+        only: Some(only),
+        ..all(false)
+    };
+    for (body, want) in [
+        (
+            r#"{"access_token":"a.b.c","token_type":"access_token","scope":"api:read","expires_in":3600}"#,
+            Outcome::Fail,
+        ),
+        (
+            r#"{"access_token":"opaque-1a2b3c","token_type":"bearer"}"#,
+            Outcome::Warn,
+        ),
+        (
+            r#"{"access_token":"opaque-1a2b3c","token_type":"Bearer","expires_in":300}"#,
+            Outcome::Pass,
+        ),
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path(token_path))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .insert_header("cache-control", "no-store")
+                    .set_body_raw(body, "application/json"),
+            )
+            .mount(&server)
+            .await;
+        let r = run(&[generic_target(&server, true)], &selection, |_| {}).await;
+        let (o, reason) = outcome(&r, "CG-04", System::Cognito);
+        assert_eq!(o, want, "{body}: {reason}");
+        if want == Outcome::Fail {
+            assert!(
+                reason.contains("access_token") && reason.contains("Bearer"),
+                "{reason}"
+            );
+            // What the load flow says of the same answer: it cannot read it.
+            let flow = tokenprobe_client::Flow::new(&support::flow(&format!(
+                "system = \"cognito\"\nclient_id = \"svc\"\nclient_secret = {{ value = \"svc-secret\" }}\ntoken_path = \"{token_path}\"\nbase_url = \"{}\"",
+                server.uri()
+            )))
+            .unwrap();
+            let transport = tokenprobe_client::Transport::new(&Default::default()).unwrap();
+            assert!(flow.acquire(&transport).await.is_err());
+            // And every other check of the success let it pass.
+            for id in ["CG-07", "CG-14", "RFC-06", "RFC-09"] {
+                let (o, reason) = outcome(&r, id, System::Cognito);
+                assert_eq!(o, Outcome::Pass, "{id}: {reason}");
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_dead_server_is_an_error_per_check_not_a_pass() {
     // A port nothing listens on: bind, note it, close.

@@ -251,8 +251,8 @@ impl ProofProblem {
 pub(crate) fn require_dpop_type(token_type: &str) -> Result<(), DecodeError> {
     match token_type.eq_ignore_ascii_case(TOKEN_TYPE) {
         true => Ok(()),
-        false => Err(DecodeError::Invalid {
-            member: "token_type",
+        false => Err(DecodeError::Contract {
+            check: "DP-01",
             reason: format!("`token_type` is \"{token_type}\", expected DPoP for a DPoP request"),
         }),
     }
@@ -267,8 +267,8 @@ pub(crate) fn require_binding(
     let jkt = claims.cnf.as_ref().and_then(|c| c.jkt.as_deref());
     match jkt == Some(key.thumbprint()) {
         true => Ok(()),
-        false => Err(DecodeError::Invalid {
-            member: "access_token",
+        false => Err(DecodeError::Contract {
+            check: "DP-01",
             reason: match jkt {
                 None => "the token's cnf has no jkt: it is not bound to the DPoP key".into(),
                 Some(_) => "the token's cnf.jkt is not the DPoP key's thumbprint".into(),

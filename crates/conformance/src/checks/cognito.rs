@@ -52,6 +52,28 @@ pub(crate) async fn refusal(target: &Target) -> Result<(&'static str, Reply), Ta
     Ok(("cognito", target.send_form(&form).await?))
 }
 
+/// CG-04: the success reads as the protocol reads it (the load flow's
+/// own decoder: JSON, Bearer in any case, a positive `expires_in`). The other checks of a success each judge one rule and
+/// let any other departure pass, so without this one a success that no
+/// flow can read (idpy-oidc's `token_type` "access_token") passed them
+/// all while every acquisition of a load run failed.
+pub(crate) async fn success_reads(target: &Target) -> Checked {
+    let request = target.account_of::<cognito::TokenRequest>()?;
+    let reply = target.success().await?;
+    match reply.read(request) {
+        Ok(grant) => match grant.warnings.iter().find(|w| w.check == "CG-04") {
+            Some(w) => Err(Finding::Warning(w.message.clone())),
+            None => Ok(()),
+        },
+        // A rule another check owns (DP-01's `token_type` DPoP) is that
+        // check's verdict: each departure fails one check.
+        Err(ProviderError::Decode(DecodeError::Contract { check, .. })) if check != "CG-04" => {
+            Ok(())
+        }
+        Err(e) => broken(e.to_string()),
+    }
+}
+
 /// CG-05: the protocol's claims rule on Cognito; in generic mode only the
 /// lifetime, and only for JWTs.
 pub(crate) async fn claims(target: &Target) -> Checked {
@@ -367,6 +389,15 @@ fn key_algorithm(jwk: &jsonwebtoken::jwk::Jwk) -> Result<jsonwebtoken::Algorithm
 
 /// This module's entries of the catalog, in the order they run.
 pub(crate) const ENTRIES: &[Entry] = &[
+    entry(
+        "CG-04",
+        check!(success_reads),
+        &[Cognito],
+        Mark::Doc,
+        "the success reads as a token response",
+        "a valid client-credentials request",
+        "200, JSON, `token_type` Bearer in any case (DP-01 judges a DPoP token's), `expires_in` > 0 (a missing one: a warning)",
+    ),
     entry(
         "CG-05",
         check!(claims),
