@@ -16,6 +16,7 @@
 # ever a target.
 #
 #   scripts/bench-driver.sh [SECONDS]
+#   STEPS="1" scripts/bench-driver.sh 30    # only step 1, 30 s runs
 set -euo pipefail
 
 secs=${1:-10}
@@ -103,11 +104,15 @@ wrk_run() {
   echo "$(awk '/Requests\/sec/ {print $2}' "$work/wrk.txt") $(cpu_of "$work/time")"
 }
 
+want() { [[ " ${STEPS:-1 2 3 4 5} " == *" $1 "* ]]; } # STEPS="1 3" runs only those
+[[ "${STEPS:-1}" =~ ^[1-5\ ]+$ ]] || { echo "bench-driver: STEPS is step numbers 1 to 5, space-separated: '${STEPS}'" >&2; exit 2; }
+
 per_acq() { py "print('%.1f' % ($1 * 1e6 / max($2, 1)))"; } # cpu_secs count -> µs
 
-echo "driver benchmark: stub on core 0, generator on core 1, ${secs}s each, CESS token request"
+echo "driver benchmark: stub on core 0, generator on core 1 (both in step 4), ${secs}s each, CESS token request, steps ${STEPS:-1 2 3 4 5}"
 echo "tokenprobe: $bin${BEFORE:+; before: $BEFORE}"
 
+if want 1; then
 echo "== 1. CPU per acquisition at a fixed rate (µs of CPU per acquisition; lower is better)"
 for rate in 500 2000; do
   line="  ${rate}/s:"
@@ -119,7 +124,9 @@ for rate in 500 2000; do
   read -r _ cpu _ _ count < <(oha_run 1 -q "$rate" -c 64 --latency-correction "$url/oauth")
   echo "$line oha $(per_acq "$cpu" "$count") (${cpu} s)"
 done
+fi
 
+if want 2; then
 echo "== 2. Highest rate on one core (64 connections), median of 3"
 declare -A best
 for n in "${names[@]}"; do
@@ -134,7 +141,9 @@ best[wrk]=$(median "${runs[@]}"); echo "  wrk: ${runs[*]} -> ${best[wrk]}/s"
 for n in "${names[@]}"; do
   py "print('  ratios: $n/oha %.2f, $n/wrk %.2f' % (${best[$n]}/${best[oha]}, ${best[$n]}/${best[wrk]}))"
 done
+fi
 
+if want 3; then
 echo "== 3. Added latency at a fixed 1,000/s (from the intended start)"
 for n in "${names[@]}"; do
   scenario "$url" $'model = "open"\nrate = 1000'
@@ -143,7 +152,9 @@ for n in "${names[@]}"; do
 done
 read -r _ cpu p50 p99 _ < <(oha_run 1 -q 1000 -c 64 --latency-correction "$url/oauth")
 echo "  oha --latency-correction: p50 $p50 ms, p99 $p99 ms (cpu ${cpu} s)"
+fi
 
+if want 4; then
 echo "== 4. Highest rate, generator on both cores (the stub keeps core 0)"
 for n in "${names[@]}"; do
   scenario "$url" $'model = "closed"\nusers = 64'
@@ -151,7 +162,9 @@ for n in "${names[@]}"; do
 done
 read -r r cpu _ < <(oha_run 0,1 -c 64 "$url/oauth"); echo "  oha: $r/s (cpu ${cpu} s)"
 read -r r cpu < <(wrk_run 0,1); echo "  wrk: $r/s (cpu ${cpu} s)"
+fi
 
+if want 5; then
 echo "== 5. A new TLS connection per acquisition (64 at a time; no certificate check on either side, as oha --insecure)"
 for n in "${names[@]}"; do
   scenario "$tls_url" $'model = "closed"\nusers = 64' "reuse_connections = false
@@ -161,3 +174,4 @@ insecure = true"
 done
 read -r r cpu _ _ count < <(oha_run 1 -c 64 --disable-keepalive --insecure "$tls_url/oauth")
 echo "  oha --disable-keepalive: $r/s, $(per_acq "$cpu" "$count") µs CPU per acquisition"
+fi

@@ -87,8 +87,9 @@ start_server() {
       wait_ready "$ISSUER/.well-known/openid-configuration" 30 ;;
     idpy-oidc)
       install_venv idpy
-      rm -rf "$WORK/idpy/run-$PORT"
-      IDPY_WORK="$WORK/idpy/run-$PORT" "$WORK/idpy/venv/bin/python" tests/interop/servers/idpy/server.py >"$log" 2>&1 &
+      rm -rf "$WORK/idpy"/run-*
+      env -u PYTHONPATH -u DJANGO_SETTINGS_MODULE IDPY_WORK="$WORK/idpy/run-$PORT" \
+        "$WORK/idpy/venv/bin/python" tests/interop/servers/idpy/server.py >"$log" 2>&1 &
       PIDS+=($!)
       ISSUER="http://127.0.0.1:$PORT"
       wait_ready "$ISSUER/.well-known/openid-configuration" 30 ;;

@@ -403,13 +403,16 @@ fn parse_junit(xml: &str) -> Junit {
     out
 }
 
-fn generic_target(server: &MockServer, generic: bool) -> Target {
-    let config = support::flow(
-        r#"system = "cognito"
+const GENERIC_TOKEN_PATH: &str = "/realms/demo/protocol/openid-connect/token";
+
+/// A client-credentials flow on the generic server's token path.
+const GENERIC_FLOW: &str = r#"system = "cognito"
 client_id = "svc"
 client_secret = { value = "svc-secret" }
-token_path = "/realms/demo/protocol/openid-connect/token""#,
-    );
+token_path = "/realms/demo/protocol/openid-connect/token""#;
+
+fn generic_target(server: &MockServer, generic: bool) -> Target {
+    let config = support::flow(GENERIC_FLOW);
     let base: BaseUrl = server.uri().parse().unwrap();
     support::target_at(&base, &config).with_options(Options {
         generic,
@@ -420,7 +423,7 @@ token_path = "/realms/demo/protocol/openid-connect/token""#,
 #[tokio::test]
 async fn generic_mode_runs_against_any_client_credentials_server() {
     let server = MockServer::start().await;
-    let token_path = "/realms/demo/protocol/openid-connect/token";
+    let token_path = GENERIC_TOKEN_PATH;
     Mock::given(method("POST"))
         .and(path(token_path))
         .and(header_exists("authorization"))
@@ -475,11 +478,11 @@ async fn generic_mode_runs_against_any_client_credentials_server() {
 
 /// A success no flow can read (idpy-oidc 5.0.0 answers `token_type`
 /// "access_token") passes every check that judges one rule of the
-/// success, and fails CG-04, which reads it as a load run's flow does; a
-/// success without `expires_in` reads, with CG-04's warning.
+/// success, and fails CG-04, which reads it as a load run's flow does. A
+/// 2xx that is not 200 fails without quoting the body (its token). A
+/// success without `expires_in` reads: RFC-06 alone warns of it.
 #[tokio::test]
 async fn cg_04_fails_a_success_no_flow_can_read_that_the_other_checks_pass() {
-    let token_path = "/realms/demo/protocol/openid-connect/token";
     let only: BTreeSet<String> = ["CG-04", "CG-05", "CG-07", "CG-14", "RFC-06", "RFC-09"]
         .map(String::from)
         .into();
@@ -487,25 +490,33 @@ async fn cg_04_fails_a_success_no_flow_can_read_that_the_other_checks_pass() {
         only: Some(only),
         ..all(false)
     };
-    for (body, want) in [
+    for (status, body, want) in [
         (
+            200,
             r#"{"access_token":"a.b.c","token_type":"access_token","scope":"api:read","expires_in":3600}"#,
             Outcome::Fail,
         ),
         (
-            r#"{"access_token":"opaque-1a2b3c","token_type":"bearer"}"#,
-            Outcome::Warn,
+            201,
+            r#"{"access_token":"opaque-PLANTED-token-7","token_type":"Bearer","expires_in":300}"#,
+            Outcome::Fail,
         ),
         (
+            200,
+            r#"{"access_token":"opaque-1a2b3c","token_type":"bearer"}"#,
+            Outcome::Pass,
+        ),
+        (
+            200,
             r#"{"access_token":"opaque-1a2b3c","token_type":"Bearer","expires_in":300}"#,
             Outcome::Pass,
         ),
     ] {
         let server = MockServer::start().await;
         Mock::given(method("POST"))
-            .and(path(token_path))
+            .and(path(GENERIC_TOKEN_PATH))
             .respond_with(
-                ResponseTemplate::new(200)
+                ResponseTemplate::new(status)
                     .insert_header("cache-control", "no-store")
                     .set_body_raw(body, "application/json"),
             )
@@ -514,17 +525,19 @@ async fn cg_04_fails_a_success_no_flow_can_read_that_the_other_checks_pass() {
         let r = run(&[generic_target(&server, true)], &selection, |_| {}).await;
         let (o, reason) = outcome(&r, "CG-04", System::Cognito);
         assert_eq!(o, want, "{body}: {reason}");
-        if want == Outcome::Fail {
+        assert!(!reason.contains("PLANTED"), "{reason}");
+        let (rfc06, _) = outcome(&r, "RFC-06", System::Cognito);
+        let warned = !body.contains("expires_in");
+        assert_eq!(rfc06 == Outcome::Warn, warned, "{body}: RFC-06 {rfc06:?}");
+        if status == 200 && want == Outcome::Fail {
             assert!(
                 reason.contains("access_token") && reason.contains("Bearer"),
                 "{reason}"
             );
             // What the load flow says of the same answer: it cannot read it.
-            let flow = tokenprobe_client::Flow::new(&support::flow(&format!(
-                "system = \"cognito\"\nclient_id = \"svc\"\nclient_secret = {{ value = \"svc-secret\" }}\ntoken_path = \"{token_path}\"\nbase_url = \"{}\"",
-                server.uri()
-            )))
-            .unwrap();
+            let mut table = format!("{GENERIC_FLOW}\n");
+            table.push_str(&format!("base_url = \"{}\"", server.uri()));
+            let flow = tokenprobe_client::Flow::new(&support::flow(&table)).unwrap();
             let transport = tokenprobe_client::Transport::new(&Default::default()).unwrap();
             assert!(flow.acquire(&transport).await.is_err());
             // And every other check of the success let it pass.

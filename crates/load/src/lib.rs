@@ -129,10 +129,7 @@ pub(crate) async fn prepare(
     )
     .map_err(|e| LoadError::Setup(e.to_string()))?;
     let flows = build_flows(plan, &started.base, &transport).await?;
-    let share = match plan.scenario.load {
-        LoadModel::Closed { .. } => driver::Share::Spare,
-        LoadModel::Open { .. } | LoadModel::Search { .. } => driver::Share::Equal,
-    };
+    let share = driver::Share::of(&plan.scenario.load, flows.iter().map(|f| f.flow.base()));
     let workers = driver::Workers::start(share)
         .map_err(|e| LoadError::Setup(format!("cannot start the load threads: {e}")))?;
     Ok((started, flows, transport, workers))

@@ -26,8 +26,8 @@ pub(crate) fn check_binding(
 ) -> Result<(), DecodeError> {
     match claims.cnf.as_ref().and_then(|c| c.x5t_s256.as_deref()) {
         Some(bound) if bound == thumbprint => Ok(()),
-        Some(_) => Err(DecodeError::Invalid {
-            member: "access_token",
+        Some(_) => Err(DecodeError::Contract {
+            check: "MT-01",
             reason: "the token's cnf x5t#S256 is not the client certificate's thumbprint".into(),
         }),
         None => {

@@ -53,23 +53,30 @@ pub(crate) async fn refusal(target: &Target) -> Result<(&'static str, Reply), Ta
 }
 
 /// CG-04: the success reads as the protocol reads it (the load flow's
-/// own decoder: JSON, Bearer in any case, a positive `expires_in`). The other checks of a success each judge one rule and
-/// let any other departure pass, so without this one a success that no
-/// flow can read (idpy-oidc's `token_type` "access_token") passed them
-/// all while every acquisition of a load run failed.
+/// own decoder: 200, JSON, Bearer in any case, a positive `expires_in`).
+/// The other checks of a success each judge one rule and let any other
+/// departure pass, so without this one a success that no flow can read
+/// (idpy-oidc's `token_type` "access_token") passed them all while every
+/// acquisition of a load run failed. A rule another check owns (DP-01's
+/// DPoP token type and binding, MT-01's certificate binding) is that
+/// check's verdict, and a missing `expires_in` RFC-06's: each departure
+/// one verdict.
 pub(crate) async fn success_reads(target: &Target) -> Checked {
     let request = target.account_of::<cognito::TokenRequest>()?;
     let reply = target.success().await?;
+    if reply.status != StatusCode::OK {
+        // Not the decoder's message: it quotes the body, token included.
+        return broken(format!("HTTP {}, not 200", reply.status.as_u16()));
+    }
     match reply.read(request) {
-        Ok(grant) => match grant.warnings.iter().find(|w| w.check == "CG-04") {
-            Some(w) => Err(Finding::Warning(w.message.clone())),
-            None => Ok(()),
-        },
-        // A rule another check owns (DP-01's `token_type` DPoP) is that
-        // check's verdict: each departure fails one check.
-        Err(ProviderError::Decode(DecodeError::Contract { check, .. })) if check != "CG-04" => {
-            Ok(())
-        }
+        Ok(_) => Ok(()),
+        Err(ProviderError::Decode(DecodeError::Contract {
+            check: "CG-04",
+            reason,
+        })) => broken(reason),
+        Err(ProviderError::Decode(DecodeError::Contract { check, reason })) => Err(
+            Finding::Skipped(format!("{check} judges this success: {reason}")),
+        ),
         Err(e) => broken(e.to_string()),
     }
 }
@@ -396,7 +403,7 @@ pub(crate) const ENTRIES: &[Entry] = &[
         Mark::Doc,
         "the success reads as a token response",
         "a valid client-credentials request",
-        "200, JSON, `token_type` Bearer in any case (DP-01 judges a DPoP token's), `expires_in` > 0 (a missing one: a warning)",
+        "200, JSON, `token_type` Bearer in any case (DP-01 judges a DPoP token's), `expires_in` > 0 where present (RFC-06 judges a missing one)",
     ),
     entry(
         "CG-05",

@@ -12,7 +12,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::{Method, StatusCode};
 use tokenprobe_protocol::System::Cognito;
 use tokenprobe_protocol::dpop::{self, ProofClaims, ProofHeader, ProofKey};
-use tokenprobe_protocol::{Secret, cognito};
+use tokenprobe_protocol::{DecodeError, ProviderError, Secret, cognito};
 
 use super::{Checked, Finding, answer, broken, judged, precondition, require};
 use crate::catalog::{Entry, Mark, check, entry, varies};
@@ -33,7 +33,14 @@ pub(crate) async fn token_is_bound(target: &Target) -> Checked {
     let reply = target.success().await?;
     match reply.read(target.account_of::<cognito::TokenRequest>()?) {
         Ok(_) => Ok(()),
-        Err(e) => broken(e.to_string()),
+        Err(ProviderError::Decode(DecodeError::Contract {
+            check: "DP-01",
+            reason,
+        })) => broken(reason),
+        // A success that does not read for another reason is CG-04's.
+        Err(e) => Err(Finding::Skipped(format!(
+            "the success does not read (CG-04): {e}"
+        ))),
     }
 }
 

@@ -6,8 +6,9 @@
 //! sockets. The threads outlive a drive: a capacity search's steps reuse
 //! them, and with them the connections they opened.
 //!
-//! In the closed model the workers after the first run at the lowest
-//! priority ([`Share::Spare`]): see there why.
+//! In the closed model against a server on this machine the workers
+//! after the first run at the lowest priority ([`Share::Spare`]): see
+//! there why.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -15,7 +16,10 @@ use std::pin::Pin;
 use std::thread::JoinHandle;
 
 use futures_util::FutureExt as _;
+use tokenprobe_protocol::BaseUrl;
 use tokio::sync::{mpsc, oneshot};
+
+use crate::scenario::LoadModel;
 
 /// A job: makes, on its worker's thread, the future that thread runs.
 type Job = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = ()>>> + Send>;
@@ -23,21 +27,32 @@ type Job = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = ()>>> + Send>;
 /// How a run's workers after the first share the machine's CPU.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Share {
-    /// Every worker at the process's priority. The open model's: its
+    /// Every worker at the process's priority: the open model (its
     /// arrivals are split evenly, so a worker given less CPU would send
-    /// its share late.
+    /// its share late), and any run whose server is elsewhere.
     Equal,
-    /// The workers after the first at the lowest priority (nice 19). The
-    /// closed model's: its users pace themselves, so a worker given less
-    /// CPU only adds fewer acquisitions. The extra workers take the CPU
-    /// the machine has spare and leave a server on the same machine (the
-    /// built-in stub, a local copy of staging) its own: as an equal, a
-    /// second worker took half the server's core, and two workers drove
-    /// less than one (`scripts/bench-driver.sh`, step 4: 83,000/s against
-    /// 105,000/s; 112,000/s as spare). Where the cores are free, a spare
-    /// worker gets its whole core anyway. Linux only (elsewhere a
-    /// thread's priority is its process's).
+    /// The workers after the first at the lowest priority (nice 19): the
+    /// closed model against a server on this machine (a loopback address,
+    /// the built-in stub). Its users pace themselves, so a worker given
+    /// less CPU only adds fewer acquisitions, and the server keeps its
+    /// core: as an equal, a second worker took half the server's core,
+    /// and two workers drove less than one (`scripts/bench-driver.sh`,
+    /// step 4: 83,000/s against 105,000/s; 112,000/s as spare). Against a
+    /// server elsewhere the workers stay equal: there a spare worker
+    /// would only lose CPU to the machine's other work, and its users'
+    /// latencies would carry the wait. Linux only (elsewhere a thread's
+    /// priority is its process's).
     Spare,
+}
+
+impl Share {
+    /// The share for a run of `model` whose flows send to `servers`.
+    pub fn of<'a>(model: &LoadModel, mut servers: impl Iterator<Item = &'a BaseUrl>) -> Share {
+        match model {
+            LoadModel::Closed { .. } if servers.all(BaseUrl::is_loopback) => Share::Spare,
+            _ => Share::Equal,
+        }
+    }
 }
 
 /// The load threads of a run (or a search).
@@ -163,6 +178,31 @@ mod tests {
         assert_eq!(panicked, [None]);
         let next = workers.run(1, |i| async move { i + 7 }).await;
         assert_eq!(next, [Some(7)]);
+    }
+
+    /// Spares only for the closed model against servers on this machine.
+    #[test]
+    fn spares_only_for_a_closed_run_against_this_machine() {
+        let closed = LoadModel::Closed {
+            users: 4,
+            think_time: None,
+        };
+        let here: Vec<BaseUrl> = [
+            "http://127.0.0.1:8080",
+            "https://[::1]:8443",
+            "http://localhost",
+        ]
+        .map(|u| u.parse().unwrap())
+        .into();
+        let elsewhere: BaseUrl = "https://idp.example".parse().unwrap();
+        assert_eq!(Share::of(&closed, here.iter()), Share::Spare);
+        let mixed = here.iter().chain(std::iter::once(&elsewhere));
+        assert_eq!(Share::of(&closed, mixed), Share::Equal);
+        let open: LoadModel = toml::from_str::<toml::Table>("model = \"open\"\nrate = 10")
+            .unwrap()
+            .try_into()
+            .unwrap();
+        assert_eq!(Share::of(&open, here.iter()), Share::Equal);
     }
 
     /// The kernel's own account of a thread's nice value

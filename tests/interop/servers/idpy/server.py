@@ -3,8 +3,10 @@ client-credentials grant on http://127.0.0.1:$PORT, for scripts/interop.sh.
 
 idpyoidc is a library: the HTTP layer is the application's. This one is a
 small http.server that does what the library's own example application
-does (example/flask_op/views.py): parse_request, process_request,
-do_response, and every exception answered 400 invalid_request.
+does (example/flask_op/views.py, service_endpoint): /token takes GET
+(the query) and POST (the form), then parse_request, process_request,
+do_response; a failed client authentication on GET is 401
+unauthorized_client, every other exception 400 invalid_request.
 
 Clients (from the environment scripts/interop.sh exports): basic-client and
 post-client (their secrets), jwt-client (client_secret_jwt: the secret is
@@ -36,6 +38,7 @@ from cryptojwt.jwk.rsa import RSAKey
 from idpyoidc.message.oauth2 import ResponseMessage
 from idpyoidc.server import Server
 from idpyoidc.server.configure import ASConfiguration
+from idpyoidc.server.exception import ClientAuthenticationError
 from idpyoidc.server.oauth2.token_helper.client_credentials import ClientCredentials
 from idpyoidc.time_util import utc_time_sans_frac
 
@@ -55,7 +58,7 @@ class RepeatableClientCredentials(ClientCredentials):
         sessions = context.session_manager
         client_id = req["client_id"]
         if not req.get("authenticated", False):
-            return self.error_cls(error="invalid_client", error_description="Wrong client")
+            return self.error_cls(error="invalid_request", error_description="Wrong client")
         client = context.cdb[client_id]
         grants = client.get("grant_types_supported")
         if grants and "client_credentials" not in grants:
@@ -153,26 +156,44 @@ SERVER = start()
 LOCK = threading.Lock()  # idpyoidc's sessions, jti memory and client table are not thread-safe
 
 
-def refused(description):
-    """What the example application answers to any exception."""
-    body = json.dumps({"error": "invalid_request", "error_description": description})
-    return 400, body, [("Content-Type", "application/json")]
+def refused(status, error, description):
+    """What the example application answers to an exception."""
+    body = json.dumps({"error": error, "error_description": description})
+    return status, body, [("Content-Type", "application/json")]
 
 
-def token(form, http_info):
+def token(method, args, http_info):
     endpoint = SERVER.get_endpoint("token")
     try:
-        req = endpoint.parse_request(form, http_info=http_info)
-        if isinstance(req, ResponseMessage) and "error" in req:
-            return 400, req.to_json(), [("Content-Type", "application/json")]
+        req = endpoint.parse_request(args, http_info=http_info)
+    except ClientAuthenticationError as err:
+        logging.warning("token: %s", err)
+        if method == "GET":
+            return refused(401, "unauthorized_client", str(err))
+        return refused(400, "invalid_request", str(err))
+    except Exception as err:
+        logging.warning("token: %s", err)
+        return refused(400, "invalid_request", str(err))
+    if isinstance(req, ResponseMessage) and "error" in req:
+        return 400, req.to_json(), [("Content-Type", "application/json")]
+    try:
         args = endpoint.process_request(req, http_info=http_info)
         if isinstance(args, ResponseMessage) and "error" in args:
             return 400, args.to_json(), [("Content-Type", "application/json")]
         info = endpoint.do_response(request=req, **args)
-    except Exception as err:  # as example/flask_op/views.py, service_endpoint
+    except Exception as err:
         logging.warning("token: %s", err)
-        return refused(str(err))
+        return refused(400, "invalid_request", str(err))
     return 200, info["response"], info["http_headers"]
+
+
+def first_of_each(query):
+    """A form as werkzeug's `form.items()` gives it: a repeated parameter's
+    first value."""
+    form = {}
+    for k, v in parse_qsl(query, keep_blank_values=True):
+        form.setdefault(k, v)
+    return form
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -192,32 +213,39 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_GET(self):
-        # A body sent with GET is read (and ignored), or it would be taken
-        # for the connection's next request.
+        # A body sent with GET is read (and, as by the example, ignored):
+        # left unread it would be taken for the connection's next request.
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        path = urlsplit(self.path).path
+        parts = urlsplit(self.path)
+        if parts.path == "/token":
+            return self.token("GET", first_of_each(parts.query))
         with LOCK:
-            if path in ("/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"):
-                name = "provider_config" if path.endswith("openid-configuration") else "server_metadata"
+            if parts.path in ("/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"):
+                name = "provider_config" if parts.path.endswith("openid-configuration") else "server_metadata"
                 endpoint = SERVER.get_endpoint(name)
                 info = endpoint.do_response(**endpoint.process_request())
-                return self.answer(200, info["response"], info["http_headers"])
-            if path == "/jwks.json":
-                return self.answer(200, json.dumps(SERVER.keyjar.export_jwks()), [("Content-Type", "application/json")])
-        self.answer(404, "{}", [("Content-Type", "application/json")])
+                answer = 200, info["response"], info["http_headers"]
+            elif parts.path == "/jwks.json":
+                answer = 200, json.dumps(SERVER.keyjar.export_jwks()), [("Content-Type", "application/json")]
+            else:
+                answer = 404, "{}", [("Content-Type", "application/json")]
+        self.answer(*answer)
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode("utf-8", "replace")
         if urlsplit(self.path).path != "/token":
             return self.answer(404, "{}", [("Content-Type", "application/json")])
+        self.token("POST", first_of_each(body))
+
+    def token(self, method, args):
         http_info = {
             "headers": {k.lower(): v for k, v in self.headers.items()},
-            "method": "POST",
+            "method": method,
             "url": ISSUER + self.path,
         }
         with LOCK:
-            status, payload, headers = token(dict(parse_qsl(body, keep_blank_values=True)), http_info)
-        self.answer(status, payload, headers)
+            answer = token(method, args, http_info)
+        self.answer(*answer)
 
 
 if __name__ == "__main__":
