@@ -20,6 +20,7 @@
 set -euo pipefail
 
 secs=${1:-10}
+[[ "${STEPS:-1}" =~ ^[1-5\ ]+$ ]] || { echo "bench-driver: STEPS is step numbers 1 to 5, space-separated: '${STEPS}'" >&2; exit 2; }
 port=${BENCH_PORT:-18555}
 tls_port=$((port + 1))
 url="http://127.0.0.1:$port"
@@ -105,7 +106,6 @@ wrk_run() {
 }
 
 want() { [[ " ${STEPS:-1 2 3 4 5} " == *" $1 "* ]]; } # STEPS="1 3" runs only those
-[[ "${STEPS:-1}" =~ ^[1-5\ ]+$ ]] || { echo "bench-driver: STEPS is step numbers 1 to 5, space-separated: '${STEPS}'" >&2; exit 2; }
 
 per_acq() { py "print('%.1f' % ($1 * 1e6 / max($2, 1)))"; } # cpu_secs count -> µs
 
