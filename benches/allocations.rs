@@ -21,7 +21,7 @@ use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
 use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
-use tokenprobe_client::{Answer, ClientError, DirectTransport, Exchange, Flow};
+use tokenprobe_client::{Account, Answer, ClientError, DirectTransport, Exchange, Flow};
 use tokenprobe_load::driver::{NamedFlow, Share, WorkerTransport, Workers, drive};
 use tokenprobe_load::{Plan, Recorder};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -108,6 +108,18 @@ impl WorkerTransport for Instant200 {
     }
 }
 
+/// The bench's scenario: the one-step CESS flow against `base`, `count`
+/// acquisitions at `rate`.
+fn cess_plan(base: &str, rate: u64, count: u64) -> Plan {
+    let text = format!(
+        "target = \"{base}\"\n[[flows]]\nsystem = \"cess\"\nbase_url = \"{base}\"\n\
+         client_id = \"tokenprobe-demo\"\nclient_secret = {{ value = \"demo-secret\" }}\n\
+         username = \"12345678909\"\notp = {{ value = \"123456\" }}\n\
+         [load]\nmodel = \"open\"\nrate = {rate}\n[limits]\nacquisitions = {count}\nduration = \"60s\"\n"
+    );
+    Plan::parse(&text, "allocations.toml", "allocations").unwrap()
+}
+
 /// One drive of `count` acquisitions at `rate`; allocations counted
 /// from the drive's start to its end.
 async fn allocations<T: WorkerTransport>(
@@ -117,13 +129,7 @@ async fn allocations<T: WorkerTransport>(
     rate: u64,
     count: u64,
 ) -> u64 {
-    let text = format!(
-        "target = \"{base}\"\n[[flows]]\nsystem = \"cess\"\nbase_url = \"{base}\"\n\
-         client_id = \"tokenprobe-demo\"\nclient_secret = {{ value = \"demo-secret\" }}\n\
-         username = \"12345678909\"\notp = {{ value = \"123456\" }}\n\
-         [load]\nmodel = \"open\"\nrate = {rate}\n[limits]\nacquisitions = {count}\nduration = \"60s\"\n"
-    );
-    let plan = Plan::parse(&text, "allocations.toml", "allocations").unwrap();
+    let plan = cess_plan(base, rate, count);
     let flow = Flow::new(&plan.scenario.setup.flows[0]).unwrap();
     let hlog = std::env::temp_dir().join(format!(
         "tokenprobe-bench-allocations-{}.hlog",
@@ -165,21 +171,17 @@ async fn allocations<T: WorkerTransport>(
 /// Allocations per call of the CESS request's encoding and of its
 /// answer's decoding, alone (the share of the flow's figure that building
 /// a fixed request once per flow, or a borrowing decoder, could save).
-fn per_call_of_the_protocol() -> (f64, f64) {
-    use tokenprobe_protocol::{BaseUrl, Secret, cess};
+fn per_call_of_the_protocol(base: &str) -> (f64, f64) {
     const N: u64 = 1000;
-    let request = cess::TokenRequest::new(
-        "tokenprobe-demo",
-        Secret::new("demo-secret"),
-        "12345678909",
-        Secret::new("123456"),
-    )
-    .unwrap();
-    let base: BaseUrl = "http://127.0.0.1:8080".parse().unwrap();
+    let flow = Flow::new(&cess_plan(base, 1, 1).scenario.setup.flows[0]).unwrap();
+    let Account::Cess(request) = flow.account() else {
+        unreachable!("the bench's flow is CESS")
+    };
+    let base = flow.base();
     let answer = Answer::token_json(Bytes::from_static(GRANT));
     let before = allocated();
     for _ in 0..N {
-        std::hint::black_box(request.encode(&base).unwrap());
+        std::hint::black_box(request.encode(base).unwrap());
     }
     let encoded = allocated();
     for _ in 0..N {
@@ -231,6 +233,6 @@ fn main() {
             println!("  {what}: {per:.1} ({a} and {b} in all)");
         }
     });
-    let (encode, decode) = per_call_of_the_protocol();
+    let (encode, decode) = per_call_of_the_protocol("http://127.0.0.1:8080");
     println!("  of which the request's encoding: {encode:.1}; the answer's decoding: {decode:.1}");
 }

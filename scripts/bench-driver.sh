@@ -20,7 +20,8 @@
 set -euo pipefail
 
 secs=${1:-10}
-[[ "${STEPS:-1}" =~ ^[1-5\ ]+$ ]] || { echo "bench-driver: STEPS is step numbers 1 to 5, space-separated: '${STEPS}'" >&2; exit 2; }
+steps=${STEPS:-1 2 3 4 5}
+[[ "$steps" =~ ^\ *[1-5](\ +[1-5])*\ *$ ]] || { echo "bench-driver: STEPS is step numbers 1 to 5, space-separated: '$steps'" >&2; exit 2; }
 port=${BENCH_PORT:-18555}
 tls_port=$((port + 1))
 url="http://127.0.0.1:$port"
@@ -105,11 +106,11 @@ wrk_run() {
   echo "$(awk '/Requests\/sec/ {print $2}' "$work/wrk.txt") $(cpu_of "$work/time")"
 }
 
-want() { [[ " ${STEPS:-1 2 3 4 5} " == *" $1 "* ]]; } # STEPS="1 3" runs only those
+want() { [[ " $steps " == *" $1 "* ]]; } # STEPS="1 3" runs only those
 
 per_acq() { py "print('%.1f' % ($1 * 1e6 / max($2, 1)))"; } # cpu_secs count -> µs
 
-echo "driver benchmark: stub on core 0, generator on core 1 (both in step 4), ${secs}s each, CESS token request, steps ${STEPS:-1 2 3 4 5}"
+echo "driver benchmark: stub on core 0, generator on core 1 (both in step 4), ${secs}s each, CESS token request, steps $steps"
 echo "tokenprobe: $bin${BEFORE:+; before: $BEFORE}"
 
 if want 1; then

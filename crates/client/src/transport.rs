@@ -82,8 +82,9 @@ impl HttpOptions {
     }
 }
 
-/// An answer, read whole.
-#[derive(Debug, Clone)]
+/// An answer, read whole. Its `Debug` leaves out the body and the header
+/// values: a token answer carries the token.
+#[derive(Clone)]
 pub struct Answer {
     /// Status.
     pub status: StatusCode,
@@ -91,6 +92,16 @@ pub struct Answer {
     pub headers: HeaderMap,
     /// Body.
     pub body: Bytes,
+}
+
+impl std::fmt::Debug for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Answer")
+            .field("status", &self.status)
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field("body_bytes", &self.body.len())
+            .finish()
+    }
 }
 
 impl Answer {
@@ -255,6 +266,17 @@ mod tests {
             headers,
             body: Bytes::new(),
         }
+    }
+
+    /// A token answer's `Debug` shows its shape, never the token.
+    #[test]
+    fn an_answer_debugs_without_its_body() {
+        let a = Answer::token_json(Bytes::from_static(
+            br#"{"access_token":"PLANTED-tok-9","token_type":"Bearer"}"#,
+        ));
+        let shown = format!("{a:?}");
+        assert!(!shown.contains("PLANTED"), "{shown}");
+        assert!(shown.contains("body_bytes: 54"), "{shown}");
     }
 
     #[test]

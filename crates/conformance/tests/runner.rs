@@ -25,6 +25,14 @@ fn all(include_negative: bool) -> Selection {
     }
 }
 
+/// Only the checks `ids`, negatives left out.
+fn only(ids: &[&str]) -> Selection {
+    Selection {
+        only: Some(ids.iter().map(|id| (*id).to_owned()).collect()),
+        ..all(false)
+    }
+}
+
 fn quirked(route: &str, quirk: &str) -> Config {
     let text = format!("[jwt]\nalgorithm = \"ES256\"\n[faults.{route}]\nquirks = [\"{quirk}\"]\n");
     tokenprobe_config::stub_config(&text, "quirk.toml").unwrap()
@@ -439,13 +447,7 @@ async fn generic_mode_runs_against_any_client_credentials_server() {
         )
         .mount(&server)
         .await;
-    let only: BTreeSet<String> = ["CG-05", "CG-07", "CG-14", "CG-15", "RFC-06", "RFC-09"]
-        .map(String::from)
-        .into();
-    let selection = Selection {
-        only: Some(only),
-        ..all(false)
-    };
+    let selection = only(&["CG-05", "CG-07", "CG-14", "CG-15", "RFC-06", "RFC-09"]);
 
     let r = run(&[generic_target(&server, true)], &selection, |_| {}).await;
     assert_eq!(r.verdicts.len(), 6);
@@ -483,13 +485,7 @@ async fn generic_mode_runs_against_any_client_credentials_server() {
 /// success without `expires_in` reads: RFC-06 alone warns of it.
 #[tokio::test]
 async fn cg_04_fails_a_success_no_flow_can_read_that_the_other_checks_pass() {
-    let only: BTreeSet<String> = ["CG-04", "CG-05", "CG-07", "CG-14", "RFC-06", "RFC-09"]
-        .map(String::from)
-        .into();
-    let selection = Selection {
-        only: Some(only),
-        ..all(false)
-    };
+    let selection = only(&["CG-04", "CG-05", "CG-07", "CG-14", "RFC-06", "RFC-09"]);
     for (status, body, want) in [
         (
             200,
@@ -498,7 +494,7 @@ async fn cg_04_fails_a_success_no_flow_can_read_that_the_other_checks_pass() {
         ),
         (
             201,
-            r#"{"access_token":"opaque-PLANTED-token-7","token_type":"Bearer","expires_in":300}"#,
+            r#"{"access_token":"opaque-1a2b3c","token_type":"Bearer","expires_in":300,"note":"PLANTED-7"}"#,
             Outcome::Fail,
         ),
         (
@@ -526,6 +522,9 @@ async fn cg_04_fails_a_success_no_flow_can_read_that_the_other_checks_pass() {
         let (o, reason) = outcome(&r, "CG-04", System::Cognito);
         assert_eq!(o, want, "{body}: {reason}");
         assert!(!reason.contains("PLANTED"), "{reason}");
+        if status == 201 {
+            assert_eq!(reason, "HTTP 201, not 200");
+        }
         let (rfc06, _) = outcome(&r, "RFC-06", System::Cognito);
         let warned = !body.contains("expires_in");
         assert_eq!(rfc06 == Outcome::Warn, warned, "{body}: RFC-06 {rfc06:?}");
@@ -666,10 +665,7 @@ async fn cg_10_in_generic_mode_sends_a_grant_no_server_knows() {
         ))
         .mount(&server)
         .await;
-    let selection = Selection {
-        only: Some(["CG-10".to_owned()].into()),
-        ..all(false)
-    };
+    let selection = only(&["CG-10"]);
     let r = run(&[generic_target(&server, true)], &selection, |_| {}).await;
     let (o, reason) = outcome(&r, "CG-10", System::Cognito);
     assert_eq!(o, Outcome::Pass, "{reason}");

@@ -129,7 +129,10 @@ pub(crate) async fn prepare(
     )
     .map_err(|e| LoadError::Setup(e.to_string()))?;
     let flows = build_flows(plan, &started.base, &transport).await?;
-    let share = driver::Share::of(&plan.scenario.load, flows.iter().map(|f| f.flow.base()));
+    // Every server the flows send to: each flow's own, and an IdP's.
+    let servers = flows.iter().map(|f| f.flow.base());
+    let idps = plan.scenario.setup.flows.iter().flat_map(|c| c.base_urls());
+    let share = driver::Share::of(&plan.scenario.load, servers.chain(idps));
     let workers = driver::Workers::start(share)
         .map_err(|e| LoadError::Setup(format!("cannot start the load threads: {e}")))?;
     Ok((started, flows, transport, workers))

@@ -23,7 +23,7 @@ async fn a_first_rate_that_fails_ends_the_search_with_status_1() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_driver_that_falls_behind_is_named_not_the_server() {
-    // No dispatcher is on time to the nanosecond: the limit makes the
+    // No driver is on time to the nanosecond: the limit makes the
     // driver the bottleneck at the first step, whatever the server does.
     let load = "from = 20\nmax = 80\nstep = \"1s\"\nwarmup = \"0s\"\ndriver_lag_limit = \"1ns\"\n";
     let done = search(&scenario(load, "\"p99 < 1s\""), "driver").await;
@@ -121,8 +121,11 @@ async fn shards_run_one_ladder_and_merge_judges_each_step() {
 }
 
 /// The steps of a search (and their warm-ups) share the load threads and
-/// their connections, and a low rate takes one thread: a server sees one
-/// or two connections, however many steps the search takes.
+/// their connections: a server sees one or two connections, however many
+/// steps the search takes. (It guards the worker design: workers started
+/// afresh for each drive opened one connection a drive. The driver before
+/// the workers passed it too, through one shared pool; the one-worker rule
+/// itself is `driver::open`'s unit test.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_steps_of_a_search_keep_their_connections() {
     let stub = tokenprobe_stub::Stub::start(

@@ -272,6 +272,14 @@ impl TokenRequest {
         if let Some(key) = &self.dpop {
             key.observe(headers);
         }
+        if status.is_success() && status != StatusCode::OK {
+            // Not the body: a success carries the token.
+            return Err(DecodeError::Contract {
+                check: "CG-04",
+                reason: format!("HTTP {}, not 200", status.as_u16()),
+            }
+            .into());
+        }
         if status != StatusCode::OK {
             return Err(rfc6749::decode_error(status, body));
         }

@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-use super::open::Dispatched;
 use super::{NamedFlow, Shared, WorkerTransport, stopped};
 
 /// What the closed model's workers share.
@@ -28,8 +27,9 @@ pub(super) struct Closed<T> {
 impl<T: WorkerTransport> Closed<T> {
     /// Worker `worker` of `workers`: runs its share of the users (every
     /// `workers`-th), each acquiring in a loop, until the duration, the
-    /// count or a stop (which it says; the counts are the shared ones).
-    pub(super) async fn users(self: Arc<Self>, worker: usize, workers: usize) -> Dispatched {
+    /// count or a stop (whether a stop ended it; the counts are the shared
+    /// ones).
+    pub(super) async fn users(self: Arc<Self>, worker: usize, workers: usize) -> bool {
         let transport = self.transport.for_worker(worker);
         let mut tasks = Vec::new();
         for user in (worker..self.users).step_by(workers) {
@@ -42,11 +42,10 @@ impl<T: WorkerTransport> Closed<T> {
             }
         };
         let mut stop = self.stop.clone();
-        let partial = tokio::select! {
+        tokio::select! {
             () = all => false,
             () = stopped(&mut stop) => true,
-        };
-        (0, Vec::new(), None, partial)
+        }
     }
 
     /// One user: acquisitions one after another, each timed from its
@@ -55,7 +54,8 @@ impl<T: WorkerTransport> Closed<T> {
         let mut stop = self.stop.clone();
         loop {
             let n = self.begun.fetch_add(1, Ordering::SeqCst);
-            let over = self.end.is_some_and(|e| Instant::now() >= e);
+            let now = Instant::now();
+            let over = self.end.is_some_and(|e| now >= e);
             if n >= self.limit || over || *stop.borrow() {
                 self.begun.fetch_sub(1, Ordering::SeqCst);
                 return;
@@ -64,7 +64,7 @@ impl<T: WorkerTransport> Closed<T> {
             self.per_flow[index].fetch_add(1, Ordering::Relaxed);
             self.shared.in_flight.fetch_add(1, Ordering::SeqCst);
             self.shared
-                .acquire(transport, index, &self.flows[index], Instant::now())
+                .acquire(transport, index, &self.flows[index], now)
                 .await;
             if !self.think.is_zero() {
                 tokio::select! {

@@ -25,7 +25,7 @@ mod worker;
 
 use crate::scenario::{LoadModel, Plan};
 use closed::Closed;
-use open::{Open, PER_WORKER};
+use open::{Dispatched, Open, workers_for};
 pub use worker::{Share, Workers};
 
 /// A flow and its name in reports.
@@ -163,11 +163,9 @@ pub async fn drive<T: WorkerTransport>(
                 .as_ref()
                 .map_or((1, 0), |s| (u64::from(s.count), u64::from(s.index - 1)));
             let schedule = plan.schedule();
-            // A worker for each PER_WORKER arrivals a second at the peak:
-            // a run at a few hundred a second opens one connection, not
+            // A run at a few hundred a second opens one connection, not
             // one per core.
-            let peak = schedule.peak() / stride as f64;
-            let count = count.min((peak / PER_WORKER).ceil().max(1.0) as usize);
+            let count = workers_for(schedule.peak() / stride as f64, count);
             let open = Arc::new(Open {
                 schedule,
                 arrivals: *arrivals,
@@ -192,14 +190,13 @@ pub async fn drive<T: WorkerTransport>(
             };
             let mut n = 0;
             for dispatched in workers.run(count, job).await {
-                let (sent, counted, ended, stopped) =
-                    dispatched.unwrap_or((0, Vec::new(), None, true));
-                n += sent;
-                for (all, one) in per_flow.iter_mut().zip(counted) {
+                let d = dispatched.unwrap_or_else(Dispatched::lost);
+                n += d.sent;
+                for (all, one) in per_flow.iter_mut().zip(d.per_flow) {
                     *all += one;
                 }
-                window = window.max(ended);
-                partial |= stopped;
+                window = window.max(d.window);
+                partial |= d.stopped;
             }
             n
         }
@@ -225,7 +222,7 @@ pub async fn drive<T: WorkerTransport>(
                 async move { run.users(i, count).await }
             };
             for dispatched in workers.run(count, job).await {
-                partial |= dispatched.is_none_or(|(_, _, _, stopped)| stopped);
+                partial |= dispatched.is_none_or(|stopped| stopped);
             }
             for (n, c) in per_flow.iter_mut().zip(closed.per_flow.iter()) {
                 *n = c.load(Ordering::Relaxed);

@@ -31,9 +31,29 @@ pub(super) struct Open<T> {
     pub(super) stop: watch::Receiver<bool>,
 }
 
-/// What a worker dispatched: arrivals, per flow, the window if it ended
-/// early, and whether a stop ended it.
-pub(super) type Dispatched = (u64, Vec<u64>, Option<Duration>, bool);
+/// What an open-model worker dispatched.
+pub(super) struct Dispatched {
+    /// Arrivals, each started or dropped at the in-flight cap.
+    pub(super) sent: u64,
+    /// The same, per flow.
+    pub(super) per_flow: Vec<u64>,
+    /// The window, when a count or a stop ended it early.
+    pub(super) window: Option<Duration>,
+    /// A stop ended it.
+    pub(super) stopped: bool,
+}
+
+impl Dispatched {
+    /// A worker whose job was lost (it panicked): counted as stopped.
+    pub(super) fn lost() -> Dispatched {
+        Dispatched {
+            sent: 0,
+            per_flow: Vec::new(),
+            window: None,
+            stopped: true,
+        }
+    }
+}
 
 /// The shortest time between two wake-ups of one worker: the arrivals due
 /// within it are released together, each still timed from its own
@@ -44,7 +64,13 @@ const TICK: Duration = Duration::from_millis(1);
 /// The open model's arrivals a second per worker: well within what one
 /// core sends (about 100,000 a second on loopback), so that a worker is
 /// added for throughput, not for each core there is.
-pub(super) const PER_WORKER: f64 = 10_000.0;
+const PER_WORKER: f64 = 10_000.0;
+
+/// How many of `cores` workers an open run whose (shard's) schedule peaks
+/// at `peak` arrivals a second takes: one per [`PER_WORKER`], at least one.
+pub(super) fn workers_for(peak: f64, cores: usize) -> usize {
+    cores.min((peak / PER_WORKER).ceil().max(1.0) as usize)
+}
 
 /// When a worker next wakes, for an arrival due at `next`: then, or a
 /// tick after its last planned wake-up, whichever is later.
@@ -72,7 +98,10 @@ impl<T: WorkerTransport> Open<T> {
             self.transport.for_worker(worker),
         ));
         let (mut now, mut woke) = (Instant::now(), None::<Instant>);
-        let (worker, workers) = (worker as u64, workers as u64);
+        // The shard's every `workers`-th arrival: every `period`-th of the
+        // schedule, from `slot`.
+        let period = self.stride * workers as u64;
+        let slot = self.offset + self.stride * worker as u64;
         loop {
             let Some((k, at)) = due.next() else {
                 // The rate fell to 0 for good: the window still runs to
@@ -90,7 +119,7 @@ impl<T: WorkerTransport> Open<T> {
                 break;
             }
             let index = mix.pick();
-            if k % self.stride != self.offset || (k / self.stride) % workers != worker {
+            if k % period != slot {
                 continue;
             }
             let next = self.started + at;
@@ -138,7 +167,12 @@ impl<T: WorkerTransport> Open<T> {
             }
             n += 1;
         }
-        (n, per_flow, window, partial)
+        Dispatched {
+            sent: n,
+            per_flow,
+            window,
+            stopped: partial,
+        }
     }
 }
 
@@ -163,6 +197,18 @@ mod tests {
             out.push(u64::try_from((w - start).as_micros()).unwrap());
         }
         out
+    }
+
+    /// A worker per 10,000 arrivals a second at the peak, at least one, at
+    /// most one per core.
+    #[test]
+    fn a_worker_per_ten_thousand_arrivals_a_second() {
+        assert_eq!(workers_for(0.0, 2), 1);
+        assert_eq!(workers_for(80.0, 2), 1);
+        assert_eq!(workers_for(10_000.0, 8), 1);
+        assert_eq!(workers_for(10_001.0, 8), 2);
+        assert_eq!(workers_for(25_000.0, 8), 3);
+        assert_eq!(workers_for(25_000.0, 2), 2);
     }
 
     /// Arrivals further apart than a tick each get a wake-up of their own,

@@ -5,7 +5,7 @@
 //! increment, up to `max`; then a bisection narrows between the last rate
 //! that passed and the first that failed, to a set precision. A step with
 //! more errors than the cutoff fails whatever the thresholds say, so no
-//! higher rate is ever tried after it; a step whose dispatcher fell behind
+//! higher rate is ever tried after it; a step whose driver fell behind
 //! ends the search at once, since then the driver, not the server, is what
 //! was measured.
 //!
@@ -83,7 +83,7 @@ impl StepVerdict {
         if lag_p99 > limit {
             return StepVerdict::DriverBottleneck {
                 why: format!(
-                    "the dispatcher's lag p99 was {lag_p99:.2} ms, over the {limit:.2} ms limit"
+                    "the driver's lag p99 was {lag_p99:.2} ms, over the {limit:.2} ms limit"
                 ),
             };
         }
@@ -146,7 +146,7 @@ pub struct StepRow {
     pub p50_ms: Option<f64>,
     /// p99.
     pub p99_ms: Option<f64>,
-    /// The dispatcher's lag p99, ms.
+    /// The driver's lag p99, ms.
     pub lag_p99_ms: f64,
     /// Its report directory, under the search's.
     pub dir: String,
@@ -176,7 +176,7 @@ pub struct SearchResult {
     pub precision: f64,
     /// The error rate over which a step fails.
     pub error_cutoff: f64,
-    /// The dispatcher lag p99 over which the driver is the bottleneck, ms.
+    /// The driver's lag p99 over which the driver is the bottleneck, ms.
     pub driver_lag_limit_ms: f64,
     /// The run this shard belongs to (sharded searches).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -26,7 +26,6 @@ every grant. See docs/interop.md.
 import json
 import logging
 import os
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
