@@ -42,7 +42,11 @@ pub(crate) fn new(args: NewArgs) -> ExitCode {
         for s in System::ALL {
             let _ = writeln!(out, "  {}", s.name());
         }
-        out.push_str("client authentication (cognito, --auth):\n");
+        let _ = writeln!(
+            out,
+            "client authentication (--auth, for {}):",
+            client_credentials().join(", ")
+        );
         for a in ClientAuth::ALL {
             let _ = writeln!(out, "  {}", a.method_name());
         }
@@ -52,8 +56,11 @@ pub(crate) fn new(args: NewArgs) -> ExitCode {
     let Some(system) = args.system else {
         return setup_error(&"new: which system?");
     };
-    if args.auth.is_some() && system != System::Cognito {
-        return setup_error(&"new: --auth is for cognito");
+    if args.auth.is_some() && !System::CLIENT_CREDENTIALS.contains(&system) {
+        return setup_error(&format!(
+            "new: --auth is for {}",
+            client_credentials().join(", ")
+        ));
     }
     let text = scenario(system, args.auth.unwrap_or_default(), args.check);
     match &args.out {
@@ -76,6 +83,14 @@ pub(crate) fn new(args: NewArgs) -> ExitCode {
             }
         }
     }
+}
+
+/// The names of the systems `--auth` applies to.
+fn client_credentials() -> Vec<&'static str> {
+    System::CLIENT_CREDENTIALS
+        .iter()
+        .map(|s| s.name())
+        .collect()
 }
 
 /// The whole file.
@@ -103,12 +118,7 @@ pub(crate) fn scenario(system: System, auth: ClientAuth, check: bool) -> String 
     );
     if check {
         out.push_str("\n[check]\n");
-        if system == System::Cognito {
-            out.push_str(
-                "mode = \"cognito\"                # or \"rfc6749\": any client-credentials server\n\
-                 # jwks_path = \"/.well-known/jwks.json\"\n",
-            );
-        }
+        out.push_str(FlowConfig::check_template(system));
         out.push_str("spacing = \"2s\"                  # the pause before each negative check\n");
     } else {
         out.push_str(

@@ -6,6 +6,7 @@
 #![allow(non_snake_case)]
 
 use tokenprobe_client::{Acquired, ErrorKind, Flow, FlowConfig, FlowError, HttpOptions, Transport};
+use tokenprobe_protocol::venafi::VenafiError;
 use tokenprobe_protocol::{GrantExtra, GrantKind, ProviderError};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -315,10 +316,12 @@ async fn VE_05_each_documented_message_is_typed_by_its_status() {
         assert_eq!(e.error.kind(), ErrorKind::Provider, "{message}");
         assert_eq!(e.error.code(), Some(code), "{message}");
         assert!(e.error.to_string().contains(message));
-        assert!(matches!(
-            e.error.provider_error(),
-            Some(ProviderError::Venafi { .. })
-        ));
+        assert!(
+            e.error
+                .provider_error()
+                .and_then(ProviderError::system::<VenafiError>)
+                .is_some()
+        );
     }
     let text =
         ResponseTemplate::new(401).set_body_string("Username/password combination not valid");

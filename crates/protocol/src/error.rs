@@ -1,11 +1,12 @@
 //! The crate's error types: refused before sending, and what a response means.
 
+use std::any::Any;
+use std::fmt;
+use std::sync::Arc;
+
 use http::StatusCode;
 
 use crate::rfc6749::OAuthError;
-use crate::vcd::VcdError;
-use crate::veeva::VaultFailure;
-use crate::venafi::VenafiError;
 
 /// A request refused before it is sent, because it would break the contract.
 ///
@@ -45,29 +46,15 @@ pub enum ProviderError {
         /// The decoded error body.
         error: OAuthError,
     },
-    /// Vault's `FAILURE` or `EXCEPTION` body, whatever the HTTP status.
-    #[error("HTTP {status}: {failure}")]
-    Vault {
-        /// The HTTP status (often 200).
-        status: StatusCode,
-        /// The decoded failure body.
-        failure: VaultFailure,
-    },
-    /// A Venafi error message.
+    /// A system's own documented error body, decoded by its module (Vault's
+    /// `FAILURE`, whatever the HTTP status; Venafi's messages; Cloud
+    /// Director's `Error` document). [`SystemError::get`] gives it back typed.
     #[error("HTTP {status}: {error}")]
-    Venafi {
-        /// The HTTP status.
+    System {
+        /// The HTTP status (often 200 for Vault).
         status: StatusCode,
-        /// The documented message, or the text as sent.
-        error: VenafiError,
-    },
-    /// A Cloud Director `Error` document.
-    #[error("HTTP {status}: {error}")]
-    Vcd {
-        /// The HTTP status.
-        status: StatusCode,
-        /// The decoded error document.
-        error: VcdError,
+        /// The decoded body.
+        error: SystemError,
     },
     /// An error status with a body that is none of the documented shapes
     /// (an HTML error page from a proxy, an empty body, …).
@@ -88,25 +75,97 @@ impl ProviderError {
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             ProviderError::OAuth { status, .. }
-            | ProviderError::Vault { status, .. }
-            | ProviderError::Venafi { status, .. }
-            | ProviderError::Vcd { status, .. }
+            | ProviderError::System { status, .. }
             | ProviderError::Status { status, .. } => Some(*status),
             ProviderError::Decode(_) => None,
         }
     }
 
     /// The provider's own error code, for grouping in reports: the RFC 6749
-    /// `error`, Vault's first error `type`, Venafi's message kind, VCD's
-    /// `minorErrorCode`. `None` for bare statuses and decode errors.
+    /// `error`, or the system's ([`Documented::code`]). `None` for bare
+    /// statuses and decode errors.
     pub fn code(&self) -> Option<&str> {
         match self {
             ProviderError::OAuth { error, .. } => Some(error.code.as_str()),
-            ProviderError::Vault { failure, .. } => failure.code(),
-            ProviderError::Venafi { error, .. } => Some(error.code()),
-            ProviderError::Vcd { error, .. } => Some(error.minor_code.as_str()),
+            ProviderError::System { error, .. } => error.code(),
             ProviderError::Status { .. } | ProviderError::Decode(_) => None,
         }
+    }
+
+    /// A system's own error body of type `T`, with its status.
+    pub fn system<T: Documented + PartialEq>(&self) -> Option<(StatusCode, &T)> {
+        match self {
+            ProviderError::System { status, error } => Some((*status, error.get()?)),
+            _ => None,
+        }
+    }
+}
+
+/// A system's documented error body, as its module decodes it. Its
+/// `Display` is what a report shows, so it never holds a secret.
+pub trait Documented: fmt::Display + fmt::Debug + Send + Sync + 'static {
+    /// The system's own error code, for grouping in reports (Vault's first
+    /// error `type`, Venafi's message kind, VCD's `minorErrorCode`).
+    fn code(&self) -> Option<&str>;
+}
+
+/// What [`SystemError`] holds: a [`Documented`] that can be compared and
+/// given back typed.
+trait Erased: Documented {
+    fn as_any(&self) -> &dyn Any;
+    fn same(&self, other: &dyn Erased) -> bool;
+}
+
+impl<T: Documented + PartialEq> Erased for T {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn same(&self, other: &dyn Erased) -> bool {
+        other.as_any().downcast_ref::<T>() == Some(self)
+    }
+}
+
+/// A system's documented error body, whichever system: the one shape
+/// [`ProviderError`] needs for all of them, so that adding a system adds
+/// no variant here.
+#[derive(Clone)]
+pub struct SystemError(Arc<dyn Erased>);
+
+impl SystemError {
+    /// Wraps a system's decoded error body.
+    pub fn new(error: impl Documented + PartialEq) -> Self {
+        SystemError(Arc::new(error))
+    }
+
+    /// The body as its system's type, if it is one.
+    pub fn get<T: Documented + PartialEq>(&self) -> Option<&T> {
+        self.0.as_any().downcast_ref()
+    }
+
+    /// The system's own error code.
+    pub fn code(&self) -> Option<&str> {
+        self.0.code()
+    }
+}
+
+impl PartialEq for SystemError {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.same(&*other.0)
+    }
+}
+
+impl Eq for SystemError {}
+
+impl fmt::Debug for SystemError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for SystemError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&*self.0, f)
     }
 }
 
@@ -197,6 +256,31 @@ fn blank_quoted(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vcd::VcdError;
+    use crate::venafi::VenafiError;
+
+    #[test]
+    fn a_system_error_is_itself_and_no_other() {
+        let vcd = SystemError::new(VcdError::missing_authorization());
+        let venafi = SystemError::new(VenafiError::decode(StatusCode::BAD_REQUEST, b"x"));
+        assert_eq!(vcd.get(), Some(&VcdError::missing_authorization()));
+        assert_eq!(vcd.get::<VenafiError>(), None);
+        assert_eq!(vcd, vcd.clone());
+        assert_ne!(vcd, venafi);
+        assert_ne!(vcd, SystemError::new(VcdError::invalid_credentials()));
+        assert_eq!(
+            vcd.code(),
+            Some(VcdError::missing_authorization().minor_code.as_str())
+        );
+        assert_eq!(
+            vcd.to_string(),
+            VcdError::missing_authorization().to_string()
+        );
+        assert_eq!(
+            format!("{vcd:?}"),
+            format!("{:?}", VcdError::missing_authorization())
+        );
+    }
 
     #[test]
     fn quoted_values_are_blanked_and_the_rest_kept() {

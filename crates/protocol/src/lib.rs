@@ -85,7 +85,7 @@ pub mod wire;
 
 pub use base_url::BaseUrl;
 pub use call::Call;
-pub use error::{DecodeError, ProviderError, RequestError};
+pub use error::{DecodeError, Documented, ProviderError, RequestError, SystemError};
 pub use grant::{Grant, GrantExtra, GrantKind, Refresh, Warning};
 pub use redact::Redactor;
 pub use secret::Secret;
@@ -120,6 +120,16 @@ impl System {
         System::Veeva,
         System::Vcd,
     ];
+
+    /// The systems whose token endpoint takes an RFC 6749 client-credentials
+    /// request ([`cognito::TokenRequest`]): the ones the client-authentication
+    /// methods, DPoP, mutual TLS and discovery apply to, and the ones a
+    /// two-step system's IdP step may ask.
+    pub const CLIENT_CREDENTIALS: &'static [System] = &[System::Cognito];
+
+    /// The systems whose token endpoint answers with RFC 6749's JSON bodies
+    /// (§5.1, §5.2): the ones the shared RFC 6749 and RFC 6750 rules apply to.
+    pub const RFC6749_JSON: &'static [System] = &[System::Cognito, System::Cess, System::Venafi];
 
     /// The name (`cognito`, `cess`, …).
     pub fn name(self) -> &'static str {

@@ -11,7 +11,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_perc
 use serde::{Deserialize, Serialize};
 
 use crate::base_url::BaseUrl;
-use crate::error::{DecodeError, ProviderError, RequestError};
+use crate::error::{DecodeError, ProviderError, RequestError, SystemError};
 use crate::grant::{Grant, GrantExtra, GrantKind};
 use crate::secret::Secret;
 use crate::{rfc6749, wire};
@@ -160,7 +160,10 @@ fn decode(status: StatusCode, body: &[u8]) -> Result<Grant, ProviderError> {
                 errors,
                 error_type: b.error_type,
             };
-            return Err(ProviderError::Vault { status, failure });
+            return Err(ProviderError::System {
+                status,
+                error: SystemError::new(failure),
+            });
         }
         other => {
             return Err(DecodeError::Invalid {
@@ -453,4 +456,10 @@ pub fn parse_request(req: &Request<Bytes>) -> Result<SessionRequest, VaultFailur
 
 crate::call::calls! {
     SessionRequest => Grant,
+}
+
+impl crate::Documented for VaultFailure {
+    fn code(&self) -> Option<&str> {
+        VaultFailure::code(self)
+    }
 }

@@ -310,10 +310,8 @@ fn vv_05_vault_id_outside_vault_ids_is_warned() {
 #[test]
 fn vv_06_failure_and_exception_with_http_200_are_errors() {
     let body = br#"{"responseStatus":"FAILURE","errors":[{"type":"INVALID_SESSION_ID","message":"Invalid or expired session ID."}],"errorType":"AUTHENTICATION_FAILED"}"#;
-    let ProviderError::Vault { status, failure } = vault_decode(StatusCode::OK, body).unwrap_err()
-    else {
-        panic!()
-    };
+    let err = vault_decode(StatusCode::OK, body).unwrap_err();
+    let (status, failure) = err.system::<veeva::VaultFailure>().unwrap();
     assert_eq!(status, StatusCode::OK);
     assert_eq!(failure.errors[0].kind, "INVALID_SESSION_ID");
     assert_eq!(failure.errors[0].message, "Invalid or expired session ID.");
@@ -328,12 +326,8 @@ fn vv_06_failure_and_exception_with_http_200_are_errors() {
         veeva::VaultFailure::unknown_profile(),
     ] {
         let res = f.to_response();
-        let ProviderError::Vault { failure, .. } =
-            vault_decode(res.status(), res.body()).unwrap_err()
-        else {
-            panic!()
-        };
-        assert_eq!(failure, f);
+        let err = vault_decode(res.status(), res.body()).unwrap_err();
+        assert_eq!(err.system(), Some((res.status(), &f)));
     }
 }
 
@@ -672,23 +666,18 @@ fn ve_05_documented_messages_become_typed_errors() {
         let status = StatusCode::from_u16(status).unwrap();
         let body = serde_json::to_vec(&OAuthError::new(ErrorCode::InvalidGrant).describe(message))
             .unwrap();
-        let ProviderError::Venafi { status: s, error } = venafi_req()
+        let err = venafi_req()
             .decode_response(status, &json(), &body)
-            .unwrap_err()
-        else {
-            panic!()
-        };
-        assert_eq!((s, &error), (status, &expected));
+            .unwrap_err();
+        let (s, error) = err.system::<venafi::VenafiError>().unwrap();
+        assert_eq!((s, error), (status, &expected));
         assert_eq!(error.status(), status, "kind fixed by status");
         assert_eq!(error.message(), message);
         // The same message as bare text.
-        let ProviderError::Venafi { error, .. } = venafi_req()
+        let err = venafi_req()
             .decode_response(status, &HeaderMap::new(), message.as_bytes())
-            .unwrap_err()
-        else {
-            panic!()
-        };
-        assert_eq!(error, expected);
+            .unwrap_err();
+        assert_eq!(err.system(), Some((status, &expected)));
     }
 }
 
@@ -1094,12 +1083,10 @@ fn vcd_06_error_documents_in_both_forms() {
         "content-type",
         "application/vnd.vmware.vcloud.error+xml;version=38.0",
     )]);
-    let ProviderError::Vcd { status, error } = vcd_req()
+    let err = vcd_req()
         .decode_response(StatusCode::UNAUTHORIZED, &h, xml)
-        .unwrap_err()
-    else {
-        panic!()
-    };
+        .unwrap_err();
+    let (status, error) = err.system::<vcd::VcdError>().unwrap();
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(
         (
@@ -1123,13 +1110,10 @@ fn vcd_06_error_documents_in_both_forms() {
         for f in [vcd::SessionFormat::Json, vcd::SessionFormat::Xml] {
             let res = e.to_response(f);
             assert_eq!(res.status().as_u16(), e.major_code);
-            let ProviderError::Vcd { error, .. } = vcd_req()
+            let err = vcd_req()
                 .decode_response(res.status(), res.headers(), res.body())
-                .unwrap_err()
-            else {
-                panic!()
-            };
-            assert_eq!(error, e);
+                .unwrap_err();
+            assert_eq!(err.system(), Some((res.status(), &e)));
         }
     }
 }

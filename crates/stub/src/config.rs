@@ -3,7 +3,6 @@
 //! the box; a TOML file replaces what it names (read by the config crate,
 //! which places a mistake by file, line and column).
 
-use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::PathBuf;
 
@@ -13,35 +12,9 @@ use tokenprobe_protocol::jwt::Algorithm;
 
 use crate::fault::RouteFaults;
 use crate::route::{Quirk, RouteKey};
-use crate::systems::{CessConfig, CognitoConfig, VcdConfig, VeevaConfig, VenafiConfig};
 
-/// The whole configuration. `Config::default()` is the embedded demo.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Config {
-    /// Larger request bodies get `413` (not read further).
-    pub max_body_bytes: usize,
-    /// How Cognito-style access tokens are signed.
-    pub jwt: JwtConfig,
-    /// `true`: Vault and VCD take any bearer token; `false`: only tokens the
-    /// stub's own `cognito` route signed and that have not expired.
-    pub accept_any_token: bool,
-    /// RFC 6749 client credentials.
-    pub cognito: CognitoConfig,
-    /// VaultID CESS.
-    pub cess: CessConfig,
-    /// Venafi TPP.
-    pub venafi: VenafiConfig,
-    /// Veeva Vault.
-    pub veeva: VeevaConfig,
-    /// VMware Cloud Director.
-    pub vcd: VcdConfig,
-    /// Faults and quirks per route; `all` applies to routes without their own.
-    pub faults: BTreeMap<RouteKey, RouteFaults>,
-    /// How long idle and slow clients may hold a connection, and how many
-    /// connections there may be.
-    pub connections: Connections,
-}
+pub use crate::systems::Config;
+use crate::systems::DEFAULT_ISSUER;
 
 /// `[connections]`: what keeps idle or slow clients from taking the server
 /// down. A connection that sends nothing, trickles its headers or stalls
@@ -105,24 +78,7 @@ impl Default for JwtConfig {
             algorithm: Algorithm::RS256,
             key_file: None,
             kid: None,
-            issuer: "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_tokenprobe".into(),
-        }
-    }
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            max_body_bytes: 64 * 1024,
-            jwt: JwtConfig::default(),
-            accept_any_token: false,
-            cognito: CognitoConfig::default(),
-            cess: CessConfig::default(),
-            venafi: VenafiConfig::default(),
-            veeva: VeevaConfig::default(),
-            vcd: VcdConfig::default(),
-            faults: BTreeMap::new(),
-            connections: Connections::default(),
+            issuer: DEFAULT_ISSUER.into(),
         }
     }
 }
@@ -178,21 +134,7 @@ impl Config {
                 "[connections]: max and every timeout must be above 0".into(),
             ));
         }
-        if let Some(c) = self.cognito.clients.iter().find(|c| {
-            c.secret.is_none()
-                && c.public_keys.is_empty()
-                && c.jwks.is_none()
-                && c.tls_certificates.is_empty()
-                && c.tls_client_ca.is_none()
-        }) {
-            return Err(error(
-                0..0,
-                format!(
-                    "[[cognito.clients]] {}: give a secret (Basic, body or client_secret_jwt), public_keys / jwks for private_key_jwt, or tls_certificates / tls_client_ca for mutual TLS",
-                    c.id
-                ),
-            ));
-        }
+        self.validate_systems()?;
         for (route, faults) in &self.faults {
             for quirk in &faults.quirks {
                 if !route

@@ -45,7 +45,7 @@ pub use fault::{
     Capacity, ErrorFault, FaultError, Latency, LatencyDistribution, Probability, Reset,
     RouteFaults, Stall, StallWindow,
 };
-pub use route::{DEMAND, JWKS_PATH, Quirk, Route, RouteKey};
+pub use route::{DEMAND, Quirk, Route, RouteKey};
 pub use tls::{Tls, TlsError};
 pub use tokens::KeyError;
 
@@ -123,11 +123,10 @@ impl StubBuilder {
     /// Binds, makes keys, and serves in the background.
     pub async fn start(self) -> Result<StubHandle, StartError> {
         let signer = tokens::JwtSigner::new(&self.config.jwt)?;
-        let client_keys = client_keys::ClientKeys::new(&self.config.cognito)?;
-        let client_certs = client_certs::ClientCerts::new(&self.config.cognito)?;
+        let clients = systems::Clients::new(&self.config)?;
         let (acceptor, ca_pem) = match &self.tls {
             Some(tls) => {
-                let (config, ca) = tls::server_config(tls, !client_certs.is_empty())?;
+                let (config, ca) = tls::server_config(tls, clients.take_certificates())?;
                 (Some(tokio_rustls::TlsAcceptor::from(config)), ca)
             }
             None => (None, None),
@@ -142,16 +141,13 @@ impl StubBuilder {
             addr: self.listen,
             source,
         })?;
-        let dpop = dpop::Dpop::new(self.config.cognito.dpop_nonce_secs, tokens::now());
         let shared = Arc::new(Shared::new(State {
             config: self.config,
             signer,
             opaque: tokens::OpaqueTokens::new(),
             started: Instant::now(),
             verified: Default::default(),
-            client_keys,
-            client_certs,
-            dpop,
+            clients,
             tls: acceptor.is_some(),
         }));
         let (stop, stopped) = watch::channel(false);
@@ -233,7 +229,7 @@ impl StubHandle {
     /// One line for the end of a run: requests, connections, the most open
     /// at once against the cap, resets.
     pub fn stats(&self) -> String {
-        let requests: u64 = Route::ALL.iter().map(|r| self.requests(*r)).sum();
+        let requests: u64 = Route::all().iter().map(|r| self.requests(*r)).sum();
         let (_, peak) = self.open_connections();
         format!(
             "served {requests} requests ({} to no route) on {} connections, at most {peak} open at once (cap {}); {} reset",

@@ -1,109 +1,127 @@
-//! The stub's routes (each system at its documented method and path), the
-//! names configuration uses for them, and the quirks a route can be told
-//! to have.
+//! The stub's routes, the names configuration uses for them, and the
+//! quirks a route can be told to have. Each system's module declares its
+//! own endpoints ([`Endpoint`]: paths, handler, the quirks it takes and the
+//! check each breaks there); `systems` lists them, the one place that does.
 
+use std::cmp::Ordering;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 
+use bytes::Bytes;
+use http::{Request, Response};
 use serde::Deserialize;
-use tokenprobe_protocol::{System, cess, cognito, discovery, vcd, veeva, venafi};
+use tokenprobe_protocol::System;
 
-/// One endpoint of the stub.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Route {
-    /// `POST /oauth2/token`.
-    Cognito,
-    /// `GET /.well-known/jwks.json`.
-    Jwks,
-    /// `GET /.well-known/oauth-authorization-server` and
-    /// `/.well-known/openid-configuration`: the `cognito` route's metadata.
-    Discovery,
-    /// `POST /oauth`.
-    Cess,
-    /// `POST /vedauth/authorize/oauth`.
-    VenafiAuthorize,
-    /// `POST /vedauth/authorize/token`.
-    VenafiRefresh,
-    /// `GET /vedauth/revoke/token`.
-    VenafiRevoke,
-    /// `GET /vedauth/authorize/verify`.
-    VenafiVerify,
-    /// `POST /auth/oauth/session/{profile}`.
-    Veeva,
-    /// `POST /cloudapi/1.0.0/sessions[/provider]`.
-    VcdLogin,
-    /// `GET` (the session) or `DELETE` (logout) `/cloudapi/1.0.0/sessions/current`.
-    VcdCurrent,
+#[cfg(test)]
+use crate::systems::ROUTE_COUNT;
+use crate::systems::{ROUTES, State};
+
+/// What a system's module says of one of its endpoints.
+pub(crate) struct Endpoint {
+    /// The name used in configuration, logs and counters.
+    pub(crate) name: &'static str,
+    pub(crate) system: System,
+    pub(crate) paths: Paths,
+    /// Its answer, before the quirks that rewrite any answer.
+    pub(crate) answer: fn(&State, &Request<Bytes>) -> Response<Bytes>,
+    /// The quirks it takes, each with the check id it breaks here.
+    pub(crate) breaks: &'static [(Quirk, &'static str)],
 }
 
-pub use cognito::JWKS_PATH;
+/// The request paths an endpoint answers, whatever the method (a wrong
+/// method is the endpoint's own documented refusal).
+pub(crate) enum Paths {
+    Exact(&'static [&'static str]),
+    /// Every path under a prefix, as `/auth/oauth/session/{profile}`.
+    Prefix(&'static str),
+}
+
+impl Paths {
+    fn matches(&self, path: &str) -> bool {
+        match self {
+            Paths::Exact(paths) => paths.contains(&path),
+            Paths::Prefix(prefix) => path.starts_with(prefix),
+        }
+    }
+}
+
+/// One endpoint of the stub.
+#[derive(Clone, Copy)]
+pub struct Route(pub(crate) &'static Endpoint);
 
 impl Route {
     /// Every route, in a stable order.
-    pub const ALL: [Route; 11] = [
-        Route::Cognito,
-        Route::Jwks,
-        Route::Discovery,
-        Route::Cess,
-        Route::VenafiAuthorize,
-        Route::VenafiRefresh,
-        Route::VenafiRevoke,
-        Route::VenafiVerify,
-        Route::Veeva,
-        Route::VcdLogin,
-        Route::VcdCurrent,
-    ];
+    pub fn all() -> &'static [Route] {
+        ROUTES
+    }
+
+    /// The route configuration calls `name`.
+    pub fn named(name: &str) -> Option<Route> {
+        ROUTES.iter().copied().find(|r| r.name() == name)
+    }
 
     /// The system it belongs to.
     pub fn system(self) -> System {
-        match self {
-            Route::Cognito | Route::Jwks | Route::Discovery => System::Cognito,
-            Route::Cess => System::Cess,
-            Route::VenafiAuthorize
-            | Route::VenafiRefresh
-            | Route::VenafiRevoke
-            | Route::VenafiVerify => System::Venafi,
-            Route::Veeva => System::Veeva,
-            Route::VcdLogin | Route::VcdCurrent => System::Vcd,
-        }
+        self.0.system
     }
 
-    /// The name used in configuration, logs and counters: the system's
-    /// own for its one token route.
+    /// The name used in configuration, logs and counters.
     pub fn name(self) -> &'static str {
-        match self {
-            Route::Cognito | Route::Cess | Route::Veeva => self.system().name(),
-            Route::Jwks => "jwks",
-            Route::Discovery => "discovery",
-            Route::VenafiAuthorize => "venafi-authorize",
-            Route::VenafiRefresh => "venafi-refresh",
-            Route::VenafiRevoke => "venafi-revoke",
-            Route::VenafiVerify => "venafi-verify",
-            Route::VcdLogin => "vcd-login",
-            Route::VcdCurrent => "vcd-current",
-        }
+        self.0.name
     }
 
-    /// The route a request path belongs to, whatever its method (a wrong
-    /// method is the route's own documented refusal).
+    /// The route a request path belongs to, whatever its method.
     pub fn of(path: &str) -> Option<Route> {
-        Some(match path {
-            cognito::TOKEN_PATH => Route::Cognito,
-            cognito::JWKS_PATH => Route::Jwks,
-            discovery::OAUTH_WELL_KNOWN | discovery::OIDC_WELL_KNOWN => Route::Discovery,
-            cess::TOKEN_PATH => Route::Cess,
-            venafi::AUTHORIZE_PATH => Route::VenafiAuthorize,
-            venafi::REFRESH_PATH => Route::VenafiRefresh,
-            venafi::REVOKE_PATH => Route::VenafiRevoke,
-            venafi::VERIFY_PATH => Route::VenafiVerify,
-            vcd::SESSIONS_PATH | vcd::PROVIDER_SESSIONS_PATH => Route::VcdLogin,
-            vcd::CURRENT_SESSION_PATH => Route::VcdCurrent,
-            p if p.starts_with(veeva::SESSION_PATH_PREFIX) => Route::Veeva,
-            _ => return None,
-        })
+        ROUTES.iter().copied().find(|r| r.0.paths.matches(path))
     }
 
-    fn index(self) -> usize {
-        Route::ALL.iter().position(|r| *r == self).unwrap_or(0)
+    /// Its place in [`Route::all`].
+    pub(crate) fn index(self) -> usize {
+        ROUTES
+            .iter()
+            .position(|r| std::ptr::eq(r.0, self.0))
+            .unwrap_or(0)
+    }
+
+    /// The check id `quirk` breaks here, if it applies here.
+    pub(crate) fn breaks(self, quirk: Quirk) -> Option<&'static str> {
+        self.0
+            .breaks
+            .iter()
+            .find(|(q, _)| *q == quirk)
+            .map(|(_, id)| *id)
+    }
+}
+
+impl PartialEq for Route {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self.0, other.0)
+    }
+}
+
+impl Eq for Route {}
+
+impl Hash for Route {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.name().hash(state);
+    }
+}
+
+impl PartialOrd for Route {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Route {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.index().cmp(&other.index())
+    }
+}
+
+impl fmt::Debug for Route {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Route({})", self.name())
     }
 }
 
@@ -126,8 +144,8 @@ impl RouteKey {
     /// The routes it covers.
     pub fn routes(self) -> &'static [Route] {
         match self {
-            RouteKey::All => &Route::ALL,
-            RouteKey::Route(r) => std::slice::from_ref(&Route::ALL[r.index()]),
+            RouteKey::All => Route::all(),
+            RouteKey::Route(r) => Route::all().get(r.index()..=r.index()).unwrap_or_default(),
         }
     }
 
@@ -146,17 +164,13 @@ impl<'de> Deserialize<'de> for RouteKey {
         if s == "all" {
             return Ok(RouteKey::All);
         }
-        Route::ALL
-            .into_iter()
-            .find(|r| r.name() == s)
-            .map(RouteKey::Route)
-            .ok_or_else(|| {
-                let names: Vec<_> = Route::ALL.iter().map(|r| r.name()).collect();
-                serde::de::Error::custom(format!(
-                    "unknown route `{s}`; expected `all` or one of: {}",
-                    names.join(", ")
-                ))
-            })
+        Route::named(&s).map(RouteKey::Route).ok_or_else(|| {
+            let names: Vec<_> = Route::all().iter().map(|r| r.name()).collect();
+            serde::de::Error::custom(format!(
+                "unknown route `{s}`; expected `all` or one of: {}",
+                names.join(", ")
+            ))
+        })
     }
 }
 
@@ -319,84 +333,21 @@ impl Quirk {
     ];
 
     /// The routes it applies to, each with the check id it breaks there.
-    pub fn breaks(self) -> &'static [(Route, &'static str)] {
-        use Route::*;
-        match self {
-            Quirk::NoCacheControl => &[
-                (Cognito, "CG-07"),
-                (Cess, "RFC-02"),
-                (VenafiAuthorize, "RFC-02"),
-                (VenafiRefresh, "RFC-02"),
-            ],
-            Quirk::ExpiresInString => &[
-                (Cognito, "RFC-06"),
-                (Cess, "RFC-06"),
-                (VenafiAuthorize, "RFC-06"),
-                (VenafiRefresh, "RFC-06"),
-            ],
-            Quirk::NoWwwAuthenticate => &[(Cognito, "RFC-08")],
-            Quirk::WrongContentType => &[
-                (Cognito, "RFC-01"),
-                (Cess, "RFC-01"),
-                (VenafiAuthorize, "RFC-01"),
-                (VenafiRefresh, "RFC-01"),
-            ],
-            Quirk::RefreshTokenIssued => &[(Cognito, "CG-14")],
-            Quirk::JwtLifetimeMismatch => &[(Cognito, "CG-05")],
-            Quirk::JwtUnknownKid => &[(Cognito, "CG-15")],
-            Quirk::UnlistedScopeGranted => &[(Cognito, "CG-12"), (VenafiAuthorize, "VE-09")],
-            Quirk::ScopeWidened => &[(VenafiAuthorize, "VE-12")],
-            Quirk::AnyPasswordAccepted => &[
-                (Cognito, "CG-08"),
-                (Cess, "CE-09"),
-                (VenafiAuthorize, "VE-08"),
-            ],
-            Quirk::UnknownClientAccepted => &[(Cognito, "CG-09")],
-            Quirk::AnyGrantTypeAccepted => &[(Cognito, "CG-10"), (Cess, "CE-10")],
-            Quirk::GetAccepted | Quirk::GetWithQueryIssuesToken => &[(Cognito, "CG-13")],
-            Quirk::BasicChallengeWithoutRealm | Quirk::BearerChallenge => &[(Cognito, "RFC-08")],
-            // A demand, not a broken rule: it breaks no check of a client
-            // that sends its working request, and must never make one pass.
-            Quirk::ScopeRequired => &[(Cognito, DEMAND)],
-            Quirk::ProviderRequired => &[(Cess, DEMAND)],
-            Quirk::ClientIdRequired => &[(Veeva, DEMAND)],
-            Quirk::UnknownGrantInvalidGrant => &[(Cognito, "CG-10")],
-            Quirk::MissingGrantUnsupported => &[(Cognito, "CG-11")],
-            Quirk::NoDefaultScope => &[(Cess, "CE-08")],
-            Quirk::LifetimeExceeded => &[(Cess, "CE-12")],
-            Quirk::VcschemaMismatch => &[(Cess, "CE-06")],
-            Quirk::RefreshRejected => &[(VenafiRefresh, "VE-10")],
-            Quirk::RevokedTokenAccepted => &[(VenafiVerify, "VE-11")],
-            Quirk::FailureWithoutErrors => &[(Veeva, "VV-07")],
-            Quirk::InvalidTokenAccepted => &[(Veeva, "VV-10"), (VcdLogin, "VCD-08")],
-            Quirk::UnknownProfileAccepted => &[(Veeva, "VV-11")],
-            Quirk::MissingHeaderWrongStatus => &[(VcdLogin, "VCD-07")],
-            Quirk::WrongOrg => &[(VcdLogin, "VCD-09")],
-            Quirk::OldVersionAccepted => &[(VcdLogin, "VCD-10")],
-            Quirk::LogoutIgnored => &[(VcdCurrent, "VCD-11")],
-            Quirk::DpopBearerTokenType | Quirk::DpopUnbound => &[(Cognito, "DP-01")],
-            Quirk::DpopReplayAccepted => &[(Cognito, "DP-02")],
-            Quirk::DpopHtuIgnored => &[(Cognito, "DP-03")],
-            Quirk::DpopHtmIgnored => &[(Cognito, "DP-04")],
-            Quirk::DpopIatIgnored => &[(Cognito, "DP-05")],
-            Quirk::DpopProofOptional => &[(Cognito, "DP-06")],
-            Quirk::DpopWeakAlgAccepted => &[(Cognito, "DP-07")],
-            Quirk::MtlsUnbound => &[(Cognito, "MT-01")],
-            Quirk::MtlsCertificateOptional => &[(Cognito, "MT-02")],
-        }
+    pub fn breaks(self) -> Vec<(Route, &'static str)> {
+        Route::all()
+            .iter()
+            .filter_map(|r| Some((*r, r.breaks(self)?)))
+            .collect()
     }
 
     /// Whether it applies to `route`.
     pub fn applies_to(self, route: Route) -> bool {
-        self.breaks().iter().any(|(r, _)| *r == route)
+        route.breaks(self).is_some()
     }
 
     /// The check id it breaks on `route`.
     pub fn check(self, route: Route) -> Option<&'static str> {
-        self.breaks()
-            .iter()
-            .find(|(r, _)| *r == route)
-            .map(|(_, id)| *id)
+        route.breaks(self)
     }
 
     /// The names of the routes it applies to.
@@ -415,5 +366,26 @@ impl Quirk {
                     .chain(std::iter::once(c.to_ascii_lowercase()))
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_route_has_its_own_name_and_paths() {
+        for &route in Route::all() {
+            assert_eq!(Route::named(route.name()), Some(route));
+            if let Paths::Exact(paths) = route.0.paths {
+                for path in paths {
+                    assert_eq!(Route::of(path), Some(route), "{path}");
+                }
+            }
+        }
+        let mut names: Vec<_> = Route::all().iter().map(|r| r.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ROUTE_COUNT);
     }
 }

@@ -26,12 +26,12 @@ use tokio_rustls::TlsAcceptor;
 use crate::conn::{Admit, Conn, SharedStream, Table};
 use crate::fault::{Action, Decision};
 use crate::route::{Route, RouteKey};
-use crate::systems::{self, State, plain};
+use crate::systems::{self, ROUTE_COUNT, State, plain};
 
 /// Requests per route, and those that matched no route.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
-    per_route: [AtomicU64; Route::ALL.len()],
+    per_route: [AtomicU64; ROUTE_COUNT],
     unrouted: AtomicU64,
     resets: AtomicU64,
     connections: AtomicU64,
@@ -43,10 +43,7 @@ pub(crate) struct Counters {
 impl Counters {
     fn count(&self, route: Option<Route>) {
         let slot = match route {
-            Some(r) => Route::ALL
-                .iter()
-                .position(|x| *x == r)
-                .and_then(|i| self.per_route.get(i)),
+            Some(r) => self.per_route.get(r.index()),
             None => Some(&self.unrouted),
         };
         if let Some(c) = slot {
@@ -55,10 +52,8 @@ impl Counters {
     }
 
     pub(crate) fn requests(&self, route: Route) -> u64 {
-        Route::ALL
-            .iter()
-            .position(|x| *x == route)
-            .and_then(|i| self.per_route.get(i))
+        self.per_route
+            .get(route.index())
             .map_or(0, |c| c.load(Ordering::Relaxed))
     }
 
@@ -163,8 +158,9 @@ impl Slots {
 
 impl Shared {
     pub(crate) fn new(state: State) -> Shared {
-        let slots = Route::ALL
-            .into_iter()
+        let slots = Route::all()
+            .iter()
+            .copied()
             .filter_map(|route| {
                 let c = state.config.faults_for(RouteKey::Route(route))?.capacity?;
                 Some((route, Slots::new(c.slots, c.service)))

@@ -40,5 +40,10 @@ async fn a_capacity_serves_slots_per_service_time_exactly() {
         elapsed >= Duration::from_millis(1990) && elapsed < Duration::from_millis(2300),
         "400 answers at 200/s took {elapsed:?}"
     );
-    assert_eq!(stub.requests(Route::Cognito), 400);
+    assert_eq!(stub.requests(route("cognito")), 400);
+}
+
+/// The stub's route configuration calls `name`.
+fn route(name: &str) -> Route {
+    Route::named(name).expect("a route of the stub")
 }

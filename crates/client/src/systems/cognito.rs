@@ -191,6 +191,11 @@ impl SystemFlow for TokenRequest {
         template(auth)
     }
 
+    fn check_template() -> &'static str {
+        "mode = \"cognito\"                # or \"rfc6749\": any client-credentials server\n\
+         # jwks_path = \"/.well-known/jwks.json\"\n"
+    }
+
     fn steps(&self) -> &'static [Step] {
         match self.dpop() {
             Some(_) => &[Step::DpopNonce, Step::Token],

@@ -26,7 +26,7 @@ pub enum Idp {
     /// A fixed token.
     Token(Secret),
     /// A client-credentials request, and the server it goes to.
-    Cognito(Box<cognito::TokenRequest>, BaseUrl),
+    ClientCredentials(Box<cognito::TokenRequest>, BaseUrl),
 }
 
 impl Idp {
@@ -34,7 +34,7 @@ impl Idp {
     pub(crate) fn new(c: &IdpConfig) -> Result<Idp, ClientError> {
         Ok(match c {
             IdpConfig::Token(s) => Idp::Token(s.resolve()?),
-            IdpConfig::Cognito(c) => Idp::Cognito(
+            IdpConfig::Cognito(c) => Idp::ClientCredentials(
                 Box::new(cognito_request(c)?),
                 need_base(c.base_url.as_ref())?,
             ),
@@ -46,10 +46,10 @@ impl Idp {
         match self {
             Idp::Token(_) => &[Step::Session],
             // The IdP's nonce round trip is a step too (RFC 9449 §8).
-            Idp::Cognito(r, _) if r.dpop().is_some() => {
+            Idp::ClientCredentials(r, _) if r.dpop().is_some() => {
                 &[Step::DpopNonce, Step::Idp, Step::Session]
             }
-            Idp::Cognito(..) => &[Step::Idp, Step::Session],
+            Idp::ClientCredentials(..) => &[Step::Idp, Step::Session],
         }
     }
 
@@ -58,7 +58,7 @@ impl Idp {
         match self {
             Idp::Token(t) => vec![t.expose()],
             // Whatever the method, and a DPoP key file: cognito's own list.
-            Idp::Cognito(r, _) => SystemFlow::secrets(&**r),
+            Idp::ClientCredentials(r, _) => SystemFlow::secrets(&**r),
         }
     }
 
@@ -89,7 +89,7 @@ impl Idp {
     ) -> Result<Secret, FlowError> {
         match self {
             Idp::Token(s) => Ok(s.clone()),
-            Idp::Cognito(r, base) => call(t, steps, Step::Idp, r.as_ref(), base)
+            Idp::ClientCredentials(r, base) => call(t, steps, Step::Idp, r.as_ref(), base)
                 .await
                 .map(|g| g.secret),
         }

@@ -39,6 +39,11 @@ pub(crate) trait SystemFlow: Sized {
     /// A commented flow table of this system (its client authenticated by
     /// `auth`, where it has a choice), for `tokenprobe new`.
     fn template(auth: ClientAuth) -> String;
+    /// The commented keys of a check scenario's `[check]` table that are
+    /// this system's own, for `tokenprobe new --check`.
+    fn check_template() -> &'static str {
+        ""
+    }
     /// Where its first step's IdP token comes from, for a two-step system.
     fn idp(&self) -> Option<&Idp> {
         None
@@ -196,6 +201,12 @@ macro_rules! systems {
             /// by `auth`, where it has a choice), for `tokenprobe new`.
             pub fn template(system: System, auth: ClientAuth) -> String {
                 match system { $( System::$name => <$account as SystemFlow>::template(auth), )* }
+            }
+
+            /// The `[check]` keys that are `system`'s own, commented, for
+            /// `tokenprobe new --check`.
+            pub fn check_template(system: System) -> &'static str {
+                match system { $( System::$name => <$account as SystemFlow>::check_template(), )* }
             }
 
             /// The account it describes, its secrets read now.

@@ -2,16 +2,26 @@
 //! client-credentials server): claims, refusals, scopes and signing keys.
 
 use http::{Method, StatusCode};
-use serde_json::Value;
 use tokenprobe_protocol::client_auth::{Credential, Signer};
 use tokenprobe_protocol::{DecodeError, ProviderError, Secret, cognito, jwt, wire};
 
-use super::{Checked, Finding, access_token, answer, broken, expires_in, judged, require, rfc7523};
+use super::discovery::verified_by;
+use super::{
+    Checked, Finding, access_token, answer, broken, expires_in, invalid_client, judged, require,
+    rfc7523,
+};
 use crate::catalog::{Entry, Mark, check, entry, negative, varies};
 use crate::endpoint::{Reply, Shared, Target, TargetError};
 use tokenprobe_protocol::System::Cognito;
 
 impl Target {
+    /// The working client-credentials request: what the client-
+    /// authentication, DPoP, mutual-TLS and discovery checks build on, for
+    /// the systems that take one (`System::CLIENT_CREDENTIALS`).
+    pub fn client_credentials(&self) -> Result<&cognito::TokenRequest, TargetError> {
+        self.account_of()
+    }
+
     /// The configured request as another client or with another
     /// credential.
     pub fn client_request_as(
@@ -20,18 +30,14 @@ impl Target {
         credential: impl Into<Credential>,
     ) -> Result<cognito::TokenRequest, TargetError> {
         Ok(self
-            .account_of::<cognito::TokenRequest>()?
+            .client_credentials()?
             .clone()
             .with_client(client_id, credential)?)
     }
 
     /// The configured client's key, when it authenticates with one.
     pub fn client_key(&self) -> Option<&Signer> {
-        match self
-            .account_of::<cognito::TokenRequest>()
-            .ok()?
-            .credential()
-        {
+        match self.client_credentials().ok()?.credential() {
             Credential::Key(signer) => Some(signer),
             _ => None,
         }
@@ -62,7 +68,7 @@ pub(crate) async fn refusal(target: &Target) -> Result<(&'static str, Reply), Ta
 /// check's verdict, and a missing `expires_in` RFC-06's: each departure
 /// one verdict.
 pub(crate) async fn success_reads(target: &Target) -> Checked {
-    let request = target.account_of::<cognito::TokenRequest>()?;
+    let request = target.client_credentials()?;
     let reply = target.success().await?;
     match reply.read(request) {
         Ok(_) => Ok(()),
@@ -103,7 +109,7 @@ pub(crate) async fn claims(target: &Target) -> Checked {
             || format!("exp − iat is {claimed} s, expires_in {lifetime} s"),
         );
     }
-    let request = target.account_of::<cognito::TokenRequest>()?;
+    let request = target.client_credentials()?;
     match reply.read(request) {
         Ok(grant) => match grant.warnings.iter().find(|w| w.check == "CG-05") {
             Some(w) => broken(w.message.clone()),
@@ -125,22 +131,10 @@ pub(crate) async fn not_cached(target: &Target) -> Checked {
     })
 }
 
-/// `invalid_client` with 400 or 401, for the working request with another
-/// credential or client.
-pub(super) async fn invalid_client(target: &Target, request: &cognito::TokenRequest) -> Checked {
-    target.control().await?;
-    let reply = target.call(request).await?;
-    judged(&reply)?;
-    require(
-        matches!(reply.status.as_u16(), 400 | 401) && reply.json()["error"] == "invalid_client",
-        || answer(&reply),
-    )
-}
-
 /// CG-08: a wrong secret is `invalid_client` (for a client with a key: an
 /// assertion whose signature does not verify).
 pub(crate) async fn wrong_secret_refused(target: &Target) -> Checked {
-    let account = target.account_of::<cognito::TokenRequest>()?;
+    let account = target.client_credentials()?;
     if let Credential::Certificate(_) = account.credential() {
         return Err(Finding::Skipped(
             "the client authenticates with its certificate: MT-02 sends the request without it"
@@ -158,10 +152,7 @@ pub(crate) async fn wrong_secret_refused(target: &Target) -> Checked {
 /// CG-09: an unknown client is `invalid_client` (with a key: an assertion
 /// our key signed, naming a client the server does not have).
 pub(crate) async fn unknown_client_refused(target: &Target) -> Checked {
-    let credential = target
-        .account_of::<cognito::TokenRequest>()?
-        .credential()
-        .clone();
+    let credential = target.client_credentials()?.credential().clone();
     let request = target.client_request_as("tokenprobe-no-such-client", credential)?;
     invalid_client(target, &request).await
 }
@@ -212,7 +203,7 @@ pub(crate) async fn unlisted_scope_not_granted(target: &Target) -> Checked {
     const UNLISTED: &str = "admin/everything";
     target.control().await?;
     let request = target
-        .account_of::<cognito::TokenRequest>()?
+        .client_credentials()?
         .clone()
         .with_scopes([UNLISTED])
         .map_err(TargetError::from)?;
@@ -293,101 +284,6 @@ pub(crate) async fn signed_by_published_key(target: &Target) -> Checked {
         }
     };
     verified_by(target, keys, "; set [check] jwks_path").await
-}
-
-/// Gets a token and the key set `keys` asks for, and verifies the token
-/// with the key its header names (CG-15, DS-03). `hint` follows the reason
-/// when there is no key set.
-pub(super) async fn verified_by(
-    target: &Target,
-    keys: http::Request<bytes::Bytes>,
-    hint: &str,
-) -> Checked {
-    let reply = target.success().await?;
-    let token = access_token(&reply);
-    let Ok(header) = jsonwebtoken::decode_header(token) else {
-        return Err(Finding::Skipped(
-            "the access token is opaque, not a JWT".into(),
-        ));
-    };
-    let at = keys.uri().to_string();
-    let keys = target.send(keys).await?;
-    if !keys.status.is_success() {
-        return Err(Finding::Skipped(format!(
-            "no JWKS at {at} ({}){hint}",
-            keys.status.as_u16()
-        )));
-    }
-    let set: jsonwebtoken::jwk::JwkSet = serde_json::from_slice(&keys.body)
-        .map_err(|e| Finding::Broken(format!("{at} is not a JWKS: {e}")))?;
-    let kid = header
-        .kid
-        .ok_or(Finding::Broken("the JWT header has no kid".into()))?;
-    let jwk = set
-        .find(&kid)
-        .ok_or_else(|| Finding::Broken(format!("kid {kid} is not in the JWKS")))?;
-    let alg = key_algorithm(jwk)?;
-    if alg != header.alg {
-        return broken(format!(
-            "the JWT header says {:?}, its key in the JWKS is for {alg:?}",
-            header.alg
-        ));
-    }
-    let key =
-        jsonwebtoken::DecodingKey::from_jwk(jwk).map_err(|e| Finding::Broken(e.to_string()))?;
-    let mut validation = jsonwebtoken::Validation::new(alg);
-    validation.validate_aud = false;
-    jsonwebtoken::decode::<Value>(token, &key, &validation)
-        .map(|_| ())
-        .map_err(|e| Finding::Broken(format!("signature: {e}")))
-}
-
-/// The algorithm a published key verifies with, taken from the key (its
-/// `alg`, else its type and curve), never from the token's header alone: a
-/// token that names `HS256` must not get its public key used as an HMAC
-/// secret. A symmetric (`oct`) key has no place in a public key set.
-fn key_algorithm(jwk: &jsonwebtoken::jwk::Jwk) -> Result<jsonwebtoken::Algorithm, Finding> {
-    use jsonwebtoken::Algorithm;
-    use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve};
-    let named = jwk
-        .common
-        .key_algorithm
-        .map(|a| a.to_string().parse::<Algorithm>());
-    let from_type = match &jwk.algorithm {
-        AlgorithmParameters::OctetKey(_) => {
-            return broken("the JWKS publishes a symmetric (oct) key");
-        }
-        AlgorithmParameters::RSA(_) => None,
-        AlgorithmParameters::EllipticCurve(ec) => match ec.curve {
-            EllipticCurve::P256 => Some(Algorithm::ES256),
-            EllipticCurve::P384 => Some(Algorithm::ES384),
-            _ => None,
-        },
-        AlgorithmParameters::OctetKeyPair(_) => Some(Algorithm::EdDSA),
-    };
-    let family_ok = |a: Algorithm| match &jwk.algorithm {
-        AlgorithmParameters::RSA(_) => matches!(
-            a,
-            Algorithm::RS256
-                | Algorithm::RS384
-                | Algorithm::RS512
-                | Algorithm::PS256
-                | Algorithm::PS384
-                | Algorithm::PS512
-        ),
-        _ => Some(a) == from_type,
-    };
-    match (named, from_type) {
-        (Some(Ok(a)), _) if family_ok(a) => Ok(a),
-        (Some(_), _) => broken("the key's alg does not fit its key type"),
-        (None, Some(a)) => Ok(a),
-        // An RSA key without `alg`: RS256, the default of every
-        // authorization server this checks.
-        (None, None) if matches!(jwk.algorithm, AlgorithmParameters::RSA(_)) => {
-            Ok(Algorithm::RS256)
-        }
-        (None, None) => broken("a key of a type this check cannot verify"),
-    }
 }
 
 /// This module's entries of the catalog, in the order they run.

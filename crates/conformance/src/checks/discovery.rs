@@ -4,13 +4,13 @@
 
 use tokenprobe_protocol::client_auth::ClientAuth;
 use tokenprobe_protocol::discovery::{self, Metadata};
-use tokenprobe_protocol::{cognito, wire};
+use tokenprobe_protocol::wire;
 
-use super::cognito::verified_by;
 use super::{Checked, Finding, access_token, answer, broken, judged, require};
 use crate::catalog::{Entry, Mark, check, entry, varies};
 use crate::endpoint::{Target, TargetError};
-use tokenprobe_protocol::System::Cognito;
+use serde_json::Value;
+use tokenprobe_protocol::System;
 
 fn metadata(target: &Target) -> Result<&Metadata, Finding> {
     target
@@ -54,7 +54,7 @@ pub(crate) async fn metadata_served(target: &Target) -> Checked {
 /// configured one unadvertised is a warning.
 pub(crate) async fn advertised_auth_methods_work(target: &Target) -> Checked {
     let m = metadata(target)?.clone();
-    let account = target.account_of::<cognito::TokenRequest>()?.clone();
+    let account = target.client_credentials()?.clone();
     let usable: Vec<ClientAuth> = ClientAuth::ALL
         .into_iter()
         .filter(|a| account.credential().fits(*a) && m.advertises(*a))
@@ -140,7 +140,7 @@ pub(crate) async fn unadvertised_grant_refused(target: &Target) -> Checked {
 /// is a warning (the member is optional, but then a client cannot know).
 pub(crate) async fn advertised_dpop_algorithm(target: &Target) -> Checked {
     let m = metadata(target)?;
-    let account = target.account_of::<cognito::TokenRequest>()?;
+    let account = target.client_credentials()?;
     let Some(key) = account.dpop() else {
         return Err(Finding::Skipped(
             "the flow sends no DPoP proof (no `dpop`)".into(),
@@ -157,12 +157,107 @@ pub(crate) async fn advertised_dpop_algorithm(target: &Target) -> Checked {
     }
 }
 
+/// Gets a token and the key set `keys` asks for, and verifies the token
+/// with the key its header names (CG-15, DS-03). `hint` follows the reason
+/// when there is no key set.
+pub(super) async fn verified_by(
+    target: &Target,
+    keys: http::Request<bytes::Bytes>,
+    hint: &str,
+) -> Checked {
+    let reply = target.success().await?;
+    let token = access_token(&reply);
+    let Ok(header) = jsonwebtoken::decode_header(token) else {
+        return Err(Finding::Skipped(
+            "the access token is opaque, not a JWT".into(),
+        ));
+    };
+    let at = keys.uri().to_string();
+    let keys = target.send(keys).await?;
+    if !keys.status.is_success() {
+        return Err(Finding::Skipped(format!(
+            "no JWKS at {at} ({}){hint}",
+            keys.status.as_u16()
+        )));
+    }
+    let set: jsonwebtoken::jwk::JwkSet = serde_json::from_slice(&keys.body)
+        .map_err(|e| Finding::Broken(format!("{at} is not a JWKS: {e}")))?;
+    let kid = header
+        .kid
+        .ok_or(Finding::Broken("the JWT header has no kid".into()))?;
+    let jwk = set
+        .find(&kid)
+        .ok_or_else(|| Finding::Broken(format!("kid {kid} is not in the JWKS")))?;
+    let alg = key_algorithm(jwk)?;
+    if alg != header.alg {
+        return broken(format!(
+            "the JWT header says {:?}, its key in the JWKS is for {alg:?}",
+            header.alg
+        ));
+    }
+    let key =
+        jsonwebtoken::DecodingKey::from_jwk(jwk).map_err(|e| Finding::Broken(e.to_string()))?;
+    let mut validation = jsonwebtoken::Validation::new(alg);
+    validation.validate_aud = false;
+    jsonwebtoken::decode::<Value>(token, &key, &validation)
+        .map(|_| ())
+        .map_err(|e| Finding::Broken(format!("signature: {e}")))
+}
+
+/// The algorithm a published key verifies with, taken from the key (its
+/// `alg`, else its type and curve), never from the token's header alone: a
+/// token that names `HS256` must not get its public key used as an HMAC
+/// secret. A symmetric (`oct`) key has no place in a public key set.
+fn key_algorithm(jwk: &jsonwebtoken::jwk::Jwk) -> Result<jsonwebtoken::Algorithm, Finding> {
+    use jsonwebtoken::Algorithm;
+    use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve};
+    let named = jwk
+        .common
+        .key_algorithm
+        .map(|a| a.to_string().parse::<Algorithm>());
+    let from_type = match &jwk.algorithm {
+        AlgorithmParameters::OctetKey(_) => {
+            return broken("the JWKS publishes a symmetric (oct) key");
+        }
+        AlgorithmParameters::RSA(_) => None,
+        AlgorithmParameters::EllipticCurve(ec) => match ec.curve {
+            EllipticCurve::P256 => Some(Algorithm::ES256),
+            EllipticCurve::P384 => Some(Algorithm::ES384),
+            _ => None,
+        },
+        AlgorithmParameters::OctetKeyPair(_) => Some(Algorithm::EdDSA),
+    };
+    let family_ok = |a: Algorithm| match &jwk.algorithm {
+        AlgorithmParameters::RSA(_) => matches!(
+            a,
+            Algorithm::RS256
+                | Algorithm::RS384
+                | Algorithm::RS512
+                | Algorithm::PS256
+                | Algorithm::PS384
+                | Algorithm::PS512
+        ),
+        _ => Some(a) == from_type,
+    };
+    match (named, from_type) {
+        (Some(Ok(a)), _) if family_ok(a) => Ok(a),
+        (Some(_), _) => broken("the key's alg does not fit its key type"),
+        (None, Some(a)) => Ok(a),
+        // An RSA key without `alg`: RS256, the default of every
+        // authorization server this checks.
+        (None, None) if matches!(jwk.algorithm, AlgorithmParameters::RSA(_)) => {
+            Ok(Algorithm::RS256)
+        }
+        (None, None) => broken("a key of a type this check cannot verify"),
+    }
+}
+
 /// This module's entries of the catalog, in the order they run.
 pub(crate) const ENTRIES: &[Entry] = &[
     entry(
         "DS-01",
         check!(metadata_served),
-        &[Cognito],
+        System::CLIENT_CREDENTIALS,
         Mark::Rfc,
         "the issuer's metadata is served",
         "GET of the issuer's RFC 8414 and OpenID Connect metadata locations",
@@ -171,7 +266,7 @@ pub(crate) const ENTRIES: &[Entry] = &[
     entry(
         "DS-02",
         check!(advertised_auth_methods_work),
-        &[Cognito],
+        System::CLIENT_CREDENTIALS,
         Mark::Rfc,
         "advertised client auth methods work",
         "a token request by each advertised method the credential fits (Basic and body for a secret, client_secret_jwt for a secret that signs, private_key_jwt for a key)",
@@ -180,7 +275,7 @@ pub(crate) const ENTRIES: &[Entry] = &[
     entry(
         "DS-03",
         check!(advertised_jwks_verifies),
-        &[Cognito],
+        System::CLIENT_CREDENTIALS,
         Mark::Rfc,
         "the advertised jwks_uri verifies tokens",
         "a valid token request, then a GET of the metadata's `jwks_uri`",
@@ -190,7 +285,7 @@ pub(crate) const ENTRIES: &[Entry] = &[
         entry(
             "DS-04",
             check!(unadvertised_grant_refused),
-            &[Cognito],
+            System::CLIENT_CREDENTIALS,
             Mark::Rfc,
             "a grant not advertised is refused",
             "a token request with the first of password, device_code, token-exchange, jwt-bearer, refresh_token that `grant_types_supported` lacks",
@@ -201,7 +296,7 @@ pub(crate) const ENTRIES: &[Entry] = &[
     entry(
         "DS-05",
         check!(advertised_dpop_algorithm),
-        &[Cognito],
+        System::CLIENT_CREDENTIALS,
         Mark::Rfc,
         "the advertised DPoP algorithms hold the flow's",
         "nothing: the metadata, read at start",

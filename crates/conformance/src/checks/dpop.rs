@@ -10,9 +10,9 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::{Method, StatusCode};
-use tokenprobe_protocol::System::Cognito;
+use tokenprobe_protocol::System;
 use tokenprobe_protocol::dpop::{self, ProofClaims, ProofHeader, ProofKey};
-use tokenprobe_protocol::{DecodeError, ProviderError, Secret, cognito};
+use tokenprobe_protocol::{DecodeError, ProviderError, Secret};
 
 use super::{Checked, Finding, answer, broken, judged, precondition, require};
 use crate::catalog::{Entry, Mark, check, entry, varies};
@@ -20,7 +20,7 @@ use crate::endpoint::{Reply, Target, TargetError, WorkingForm};
 
 fn key(target: &Target) -> Result<ProofKey, Finding> {
     target
-        .account_of::<cognito::TokenRequest>()?
+        .client_credentials()?
         .dpop()
         .cloned()
         .ok_or_else(|| Finding::Skipped("the flow sends no DPoP proof (no `dpop`)".into()))
@@ -31,7 +31,7 @@ fn key(target: &Target) -> Result<ProofKey, Finding> {
 pub(crate) async fn token_is_bound(target: &Target) -> Checked {
     key(target)?;
     let reply = target.success().await?;
-    match reply.read(target.account_of::<cognito::TokenRequest>()?) {
+    match reply.read(target.client_credentials()?) {
         Ok(_) => Ok(()),
         Err(ProviderError::Decode(DecodeError::Contract {
             check: "DP-01",
@@ -250,7 +250,7 @@ pub(crate) const ENTRIES: &[Entry] = &[
     entry(
         "DP-01",
         check!(token_is_bound),
-        &[Cognito],
+        System::CLIENT_CREDENTIALS,
         Mark::Rfc,
         "a DPoP token is bound to the proof's key",
         "the working request with a fresh proof (and the server's nonce, when it asks for one)",
@@ -260,7 +260,7 @@ pub(crate) const ENTRIES: &[Entry] = &[
         entry(
             "DP-02",
             check!(replay_refused),
-            &[Cognito],
+            System::CLIENT_CREDENTIALS,
             Mark::Rfc,
             "a replayed DPoP proof is refused",
             "a proof that just got a token, again, on a new request",
@@ -272,7 +272,7 @@ pub(crate) const ENTRIES: &[Entry] = &[
         entry(
             "DP-03",
             check!(other_htu_refused),
-            &[Cognito],
+            System::CLIENT_CREDENTIALS,
             Mark::Rfc,
             "a DPoP proof for another URL is refused",
             "the working request with a proof whose htu is another path",
@@ -284,7 +284,7 @@ pub(crate) const ENTRIES: &[Entry] = &[
         entry(
             "DP-04",
             check!(other_htm_refused),
-            &[Cognito],
+            System::CLIENT_CREDENTIALS,
             Mark::Rfc,
             "a DPoP proof for another method is refused",
             "the working request with a proof whose htm is GET",
@@ -296,7 +296,7 @@ pub(crate) const ENTRIES: &[Entry] = &[
         entry(
             "DP-05",
             check!(stale_iat_refused),
-            &[Cognito],
+            System::CLIENT_CREDENTIALS,
             Mark::Rfc,
             "a DPoP proof made long ago is refused",
             "the working request with a proof whose iat is 10 minutes old",
@@ -308,7 +308,7 @@ pub(crate) const ENTRIES: &[Entry] = &[
         entry(
             "DP-06",
             check!(missing_proof_refused),
-            &[Cognito],
+            System::CLIENT_CREDENTIALS,
             Mark::Rfc,
             "a bound client without a proof is refused",
             "the working request without its DPoP header (flows with `dpop.bound` only)",
@@ -320,7 +320,7 @@ pub(crate) const ENTRIES: &[Entry] = &[
         entry(
             "DP-07",
             check!(weak_alg_refused),
-            &[Cognito],
+            System::CLIENT_CREDENTIALS,
             Mark::Rfc,
             "a proof signed with none or a MAC is refused",
             "the working request with a proof whose alg is none, then HS256",

@@ -23,7 +23,7 @@ pub(crate) mod venafi;
 
 use std::pin::Pin;
 
-use tokenprobe_protocol::{Secret, System, wire};
+use tokenprobe_protocol::{Call, Secret, System, wire};
 
 use crate::catalog::Entry;
 use crate::endpoint::{Reply, Shared, Target, TargetError};
@@ -77,6 +77,18 @@ pub(crate) async fn end_session(t: &Target, key: &Secret) -> Result<Reply, Targe
             t.system
         ))),
     }
+}
+
+/// `invalid_client` with 400 or 401, for the working request with another
+/// credential or client.
+async fn invalid_client(target: &Target, request: &impl Call) -> Checked {
+    target.control().await?;
+    let reply = target.call(request).await?;
+    judged(&reply)?;
+    require(
+        matches!(reply.status.as_u16(), 400 | 401) && reply.json()["error"] == "invalid_client",
+        || answer(&reply),
+    )
 }
 
 /// Why a check did not pass.

@@ -2,16 +2,16 @@
 //! token bound to that certificate, and nothing without it. A flow that
 //! authenticates otherwise skips these.
 
-use tokenprobe_protocol::System::Cognito;
+use tokenprobe_protocol::System;
 use tokenprobe_protocol::client_auth::{ClientCertificate, Credential};
-use tokenprobe_protocol::{cognito, jwt};
+use tokenprobe_protocol::jwt;
 
 use super::{Checked, Finding, access_token, answer, broken, judged, require};
 use crate::catalog::{Entry, Mark, check, entry, varies};
 use crate::endpoint::Target;
 
 fn certificate(target: &Target) -> Result<ClientCertificate, Finding> {
-    match target.account_of::<cognito::TokenRequest>()?.credential() {
+    match target.client_credentials()?.credential() {
         Credential::Certificate(Some(cert)) => Ok(cert.clone()),
         _ => Err(Finding::Skipped(
             "the client does not authenticate with a certificate (auth = \"tls_client_auth\" or \"self_signed_tls_client_auth\")"
@@ -85,7 +85,7 @@ pub(crate) const ENTRIES: &[Entry] = &[
     entry(
         "MT-01",
         check!(token_is_bound),
-        &[Cognito],
+        System::CLIENT_CREDENTIALS,
         Mark::Rfc,
         "a mutual-TLS token is bound to the certificate",
         "the working request over a connection with the client certificate",
@@ -95,7 +95,7 @@ pub(crate) const ENTRIES: &[Entry] = &[
         entry(
             "MT-02",
             check!(certificate_required),
-            &[Cognito],
+            System::CLIENT_CREDENTIALS,
             Mark::Rfc,
             "a request without the certificate is refused",
             "the working request over a connection without the client certificate",

@@ -4,12 +4,12 @@ use http::StatusCode;
 use serde_json::Value;
 use tokenprobe_protocol::client_auth::ClientAuth;
 use tokenprobe_protocol::rfc6749::BasicChallenge;
-use tokenprobe_protocol::{System, cognito, rfc6749, wire};
+use tokenprobe_protocol::{System, rfc6749, wire};
 
 use super::{Checked, Finding, access_token, answer, broken, media, refused, require};
 use crate::catalog::{Entry, Mark, check, entry, varies, warn_on};
 use crate::endpoint::Target;
-use tokenprobe_protocol::System::{Cess, Cognito, Venafi};
+use tokenprobe_protocol::System::{Cess, Venafi};
 
 /// RFC-01: successes and the refusal are labelled JSON.
 pub(crate) async fn labelled_json(target: &Target) -> Checked {
@@ -88,7 +88,7 @@ pub(crate) async fn expires_in_number(target: &Target) -> Checked {
 /// §2 requires, is a warning). The probe is the working request with its
 /// `Authorization` value made malformed, so no real account is tried.
 pub(crate) async fn basic_challenge(target: &Target) -> Checked {
-    if target.account_of::<cognito::TokenRequest>()?.auth() != ClientAuth::Basic {
+    if target.client_credentials()?.auth() != ClientAuth::Basic {
         return Err(Finding::Skipped(
             "the client does not authenticate with HTTP Basic".into(),
         ));
@@ -139,22 +139,19 @@ pub(crate) async fn b64token(target: &Target) -> Checked {
     Ok(())
 }
 
-/// The systems that answer in JSON.
-const JSON_SYSTEMS: &[System] = &[Cognito, Cess, Venafi];
-
 /// This module's entries of the catalog, in the order they run.
 pub(crate) const ENTRIES: &[Entry] = &[
     varies(
         entry(
             "RFC-01",
             check!(labelled_json),
-            JSON_SYSTEMS,
+            System::RFC6749_JSON,
             Mark::Rfc,
             "token and error responses are labelled JSON",
             "a valid token request (and a refresh where there is one), then one with a missing or wrong non-secret parameter",
             "`Content-Type: application/json` (parameters allowed) on the successes and on the error",
         ),
-        "the refusal: cognito `grant_type` removed, cess `grant_type` set to `client_credentials`, venafi `client_id` removed",
+        "the refusal: the client-credentials request's `grant_type` removed, cess's `grant_type` set to `client_credentials`, venafi's `client_id` removed",
     ),
     warn_on(
         entry(
@@ -173,20 +170,20 @@ pub(crate) const ENTRIES: &[Entry] = &[
             entry(
                 "RFC-05",
                 check!(error_shape),
-                JSON_SYSTEMS,
+                System::RFC6749_JSON,
                 Mark::Rfc,
                 "error bodies have the RFC 6749 shape",
                 "a request with a missing or wrong non-secret parameter",
                 "a JSON object with a string `error`, and string `error_description` / `error_uri` when present",
             ),
-            "the refusal: cognito `grant_type` removed, cess `grant_type` set to `client_credentials`, venafi `client_id` removed",
+            "the refusal: the client-credentials request's `grant_type` removed, cess's `grant_type` set to `client_credentials`, venafi's `client_id` removed",
         ),
         &[Cess, Venafi],
     ),
     entry(
         "RFC-06",
         check!(expires_in_number),
-        JSON_SYSTEMS,
+        System::RFC6749_JSON,
         Mark::Rfc,
         "`expires_in` is a JSON number",
         "a valid token request (and a refresh where there is one)",
@@ -196,7 +193,7 @@ pub(crate) const ENTRIES: &[Entry] = &[
         entry(
             "RFC-08",
             check!(basic_challenge),
-            &[Cognito],
+            System::CLIENT_CREDENTIALS,
             Mark::Rfc,
             "a 401 after HTTP Basic challenges",
             "the working request with a malformed HTTP Basic header",
@@ -208,12 +205,12 @@ pub(crate) const ENTRIES: &[Entry] = &[
         entry(
             "RFC-09",
             check!(b64token),
-            JSON_SYSTEMS,
+            System::RFC6749_JSON,
             Mark::Rfc,
             "access tokens are RFC 6750 b64tokens",
             "a valid token request",
             "an `access_token` of `[A-Za-z0-9-._~+/]+=*` (a warning if not)",
         ),
-        JSON_SYSTEMS,
+        System::RFC6749_JSON,
     ),
 ];

@@ -6,14 +6,13 @@
 //!
 //! [`AssertionSigner`]: tokenprobe_protocol::client_auth::AssertionSigner
 
+use tokenprobe_protocol::Secret;
 use tokenprobe_protocol::client_auth::{AssertionClaims, Credential, Signer};
-use tokenprobe_protocol::{Secret, cognito};
 
-use super::cognito::invalid_client;
-use super::{CheckError, Checked, Finding, answer};
+use super::{CheckError, Checked, Finding, answer, invalid_client};
 use crate::catalog::{Entry, Mark, check, entry, negative, varies, warn_on};
 use crate::endpoint::{Target, TargetError};
-use tokenprobe_protocol::System::Cognito;
+use tokenprobe_protocol::System;
 
 fn key(target: &Target) -> Result<&Signer, Finding> {
     target.client_key().ok_or_else(|| {
@@ -27,7 +26,7 @@ fn key(target: &Target) -> Result<&Signer, Finding> {
 /// Claims as the client would sign them now for `client_id`.
 fn fresh(target: &Target, client_id: &str) -> Result<AssertionClaims, Finding> {
     let audience = target
-        .account_of::<cognito::TokenRequest>()?
+        .client_credentials()?
         .audience(target.base())
         .map_err(TargetError::from)?;
     let jti = key(target)?.0.unique_id();
@@ -57,19 +56,13 @@ pub(crate) fn forged(target: &Target, client_id: &str) -> Result<Secret, Finding
 
 async fn refused_with(target: &Target, claims: &AssertionClaims) -> Checked {
     let assertion = Credential::Assertion(sign(target, claims)?);
-    let id = target
-        .account_of::<cognito::TokenRequest>()?
-        .client_id()
-        .to_owned();
+    let id = target.client_credentials()?.client_id().to_owned();
     invalid_client(target, &target.client_request_as(&id, assertion)?).await
 }
 
 /// PK-01: an assertion addressed to another audience is refused.
 pub(crate) async fn other_audience_refused(target: &Target) -> Checked {
-    let id = target
-        .account_of::<cognito::TokenRequest>()?
-        .client_id()
-        .to_owned();
+    let id = target.client_credentials()?.client_id().to_owned();
     let claims = AssertionClaims {
         aud: vec!["https://tokenprobe.invalid/oauth2/token".into()],
         ..fresh(target, &id)?
@@ -79,10 +72,7 @@ pub(crate) async fn other_audience_refused(target: &Target) -> Checked {
 
 /// PK-02: an expired assertion is refused.
 pub(crate) async fn expired_refused(target: &Target) -> Checked {
-    let id = target
-        .account_of::<cognito::TokenRequest>()?
-        .client_id()
-        .to_owned();
+    let id = target.client_credentials()?.client_id().to_owned();
     let now = tokenprobe_client::unix_now();
     let claims = AssertionClaims {
         iat: now - 600,
@@ -97,7 +87,7 @@ pub(crate) async fn expired_refused(target: &Target) -> Checked {
 pub(crate) async fn replay_refused(target: &Target) -> Checked {
     key(target)?;
     target.control().await?;
-    let account = target.account_of::<cognito::TokenRequest>()?;
+    let account = target.client_credentials()?;
     let id = account.client_id().to_owned();
     let once = Credential::Assertion(sign(target, &fresh(target, &id)?)?);
     let request = target.client_request_as(&id, once)?;
@@ -120,7 +110,7 @@ pub(crate) const ENTRIES: &[Entry] = &[
         entry(
             "PK-01",
             check!(other_audience_refused),
-            &[Cognito],
+            System::CLIENT_CREDENTIALS,
             Mark::Rfc,
             "an assertion for another audience is refused",
             "one token request with an assertion, signed by the client's key, whose `aud` is another server's",
@@ -132,7 +122,7 @@ pub(crate) const ENTRIES: &[Entry] = &[
         entry(
             "PK-02",
             check!(expired_refused),
-            &[Cognito],
+            System::CLIENT_CREDENTIALS,
             Mark::Rfc,
             "an expired assertion is refused",
             "one token request with an assertion, signed by the client's key, that expired 5 minutes ago",
@@ -145,7 +135,7 @@ pub(crate) const ENTRIES: &[Entry] = &[
             entry(
                 "PK-03",
                 check!(replay_refused),
-                &[Cognito],
+                System::CLIENT_CREDENTIALS,
                 Mark::Rfc,
                 "a replayed assertion is refused",
                 "one fresh assertion sent twice",
@@ -153,6 +143,6 @@ pub(crate) const ENTRIES: &[Entry] = &[
             ),
             "none: the same assertion sent a second time",
         )),
-        &[Cognito],
+        System::CLIENT_CREDENTIALS,
     ),
 ];

@@ -5,7 +5,7 @@ use http::StatusCode;
 use tokenprobe_client::VcdAccount;
 use tokenprobe_protocol::ProviderError;
 use tokenprobe_protocol::Secret;
-use tokenprobe_protocol::vcd::{self, ApiVersion};
+use tokenprobe_protocol::vcd::{self, ApiVersion, VcdError};
 
 use super::{CheckError, Checked, Finding, answer, broken, judged, precondition, require};
 use crate::catalog::{Entry, Mark, check, entry, varies};
@@ -115,12 +115,9 @@ pub(crate) async fn invalid_token_refused(target: &Target) -> Checked {
         .vcd_login("not-a-token", target.vcd_version()?)
         .await?;
     judged(&reply)?;
-    match reply.read(&request) {
-        Err(ProviderError::Vcd { status, error })
-            if status == StatusCode::UNAUTHORIZED && error.major_code == 401 =>
-        {
-            Ok(())
-        }
+    let refusal = reply.read(&request).err();
+    match refusal.as_ref().and_then(ProviderError::system::<VcdError>) {
+        Some((StatusCode::UNAUTHORIZED, error)) if error.major_code == 401 => Ok(()),
         _ => broken(answer(&reply)),
     }
 }

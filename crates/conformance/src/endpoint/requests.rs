@@ -8,7 +8,7 @@ use bytes::Bytes;
 use http::{Method, Request};
 use serde_json::Value;
 use tokenprobe_client::{Idp, SystemAccount};
-use tokenprobe_protocol::{Call, Secret, cognito, dpop};
+use tokenprobe_protocol::{Call, Secret, dpop};
 
 use super::{Reply, Target, TargetError};
 
@@ -76,8 +76,8 @@ impl Target {
     async fn ask_idp_token(&self) -> Result<Secret, TargetError> {
         let (base, req) = match self.account().idp() {
             Some(Idp::Token(t)) => return Ok(t.clone()),
-            Some(Idp::Cognito(req, base)) => (base, &**req),
-            None => (&self.base, self.account_of::<cognito::TokenRequest>()?),
+            Some(Idp::ClientCredentials(req, base)) => (base, &**req),
+            None => (&self.base, self.client_credentials()?),
         };
         let r = self.send(req.encode(base)?).await?;
         r.read(req)

@@ -9,8 +9,6 @@ use bytes::Bytes;
 use http::{HeaderMap, Method, Request, Uri};
 use tokenprobe_protocol::dpop::{self, ProofKey};
 
-use tokenprobe_protocol::cognito;
-
 use super::{Reply, Target, TargetError};
 
 /// The members that authenticate the client in a body (RFC 6749 §2.3.1,
@@ -133,7 +131,7 @@ impl Target {
     /// The configured client-credentials request as it goes on the wire
     /// now (a fresh assertion for a key client), to change one thing in.
     pub fn working_form(&self) -> Result<WorkingForm, TargetError> {
-        let account = self.account_of::<cognito::TokenRequest>()?;
+        let account = self.client_credentials()?;
         let req = account.encode(&self.base)?;
         let mut headers = req.headers().clone();
         headers.remove(dpop::HEADER);

@@ -382,3 +382,9 @@ impl fmt::Display for VcdError {
         )
     }
 }
+
+impl crate::Documented for VcdError {
+    fn code(&self) -> Option<&str> {
+        Some(self.minor_code.as_str())
+    }
+}

@@ -17,7 +17,7 @@ pub use authorization::{format_authorization, parse_authorization, validate_org}
 pub use documents::{Link, VcdError, VcdSession};
 
 use crate::base_url::BaseUrl;
-use crate::error::{DecodeError, ProviderError, RequestError};
+use crate::error::{DecodeError, ProviderError, RequestError, SystemError};
 use crate::grant::{Grant, GrantExtra, GrantKind};
 use crate::secret::Secret;
 use crate::wire;
@@ -251,7 +251,10 @@ fn decode_error(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Provide
         VcdError::from_json(body)
     };
     match doc {
-        Ok(error) => ProviderError::Vcd { status, error },
+        Ok(error) => ProviderError::System {
+            status,
+            error: SystemError::new(error),
+        },
         Err(_) => ProviderError::Status {
             status,
             excerpt: wire::excerpt(body),

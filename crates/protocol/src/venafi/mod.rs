@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 pub use scope::{Privilege, Scope, ScopeError, ScopeItem, ScopeName};
 
 use crate::base_url::BaseUrl;
-use crate::error::{ProviderError, RequestError};
+use crate::error::{ProviderError, RequestError, SystemError};
 use crate::grant::{Grant, GrantExtra, GrantKind, Refresh};
 use crate::rfc6749::{self, ExpiresIn};
 use crate::secret::Secret;
@@ -202,9 +202,9 @@ fn decode_token(
     asked: Option<&Scope>,
 ) -> Result<Grant, ProviderError> {
     if status != StatusCode::OK {
-        return Err(ProviderError::Venafi {
+        return Err(ProviderError::System {
             status,
-            error: VenafiError::decode(status, body),
+            error: SystemError::new(VenafiError::decode(status, body)),
         });
     }
     let b: TokenBody = wire::decode_json(body)?;
@@ -547,4 +547,10 @@ fn parse_json_post<T: serde::de::DeserializeOwned>(req: &Request<Bytes>) -> Resu
 crate::call::calls! {
     AuthorizeRequest => Grant,
     RefreshRequest => Grant,
+}
+
+impl crate::Documented for VenafiError {
+    fn code(&self) -> Option<&str> {
+        Some(VenafiError::code(self))
+    }
 }

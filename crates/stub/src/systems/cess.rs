@@ -12,8 +12,29 @@ use tokenprobe_protocol::rfc6749::{ErrorCode, Rejection};
 use tokenprobe_protocol::{Secret, vcschema};
 
 use super::{State, with_body};
-use crate::route::{Quirk, Route};
+use crate::route::{DEMAND, Endpoint, Paths, Quirk, Route};
 use crate::tokens::random_id;
+use tokenprobe_protocol::System;
+
+/// `POST /oauth`.
+pub(crate) static TOKEN: Endpoint = Endpoint {
+    name: "cess",
+    system: System::Cess,
+    paths: Paths::Exact(&[cess::TOKEN_PATH]),
+    answer: token,
+    breaks: &[
+        (Quirk::NoCacheControl, "RFC-02"),
+        (Quirk::ExpiresInString, "RFC-06"),
+        (Quirk::WrongContentType, "RFC-01"),
+        (Quirk::AnyPasswordAccepted, "CE-09"),
+        (Quirk::AnyGrantTypeAccepted, "CE-10"),
+        (Quirk::ProviderRequired, DEMAND),
+        (Quirk::NoDefaultScope, "CE-08"),
+        (Quirk::LifetimeExceeded, "CE-12"),
+        (Quirk::VcschemaMismatch, "CE-06"),
+    ],
+};
+const ROUTE: Route = Route(&TOKEN);
 
 /// A CESS API client.
 #[derive(Debug, Clone, Deserialize)]
@@ -108,7 +129,7 @@ fn parse(state: &State, req: &Request<Bytes>) -> Result<TokenRequest, Rejection>
     match cess::parse_request(req) {
         Err(r)
             if r.error.code == ErrorCode::UnsupportedGrantType
-                && state.quirk(Route::Cess, Quirk::AnyGrantTypeAccepted) =>
+                && state.quirk(ROUTE, Quirk::AnyGrantTypeAccepted) =>
         {
             let swapped = with_body(req, Method::POST, |body| {
                 let mut v: serde_json::Value = serde_json::from_slice(body).ok()?;
@@ -122,7 +143,7 @@ fn parse(state: &State, req: &Request<Bytes>) -> Result<TokenRequest, Rejection>
 }
 
 fn grant(state: &State, req: &Request<Bytes>) -> Result<Response<Bytes>, Rejection> {
-    let quirk = |q| state.quirk(Route::Cess, q);
+    let quirk = |q| state.quirk(ROUTE, q);
     let has_provider = || {
         serde_json::from_slice::<serde_json::Value>(req.body())
             .is_ok_and(|v| v.get("provider").is_some())

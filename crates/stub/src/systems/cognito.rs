@@ -1,7 +1,11 @@
 //! `POST /oauth2/token`: RFC 6749 client credentials, as Cognito answers
 //! it, with signed JWT access tokens.
 
-use crate::config::{DEMO_ID, DEMO_SECRET};
+use crate::config::{DEMO_ID, DEMO_SECRET, Invalid};
+
+/// The `iss` of the stub's access tokens unless configured: Cognito's form.
+pub(crate) const DEFAULT_ISSUER: &str =
+    "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_tokenprobe";
 use serde::Deserialize;
 use std::borrow::Cow;
 use std::time::Duration;
@@ -15,11 +19,78 @@ use tokenprobe_protocol::dpop::{self, ProofProblem};
 use tokenprobe_protocol::jwt::{AccessTokenClaims, Confirmation};
 use tokenprobe_protocol::rfc6749::{ErrorCode, Rejection};
 
-use super::{State, own_url, with_body};
-use crate::dpop::Lenient;
-use crate::route::{Quirk, Route};
+use http::header::CONTENT_TYPE;
+use http::{HeaderValue, StatusCode};
+use tokenprobe_protocol::client_auth::ClientAuth;
+use tokenprobe_protocol::discovery::{self, Metadata};
+
+use super::{State, own_url, plain, with_body};
+use crate::client_certs::ClientCerts;
+use crate::client_keys::ClientKeys;
+use crate::dpop::{Dpop, Lenient};
+use crate::route::{DEMAND, Endpoint, Paths, Quirk, Route};
 use crate::tls::PeerCertificate;
+use crate::tokens::KeyError;
 use crate::tokens::{now, random_id};
+use tokenprobe_protocol::System;
+
+/// `POST /oauth2/token`.
+pub(crate) static TOKEN: Endpoint = Endpoint {
+    name: "cognito",
+    system: System::Cognito,
+    paths: Paths::Exact(&[cognito::TOKEN_PATH]),
+    answer: token,
+    breaks: &[
+        (Quirk::NoCacheControl, "CG-07"),
+        (Quirk::ExpiresInString, "RFC-06"),
+        (Quirk::NoWwwAuthenticate, "RFC-08"),
+        (Quirk::WrongContentType, "RFC-01"),
+        (Quirk::RefreshTokenIssued, "CG-14"),
+        (Quirk::JwtLifetimeMismatch, "CG-05"),
+        (Quirk::JwtUnknownKid, "CG-15"),
+        (Quirk::UnlistedScopeGranted, "CG-12"),
+        (Quirk::AnyPasswordAccepted, "CG-08"),
+        (Quirk::UnknownClientAccepted, "CG-09"),
+        (Quirk::AnyGrantTypeAccepted, "CG-10"),
+        (Quirk::GetAccepted, "CG-13"),
+        (Quirk::GetWithQueryIssuesToken, "CG-13"),
+        (Quirk::BasicChallengeWithoutRealm, "RFC-08"),
+        (Quirk::BearerChallenge, "RFC-08"),
+        // A demand, not a broken rule: it breaks no check of a client
+        // that sends its working request, and must never make one pass.
+        (Quirk::ScopeRequired, DEMAND),
+        (Quirk::UnknownGrantInvalidGrant, "CG-10"),
+        (Quirk::MissingGrantUnsupported, "CG-11"),
+        (Quirk::DpopBearerTokenType, "DP-01"),
+        (Quirk::DpopUnbound, "DP-01"),
+        (Quirk::DpopReplayAccepted, "DP-02"),
+        (Quirk::DpopHtuIgnored, "DP-03"),
+        (Quirk::DpopHtmIgnored, "DP-04"),
+        (Quirk::DpopIatIgnored, "DP-05"),
+        (Quirk::DpopProofOptional, "DP-06"),
+        (Quirk::DpopWeakAlgAccepted, "DP-07"),
+        (Quirk::MtlsUnbound, "MT-01"),
+        (Quirk::MtlsCertificateOptional, "MT-02"),
+    ],
+};
+/// `GET /.well-known/jwks.json`: the keys the `cognito` route signs with.
+pub(crate) static JWKS: Endpoint = Endpoint {
+    name: "jwks",
+    system: System::Cognito,
+    paths: Paths::Exact(&[cognito::JWKS_PATH]),
+    answer: jwks,
+    breaks: &[],
+};
+/// `GET /.well-known/oauth-authorization-server` and
+/// `/.well-known/openid-configuration`: the `cognito` route's metadata.
+pub(crate) static DISCOVERY: Endpoint = Endpoint {
+    name: "discovery",
+    system: System::Cognito,
+    paths: Paths::Exact(&[discovery::OAUTH_WELL_KNOWN, discovery::OIDC_WELL_KNOWN]),
+    answer: metadata,
+    breaks: &[],
+};
+const ROUTE: Route = Route(&TOKEN);
 
 /// One RFC 6749 client.
 #[derive(Debug, Clone, Deserialize)]
@@ -142,7 +213,54 @@ impl Default for CognitoConfig {
     }
 }
 
+/// What the token route keeps beside its configuration, made at start:
+/// what verifies client assertions (the `private_key_jwt` clients' keys,
+/// the `client_secret_jwt` clients' secrets) and remembers the ones seen,
+/// the certificates and CAs of the mutual-TLS clients, and the DPoP proofs
+/// seen with the nonce asked for.
+pub(crate) struct Clients {
+    keys: ClientKeys,
+    certs: ClientCerts,
+    pub(crate) dpop: Dpop,
+}
+
+impl Clients {
+    pub(crate) fn new(config: &super::Config) -> Result<Clients, KeyError> {
+        let c = &config.cognito;
+        Ok(Clients {
+            keys: ClientKeys::new(c)?,
+            certs: ClientCerts::new(c)?,
+            dpop: Dpop::new(c.dpop_nonce_secs, now()),
+        })
+    }
+
+    /// Whether a client authenticates with a certificate (so TLS asks for one).
+    pub(crate) fn take_certificates(&self) -> bool {
+        !self.certs.is_empty()
+    }
+}
+
 impl CognitoConfig {
+    /// Each client must have something to authenticate with.
+    pub(crate) fn validate(&self) -> Result<(), Invalid> {
+        match self.clients.iter().find(|c| {
+            c.secret.is_none()
+                && c.public_keys.is_empty()
+                && c.jwks.is_none()
+                && c.tls_certificates.is_empty()
+                && c.tls_client_ca.is_none()
+        }) {
+            Some(c) => Err(Invalid {
+                span: 0..0,
+                message: format!(
+                    "[[cognito.clients]] {}: give a secret (Basic, body or client_secret_jwt), public_keys / jwks for private_key_jwt, or tls_certificates / tls_client_ca for mutual TLS",
+                    c.id
+                ),
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// A working `curl` for the first client with a secret, and the
     /// `TOKEN=` line the two-step systems' examples use.
     pub(crate) fn example(&self, url: &str, curl: &str) -> Option<String> {
@@ -157,7 +275,7 @@ impl CognitoConfig {
         );
         Some(format!(
             "# cognito (RFC 6749 client credentials)\n{cognito}\n\n\
-             # veeva and vcd take that token:\nTOKEN=$({cognito} | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')"
+             # the two-step systems below take that token:\nTOKEN=$({cognito} | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')"
         ))
     }
 }
@@ -169,10 +287,48 @@ pub(super) fn token(state: &State, req: &Request<Bytes>) -> Response<Bytes> {
     }
 }
 
+fn jwks(state: &State, req: &Request<Bytes>) -> Response<Bytes> {
+    if req.method() != Method::GET {
+        return plain(StatusCode::METHOD_NOT_ALLOWED, "use GET");
+    }
+    let mut res = Response::new(Bytes::copy_from_slice(state.signer.jwks()));
+    res.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    res
+}
+
+/// The metadata of the `cognito` route (RFC 8414 and OpenID Connect
+/// discovery alike): its issuer is the URL the request came to, so that a
+/// client discovering it finds this stub wherever it listens.
+fn metadata(state: &State, req: &Request<Bytes>) -> Response<Bytes> {
+    if req.method() != Method::GET {
+        return plain(StatusCode::METHOD_NOT_ALLOWED, "use GET");
+    }
+    let issuer = own_url(state, req);
+    // Mutual TLS only where there is TLS.
+    let methods = ClientAuth::ALL
+        .iter()
+        .filter(|a| state.tls || !a.mutual_tls())
+        .map(|a| a.method_name().to_owned());
+    Metadata {
+        token_endpoint: Some(format!("{issuer}{}", cognito::TOKEN_PATH)),
+        jwks_uri: Some(format!("{issuer}{}", cognito::JWKS_PATH)),
+        token_endpoint_auth_methods_supported: Some(methods.collect()),
+        grant_types_supported: Some(vec![cognito::GRANT_TYPE.into()]),
+        dpop_signing_alg_values_supported: Some(
+            ["ES256", "EdDSA", "RS256"].map(str::to_owned).to_vec(),
+        ),
+        tls_client_certificate_bound_access_tokens: Some(state.tls),
+        mtls_endpoint_aliases: None,
+        issuer,
+    }
+    .to_response()
+}
+
 /// The error codes real servers were found to send instead of RFC 6749's
 /// (the interop harness's departures), when told to.
 fn miscoded(state: &State, req: &Request<Bytes>, mut r: Rejection) -> Rejection {
-    let quirk = |q| state.quirk(Route::Cognito, q);
+    let quirk = |q| state.quirk(ROUTE, q);
     let code = &r.error.code;
     let no_grant_type = || !form_urlencoded::parse(req.body()).any(|(k, _)| k == "grant_type");
     if *code == ErrorCode::UnsupportedGrantType && quirk(Quirk::UnknownGrantInvalidGrant) {
@@ -187,7 +343,7 @@ fn miscoded(state: &State, req: &Request<Bytes>, mut r: Rejection) -> Rejection 
 }
 
 fn parse(state: &State, req: &Request<Bytes>) -> Result<TokenRequest, Rejection> {
-    let quirk = |q| state.quirk(Route::Cognito, q);
+    let quirk = |q| state.quirk(ROUTE, q);
     if req.method() == Method::GET {
         let form = match (quirk(Quirk::GetAccepted), req.uri().query()) {
             (true, _) => Some(req.body().to_vec()),
@@ -239,7 +395,7 @@ fn authenticate(
     let refused = |why: &str| Err(Rejection::invalid_client(why));
     // Any secret or assertion: a certificate is no password (MT-02 has a
     // quirk of its own).
-    let any_password = state.quirk(Route::Cognito, Quirk::AnyPasswordAccepted);
+    let any_password = state.quirk(ROUTE, Quirk::AnyPasswordAccepted);
     match asked.credential() {
         Credential::Secret(s) if any_password || client.secret.as_ref() == Some(s) => Ok(()),
         Credential::Secret(_) => refused("client authentication failed"),
@@ -252,7 +408,8 @@ fn authenticate(
                 format!("{issuer}{}", cognito::TOKEN_PATH),
             ];
             state
-                .client_keys
+                .clients
+                .keys
                 .verify(&client.id, assertion.expose(), &audiences, now())
                 .or_else(|why| refused(&why.to_string()))
         }
@@ -260,11 +417,12 @@ fn authenticate(
         Credential::Certificate(_) => {
             let presented = req.extensions().get::<PeerCertificate>();
             state
-                .client_certs
+                .clients
+                .certs
                 .verify(&client.id, presented.map(|p| &p.0[..]))
                 .map(|_| ())
                 .or_else(|why| {
-                    let optional = state.quirk(Route::Cognito, Quirk::MtlsCertificateOptional);
+                    let optional = state.quirk(ROUTE, Quirk::MtlsCertificateOptional);
                     match optional && presented.is_none() {
                         true => Ok(()),
                         false => refused(why),
@@ -278,7 +436,7 @@ fn authenticate(
 /// the token's `cnf` (RFC 8705 §3.1).
 fn bound_certificate(state: &State, asked: &TokenRequest, req: &Request<Bytes>) -> Option<String> {
     if !matches!(asked.credential(), Credential::Certificate(_))
-        || state.quirk(Route::Cognito, Quirk::MtlsUnbound)
+        || state.quirk(ROUTE, Quirk::MtlsUnbound)
     {
         return None;
     }
@@ -295,7 +453,7 @@ fn has_member(req: &Request<Bytes>, name: &str) -> bool {
 }
 
 fn grant(state: &State, req: &Request<Bytes>) -> Result<Response<Bytes>, Rejection> {
-    let quirk = |q| state.quirk(Route::Cognito, q);
+    let quirk = |q| state.quirk(ROUTE, q);
     if quirk(Quirk::ScopeRequired) && !has_member(req, "scope") {
         return Err(Rejection::bad_request(
             ErrorCode::InvalidRequest,
@@ -389,7 +547,7 @@ fn proven_key(
     req: &Request<Bytes>,
     client: &CognitoClient,
 ) -> Result<Option<String>, ProofProblem> {
-    let quirk = |q| state.quirk(Route::Cognito, q);
+    let quirk = |q| state.quirk(ROUTE, q);
     if !client.dpop_bound && !req.headers().contains_key(dpop::HEADER) {
         return Ok(None);
     }
@@ -403,7 +561,7 @@ fn proven_key(
     let uri: http::Uri = format!("{}{}", own_url(state, req), cognito::TOKEN_PATH)
         .parse()
         .map_err(|_| ProofProblem::Htu)?;
-    match state.dpop.verify(req, &uri, now(), lenient)? {
+    match state.clients.dpop.verify(req, &uri, now(), lenient)? {
         None if client.dpop_bound && !quirk(Quirk::DpopProofOptional) => Err(ProofProblem::Missing),
         jkt => Ok(jkt),
     }
@@ -427,7 +585,7 @@ fn confirmation(jkt: Option<String>, x5t_s256: Option<String>) -> Option<Confirm
 /// `res` with the nonce the stub asks DPoP proofs for, when it asks for
 /// one (any answer may give it, RFC 9449 §8).
 fn with_nonce(state: &State, mut res: Response<Bytes>) -> Response<Bytes> {
-    if let Some(nonce) = state.dpop.nonce(now()) {
+    if let Some(nonce) = state.clients.dpop.nonce(now()) {
         if let Ok(v) = http::HeaderValue::from_str(&nonce) {
             res.headers_mut().insert(dpop::NONCE_HEADER, v);
         }

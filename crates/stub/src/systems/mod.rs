@@ -26,15 +26,71 @@ use std::time::Instant;
 use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, PRAGMA, WWW_AUTHENTICATE};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
-use tokenprobe_protocol::client_auth::ClientAuth;
-use tokenprobe_protocol::discovery::Metadata;
 
-use crate::config::{Config, is_demo_secret};
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::config::{Connections, Invalid, JwtConfig, is_demo_secret};
+use crate::fault::RouteFaults;
 use crate::route::{Quirk, Route, RouteKey};
 use crate::tokens::{JwtSigner, OpaqueTokens, now};
+pub(crate) use cognito::{Clients, DEFAULT_ISSUER};
 use tokenprobe_protocol::Secret;
 
+/// The whole configuration: the server's own settings, then one table per
+/// system (here, beside the list of routes, so that a system registers
+/// both in one file). `Config::default()` is the embedded demo.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Larger request bodies get `413` (not read further).
+    pub max_body_bytes: usize,
+    /// How Cognito-style access tokens are signed.
+    pub jwt: JwtConfig,
+    /// `true`: Vault and VCD take any bearer token; `false`: only tokens the
+    /// stub's own `cognito` route signed and that have not expired.
+    pub accept_any_token: bool,
+    /// RFC 6749 client credentials.
+    pub cognito: CognitoConfig,
+    /// VaultID CESS.
+    pub cess: CessConfig,
+    /// Venafi TPP.
+    pub venafi: VenafiConfig,
+    /// Veeva Vault.
+    pub veeva: VeevaConfig,
+    /// VMware Cloud Director.
+    pub vcd: VcdConfig,
+    /// Faults and quirks per route; `all` applies to routes without their own.
+    pub faults: BTreeMap<RouteKey, RouteFaults>,
+    /// How long idle and slow clients may hold a connection, and how many
+    /// connections there may be.
+    pub connections: Connections,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_body_bytes: 64 * 1024,
+            jwt: JwtConfig::default(),
+            accept_any_token: false,
+            cognito: CognitoConfig::default(),
+            cess: CessConfig::default(),
+            venafi: VenafiConfig::default(),
+            veeva: VeevaConfig::default(),
+            vcd: VcdConfig::default(),
+            faults: BTreeMap::new(),
+            connections: Connections::default(),
+        }
+    }
+}
+
 impl Config {
+    /// What each system's table says of itself that serde cannot see.
+    pub(crate) fn validate_systems(&self) -> Result<(), Invalid> {
+        self.cognito.validate()
+    }
+
     /// One working `curl` command per system (`curl` is the command with
     /// its TLS options), for `serve`'s banner.
     pub fn examples(&self, url: &str, curl: &str) -> Vec<String> {
@@ -61,6 +117,25 @@ fn shown(secret: &Secret, var: &str) -> String {
     }
 }
 
+/// Every endpoint of every system, in a stable order (the order of
+/// counters and of `Route::all`).
+pub(crate) static ROUTES: &[Route] = &[
+    Route(&cognito::TOKEN),
+    Route(&cognito::JWKS),
+    Route(&cognito::DISCOVERY),
+    Route(&cess::TOKEN),
+    Route(&venafi::AUTHORIZE),
+    Route(&venafi::REFRESH),
+    Route(&venafi::REVOKE),
+    Route(&venafi::VERIFY),
+    Route(&veeva::SESSION),
+    Route(&vcd::LOGIN),
+    Route(&vcd::CURRENT),
+];
+
+/// How many routes there are (the length of the stub's per-route counters).
+pub(crate) const ROUTE_COUNT: usize = ROUTES.len();
+
 /// Everything a handler may read or change.
 pub(crate) struct State {
     pub(crate) config: Config,
@@ -72,13 +147,8 @@ pub(crate) struct State {
     pub(crate) verified: Mutex<HashMap<String, u64>>,
     /// Whether it serves HTTPS (the scheme of its discovery documents).
     pub(crate) tls: bool,
-    /// What verifies client assertions (the `private_key_jwt` clients' keys,
-    /// the `client_secret_jwt` clients' secrets) and the assertions seen.
-    pub(crate) client_keys: crate::client_keys::ClientKeys,
-    /// The certificates and CAs the mutual-TLS clients registered.
-    pub(crate) client_certs: crate::client_certs::ClientCerts,
-    /// The DPoP proofs seen, and the nonce asked for.
-    pub(crate) dpop: crate::dpop::Dpop,
+    /// The token route's clients: their keys, certificates and proofs.
+    pub(crate) clients: Clients,
 }
 
 /// At most this many verified IdP tokens are remembered.
@@ -121,20 +191,7 @@ impl State {
 
 /// The answer of `route` to `req`, quirks included.
 pub(crate) fn answer(state: &State, route: Route, req: &Request<Bytes>) -> Response<Bytes> {
-    let res = match route {
-        Route::Cognito => cognito::token(state, req),
-        Route::Jwks => jwks(state, req),
-        Route::Discovery => discovery(state, req),
-        Route::Cess => cess::token(state, req),
-        Route::VenafiAuthorize => venafi::authorize(state, req),
-        Route::VenafiRefresh => venafi::refresh(state, req),
-        Route::VenafiRevoke => venafi::revoke(state, req),
-        Route::VenafiVerify => venafi::verify(state, req),
-        Route::Veeva => veeva::session(state, req),
-        Route::VcdLogin => vcd::login(state, req),
-        Route::VcdCurrent => vcd::current(state, req),
-    };
-    rewrite(state, route, res)
+    rewrite(state, route, (route.0.answer)(state, req))
 }
 
 /// The quirks that change any response of a route after the fact.
@@ -174,50 +231,6 @@ fn rewrite(state: &State, route: Route, mut res: Response<Bytes>) -> Response<By
         }
     }
     res
-}
-
-fn jwks(state: &State, req: &Request<Bytes>) -> Response<Bytes> {
-    if req.method() != Method::GET {
-        return plain(StatusCode::METHOD_NOT_ALLOWED, "use GET");
-    }
-    let mut res = Response::new(Bytes::copy_from_slice(state.signer.jwks()));
-    res.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    res
-}
-
-/// The metadata of the `cognito` route (RFC 8414 and OpenID Connect
-/// discovery alike): its issuer is the URL the request came to, so that a
-/// client discovering it finds this stub wherever it listens.
-fn discovery(state: &State, req: &Request<Bytes>) -> Response<Bytes> {
-    if req.method() != Method::GET {
-        return plain(StatusCode::METHOD_NOT_ALLOWED, "use GET");
-    }
-    let issuer = own_url(state, req);
-    // Mutual TLS only where there is TLS.
-    let methods = ClientAuth::ALL
-        .iter()
-        .filter(|a| state.tls || !a.mutual_tls())
-        .map(|a| a.method_name().to_owned());
-    Metadata {
-        token_endpoint: Some(format!(
-            "{issuer}{}",
-            tokenprobe_protocol::cognito::TOKEN_PATH
-        )),
-        jwks_uri: Some(format!(
-            "{issuer}{}",
-            tokenprobe_protocol::cognito::JWKS_PATH
-        )),
-        token_endpoint_auth_methods_supported: Some(methods.collect()),
-        grant_types_supported: Some(vec![tokenprobe_protocol::cognito::GRANT_TYPE.into()]),
-        dpop_signing_alg_values_supported: Some(
-            ["ES256", "EdDSA", "RS256"].map(str::to_owned).to_vec(),
-        ),
-        tls_client_certificate_bound_access_tokens: Some(state.tls),
-        mtls_endpoint_aliases: None,
-        issuer,
-    }
-    .to_response()
 }
 
 /// This stub as the request addressed it: scheme and `Host` (or the

@@ -11,8 +11,31 @@ use tokenprobe_protocol::vcd::{
 };
 
 use super::{State, with_body};
-use crate::route::{Quirk, Route};
+use crate::route::{Endpoint, Paths, Quirk, Route};
 use crate::tokens::{Opaque, Use, now, random_id};
+use tokenprobe_protocol::System;
+
+/// `POST /cloudapi/1.0.0/sessions[/provider]`.
+pub(crate) static LOGIN: Endpoint = Endpoint {
+    name: "vcd-login",
+    system: System::Vcd,
+    paths: Paths::Exact(&[vcd::SESSIONS_PATH, vcd::PROVIDER_SESSIONS_PATH]),
+    answer: login,
+    breaks: &[
+        (Quirk::InvalidTokenAccepted, "VCD-08"),
+        (Quirk::MissingHeaderWrongStatus, "VCD-07"),
+        (Quirk::WrongOrg, "VCD-09"),
+        (Quirk::OldVersionAccepted, "VCD-10"),
+    ],
+};
+/// `GET` (the session) or `DELETE` (logout) `/cloudapi/1.0.0/sessions/current`.
+pub(crate) static CURRENT: Endpoint = Endpoint {
+    name: "vcd-current",
+    system: System::Vcd,
+    paths: Paths::Exact(&[vcd::CURRENT_SESSION_PATH]),
+    answer: current,
+    breaks: &[(Quirk::LogoutIgnored, "VCD-11")],
+};
 
 /// VMware Cloud Director.
 #[derive(Debug, Clone, Deserialize)]
@@ -68,7 +91,7 @@ pub(super) fn login(state: &State, req: &Request<Bytes>) -> Response<Bytes> {
 }
 
 fn parse(state: &State, req: &Request<Bytes>) -> Result<vcd::SessionRequest, VcdError> {
-    let quirk = |q| state.quirk(Route::VcdLogin, q);
+    let quirk = |q| state.quirk(Route(&LOGIN), q);
     if !req.headers().contains_key(AUTHORIZATION)
         && req.method() == Method::POST
         && quirk(Quirk::MissingHeaderWrongStatus)
@@ -97,7 +120,7 @@ fn parse(state: &State, req: &Request<Bytes>) -> Result<vcd::SessionRequest, Vcd
 
 fn open(state: &State, req: &Request<Bytes>) -> Result<Response<Bytes>, VcdError> {
     let asked = parse(state, req)?;
-    if !state.accepts_idp_token(Route::VcdLogin, asked.token.expose()) {
+    if !state.accepts_idp_token(Route(&LOGIN), asked.token.expose()) {
         return Err(VcdError::invalid_credentials());
     }
     let config = &state.config.vcd;
@@ -114,7 +137,7 @@ fn open(state: &State, req: &Request<Bytes>) -> Result<Response<Bytes>, VcdError
         gid: random_id(),
         cid: String::new(),
         sub: config.user.clone(),
-        scope: if state.quirk(Route::VcdLogin, Quirk::WrongOrg) {
+        scope: if state.quirk(Route(&LOGIN), Quirk::WrongOrg) {
             format!("Not{org}")
         } else {
             org.clone()
@@ -226,7 +249,7 @@ pub(super) fn current(state: &State, req: &Request<Bytes>) -> Response<Bytes> {
             }
             Method::DELETE => {
                 let s = live()?;
-                if !state.quirk(Route::VcdCurrent, Quirk::LogoutIgnored) {
+                if !state.quirk(Route(&CURRENT), Quirk::LogoutIgnored) {
                     state.opaque.kill(&s.gid, s.exp);
                 }
                 Ok(vcd::logout_response())

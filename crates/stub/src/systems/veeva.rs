@@ -8,8 +8,24 @@ use serde::Deserialize;
 use tokenprobe_protocol::veeva::{self, SessionBody, VaultFailure, VaultRef};
 
 use super::State;
-use crate::route::{Quirk, Route};
+use crate::route::{DEMAND, Endpoint, Paths, Quirk, Route};
 use crate::tokens::random_id;
+use tokenprobe_protocol::System;
+
+/// `POST /auth/oauth/session/{profile}`.
+pub(crate) static SESSION: Endpoint = Endpoint {
+    name: "veeva",
+    system: System::Veeva,
+    paths: Paths::Prefix(veeva::SESSION_PATH_PREFIX),
+    answer: session,
+    breaks: &[
+        (Quirk::ClientIdRequired, DEMAND),
+        (Quirk::FailureWithoutErrors, "VV-07"),
+        (Quirk::InvalidTokenAccepted, "VV-10"),
+        (Quirk::UnknownProfileAccepted, "VV-11"),
+    ],
+};
+const ROUTE: Route = Route(&SESSION);
 
 /// A Vault security profile and the session it gives.
 #[derive(Debug, Clone, Deserialize)]
@@ -82,7 +98,7 @@ pub(super) fn session(state: &State, req: &Request<Bytes>) -> Response<Bytes> {
     match open(state, req) {
         Ok(res) => res,
         Err(mut failure) => {
-            if state.quirk(Route::Veeva, Quirk::FailureWithoutErrors) {
+            if state.quirk(ROUTE, Quirk::FailureWithoutErrors) {
                 failure.errors.clear();
                 failure.error_type = None;
             }
@@ -95,11 +111,11 @@ fn open(state: &State, req: &Request<Bytes>) -> Result<Response<Bytes>, VaultFai
     let has_client_id = req.headers().contains_key(veeva::CLIENT_ID_HEADER)
         || form_urlencoded::parse(req.uri().query().unwrap_or_default().as_bytes())
             .any(|(k, _)| k == "client_id");
-    if !has_client_id && state.quirk(Route::Veeva, Quirk::ClientIdRequired) {
+    if !has_client_id && state.quirk(ROUTE, Quirk::ClientIdRequired) {
         return Err(VaultFailure::parameter_required("client_id"));
     }
     let asked = veeva::parse_request(req)?;
-    if !state.accepts_idp_token(Route::Veeva, asked.access_token().expose()) {
+    if !state.accepts_idp_token(ROUTE, asked.access_token().expose()) {
         return Err(VaultFailure::invalid_token());
     }
     let profiles = &state.config.veeva.profiles;
@@ -109,7 +125,7 @@ fn open(state: &State, req: &Request<Bytes>) -> Result<Response<Bytes>, VaultFai
         .or_else(|| {
             profiles
                 .first()
-                .filter(|_| state.quirk(Route::Veeva, Quirk::UnknownProfileAccepted))
+                .filter(|_| state.quirk(ROUTE, Quirk::UnknownProfileAccepted))
         })
         .ok_or_else(VaultFailure::unknown_profile)?;
     // Vault session ids are 128 upper-case hex digits.

@@ -12,8 +12,54 @@ use tokenprobe_protocol::venafi::{
 };
 
 use super::State;
-use crate::route::{Quirk, Route};
+use crate::route::{Endpoint, Paths, Quirk, Route};
 use crate::tokens::{Opaque, Use, now, random_id};
+use tokenprobe_protocol::System;
+
+/// `POST /vedauth/authorize/oauth`.
+pub(crate) static AUTHORIZE: Endpoint = Endpoint {
+    name: "venafi-authorize",
+    system: System::Venafi,
+    paths: Paths::Exact(&[venafi::AUTHORIZE_PATH]),
+    answer: authorize,
+    breaks: &[
+        (Quirk::NoCacheControl, "RFC-02"),
+        (Quirk::ExpiresInString, "RFC-06"),
+        (Quirk::WrongContentType, "RFC-01"),
+        (Quirk::UnlistedScopeGranted, "VE-09"),
+        (Quirk::ScopeWidened, "VE-12"),
+        (Quirk::AnyPasswordAccepted, "VE-08"),
+    ],
+};
+/// `POST /vedauth/authorize/token`.
+pub(crate) static REFRESH: Endpoint = Endpoint {
+    name: "venafi-refresh",
+    system: System::Venafi,
+    paths: Paths::Exact(&[venafi::REFRESH_PATH]),
+    answer: refresh,
+    breaks: &[
+        (Quirk::NoCacheControl, "RFC-02"),
+        (Quirk::ExpiresInString, "RFC-06"),
+        (Quirk::WrongContentType, "RFC-01"),
+        (Quirk::RefreshRejected, "VE-10"),
+    ],
+};
+/// `GET /vedauth/revoke/token`.
+pub(crate) static REVOKE: Endpoint = Endpoint {
+    name: "venafi-revoke",
+    system: System::Venafi,
+    paths: Paths::Exact(&[venafi::REVOKE_PATH]),
+    answer: revoke,
+    breaks: &[],
+};
+/// `GET /vedauth/authorize/verify`.
+pub(crate) static VERIFY: Endpoint = Endpoint {
+    name: "venafi-verify",
+    system: System::Venafi,
+    paths: Paths::Exact(&[venafi::VERIFY_PATH]),
+    answer: verify,
+    breaks: &[(Quirk::RevokedTokenAccepted, "VE-11")],
+};
 
 /// A Venafi API integration.
 #[derive(Debug, Clone, Deserialize)]
@@ -130,7 +176,7 @@ pub(super) fn authorize(state: &State, req: &Request<Bytes>) -> Response<Bytes> 
 }
 
 fn authorize_inner(state: &State, req: &Request<Bytes>) -> Result<Response<Bytes>, VenafiError> {
-    let quirk = |q| state.quirk(Route::VenafiAuthorize, q);
+    let quirk = |q| state.quirk(Route(&AUTHORIZE), q);
     let asked = venafi::parse_authorize(req)?;
     if !state.config.venafi.password_auth {
         return Err(VenafiError::PasswordAuthNotEnabled);
@@ -212,7 +258,7 @@ fn refresh_inner(state: &State, req: &Request<Bytes>) -> Result<Response<Bytes>,
     let asked = venafi::parse_refresh(req)?;
     let app = application(state, &asked.client_id)?;
     let invalid = || VenafiError::FailedToIssueGrant("Invalid or expired refresh token".into());
-    if state.quirk(Route::VenafiRefresh, Quirk::RefreshRejected) {
+    if state.quirk(Route(&REFRESH), Quirk::RefreshRejected) {
         return Err(invalid());
     }
     let old = state
@@ -249,7 +295,7 @@ pub(super) fn revoke(state: &State, req: &Request<Bytes>) -> Response<Bytes> {
 }
 
 pub(super) fn verify(state: &State, req: &Request<Bytes>) -> Response<Bytes> {
-    let honour = !state.quirk(Route::VenafiVerify, Quirk::RevokedTokenAccepted);
+    let honour = !state.quirk(Route(&VERIFY), Quirk::RevokedTokenAccepted);
     respond(bearer(state, req, honour).map(|t| {
         VerifyBody {
             application: t.cid,
