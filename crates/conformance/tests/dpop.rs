@@ -7,6 +7,8 @@
 
 mod support;
 
+use support::route;
+
 use std::time::Duration;
 
 use proptest::prelude::*;
@@ -14,7 +16,7 @@ use tokenprobe_client::{Account, Flow, FlowConfig, HttpOptions, Step, Transport}
 use tokenprobe_conformance::report;
 use tokenprobe_conformance::run::{Outcome, Selection, run};
 use tokenprobe_protocol::{cognito, jwt};
-use tokenprobe_stub::{Config, Route, Stub};
+use tokenprobe_stub::{Config, Stub};
 
 fn transport() -> Transport {
     Transport::new(&HttpOptions::default()).unwrap()
@@ -258,9 +260,4 @@ async fn a_key_client_with_dpop_and_nonces_holds_every_check() {
         };
         assert_eq!(v.outcome, expected, "{}", report::line(v));
     }
-}
-
-/// The stub's route configuration calls `name`.
-fn route(name: &str) -> Route {
-    Route::named(name).expect("a route of the stub")
 }

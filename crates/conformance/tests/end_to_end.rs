@@ -5,6 +5,8 @@
 
 mod support;
 
+use support::route;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,7 +20,7 @@ use tokenprobe_protocol::client_auth::ClientAuth;
 use tokenprobe_protocol::taxid::TaxId;
 use tokenprobe_protocol::{BaseUrl, GrantKind, Secret};
 use tokenprobe_stub::{
-    CessUser, CognitoClient, Config, DEMO_ID, DEMO_OTP, DEMO_PASSWORD, DEMO_SECRET, Route, Stub,
+    CessUser, CognitoClient, Config, DEMO_ID, DEMO_OTP, DEMO_PASSWORD, DEMO_SECRET, Stub,
     StubHandle,
 };
 
@@ -321,9 +323,4 @@ proptest! {
             Ok(())
         })?;
     }
-}
-
-/// The stub's route configuration calls `name`.
-fn route(name: &str) -> Route {
-    Route::named(name).expect("a route of the stub")
 }

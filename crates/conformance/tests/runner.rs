@@ -5,6 +5,8 @@
 
 mod support;
 
+use support::route;
+
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
@@ -13,7 +15,7 @@ use tokenprobe_conformance::endpoint::{Options, Target};
 use tokenprobe_conformance::report;
 use tokenprobe_conformance::run::{Outcome, Report, Selection, run};
 use tokenprobe_protocol::BaseUrl;
-use tokenprobe_stub::{Config, Route, Stub, StubHandle};
+use tokenprobe_stub::{Config, Stub, StubHandle};
 use wiremock::matchers::{body_string_contains, header_exists, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -673,9 +675,4 @@ async fn cg_10_in_generic_mode_sends_a_grant_no_server_knows() {
     let r = run(&[generic_target(&server, false)], &selection, |_| {}).await;
     let (o, _) = outcome(&r, "CG-10", System::Cognito);
     assert_eq!(o, Outcome::Fail);
-}
-
-/// The stub's route configuration calls `name`.
-fn route(name: &str) -> Route {
-    Route::named(name).expect("a route of the stub")
 }

@@ -7,10 +7,12 @@ use std::path::PathBuf;
 use tokenprobe_load::Plan;
 use tokenprobe_load::recorder::{Key, Outcome};
 use tokenprobe_load::report::{Summary, read_hlog};
-use tokenprobe_stub::{Config, Route, Stub};
+use tokenprobe_stub::{Config, Stub};
 
 mod support;
+
 use support::accounted;
+use support::route;
 
 fn out_dir(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("tokenprobe-load-{name}-{}", std::process::id()))
@@ -557,9 +559,4 @@ async fn service_time_leaves_out_exactly_the_drivers_own_delay() {
         "{slow_sends} sends over 100 ms"
     );
     let _ = std::fs::remove_dir_all(dir);
-}
-
-/// The stub's route configuration calls `name`.
-fn route(name: &str) -> Route {
-    Route::named(name).expect("a route of the stub")
 }

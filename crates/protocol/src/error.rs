@@ -102,7 +102,9 @@ impl ProviderError {
 }
 
 /// A system's documented error body, as its module decodes it. Its
-/// `Display` is what a report shows, so it never holds a secret.
+/// `Display` is what reports and error messages show: an implementation
+/// must not put a credential in it (a server's own text, as sent, is
+/// shown as the report's other excerpts are).
 pub trait Documented: fmt::Display + fmt::Debug + Send + Sync + 'static {
     /// The system's own error code, for grouping in reports (Vault's first
     /// error `type`, Venafi's message kind, VCD's `minorErrorCode`).

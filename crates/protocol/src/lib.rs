@@ -123,8 +123,10 @@ impl System {
 
     /// The systems whose token endpoint takes an RFC 6749 client-credentials
     /// request ([`cognito::TokenRequest`]): the ones the client-authentication
-    /// methods, DPoP, mutual TLS and discovery apply to, and the ones a
-    /// two-step system's IdP step may ask.
+    /// methods, DPoP, mutual TLS and discovery apply to. Only cognito (in
+    /// `rfc6749` mode, any such server) today: a system with a request type
+    /// of its own would also need the checks' `Target::client_credentials`
+    /// to read it.
     pub const CLIENT_CREDENTIALS: &'static [System] = &[System::Cognito];
 
     /// The systems whose token endpoint answers with RFC 6749's JSON bodies

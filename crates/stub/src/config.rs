@@ -1,5 +1,7 @@
-//! The stub's configuration: accounts, token lifetimes, the JWT key, and
-//! faults and quirks per route. Every field has a default that works out of
+//! The stub's own settings (the JWT key, connection limits, faults and
+//! quirks per route) and the checks of a whole configuration; the
+//! [`Config`] itself, with a table per system, is declared beside the
+//! systems (`systems/mod.rs`). Every field has a default that works out of
 //! the box; a TOML file replaces what it names (read by the config crate,
 //! which places a mistake by file, line and column).
 

@@ -75,12 +75,10 @@ impl Route {
         ROUTES.iter().copied().find(|r| r.0.paths.matches(path))
     }
 
-    /// Its place in [`Route::all`].
-    pub(crate) fn index(self) -> usize {
-        ROUTES
-            .iter()
-            .position(|r| std::ptr::eq(r.0, self.0))
-            .unwrap_or(0)
+    /// Its place in [`Route::all`]; `None` for an endpoint `ROUTES` does
+    /// not list (which no request can reach).
+    pub(crate) fn index(self) -> Option<usize> {
+        ROUTES.iter().position(|r| std::ptr::eq(r.0, self.0))
     }
 
     /// The check id `quirk` breaks here, if it applies here.
@@ -115,7 +113,8 @@ impl PartialOrd for Route {
 
 impl Ord for Route {
     fn cmp(&self, other: &Self) -> Ordering {
-        self.index().cmp(&other.index())
+        // Names are unique, so this agrees with `eq`.
+        (self.index(), self.name()).cmp(&(other.index(), other.name()))
     }
 }
 
@@ -145,7 +144,10 @@ impl RouteKey {
     pub fn routes(self) -> &'static [Route] {
         match self {
             RouteKey::All => Route::all(),
-            RouteKey::Route(r) => Route::all().get(r.index()..=r.index()).unwrap_or_default(),
+            RouteKey::Route(r) => r
+                .index()
+                .and_then(|i| Route::all().get(i..=i))
+                .unwrap_or_default(),
         }
     }
 
@@ -345,11 +347,6 @@ impl Quirk {
         route.breaks(self).is_some()
     }
 
-    /// The check id it breaks on `route`.
-    pub fn check(self, route: Route) -> Option<&'static str> {
-        route.breaks(self)
-    }
-
     /// The names of the routes it applies to.
     pub fn route_names(self) -> Vec<&'static str> {
         self.breaks().iter().map(|(r, _)| r.name()).collect()
@@ -374,7 +371,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn each_route_has_its_own_name_and_paths() {
+    fn each_route_has_its_own_name_and_paths_and_each_quirk_a_route() {
         for &route in Route::all() {
             assert_eq!(Route::named(route.name()), Some(route));
             if let Paths::Exact(paths) = route.0.paths {
@@ -382,6 +379,9 @@ mod tests {
                     assert_eq!(Route::of(path), Some(route), "{path}");
                 }
             }
+        }
+        for quirk in Quirk::ALL {
+            assert!(!quirk.breaks().is_empty(), "{quirk:?} applies to no route");
         }
         let mut names: Vec<_> = Route::all().iter().map(|r| r.name()).collect();
         names.sort_unstable();

@@ -43,7 +43,7 @@ pub(crate) struct Counters {
 impl Counters {
     fn count(&self, route: Option<Route>) {
         let slot = match route {
-            Some(r) => self.per_route.get(r.index()),
+            Some(r) => r.index().and_then(|i| self.per_route.get(i)),
             None => Some(&self.unrouted),
         };
         if let Some(c) = slot {
@@ -53,7 +53,7 @@ impl Counters {
 
     pub(crate) fn requests(&self, route: Route) -> u64 {
         self.per_route
-            .get(route.index())
+            .get(route.index().unwrap_or(usize::MAX))
             .map_or(0, |c| c.load(Ordering::Relaxed))
     }
 

@@ -6,9 +6,11 @@
 
 mod support;
 
+use support::route;
+
 use std::time::{Duration, Instant};
 
-use tokenprobe_stub::{Config, Route};
+use tokenprobe_stub::Config;
 
 fn config(faults: &str) -> Config {
     let text = format!("[jwt]\nalgorithm = \"ES256\"\n{faults}");
@@ -41,9 +43,4 @@ async fn a_capacity_serves_slots_per_service_time_exactly() {
         "400 answers at 200/s took {elapsed:?}"
     );
     assert_eq!(stub.requests(route("cognito")), 400);
-}
-
-/// The stub's route configuration calls `name`.
-fn route(name: &str) -> Route {
-    Route::named(name).expect("a route of the stub")
 }

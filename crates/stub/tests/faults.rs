@@ -3,13 +3,15 @@
 
 mod support;
 
+use support::route;
+
 use std::time::{Duration, Instant};
 
 use http::StatusCode;
 use support::Harness;
 use tokenprobe_client::{ClientError, ErrorKind};
 use tokenprobe_protocol::cognito;
-use tokenprobe_stub::{Config, Route};
+use tokenprobe_stub::Config;
 
 fn config(faults: &str) -> Config {
     let text = format!("[jwt]\nalgorithm = \"ES256\"\n{faults}");
@@ -192,9 +194,4 @@ async fn a_capacity_serves_its_slots_and_queues_the_rest() {
             .to_string()
             .contains("capacity: slots from 1")
     );
-}
-
-/// The stub's route configuration calls `name`.
-fn route(name: &str) -> Route {
-    Route::named(name).expect("a route of the stub")
 }

@@ -4,6 +4,8 @@
 
 mod support;
 
+use support::route;
+
 use http::{Method, StatusCode};
 use proptest::prelude::*;
 use support::{Harness, fast_config};
@@ -149,9 +151,4 @@ proptest! {
             Ok(())
         })?;
     }
-}
-
-/// The stub's route configuration calls `name`.
-fn route(name: &str) -> Route {
-    Route::named(name).expect("a route of the stub")
 }

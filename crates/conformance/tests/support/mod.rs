@@ -105,3 +105,8 @@ pub fn assert_holds(verdicts: &[Verdict]) {
         );
     }
 }
+
+/// The stub's route configuration calls `name`.
+pub fn route(name: &str) -> tokenprobe_stub::Route {
+    tokenprobe_stub::Route::named(name).expect("a route of the stub")
+}

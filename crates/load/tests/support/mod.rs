@@ -46,3 +46,8 @@ pub fn quiet() -> (
     };
     (stop, options)
 }
+
+/// The stub's route configuration calls `name`.
+pub fn route(name: &str) -> tokenprobe_stub::Route {
+    tokenprobe_stub::Route::named(name).expect("a route of the stub")
+}

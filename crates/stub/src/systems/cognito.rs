@@ -2,10 +2,6 @@
 //! it, with signed JWT access tokens.
 
 use crate::config::{DEMO_ID, DEMO_SECRET, Invalid};
-
-/// The `iss` of the stub's access tokens unless configured: Cognito's form.
-pub(crate) const DEFAULT_ISSUER: &str =
-    "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_tokenprobe";
 use serde::Deserialize;
 use std::borrow::Cow;
 use std::time::Duration;
@@ -33,6 +29,10 @@ use crate::tls::PeerCertificate;
 use crate::tokens::KeyError;
 use crate::tokens::{now, random_id};
 use tokenprobe_protocol::System;
+
+/// The `iss` of the stub's access tokens unless configured: Cognito's form.
+pub(crate) const DEFAULT_ISSUER: &str =
+    "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_tokenprobe";
 
 /// `POST /oauth2/token`.
 pub(crate) static TOKEN: Endpoint = Endpoint {
@@ -221,7 +221,7 @@ impl Default for CognitoConfig {
 pub(crate) struct Clients {
     keys: ClientKeys,
     certs: ClientCerts,
-    pub(crate) dpop: Dpop,
+    dpop: Dpop,
 }
 
 impl Clients {
@@ -262,8 +262,8 @@ impl CognitoConfig {
     }
 
     /// A working `curl` for the first client with a secret, and the
-    /// `TOKEN=` line the two-step systems' examples use.
-    pub(crate) fn example(&self, url: &str, curl: &str) -> Option<String> {
+    /// `TOKEN=` line that gets a token the same way.
+    pub(crate) fn example(&self, url: &str, curl: &str) -> Option<(String, String)> {
         let (client, secret) = self
             .clients
             .iter()
@@ -273,9 +273,9 @@ impl CognitoConfig {
             client.id,
             super::shown(secret, "COGNITO_SECRET")
         );
-        Some(format!(
-            "# cognito (RFC 6749 client credentials)\n{cognito}\n\n\
-             # the two-step systems below take that token:\nTOKEN=$({cognito} | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')"
+        Some((
+            format!("# cognito (RFC 6749 client credentials)\n{cognito}"),
+            format!("TOKEN=$({cognito} | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')"),
         ))
     }
 }

@@ -1,8 +1,11 @@
 //! The five systems, a module each: its part of the configuration (its
-//! accounts, with the demo ones as defaults) and its handlers. Each turns an `http::Request<Bytes>` into
-//! the documented `http::Response<Bytes>` with the protocol crate's server
-//! side; what they add is the stub's own state: accounts, issued tokens,
-//! revocations, and the quirks a route was told to have.
+//! accounts, with the demo ones as defaults), its endpoints and their
+//! handlers. Each turns an `http::Request<Bytes>` into the documented
+//! `http::Response<Bytes>` with the protocol crate's server side; what they
+//! add is the stub's own state: accounts, issued tokens, revocations, and
+//! the quirks a route was told to have. This module is the stub's one list
+//! of systems: the whole [`Config`] (one table per system) and every
+//! endpoint ([`ROUTES`]).
 
 mod cess;
 mod cognito;
@@ -94,8 +97,10 @@ impl Config {
     /// One working `curl` command per system (`curl` is the command with
     /// its TLS options), for `serve`'s banner.
     pub fn examples(&self, url: &str, curl: &str) -> Vec<String> {
+        let (cognito, token) = self.cognito.example(url, curl).unzip();
         [
-            self.cognito.example(url, curl),
+            cognito,
+            token.map(|t| format!("# veeva and vcd take that token:\n{t}")),
             self.veeva.example(url, curl),
             self.vcd.example(url, curl),
             self.cess.example(url, curl),

@@ -91,3 +91,8 @@ pub async fn raw_token(addr: std::net::SocketAddr) -> u16 {
         .and_then(|c| c.parse().ok())
         .unwrap_or(0)
 }
+
+/// The stub's route configuration calls `name`.
+pub fn route(name: &str) -> tokenprobe_stub::Route {
+    tokenprobe_stub::Route::named(name).expect("a route of the stub")
+}
