@@ -6,6 +6,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+use http::{HeaderMap, Method, Request, Uri, Version};
 use tokenprobe_protocol::{BaseUrl, Call, Grant, Redactor, Secret, System, dpop};
 
 use crate::error::ClientError;
@@ -110,6 +112,53 @@ pub struct Flow {
     account: Account,
     /// Knows the account's secrets in every form a server may echo them.
     redactor: Arc<Redactor>,
+    /// The one request of a flow that always sends the same bytes,
+    /// encoded once.
+    prepared: Option<Arc<Prepared>>,
+}
+
+/// A request encoded once, sent as copies: its body and URI are shared
+/// (`Bytes`), so a copy costs its header map.
+pub(crate) struct Prepared {
+    step: Step,
+    method: Method,
+    uri: Uri,
+    version: Version,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl Prepared {
+    fn new(step: Step, request: Request<Bytes>) -> Prepared {
+        let (parts, body) = request.into_parts();
+        Prepared {
+            step,
+            method: parts.method,
+            uri: parts.uri,
+            version: parts.version,
+            headers: parts.headers,
+            body,
+        }
+    }
+
+    fn request(&self) -> Request<Bytes> {
+        let mut r = Request::new(self.body.clone());
+        *r.method_mut() = self.method.clone();
+        *r.uri_mut() = self.uri.clone();
+        *r.version_mut() = self.version;
+        *r.headers_mut() = self.headers.clone();
+        r
+    }
+}
+
+// It holds the request's credentials: only what says nothing of them.
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prepared")
+            .field("step", &self.step)
+            .field("method", &self.method)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Flow {
@@ -119,10 +168,16 @@ impl Flow {
         let base = config.own_base()?;
         let account = config.account()?;
         let redactor = Arc::new(Redactor::knowing(account.secrets()));
+        // A request that does not encode here is left to each acquisition,
+        // which reports why as it always has.
+        let prepared = account
+            .fixed()
+            .and_then(|(step, call)| Some(Arc::new(Prepared::new(step, call.encode(&base).ok()?))));
         Ok(Flow {
             base,
             account,
             redactor,
+            prepared,
         })
     }
 
@@ -149,7 +204,11 @@ impl Flow {
     /// Runs every step and returns the grant of the last.
     pub async fn acquire(&self, t: &impl Exchange) -> Result<Acquired, FlowError> {
         let mut steps = Vec::with_capacity(2);
-        match self.account.acquire(t, &mut steps, &self.base).await {
+        let result = match (&self.prepared, self.account.fixed()) {
+            (Some(p), Some((_, call))) => exchange(t, &mut steps, p.step, call, p.request()).await,
+            _ => self.account.acquire(t, &mut steps, &self.base).await,
+        };
+        match result {
             Ok(grant) => Ok(Acquired { grant, steps }),
             Err(e) => Err(self.scrubbed(e)),
         }
@@ -234,10 +293,20 @@ async fn send<C: Call>(
     call: &C,
     base: &BaseUrl,
 ) -> Result<C::Output, FlowError> {
-    let request = match call.encode(base) {
-        Ok(r) => r,
-        Err(e) => return Err(refused(name, e.into(), steps)),
-    };
+    match call.encode(base) {
+        Ok(request) => exchange(t, steps, name, call, request).await,
+        Err(e) => Err(refused(name, e.into(), steps)),
+    }
+}
+
+/// One round trip of `call`'s encoded `request`, timed as `name`.
+async fn exchange<C: Call + ?Sized>(
+    t: &impl Exchange,
+    steps: &mut Vec<StepTime>,
+    name: Step,
+    call: &C,
+    request: Request<Bytes>,
+) -> Result<C::Output, FlowError> {
     let started = Instant::now();
     let answer = t.send(request).await;
     steps.push(StepTime {
@@ -251,4 +320,126 @@ async fn send<C: Call>(
             let e = ClientError::provider(e).with_retry_after(answer.retry_after());
             refused(name, e, steps)
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use http::StatusCode;
+    use serde_json::json;
+
+    use super::*;
+    use crate::transport::Answer;
+
+    /// Keeps what it is sent and answers each with a refusal.
+    #[derive(Default)]
+    struct Recording(Mutex<Vec<Request<Bytes>>>);
+
+    impl Exchange for Recording {
+        async fn send(&self, req: Request<Bytes>) -> Result<Answer, ClientError> {
+            if let Ok(mut sent) = self.0.lock() {
+                sent.push(req);
+            }
+            Ok(Answer {
+                status: StatusCode::BAD_REQUEST,
+                headers: HeaderMap::new(),
+                body: Bytes::from_static(br#"{"error":"invalid_request"}"#),
+            })
+        }
+    }
+
+    fn flow(table: serde_json::Value) -> Flow {
+        let config: FlowConfig = serde_json::from_value(table).expect("a flow table");
+        Flow::new(&config).expect("a valid flow")
+    }
+
+    fn cess() -> Flow {
+        flow(json!({
+            "system": "cess", "base_url": "http://127.0.0.1:9",
+            "client_id": "app", "client_secret": { "value": "app-secret" },
+            "username": "52998224725", "otp": { "value": "123456" },
+        }))
+    }
+
+    fn cognito(extra: serde_json::Value) -> Flow {
+        let mut table = json!({
+            "system": "cognito", "base_url": "http://127.0.0.1:9",
+            "client_id": "app", "client_secret": { "value": "app-secret" },
+            "scopes": ["read"],
+        });
+        if let (Some(t), Some(e)) = (table.as_object_mut(), extra.as_object()) {
+            t.extend(e.clone());
+        }
+        flow(table)
+    }
+
+    /// What a request is on the wire, extensions aside.
+    fn wire(r: &Request<Bytes>) -> (Method, Uri, Version, HeaderMap, Bytes) {
+        (
+            r.method().clone(),
+            r.uri().clone(),
+            r.version(),
+            r.headers().clone(),
+            r.body().clone(),
+        )
+    }
+
+    /// A flow that always sends the same bytes sends, every time, what
+    /// the protocol crate encodes for it afresh.
+    #[tokio::test]
+    async fn a_fixed_request_is_sent_as_the_protocol_encodes_it() {
+        for flow in [
+            cess(),
+            cognito(json!({})),
+            cognito(json!({ "auth": "client_secret_post" })),
+        ] {
+            assert!(flow.prepared.is_some(), "{:?}", flow.system());
+            let t = Recording::default();
+            for _ in 0..2 {
+                let e = flow.acquire(&t).await.expect_err("refused");
+                assert_eq!(e.steps.len(), 1);
+                assert_eq!(e.error.code(), Some("invalid_request"));
+            }
+            let Some((_, call)) = flow.account.fixed() else {
+                panic!("{:?} is fixed", flow.system())
+            };
+            let fresh = call.encode(&flow.base).expect("it encodes");
+            let sent = t.0.lock().expect("the requests");
+            assert_eq!(sent.len(), 2);
+            for r in sent.iter() {
+                assert_eq!(wire(r), wire(&fresh), "{:?}", flow.system());
+            }
+        }
+    }
+
+    /// An assertion or a proof is new for each request: such a flow
+    /// encodes each time, and no two of its requests are the same.
+    #[tokio::test]
+    async fn a_signed_or_proven_request_is_encoded_each_time() {
+        for flow in [
+            cognito(json!({ "auth": "client_secret_jwt" })),
+            cognito(json!({ "dpop": {} })),
+        ] {
+            assert!(flow.prepared.is_none());
+            let t = Recording::default();
+            for _ in 0..2 {
+                let _ = flow.acquire(&t).await;
+            }
+            let sent = t.0.lock().expect("the requests");
+            assert_eq!(sent.len(), 2);
+            assert_ne!(wire(&sent[0]), wire(&sent[1]));
+        }
+    }
+
+    /// The copy's `Debug` says nothing of the credentials it holds.
+    #[test]
+    fn a_prepared_request_debugs_without_its_credentials() {
+        let flow = cess();
+        let shown = format!("{flow:?}");
+        assert!(
+            !shown.contains("app-secret") && !shown.contains("123456"),
+            "{shown}"
+        );
+    }
 }

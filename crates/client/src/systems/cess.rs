@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use tokenprobe_protocol::cess::TokenRequest;
 use tokenprobe_protocol::client_auth::ClientAuth;
-use tokenprobe_protocol::{BaseUrl, Grant};
+use tokenprobe_protocol::{BaseUrl, Call, Grant};
 
 use super::{SystemFlow, base_url};
 use crate::error::ClientError;
@@ -65,6 +65,11 @@ impl SystemFlow for TokenRequest {
 
     fn secrets(&self) -> Vec<&str> {
         vec![self.client_secret().expose(), self.password().expose()]
+    }
+
+    // Its body is the configured fields, as they are.
+    fn fixed(&self) -> Option<(Step, &(dyn Call<Output = Grant> + Sync))> {
+        Some((Step::Token, self))
     }
 
     async fn acquire(

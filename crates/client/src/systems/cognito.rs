@@ -8,7 +8,7 @@ use tokenprobe_protocol::client_auth::{ClientAuth, ClientCertificate, Credential
 use tokenprobe_protocol::cognito::TokenRequest;
 use tokenprobe_protocol::dpop::ProofKey;
 use tokenprobe_protocol::jwt::Algorithm;
-use tokenprobe_protocol::{BaseUrl, Grant, Secret};
+use tokenprobe_protocol::{BaseUrl, Call, Grant, Secret};
 
 use super::{SystemConfig, SystemFlow, base_url};
 use crate::client_key::ClientKey;
@@ -213,6 +213,12 @@ impl SystemFlow for TokenRequest {
             .chain(dpop)
             .map(Secret::expose)
             .collect()
+    }
+
+    // A signed assertion or a DPoP proof is new for every request; the
+    // other methods send what is configured.
+    fn fixed(&self) -> Option<(Step, &(dyn Call<Output = Grant> + Sync))> {
+        (!self.auth().signs() && self.dpop().is_none()).then_some((Step::Token, self as _))
     }
 
     async fn acquire(

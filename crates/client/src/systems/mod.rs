@@ -23,7 +23,9 @@ pub use venafi::VenafiConfig;
 use serde::{Deserialize, Deserializer};
 use tokenprobe_protocol::client_auth::ClientAuth;
 use tokenprobe_protocol::venafi as venafi_wire;
-use tokenprobe_protocol::{BaseUrl, Grant, System, cess as cess_wire, cognito as cognito_wire};
+use tokenprobe_protocol::{
+    BaseUrl, Call, Grant, System, cess as cess_wire, cognito as cognito_wire,
+};
 
 use crate::error::{ClientError, ErrorKind};
 use crate::flow::{FlowError, Step, StepTime};
@@ -57,6 +59,14 @@ pub(crate) trait SystemFlow: Sized {
     /// its IdP's.
     fn secrets(&self) -> Vec<&str> {
         self.idp().map(Idp::secrets).unwrap_or_default()
+    }
+    /// The one request of a flow whose acquisitions all send the same
+    /// bytes (no clock, nonce or per-request signature in them), and the
+    /// step it is timed as: the flow encodes it once and sends copies
+    /// ([`crate::flow::Prepared`]), where `acquire` would encode it each
+    /// time. `None`, the default, for every other flow.
+    fn fixed(&self) -> Option<(Step, &(dyn Call<Output = Grant> + Sync))> {
+        None
     }
     /// Runs every step, timing each into `steps`; the last one's grant.
     async fn acquire(
@@ -237,6 +247,11 @@ macro_rules! systems {
             /// The names of its steps, in order.
             pub fn steps(&self) -> &'static [Step] {
                 match self { $( Account::$name(a) => a.steps(), )* }
+            }
+
+            /// Its one request, when every acquisition sends the same bytes.
+            pub(crate) fn fixed(&self) -> Option<(Step, &(dyn Call<Output = Grant> + Sync))> {
+                match self { $( Account::$name(a) => a.fixed(), )* }
             }
 
             pub(crate) async fn acquire(
