@@ -118,7 +118,10 @@ pub struct Flow {
 }
 
 /// A request encoded once, sent as copies: its body and URI are shared
-/// (`Bytes`), so a copy costs its header map.
+/// (`Bytes`), so a copy costs its header map. It holds the credentials as
+/// the wire needs them for the flow's life, as the account's `Secret`s
+/// do; unlike those, its bytes are not wiped when it is dropped.
+#[derive(Clone)]
 pub(crate) struct Prepared {
     step: Step,
     method: Method,
@@ -332,20 +335,25 @@ mod tests {
     use super::*;
     use crate::transport::Answer;
 
-    /// Keeps what it is sent and answers each with a refusal.
-    #[derive(Default)]
-    struct Recording(Mutex<Vec<Request<Bytes>>>);
+    /// Keeps what it is sent and answers each with `answer`.
+    struct Recording(Mutex<Vec<Request<Bytes>>>, fn() -> Answer);
+
+    impl Recording {
+        fn refusing() -> Recording {
+            Recording(Mutex::default(), || Answer {
+                status: StatusCode::BAD_REQUEST,
+                headers: HeaderMap::new(),
+                body: Bytes::from_static(br#"{"error":"invalid_request"}"#),
+            })
+        }
+    }
 
     impl Exchange for Recording {
         async fn send(&self, req: Request<Bytes>) -> Result<Answer, ClientError> {
             if let Ok(mut sent) = self.0.lock() {
                 sent.push(req);
             }
-            Ok(Answer {
-                status: StatusCode::BAD_REQUEST,
-                headers: HeaderMap::new(),
-                body: Bytes::from_static(br#"{"error":"invalid_request"}"#),
-            })
+            Ok(self.1())
         }
     }
 
@@ -395,10 +403,10 @@ mod tests {
             cognito(json!({ "auth": "client_secret_post" })),
         ] {
             assert!(flow.prepared.is_some(), "{:?}", flow.system());
-            let t = Recording::default();
+            let t = Recording::refusing();
             for _ in 0..2 {
                 let e = flow.acquire(&t).await.expect_err("refused");
-                assert_eq!(e.steps.len(), 1);
+                assert_eq!((e.step, e.steps.len()), (Step::Token, 1));
                 assert_eq!(e.error.code(), Some("invalid_request"));
             }
             let Some((_, call)) = flow.account.fixed() else {
@@ -409,8 +417,49 @@ mod tests {
             assert_eq!(sent.len(), 2);
             for r in sent.iter() {
                 assert_eq!(wire(r), wire(&fresh), "{:?}", flow.system());
+                // Equality of header values leaves their flag out.
+                for (name, value) in fresh.headers() {
+                    assert_eq!(r.headers()[name].is_sensitive(), value.is_sensitive());
+                }
             }
         }
+    }
+
+    /// The copies are what is sent (a mark put on the prepared request
+    /// reaches the wire), and a success reads through them as it does
+    /// through `acquire`.
+    #[tokio::test]
+    async fn the_copy_is_sent_and_its_answer_read() {
+        let mut flow = cess();
+        let Some(mut prepared) = flow.prepared.take().map(Arc::unwrap_or_clone) else {
+            panic!("cess is fixed")
+        };
+        prepared
+            .headers
+            .insert("x-mark", http::HeaderValue::from_static("prepared"));
+        flow.prepared = Some(Arc::new(prepared));
+        let t = Recording(Mutex::default(), || {
+            let ok = tokenprobe_protocol::cess::TokenBody::new(
+                "tok",
+                Duration::from_secs(60),
+                "authentication_session",
+                "SOLUTIHOM",
+            )
+            .to_response();
+            Answer {
+                status: ok.status(),
+                headers: ok.headers().clone(),
+                body: ok.body().clone(),
+            }
+        });
+        let got = flow.acquire(&t).await.expect("a grant");
+        assert_eq!(got.grant.secret.expose(), "tok");
+        assert_eq!(
+            got.steps.iter().map(|s| s.step).collect::<Vec<_>>(),
+            [Step::Token]
+        );
+        let sent = t.0.lock().expect("the requests");
+        assert_eq!(sent[0].headers()["x-mark"], "prepared");
     }
 
     /// An assertion or a proof is new for each request: such a flow
@@ -422,7 +471,7 @@ mod tests {
             cognito(json!({ "dpop": {} })),
         ] {
             assert!(flow.prepared.is_none());
-            let t = Recording::default();
+            let t = Recording::refusing();
             for _ in 0..2 {
                 let _ = flow.acquire(&t).await;
             }

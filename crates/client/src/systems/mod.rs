@@ -63,8 +63,10 @@ pub(crate) trait SystemFlow: Sized {
     /// The one request of a flow whose acquisitions all send the same
     /// bytes (no clock, nonce or per-request signature in them), and the
     /// step it is timed as: the flow encodes it once and sends copies
-    /// ([`crate::flow::Prepared`]), where `acquire` would encode it each
-    /// time. `None`, the default, for every other flow.
+    /// ([`crate::flow::Prepared`]) instead of calling `acquire`. Only for a
+    /// system whose `acquire` is that one `call` and nothing after it
+    /// (Venafi's checks the clock skew of its grant: not here). `None`,
+    /// the default, for every other flow.
     fn fixed(&self) -> Option<(Step, &(dyn Call<Output = Grant> + Sync))> {
         None
     }
