@@ -177,12 +177,12 @@ impl TokenRequest {
             .authorization
             .ok_or(DecodeError::MissingMember("Authorization"))?;
         let provider = b.provider.ok_or(DecodeError::MissingMember("provider"))?;
-        let (p, token) =
-            vcschema::decode(authorization.expose()).map_err(|e| DecodeError::Contract {
+        let encodes = vcschema::encodes(authorization.expose(), &provider, b.access_token.expose())
+            .map_err(|e| DecodeError::Contract {
                 check: "CE-06",
                 reason: format!("`Authorization` {e}"),
             })?;
-        if p != provider || token != b.access_token.expose() {
+        if !encodes {
             return Err(DecodeError::Contract {
                 check: "CE-06",
                 reason: "`Authorization` does not encode this provider and access token".into(),

@@ -63,8 +63,15 @@ pub(crate) fn text_parsers(s: &str) {
     if let Ok(scope) = s.parse::<Scope>() {
         assert_eq!(scope.to_string().parse::<Scope>().as_ref(), Ok(&scope));
     }
-    if let Ok((p, t)) = vcschema::decode(s) {
-        assert_eq!(vcschema::decode(&vcschema::encode(&p, &t)), Ok((p, t)));
+    match vcschema::decode(s) {
+        Ok((p, t)) => {
+            assert_eq!(
+                vcschema::decode(&vcschema::encode(&p, &t)),
+                Ok((p.clone(), t.clone()))
+            );
+            assert_eq!(vcschema::encodes(s, &p, &t), Ok(true));
+        }
+        Err(e) => assert_eq!(vcschema::encodes(s, "p", "t"), Err(e)),
     }
     let _ = jwt::decode_unverified(s);
     let _ = discovery::locations(s);
