@@ -1,6 +1,7 @@
 //! The driver's hot path: recording one finished acquisition (every
-//! histogram and counter it touches), and a whole acquisition (encode,
-//! exchange, decode, record) through an exchange that answers at once, so
+//! histogram and counter it touches), and a whole acquisition (the
+//! request, exchange, decode, record) through an exchange that answers at
+//! once, so
 //! that what is measured is tokenprobe's own cost per acquisition.
 //!
 //! `cargo bench -p tokenprobe-benches --bench recorder`

@@ -1,5 +1,7 @@
-//! `POST /oauth2/token`: RFC 6749 client credentials, as Cognito answers
-//! it, with signed JWT access tokens.
+//! RFC 6749 client credentials as Cognito answers them: `POST
+//! /oauth2/token` with signed JWT access tokens, the key set that verifies
+//! them, the issuer's metadata, and what the token route keeps of its
+//! clients (their keys, certificates and DPoP proofs).
 
 use crate::config::{DEMO_ID, DEMO_SECRET, Invalid};
 use serde::Deserialize;
