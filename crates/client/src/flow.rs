@@ -207,9 +207,14 @@ impl Flow {
     /// Runs every step and returns the grant of the last.
     pub async fn acquire(&self, t: &impl Exchange) -> Result<Acquired, FlowError> {
         let mut steps = Vec::with_capacity(2);
-        let result = match (&self.prepared, self.account.fixed()) {
-            (Some(p), Some((_, call))) => exchange(t, &mut steps, p.step, call, p.request()).await,
-            _ => self.account.acquire(t, &mut steps, &self.base).await,
+        // The request is the account's fixed one only when it was prepared.
+        let fixed = self
+            .prepared
+            .as_deref()
+            .and_then(|p| Some((p, self.account.fixed()?.1)));
+        let result = match fixed {
+            Some((p, call)) => exchange(t, &mut steps, p.step, call, p.request()).await,
+            None => self.account.acquire(t, &mut steps, &self.base).await,
         };
         match result {
             Ok(grant) => Ok(Acquired { grant, steps }),

@@ -10,7 +10,6 @@ use std::hash::{Hash, Hasher};
 use bytes::Bytes;
 use http::{Request, Response};
 use serde::Deserialize;
-use tokenprobe_protocol::System;
 
 #[cfg(test)]
 use crate::systems::ROUTE_COUNT;
@@ -20,7 +19,6 @@ use crate::systems::{ROUTES, State};
 pub(crate) struct Endpoint {
     /// The name used in configuration, logs and counters.
     pub(crate) name: &'static str,
-    pub(crate) system: System,
     pub(crate) paths: Paths,
     /// Its answer, before the quirks that rewrite any answer.
     pub(crate) answer: fn(&State, &Request<Bytes>) -> Response<Bytes>,
@@ -58,11 +56,6 @@ impl Route {
     /// The route configuration calls `name`.
     pub fn named(name: &str) -> Option<Route> {
         ROUTES.iter().copied().find(|r| r.name() == name)
-    }
-
-    /// The system it belongs to.
-    pub fn system(self) -> System {
-        self.0.system
     }
 
     /// The name used in configuration, logs and counters.

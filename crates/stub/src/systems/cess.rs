@@ -14,12 +14,10 @@ use tokenprobe_protocol::{Secret, vcschema};
 use super::{State, with_body};
 use crate::route::{DEMAND, Endpoint, Paths, Quirk, Route};
 use crate::tokens::random_id;
-use tokenprobe_protocol::System;
 
 /// `POST /oauth`.
 pub(crate) static TOKEN: Endpoint = Endpoint {
     name: "cess",
-    system: System::Cess,
     paths: Paths::Exact(&[cess::TOKEN_PATH]),
     answer: token,
     breaks: &[

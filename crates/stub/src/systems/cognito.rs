@@ -30,7 +30,6 @@ use crate::route::{DEMAND, Endpoint, Paths, Quirk, Route};
 use crate::tls::PeerCertificate;
 use crate::tokens::KeyError;
 use crate::tokens::{now, random_id};
-use tokenprobe_protocol::System;
 
 /// The `iss` of the stub's access tokens unless configured: Cognito's form.
 pub(crate) const DEFAULT_ISSUER: &str =
@@ -39,7 +38,6 @@ pub(crate) const DEFAULT_ISSUER: &str =
 /// `POST /oauth2/token`.
 pub(crate) static TOKEN: Endpoint = Endpoint {
     name: "cognito",
-    system: System::Cognito,
     paths: Paths::Exact(&[cognito::TOKEN_PATH]),
     answer: token,
     breaks: &[
@@ -78,7 +76,6 @@ pub(crate) static TOKEN: Endpoint = Endpoint {
 /// `GET /.well-known/jwks.json`: the keys the `cognito` route signs with.
 pub(crate) static JWKS: Endpoint = Endpoint {
     name: "jwks",
-    system: System::Cognito,
     paths: Paths::Exact(&[cognito::JWKS_PATH]),
     answer: jwks,
     breaks: &[],
@@ -87,7 +84,6 @@ pub(crate) static JWKS: Endpoint = Endpoint {
 /// `/.well-known/openid-configuration`: the `cognito` route's metadata.
 pub(crate) static DISCOVERY: Endpoint = Endpoint {
     name: "discovery",
-    system: System::Cognito,
     paths: Paths::Exact(&[discovery::OAUTH_WELL_KNOWN, discovery::OIDC_WELL_KNOWN]),
     answer: metadata,
     breaks: &[],

@@ -13,12 +13,10 @@ use tokenprobe_protocol::vcd::{
 use super::{State, with_body};
 use crate::route::{Endpoint, Paths, Quirk, Route};
 use crate::tokens::{Opaque, Use, now, random_id};
-use tokenprobe_protocol::System;
 
 /// `POST /cloudapi/1.0.0/sessions[/provider]`.
 pub(crate) static LOGIN: Endpoint = Endpoint {
     name: "vcd-login",
-    system: System::Vcd,
     paths: Paths::Exact(&[vcd::SESSIONS_PATH, vcd::PROVIDER_SESSIONS_PATH]),
     answer: login,
     breaks: &[
@@ -31,7 +29,6 @@ pub(crate) static LOGIN: Endpoint = Endpoint {
 /// `GET` (the session) or `DELETE` (logout) `/cloudapi/1.0.0/sessions/current`.
 pub(crate) static CURRENT: Endpoint = Endpoint {
     name: "vcd-current",
-    system: System::Vcd,
     paths: Paths::Exact(&[vcd::CURRENT_SESSION_PATH]),
     answer: current,
     breaks: &[(Quirk::LogoutIgnored, "VCD-11")],

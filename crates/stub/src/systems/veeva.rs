@@ -10,12 +10,10 @@ use tokenprobe_protocol::veeva::{self, SessionBody, VaultFailure, VaultRef};
 use super::State;
 use crate::route::{DEMAND, Endpoint, Paths, Quirk, Route};
 use crate::tokens::random_id;
-use tokenprobe_protocol::System;
 
 /// `POST /auth/oauth/session/{profile}`.
 pub(crate) static SESSION: Endpoint = Endpoint {
     name: "veeva",
-    system: System::Veeva,
     paths: Paths::Prefix(veeva::SESSION_PATH_PREFIX),
     answer: session,
     breaks: &[

@@ -14,12 +14,10 @@ use tokenprobe_protocol::venafi::{
 use super::State;
 use crate::route::{Endpoint, Paths, Quirk, Route};
 use crate::tokens::{Opaque, Use, now, random_id};
-use tokenprobe_protocol::System;
 
 /// `POST /vedauth/authorize/oauth`.
 pub(crate) static AUTHORIZE: Endpoint = Endpoint {
     name: "venafi-authorize",
-    system: System::Venafi,
     paths: Paths::Exact(&[venafi::AUTHORIZE_PATH]),
     answer: authorize,
     breaks: &[
@@ -34,7 +32,6 @@ pub(crate) static AUTHORIZE: Endpoint = Endpoint {
 /// `POST /vedauth/authorize/token`.
 pub(crate) static REFRESH: Endpoint = Endpoint {
     name: "venafi-refresh",
-    system: System::Venafi,
     paths: Paths::Exact(&[venafi::REFRESH_PATH]),
     answer: refresh,
     breaks: &[
@@ -47,7 +44,6 @@ pub(crate) static REFRESH: Endpoint = Endpoint {
 /// `GET /vedauth/revoke/token`.
 pub(crate) static REVOKE: Endpoint = Endpoint {
     name: "venafi-revoke",
-    system: System::Venafi,
     paths: Paths::Exact(&[venafi::REVOKE_PATH]),
     answer: revoke,
     breaks: &[],
@@ -55,7 +51,6 @@ pub(crate) static REVOKE: Endpoint = Endpoint {
 /// `GET /vedauth/authorize/verify`.
 pub(crate) static VERIFY: Endpoint = Endpoint {
     name: "venafi-verify",
-    system: System::Venafi,
     paths: Paths::Exact(&[venafi::VERIFY_PATH]),
     answer: verify,
     breaks: &[(Quirk::RevokedTokenAccepted, "VE-11")],
