@@ -6,8 +6,9 @@
 //! - [`ClientError`]: one error with a stable short [`ErrorKind`];
 //! - [`Transport`]: reqwest with rustls, timeouts, connection reuse or a new
 //!   connection per request, custom CA, HTTP/2, and an explicit `insecure`
-//!   switch; [`DirectTransport`] keeps the same contract on hyper's own
-//!   client, for the load path, where reqwest's per-request cost shows;
+//!   switch; [`DirectTransport`] keeps the same contract on hyper (its own
+//!   HTTP/1.1 connections), for the load path, where reqwest's per-request
+//!   cost shows;
 //! - [`Account`]: a system's account as a flow sends it, which `check` varies
 //!   (each system's configuration, account and steps in a module of its own);
 //! - [`TokenCache`]: refresh ahead of expiry, single flight, refresh tokens;

@@ -1,7 +1,7 @@
 //! The wire: a reqwest client with rustls, timeouts, connection reuse or a
 //! fresh connection per request, and the trust settings the user chose.
 //! The options here are shared with [`crate::DirectTransport`], the load
-//! path's leaner transport on hyper's own client.
+//! path's leaner transport on hyper.
 
 use std::path::PathBuf;
 use std::time::Duration;

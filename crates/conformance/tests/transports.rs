@@ -95,6 +95,69 @@ async fn connections_are_reused_or_new_as_asked<T: Make>() {
     }
 }
 
+/// Each connection serves the origin it was opened to: requests that
+/// alternate between two servers open one connection to each.
+async fn connections_are_kept_per_origin<T: Make>() {
+    let (a, b) = (
+        Stub::start(fast_config()).await.unwrap(),
+        Stub::start(fast_config()).await.unwrap(),
+    );
+    let (to_a, to_b) = (cess_flow(&a.base_url()), cess_flow(&b.base_url()));
+    let t = plain::<T>(HttpOptions::default());
+    for _ in 0..3 {
+        to_a.acquire(&t).await.unwrap();
+        to_b.acquire(&t).await.unwrap();
+    }
+    assert_eq!((a.connections(), b.connections()), (1, 1));
+}
+
+const KEEP_ALIVE_ANSWER: &[u8] =
+    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}";
+
+/// HTTP/1.1 asks for the origin-form target and a `Host` header (RFC 9112
+/// §3.2); the request line and headers as a raw socket reads them.
+async fn the_request_line_is_origin_form_and_names_the_host<T: Make>() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let head = tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut buf = vec![0u8; 16 * 1024];
+        let n = socket.read(&mut buf).await.unwrap();
+        socket.write_all(KEEP_ALIVE_ANSWER).await.unwrap();
+        String::from_utf8_lossy(&buf[..n]).to_lowercase()
+    });
+    let base: BaseUrl = format!("http://{addr}").parse().unwrap();
+    get(&plain::<T>(HttpOptions::default()), &base)
+        .await
+        .unwrap();
+    let head = head.await.unwrap();
+    assert!(
+        head.starts_with("post /oauth2/token http/1.1\r\n"),
+        "{head}"
+    );
+    assert!(head.contains(&format!("\r\nhost: {addr}\r\n")), "{head}");
+}
+
+/// A server that closes each connection after its answer, at once or
+/// once it has been idle a while (as a server's keep-alive timeout does):
+/// the next request goes out on a new connection, not on the closed one.
+async fn a_connection_the_server_closed_is_not_used_again<T: Make>() {
+    for idle in [Duration::ZERO, Duration::from_millis(20)] {
+        let (base, accepted) = raw_server(KEEP_ALIVE_ANSWER, idle).await;
+        let t = plain::<T>(HttpOptions::default());
+        for i in 0..5 {
+            let answer = get(&t, &base).await;
+            assert!(
+                answer.is_ok(),
+                "request {i}, closed after {idle:?}: {answer:?}"
+            );
+            // Time for the close to arrive.
+            tokio::time::sleep(Duration::from_millis(80)).await;
+        }
+        assert_eq!(accepted.load(Ordering::SeqCst), 5);
+    }
+}
+
 async fn timeouts_and_dead_servers_are_typed<T: Make>() {
     let config = tokenprobe_config::stub_config(
         "[jwt]\nalgorithm = \"ES256\"\n[faults.cess]\nstall = { probability = 1.0, ms = 2000 }\n",
@@ -124,8 +187,8 @@ async fn timeouts_and_dead_servers_are_typed<T: Make>() {
 }
 
 /// A raw server on loopback: each connection gets `answer` (after reading
-/// the request head), then is closed unless `hold` is set. Counts them.
-async fn raw_server(answer: &'static [u8], hold: bool) -> (BaseUrl, Arc<AtomicUsize>) {
+/// the request head), then is closed after `hold`. Counts them.
+async fn raw_server(answer: &'static [u8], hold: Duration) -> (BaseUrl, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base: BaseUrl = format!("http://{}", listener.local_addr().unwrap())
         .parse()
@@ -139,14 +202,15 @@ async fn raw_server(answer: &'static [u8], hold: bool) -> (BaseUrl, Arc<AtomicUs
                 let mut buf = vec![0u8; 16 * 1024];
                 let _ = tokio::time::timeout(Duration::from_secs(2), socket.read(&mut buf)).await;
                 let _ = socket.write_all(answer).await;
-                if hold {
-                    tokio::time::sleep(Duration::from_secs(10)).await;
-                }
+                tokio::time::sleep(hold).await;
             });
         }
     });
     (base, accepted)
 }
+
+/// Long enough to outlast any test.
+const HOLD: Duration = Duration::from_secs(10);
 
 async fn get<T: Make>(t: &T, base: &BaseUrl) -> Result<tokenprobe_client::Answer, ClientError> {
     let req = http::Request::post(base.join("/oauth2/token").unwrap())
@@ -165,7 +229,7 @@ async fn bodies_are_bounded_and_truncation_is_a_body_error<T: Make>() {
     // Declared over the limit: refused before reading.
     let (base, _) = raw_server(
         b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 5000000\r\n\r\n{",
-        true,
+        HOLD,
     )
     .await;
     let e = get(&plain::<T>(small.clone()), &base).await.unwrap_err();
@@ -175,13 +239,13 @@ async fn bodies_are_bounded_and_truncation_is_a_body_error<T: Make>() {
     let chunked = format!(
         "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n400\r\n{chunk}\r\n400\r\n{chunk}\r\n"
     );
-    let (base, _) = raw_server(Box::leak(chunked.into_bytes().into_boxed_slice()), true).await;
+    let (base, _) = raw_server(Box::leak(chunked.into_bytes().into_boxed_slice()), HOLD).await;
     let e = get(&plain::<T>(small.clone()), &base).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::TooLarge, "{e}");
     // A body cut short of its declared length.
     let (base, _) = raw_server(
         b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"access_",
-        false,
+        Duration::ZERO,
     )
     .await;
     let e = get(&plain::<T>(small), &base).await.unwrap_err();
@@ -192,7 +256,7 @@ async fn bodies_are_bounded_and_truncation_is_a_body_error<T: Make>() {
 /// handshake never ends, and the connect timeout (not the request's) ends
 /// the wait.
 async fn a_silent_tls_server_is_a_connect_timeout<T: Make>() {
-    let (base, _) = raw_server(b"", true).await;
+    let (base, _) = raw_server(b"", HOLD).await;
     let https: BaseUrl = base
         .to_string()
         .replace("http://", "https://")
@@ -247,6 +311,21 @@ macro_rules! suite {
             #[tokio::test]
             async fn connections_are_reused_or_new_as_asked() {
                 super::connections_are_reused_or_new_as_asked::<$transport>().await
+            }
+
+            #[tokio::test]
+            async fn connections_are_kept_per_origin() {
+                super::connections_are_kept_per_origin::<$transport>().await
+            }
+
+            #[tokio::test]
+            async fn the_request_line_is_origin_form_and_names_the_host() {
+                super::the_request_line_is_origin_form_and_names_the_host::<$transport>().await
+            }
+
+            #[tokio::test]
+            async fn a_connection_the_server_closed_is_not_used_again() {
+                super::a_connection_the_server_closed_is_not_used_again::<$transport>().await
             }
 
             #[tokio::test]

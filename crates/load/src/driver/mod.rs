@@ -1,6 +1,6 @@
 //! The driver: starts acquisitions by the load model and hands each result
 //! to the recorder, through this thread's shard (no lock shared by the
-//! acquisitions), over hyper's own client ([`DirectTransport`]).
+//! acquisitions), over hyper ([`DirectTransport`]).
 //!
 //! Open model: arrivals follow the schedule (constant or ramped rate); each
 //! acquisition's latency counts from its *intended* start, so a stalled

@@ -1,5 +1,6 @@
-//! The load path's transport: hyper's own client, with rustls, and nothing
-//! else per request. [`crate::Transport`] (reqwest) converts every request
+//! The load path's transport: hyper with rustls, and nothing else per
+//! request (HTTP/1.1 on connections it drives itself, [`http1`]; HTTP/2
+//! on hyper-util's client). [`crate::Transport`] (reqwest) converts every request
 //! to its own types, clones its client and connector and matches proxies;
 //! at thousands of acquisitions a second on a core the server also needs,
 //! that cost shows in the latencies measured. This one takes the
@@ -28,22 +29,33 @@ use crate::error::{ClientError, ErrorKind};
 use crate::tls::ClientIdentity;
 use crate::transport::{Answer, Exchange, HttpOptions};
 
+mod http1;
+
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-type HyperClient = Client<Timed<HttpsConnector<HttpConnector>>, Full<Bytes>>;
+type Connector = Timed<HttpsConnector<HttpConnector>>;
 
-/// Sends requests on hyper's client. Cheap to clone (the pools are shared).
+/// Where requests go out.
+#[derive(Clone)]
+enum Wire {
+    /// HTTP/1.1: connections of its own, driven directly.
+    Http1(Arc<http1::Connections<Connector>>),
+    /// HTTP/2: hyper-util's client, which multiplexes each connection.
+    Http2(Box<Client<Connector, Full<Bytes>>>),
+}
+
+/// Sends requests on hyper. Cheap to clone (the connections are shared).
 ///
-/// It sends through one connection pool; a load worker takes a pool of
+/// It sends through one set of connections; a load worker takes a set of
 /// its own ([`DirectTransport::worker_pool`]), so that threads never
-/// contend for one pool's lock, twice per request (what kept one shared
-/// pool from scaling past a core).
+/// contend for one set's lock (what kept one shared pool from scaling
+/// past a core).
 #[derive(Clone)]
 pub struct DirectTransport {
-    /// The pool this value sends through.
-    client: HyperClient,
-    /// One pool per load worker, one worker per core.
-    workers: Arc<[HyperClient]>,
+    /// The connections this value sends through.
+    wire: Wire,
+    /// One set per load worker, one worker per core.
+    workers: Arc<[Wire]>,
     timeout: Duration,
     max_body: u64,
 }
@@ -91,34 +103,39 @@ impl DirectTransport {
             inner: https,
             timeout: Duration::from_millis(options.connect_timeout_ms),
         };
-        let mut builder = Client::builder(TokioExecutor::new());
-        builder
-            .pool_timer(TokioTimer::new())
-            .timer(TokioTimer::new());
-        if !options.reuse_connections {
-            builder.pool_max_idle_per_host(0);
-        }
-        if options.http2 {
-            builder.http2_only(true);
-        }
+        let wire = || match options.http2 {
+            false => Wire::Http1(Arc::new(http1::Connections::new(
+                connector.clone(),
+                options.reuse_connections,
+            ))),
+            true => {
+                let mut builder = Client::builder(TokioExecutor::new());
+                builder
+                    .pool_timer(TokioTimer::new())
+                    .timer(TokioTimer::new())
+                    .http2_only(true);
+                if !options.reuse_connections {
+                    builder.pool_max_idle_per_host(0);
+                }
+                Wire::Http2(Box::new(builder.build(connector.clone())))
+            }
+        };
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         Ok(DirectTransport {
-            client: builder.build(connector.clone()),
-            workers: (0..cores)
-                .map(|_| builder.build(connector.clone()))
-                .collect(),
+            wire: wire(),
+            workers: (0..cores).map(|_| wire()).collect(),
             timeout: Duration::from_millis(options.timeout_ms),
             max_body: options.max_body_bytes,
         })
     }
 
-    /// The same transport on the connection pool of load worker `index`
-    /// only (one per core): a worker's connections then belong to its own
+    /// The same transport on the connections of load worker `index` only
+    /// (one per core): a worker's connections then belong to its own
     /// runtime, no other thread reads or writes them, and they stay open
     /// from one drive to the next (the steps of a search).
     pub fn worker_pool(&self, index: usize) -> DirectTransport {
         DirectTransport {
-            client: self.workers[index % self.workers.len()].clone(),
+            wire: self.workers[index % self.workers.len()].clone(),
             ..self.clone()
         }
     }
@@ -136,11 +153,16 @@ impl DirectTransport {
     }
 
     async fn exchange(&self, req: Request<Bytes>) -> Result<Answer, ClientError> {
-        let res = self
-            .client
-            .request(req.map(Full::new))
-            .await
-            .map_err(|e| classify(&e))?;
+        let (res, connection) = match &self.wire {
+            Wire::Http1(connections) => {
+                let (res, connection) = connections.send(req).await?;
+                (res, Some((connections, connection)))
+            }
+            Wire::Http2(client) => {
+                let res = client.request(req.map(Full::new)).await;
+                (res.map_err(|e| classify(&e))?, None)
+            }
+        };
         let (parts, body) = res.into_parts();
         let status = parts.status;
         let too_large = || {
@@ -169,6 +191,9 @@ impl DirectTransport {
                 return Err(ClientError::new(ErrorKind::Body, message).with_status(status));
             }
         };
+        if let Some((connections, connection)) = connection {
+            connections.put_back(connection);
+        }
         Ok(Answer {
             status,
             headers: parts.headers,
@@ -189,7 +214,7 @@ impl Exchange for DirectTransport {
 /// The kind of a failure before the answer's head, as the reqwest
 /// transport reports it: a connect that timed out is `timeout`, a TLS
 /// failure `tls`, anything else (refused, reset, closed early) `connect`.
-fn classify(e: &hyper_util::client::legacy::Error) -> ClientError {
+fn classify(e: &(dyn std::error::Error + 'static)) -> ClientError {
     let kind = if crate::error::has_cause(e, |c| {
         c.downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
