@@ -1,10 +1,11 @@
 //! One suite, run on both transports: reqwest's (`Transport`, for `check`
 //! and the client's API) and hyper's own (`DirectTransport`, the load
 //! path). Each keeps the same contract: TLS trust as configured, connection
-//! reuse or a new connection per request, the whole-request and connect
-//! timeouts, bounded bodies, HTTP/2, and the same error kinds for each
-//! failure. Loopback only: the stub, and raw sockets for what no server
-//! should send.
+//! reuse or a new connection per request (each to its own origin, none
+//! the server closed), the request line and `Host` HTTP/1.1 asks for, the
+//! whole-request and connect timeouts, bounded bodies, HTTP/2, and the
+//! same error kinds for each failure. Loopback only: the stub, and raw
+//! sockets for what no server should send.
 
 mod support;
 
@@ -139,11 +140,17 @@ async fn the_request_line_is_origin_form_and_names_the_host<T: Make>() {
 }
 
 /// A server that closes each connection after its answer, at once or
-/// once it has been idle a while (as a server's keep-alive timeout does):
-/// the next request goes out on a new connection, not on the closed one.
+/// once it has been idle a while (as a server's keep-alive timeout does),
+/// or says `Connection: close` and leaves the closing to the client: the
+/// next request goes out on a new connection, not on the closed one.
 async fn a_connection_the_server_closed_is_not_used_again<T: Make>() {
-    for idle in [Duration::ZERO, Duration::from_millis(20)] {
-        let (base, accepted) = raw_server(KEEP_ALIVE_ANSWER, idle).await;
+    const CLOSE: &[u8] = b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 2\r\n\r\n{}";
+    for (answer, idle) in [
+        (KEEP_ALIVE_ANSWER, Duration::ZERO),
+        (KEEP_ALIVE_ANSWER, Duration::from_millis(20)),
+        (CLOSE, HOLD),
+    ] {
+        let (base, accepted) = raw_server(answer, idle).await;
         let t = plain::<T>(HttpOptions::default());
         for i in 0..5 {
             let answer = get(&t, &base).await;
@@ -154,7 +161,7 @@ async fn a_connection_the_server_closed_is_not_used_again<T: Make>() {
             // Time for the close to arrive.
             tokio::time::sleep(Duration::from_millis(80)).await;
         }
-        assert_eq!(accepted.load(Ordering::SeqCst), 5);
+        assert_eq!(accepted.load(Ordering::SeqCst), 5, "closed after {idle:?}");
     }
 }
 

@@ -50,15 +50,16 @@ impl Origin {
     }
 
     /// The `Host` header: the host, and the port unless it is the
-    /// scheme's own.
+    /// scheme's own (never the URL's user information).
     fn host(&self) -> Result<HeaderValue, ClientError> {
         let default = match self.scheme.as_str() {
             "https" => 443,
             _ => 80,
         };
+        let host = self.authority.host();
         let value = match self.authority.port_u16() {
-            Some(port) if port != default => HeaderValue::from_str(self.authority.as_str()),
-            _ => HeaderValue::from_str(self.authority.host()),
+            Some(port) if port != default => HeaderValue::try_from(format!("{host}:{port}")),
+            _ => HeaderValue::from_str(host),
         };
         value.map_err(|_| {
             ClientError::new(ErrorKind::Config, "the URL's host is not a valid header")
@@ -196,5 +197,31 @@ where
             host,
             sender,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host(url: &str) -> String {
+        let origin = Origin::of(&url.parse().unwrap()).unwrap();
+        origin.host().unwrap().to_str().unwrap().to_owned()
+    }
+
+    /// RFC 9110 §7.2: the host and port of the target URI, the port left
+    /// out when it is the scheme's default; no user information.
+    #[test]
+    fn the_host_header_is_the_host_and_any_other_port() {
+        assert_eq!(host("https://idp.example:443/token"), "idp.example");
+        assert_eq!(host("http://idp.example:80/token"), "idp.example");
+        assert_eq!(host("https://idp.example:8443/token"), "idp.example:8443");
+        assert_eq!(host("http://idp.example:443/token"), "idp.example:443");
+        assert_eq!(host("http://[::1]:8080/"), "[::1]:8080");
+        assert_eq!(host("https://[::1]/"), "[::1]");
+        assert_eq!(
+            host("https://user:pw@idp.example:8443/"),
+            "idp.example:8443"
+        );
     }
 }
