@@ -162,7 +162,10 @@ async fn CG_04_success_parses_bearer_any_case_and_a_missing_expires_in_is_a_warn
         cognito_jwt(3600)
     );
     let a = against(json(200, &body), COGNITO).await.unwrap();
-    assert!(warned(&a, "CG-04"));
+    assert!(
+        warned(&a, "RFC-06") && !warned(&a, "CG-04"),
+        "RFC-06 judges a missing one"
+    );
 }
 
 #[tokio::test]

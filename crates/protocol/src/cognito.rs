@@ -299,7 +299,7 @@ impl TokenRequest {
         let mut grant = Grant::new(GrantKind::AccessToken, b.access_token, b.token_type);
         match b.expires_in {
             Some(e) => e.apply(&mut grant),
-            None => grant.warn("CG-04", "no `expires_in`: the token's lifetime is unknown"),
+            None => grant.warn("RFC-06", "no `expires_in`: the token's lifetime is unknown"),
         }
         rfc6749::observe_success(&mut grant, headers);
         if b.refresh_token.is_some() {

@@ -846,7 +846,11 @@ fn cg_04_success_parses_and_expires_in_must_be_positive() {
         .decode_response(StatusCode::OK, &json(), body)
         .unwrap();
     assert_eq!(g.expires_in, None);
-    assert!(warned(&g, "CG-04"));
+    // Under RFC-06, as docs/contracts.md gives it, not CG-04.
+    assert!(
+        warned(&g, "RFC-06") && !warned(&g, "CG-04"),
+        "RFC-06 judges a missing one"
+    );
 }
 
 #[test]

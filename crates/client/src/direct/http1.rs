@@ -9,16 +9,18 @@
 //!
 //! It keeps what that client did for us: the `Host` header and the
 //! origin-form target HTTP/1.1 asks for, a connection the server closed
-//! while idle left behind, and a request that never reached such a
-//! connection sent again on a new one (so a server's idle timeout is not
-//! an error in the counts).
+//! while idle left behind, a request that never reached such a
+//! connection sent again on a new one (a close that crosses a request
+//! already written stays an error, as with any client), and idle
+//! connections closed after [`IDLE`].
 
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::header::HOST;
 use http::uri::{Authority, PathAndQuery, Scheme};
-use http::{HeaderValue, Request, Response, Uri};
+use http::{HeaderValue, Request, Response, Uri, Version};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::client::conn::http1::SendRequest;
@@ -67,11 +69,26 @@ impl Origin {
     }
 }
 
+/// How long a connection stays idle before it is closed: hyper-util's
+/// default, which a burst's extra connections, or one to an origin a run
+/// used once (discovery), would otherwise outlive until the server
+/// closes them.
+pub(super) const IDLE: Duration = Duration::from_secs(90);
+
 /// A connection and what each request on it needs.
 pub(super) struct Connection {
     origin: Origin,
     host: HeaderValue,
     sender: SendRequest<Full<Bytes>>,
+    /// When it was last put back.
+    idle_since: Instant,
+}
+
+impl Connection {
+    /// Closed by either side, or idle too long to keep.
+    fn is_spent(&self, now: Instant) -> bool {
+        self.sender.is_closed() || now.saturating_duration_since(self.idle_since) >= IDLE
+    }
 }
 
 /// The connections of one transport, idle ones listed by origin.
@@ -105,6 +122,15 @@ where
         mut req: Request<Bytes>,
     ) -> Result<(Response<Incoming>, Connection), ClientError> {
         let origin = Origin::of(req.uri())?;
+        if !matches!(req.version(), Version::HTTP_11 | Version::HTTP_10) {
+            return Err(ClientError::new(
+                ErrorKind::Config,
+                format!(
+                    "an HTTP/1.1 connection cannot send a {:?} request",
+                    req.version()
+                ),
+            ));
+        }
         let target = match req.uri().path_and_query() {
             Some(path) => path.clone(),
             None => PathAndQuery::from_static("/"),
@@ -116,14 +142,11 @@ where
                 Some(conn) => (conn, true),
                 None => (self.connect(&origin).await?, false),
             };
-            if conn.sender.ready().await.is_err() {
-                if reused {
-                    continue;
-                }
-                return Err(ClientError::new(
-                    ErrorKind::Connect,
-                    "the connection closed before the request was sent",
-                ));
+            // A new connection takes its first request at once (hyper
+            // buffers one), so that a failure on it (a TLS alert after the
+            // handshake) is the error the request gets, cause and all.
+            if reused && conn.sender.ready().await.is_err() {
+                continue;
             }
             req.headers_mut()
                 .entry(HOST)
@@ -140,21 +163,31 @@ where
         }
     }
 
-    /// Lists `conn` as idle again, if connections are reused and it is open.
-    pub(super) fn put_back(&self, conn: Connection) {
-        if self.reuse && !conn.sender.is_closed() {
-            self.lock().push(conn);
+    /// Lists `conn` as idle again, if connections are reused and it is
+    /// open; the longest idle one goes if it is spent (one at a time, so
+    /// that no request pays for a sweep).
+    pub(super) fn put_back(&self, mut conn: Connection) {
+        let now = Instant::now();
+        conn.idle_since = now;
+        if !self.reuse || conn.is_spent(now) {
+            return;
         }
+        let mut idle = self.lock();
+        if idle.first().is_some_and(|c| c.is_spent(now)) {
+            idle.remove(0);
+        }
+        idle.push(conn);
     }
 
-    /// The last connection put back to `origin` that is still open; those
-    /// the server closed meanwhile are dropped on the way.
+    /// The last connection put back to `origin` that is still open; spent
+    /// ones are dropped on the way.
     fn take(&self, origin: &Origin) -> Option<Connection> {
+        let now = Instant::now();
         let mut idle = self.lock();
         loop {
             let at = idle.iter().rposition(|c| c.origin == *origin)?;
             let conn = idle.remove(at);
-            if !conn.sender.is_closed() {
+            if !conn.is_spent(now) {
                 return Some(conn);
             }
         }
@@ -196,6 +229,7 @@ where
             origin: origin.clone(),
             host,
             sender,
+            idle_since: Instant::now(),
         })
     }
 }
@@ -203,6 +237,83 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hyper_util::rt::TokioIo;
+    use tokio::io::DuplexStream;
+
+    /// A connection to `url` over an in-memory pipe, whose other end is
+    /// returned, put back `idle_for` ago.
+    async fn piped(url: &str, idle_for: Duration) -> (Connection, DuplexStream) {
+        let (ours, theirs) = tokio::io::duplex(4096);
+        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(ours))
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        let origin = Origin::of(&url.parse().unwrap()).unwrap();
+        let conn = Connection {
+            host: origin.host().unwrap(),
+            origin,
+            sender,
+            idle_since: Instant::now().checked_sub(idle_for).unwrap(),
+        };
+        (conn, theirs)
+    }
+
+    /// Connections that only `put_back` and `take` touch.
+    #[derive(Clone)]
+    struct NoConnect;
+
+    impl Service<Uri> for NoConnect {
+        type Response = TokioIo<DuplexStream>;
+        type Error = std::io::Error;
+        type Future = std::future::Ready<Result<Self::Response, Self::Error>>;
+        fn poll_ready(
+            &mut self,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Result<(), Self::Error>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+        fn call(&mut self, _: Uri) -> Self::Future {
+            std::future::ready(Err(std::io::Error::other("this test opens none")))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_connection_is_spent_once_closed_or_idle_too_long() {
+        let (fresh, _peer) = piped("http://a.test/", Duration::ZERO).await;
+        assert!(!fresh.is_spent(Instant::now()));
+        let (stale, _peer) = piped("http://a.test/", IDLE).await;
+        assert!(stale.is_spent(Instant::now()));
+        let (closed, peer) = piped("http://a.test/", Duration::ZERO).await;
+        drop(peer);
+        for _ in 0..500 {
+            if closed.sender.is_closed() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(closed.is_spent(Instant::now()), "the peer hung up");
+    }
+
+    /// `take` passes over a spent connection to its origin; `put_back`
+    /// drops the longest idle one when it is spent, whatever its origin.
+    #[tokio::test]
+    async fn spent_connections_are_neither_taken_nor_kept() {
+        let connections = Connections::new(NoConnect, true);
+        let (a_fresh, _a1) = piped("http://a.test/", Duration::ZERO).await;
+        let (a_stale, _a2) = piped("http://a.test/", IDLE).await;
+        connections.lock().extend([a_fresh, a_stale]);
+        let a = Origin::of(&"http://a.test/".parse().unwrap()).unwrap();
+        let taken = connections.take(&a).expect("the fresh one");
+        assert!(!taken.is_spent(Instant::now()));
+        assert!(connections.lock().is_empty(), "the stale one dropped");
+
+        let (b_stale, _b1) = piped("http://b.test/", IDLE).await;
+        connections.lock().push(b_stale);
+        connections.put_back(taken);
+        let idle = connections.lock();
+        assert_eq!(idle.len(), 1, "b's stale connection dropped");
+        assert!(idle[0].origin == a);
+    }
 
     fn host(url: &str) -> String {
         let origin = Origin::of(&url.parse().unwrap()).unwrap();
