@@ -17,13 +17,9 @@ fn config(faults: &str) -> Config {
     tokenprobe_config::stub_config(&text, "capacity.toml").unwrap()
 }
 
-/// A capacity serves exactly what it says: one slot of 5 ms is 200
-/// answers a second however late the timer wakes, so 400 requests sent at
-/// once are all answered 2.0 s after the first arrives (one rounded sleep
-/// per answer, 5 ms plus up to the timer's millisecond, took 2.6 s; the
-/// bound leaves 0.3 s for a machine busy with other work).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_capacity_serves_slots_per_service_time_exactly() {
+/// Sends 400 requests at once to a fresh stub whose cognito route has one
+/// slot of 5 ms; returns the time to the last answer.
+async fn four_hundred_at_once() -> Duration {
     let stub = tokenprobe_stub::Stub::start(config(
         "[faults.cognito]\ncapacity = { slots = 1, service_ms = 5 }\n",
     ))
@@ -38,9 +34,31 @@ async fn a_capacity_serves_slots_per_service_time_exactly() {
         assert_eq!(t.await.unwrap(), 200);
     }
     let elapsed = started.elapsed();
-    assert!(
-        elapsed >= Duration::from_millis(1990) && elapsed < Duration::from_millis(2300),
-        "400 answers at 200/s took {elapsed:?}"
-    );
     assert_eq!(stub.requests(route("cognito")), 400);
+    elapsed
+}
+
+/// A capacity serves exactly what it says: one slot of 5 ms is 200
+/// answers a second however late the timer wakes, so 400 requests sent at
+/// once are all answered 2.0 s after the first arrives (one rounded sleep
+/// per answer, 5 ms plus up to the timer's millisecond, took 2.6 s every
+/// time). The bound leaves 0.3 s for a machine busy with other work, and
+/// a run past it (a stall of the shared machine: 2.5 s once in many
+/// runs) is tried again, up to three times: pacing that drifts fails
+/// each one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_capacity_serves_slots_per_service_time_exactly() {
+    let mut runs = Vec::new();
+    for _ in 0..3 {
+        let elapsed = four_hundred_at_once().await;
+        assert!(
+            elapsed >= Duration::from_millis(1990),
+            "400 answers at 200/s took {elapsed:?}: faster than the capacity"
+        );
+        if elapsed < Duration::from_millis(2300) {
+            return;
+        }
+        runs.push(elapsed);
+    }
+    panic!("400 answers at 200/s took {runs:?}, over 2.3 s each time");
 }
