@@ -2,7 +2,10 @@
 //! histogram and counter it touches), and a whole acquisition (the
 //! request, exchange, decode, record) through an exchange that answers at
 //! once, so
-//! that what is measured is tokenprobe's own cost per acquisition.
+//! that what is measured is tokenprobe's own cost per acquisition; and
+//! one histogram written to the interval log (each flow, step and outcome
+//! every second), with the run's one compressor against hdrhistogram's
+//! serializer, which makes a compressor each time.
 //!
 //! `cargo bench -p tokenprobe-benches --bench recorder`
 
@@ -113,5 +116,38 @@ fn acquisition(c: &mut Criterion) {
     let _ = std::fs::remove_file(log);
 }
 
-criterion_group!(benches, record, acquisition);
+/// One second's histogram of a flow's step at 500/s (500 values from 100
+/// to 500 µs), written as the interval log writes it.
+fn interval_log(c: &mut Criterion) {
+    use hdrhistogram::Histogram;
+    use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
+    let mut h = Histogram::<u64>::new_with_bounds(1, 2_000, 3).unwrap();
+    h.auto(true);
+    for i in 0..500u64 {
+        h.record(100 + (i * 37) % 400).unwrap();
+    }
+    let mut out = Vec::new();
+    let mut g = c.benchmark_group("interval log");
+    let mut kept = tokenprobe_load::recorder::ZlibV2::default();
+    g.bench_function("one histogram, the run's compressor (ZlibV2)", |b| {
+        b.iter(|| {
+            out.clear();
+            kept.serialize(black_box(&h), &mut out).unwrap()
+        })
+    });
+    g.bench_function(
+        "one histogram, a new compressor (V2DeflateSerializer)",
+        |b| {
+            b.iter(|| {
+                out.clear();
+                V2DeflateSerializer::new()
+                    .serialize(black_box(&h), &mut out)
+                    .unwrap()
+            })
+        },
+    );
+    g.finish();
+}
+
+criterion_group!(benches, record, acquisition, interval_log);
 criterion_main!(benches);

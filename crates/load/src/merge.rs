@@ -10,7 +10,6 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use hdrhistogram::Histogram;
-use hdrhistogram::serialization::V2DeflateSerializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
 
 use crate::recorder::{Counts, Key, histogram};
@@ -265,13 +264,13 @@ fn merge_error_logs(
 /// Writes a merged interval log, one histogram at a time.
 struct HlogWriter {
     file: BufWriter<File>,
-    serializer: V2DeflateSerializer,
+    serializer: crate::recorder::ZlibV2,
 }
 
 impl HlogWriter {
     fn create(path: &Path, start: SystemTime) -> std::io::Result<HlogWriter> {
         let mut file = BufWriter::new(File::create(path)?);
-        let mut serializer = V2DeflateSerializer::new();
+        let mut serializer = crate::recorder::ZlibV2::default();
         IntervalLogWriterBuilder::new()
             .add_comment("tokenprobe latency log, merged from shards; values in microseconds")
             .with_start_time(start)

@@ -13,13 +13,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use hdrhistogram::Histogram;
-use hdrhistogram::serialization::V2DeflateSerializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
 use serde::{Deserialize, Serialize};
 use tokenprobe_client::{ErrorLabel, Step, StepTime};
 
 mod key;
 mod shard;
+mod zlib;
+
+pub use zlib::ZlibV2;
 
 pub use key::{ALL_FLOWS, Key, Outcome, Part};
 pub use shard::Recording;
@@ -186,7 +188,7 @@ pub struct Recorder {
     /// Per flow: the errors of every shard since the last merge, by label.
     pending: Vec<BTreeMap<ErrorLabel, u64>>,
     log: BufWriter<File>,
-    serializer: V2DeflateSerializer,
+    serializer: ZlibV2,
     /// `errors.csv`: each interval's errors by label, when asked for.
     error_log: Option<BufWriter<File>>,
     interval_errors: BTreeMap<ErrorLabel, u64>,
@@ -211,7 +213,7 @@ impl Recorder {
         flows: &[(String, &'static [Step])],
     ) -> std::io::Result<Recorder> {
         let mut log = BufWriter::new(File::create(hlog)?);
-        let mut serializer = V2DeflateSerializer::new();
+        let mut serializer = ZlibV2::default();
         IntervalLogWriterBuilder::new()
             .add_comment("tokenprobe latency log; values in microseconds; tags flow/step/outcome")
             .with_start_time(wall)
