@@ -1,10 +1,10 @@
 //! The load path's transport: hyper with rustls, and nothing else per
 //! request (HTTP/1.1 on connections it drives itself, [`http1`]; HTTP/2
-//! on hyper-util's client). [`crate::Transport`] (reqwest) converts every request
-//! to its own types, clones its client and connector and matches proxies;
-//! at thousands of acquisitions a second on a core the server also needs,
-//! that cost shows in the latencies measured. This one takes the
-//! `http::Request` the protocol crate built as it is.
+//! on hyper-util's client). [`crate::Transport`] (reqwest) converts every
+//! request to its own types, clones its client and connector and matches
+//! proxies; at thousands of acquisitions a second on a core the server
+//! also needs, that cost shows in the latencies measured. This one takes
+//! the `http::Request` the protocol crate built as it is.
 //!
 //! It keeps [`crate::Transport`]'s contract: the same [`HttpOptions`]
 //! (timeouts, connection reuse or a new connection per request, CA file,
