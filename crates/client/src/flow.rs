@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::{HeaderMap, Method, Request, Uri, Version};
+use http::Request;
 use tokenprobe_protocol::{BaseUrl, Call, Grant, Redactor, Secret, System, dpop};
 
 use crate::error::ClientError;
@@ -121,37 +121,9 @@ pub struct Flow {
 /// (`Bytes`), so a copy costs its header map. It holds the credentials as
 /// the wire needs them for the flow's life, as the account's `Secret`s
 /// do; unlike those, its bytes are not wiped when it is dropped.
-#[derive(Clone)]
 pub(crate) struct Prepared {
     step: Step,
-    method: Method,
-    uri: Uri,
-    version: Version,
-    headers: HeaderMap,
-    body: Bytes,
-}
-
-impl Prepared {
-    fn new(step: Step, request: Request<Bytes>) -> Prepared {
-        let (parts, body) = request.into_parts();
-        Prepared {
-            step,
-            method: parts.method,
-            uri: parts.uri,
-            version: parts.version,
-            headers: parts.headers,
-            body,
-        }
-    }
-
-    fn request(&self) -> Request<Bytes> {
-        let mut r = Request::new(self.body.clone());
-        *r.method_mut() = self.method.clone();
-        *r.uri_mut() = self.uri.clone();
-        *r.version_mut() = self.version;
-        *r.headers_mut() = self.headers.clone();
-        r
-    }
+    request: Request<Bytes>,
 }
 
 // It holds the request's credentials: only what says nothing of them.
@@ -159,7 +131,7 @@ impl std::fmt::Debug for Prepared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Prepared")
             .field("step", &self.step)
-            .field("method", &self.method)
+            .field("method", self.request.method())
             .finish_non_exhaustive()
     }
 }
@@ -173,9 +145,10 @@ impl Flow {
         let redactor = Arc::new(Redactor::knowing(account.secrets()));
         // A request that does not encode here is left to each acquisition,
         // which reports why as it always has.
-        let prepared = account
-            .fixed()
-            .and_then(|(step, call)| Some(Arc::new(Prepared::new(step, call.encode(&base).ok()?))));
+        let prepared = account.fixed().and_then(|(step, call)| {
+            let request = call.encode(&base).ok()?;
+            Some(Arc::new(Prepared { step, request }))
+        });
         Ok(Flow {
             base,
             account,
@@ -213,7 +186,7 @@ impl Flow {
             .as_deref()
             .and_then(|p| Some((p, self.account.fixed()?.1)));
         let result = match fixed {
-            Some((p, call)) => exchange(t, &mut steps, p.step, call, p.request()).await,
+            Some((p, call)) => exchange(t, &mut steps, p.step, call, p.request.clone()).await,
             None => self.account.acquire(t, &mut steps, &self.base).await,
         };
         match result {
@@ -334,7 +307,7 @@ async fn exchange<C: Call + ?Sized>(
 mod tests {
     use std::sync::Mutex;
 
-    use http::StatusCode;
+    use http::{HeaderMap, Method, StatusCode, Uri, Version};
     use serde_json::json;
 
     use super::*;
@@ -436,11 +409,12 @@ mod tests {
     #[tokio::test]
     async fn the_copy_is_sent_and_its_answer_read() {
         let mut flow = cess();
-        let Some(mut prepared) = flow.prepared.take().map(Arc::unwrap_or_clone) else {
+        let Some(mut prepared) = flow.prepared.take().and_then(Arc::into_inner) else {
             panic!("cess is fixed")
         };
         prepared
-            .headers
+            .request
+            .headers_mut()
             .insert("x-mark", http::HeaderValue::from_static("prepared"));
         flow.prepared = Some(Arc::new(prepared));
         let t = Recording(Mutex::default(), || {

@@ -52,8 +52,9 @@ impl Counters {
     }
 
     pub(crate) fn requests(&self, route: Route) -> u64 {
-        self.per_route
-            .get(route.index().unwrap_or(usize::MAX))
+        route
+            .index()
+            .and_then(|i| self.per_route.get(i))
             .map_or(0, |c| c.load(Ordering::Relaxed))
     }
 
