@@ -221,14 +221,14 @@ fn encodings(value: &str) -> Vec<Known> {
                 let start = if k == 0 { 0 } else { 4 };
                 // Whole groups only: a last partial one depends on what follows.
                 let end = bytes.len() / 3 * 4;
-                if let Some(stable) = encoded.get(start..end) {
-                    if stable.len() >= 4 {
-                        out.push(Known {
-                            form: Secret::new(stable),
-                            group_before: k != 0,
-                            group_after: bytes.len() % 3 != 0,
-                        });
-                    }
+                if let Some(stable) = encoded.get(start..end)
+                    && stable.len() >= 4
+                {
+                    out.push(Known {
+                        form: Secret::new(stable),
+                        group_before: k != 0,
+                        group_after: bytes.len() % 3 != 0,
+                    });
                 }
             }
         }

@@ -155,13 +155,13 @@ impl Config {
                     ));
                 }
             }
-            if let Some(w) = &faults.stall_window {
-                if w.get_ref().until_ms <= w.get_ref().from_ms {
-                    return Err(error(
-                        w.span(),
-                        "stall_window: until_ms must be after from_ms".into(),
-                    ));
-                }
+            if let Some(w) = &faults.stall_window
+                && w.get_ref().until_ms <= w.get_ref().from_ms
+            {
+                return Err(error(
+                    w.span(),
+                    "stall_window: until_ms must be after from_ms".into(),
+                ));
             }
         }
         Ok(())

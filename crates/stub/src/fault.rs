@@ -344,15 +344,15 @@ impl RouteFaults {
                 hold += until - since_start;
             }
         }
-        if let Some(s) = &self.stall {
-            if s.probability.fires(rng) {
-                hold += Duration::from_millis(s.ms);
-            }
+        if let Some(s) = &self.stall
+            && s.probability.fires(rng)
+        {
+            hold += Duration::from_millis(s.ms);
         }
-        if let Some(l) = &self.latency {
-            if l.probability.fires(rng) {
-                hold += l.sample(rng);
-            }
+        if let Some(l) = &self.latency
+            && l.probability.fires(rng)
+        {
+            hold += l.sample(rng);
         }
         let action = if self
             .reset

@@ -5,6 +5,7 @@
 use tokenprobe_protocol::System;
 use tokenprobe_protocol::client_auth::{ClientCertificate, Credential};
 use tokenprobe_protocol::jwt;
+use tokenprobe_protocol::mtls::{self, Binding};
 
 use super::{Checked, Finding, access_token, answer, broken, judged, require};
 use crate::catalog::{Entry, Mark, check, entry, varies};
@@ -33,16 +34,13 @@ pub(crate) async fn token_is_bound(target: &Target) -> Checked {
         .metadata()
         .and_then(|m| m.tls_client_certificate_bound_access_tokens)
         == Some(true);
-    match token.claims.cnf.and_then(|c| c.x5t_s256) {
-        Some(bound) => require(bound == cert.thumbprint, || {
-            "the token's cnf x5t#S256 names another certificate".into()
-        }),
-        None if promised => broken(
+    match mtls::binding(&token.claims, &cert.thumbprint) {
+        Binding::Bound => Ok(()),
+        Binding::Other => broken(mtls::OTHER_CERTIFICATE),
+        Binding::Unbound if promised => broken(
             "the metadata says tokens are certificate-bound, but this one has no cnf x5t#S256",
         ),
-        None => Err(Finding::Warning(
-            "the token is not bound to the client certificate (no cnf x5t#S256)".into(),
-        )),
+        Binding::Unbound => Err(Finding::Warning(mtls::UNBOUND.into())),
     }
 }
 

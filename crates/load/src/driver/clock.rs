@@ -34,10 +34,10 @@ impl Clock {
             return tokio::task::yield_now().await;
         }
         #[cfg(target_os = "linux")]
-        if let Some(fd) = &self.fd {
-            if precise(fd, at).await.is_ok() {
-                return;
-            }
+        if let Some(fd) = &self.fd
+            && precise(fd, at).await.is_ok()
+        {
+            return;
         }
         tokio::time::sleep_until(at.into()).await;
     }

@@ -583,10 +583,10 @@ fn confirmation(jkt: Option<String>, x5t_s256: Option<String>) -> Option<Confirm
 /// `res` with the nonce the stub asks DPoP proofs for, when it asks for
 /// one (any answer may give it, RFC 9449 §8).
 fn with_nonce(state: &State, mut res: Response<Bytes>) -> Response<Bytes> {
-    if let Some(nonce) = state.clients.dpop.nonce(now()) {
-        if let Ok(v) = http::HeaderValue::from_str(&nonce) {
-            res.headers_mut().insert(dpop::NONCE_HEADER, v);
-        }
+    if let Some(nonce) = state.clients.dpop.nonce(now())
+        && let Ok(v) = http::HeaderValue::from_str(&nonce)
+    {
+        res.headers_mut().insert(dpop::NONCE_HEADER, v);
     }
     res
 }

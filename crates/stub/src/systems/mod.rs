@@ -227,13 +227,13 @@ fn rewrite(state: &State, route: Route, mut res: Response<Bytes>) -> Response<By
         res.headers_mut()
             .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
     }
-    if success && state.quirk(route, Quirk::ExpiresInString) {
-        if let Ok(mut body) = serde_json::from_slice::<serde_json::Value>(res.body()) {
-            if let Some(v) = body.get_mut("expires_in") {
-                *v = serde_json::Value::String(v.to_string());
-                *res.body_mut() = Bytes::from(body.to_string());
-            }
-        }
+    if success
+        && state.quirk(route, Quirk::ExpiresInString)
+        && let Ok(mut body) = serde_json::from_slice::<serde_json::Value>(res.body())
+        && let Some(v) = body.get_mut("expires_in")
+    {
+        *v = serde_json::Value::String(v.to_string());
+        *res.body_mut() = Bytes::from(body.to_string());
     }
     res
 }
