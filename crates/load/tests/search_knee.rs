@@ -11,15 +11,15 @@ mod support;
 use support::accounted;
 use support::search::{KNEE, scenario, search};
 
-/// A stall of the shared machine can fail a step below the knee (its p99
-/// or the driver's lag): the search is then tried again, up to three
-/// times. A search that ends too low every time, or anywhere too high
-/// once, fails.
+/// A stall of the shared machine can fail a step at or below the knee
+/// (its p99, or the driver's lag): the search is then tried again, up to
+/// three times. A search that misses the knee every time, or finds a
+/// capacity above it once, fails.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_search_finds_the_known_knee_within_its_precision() {
     let load = "from = 40\nfactor = 2\nmax = 640\nstep = \"2s\"\nwarmup = \"500ms\"\n\
                 precision = 0.1\ndriver_lag_limit = \"100ms\"\n";
-    let mut tables = Vec::new();
+    let mut missed = Vec::new();
     let done = loop {
         let done = search(&scenario(load, "\"p99 < 60ms\""), "knee").await;
         let r = &done.result;
@@ -31,25 +31,25 @@ async fn the_search_finds_the_known_knee_within_its_precision() {
         // The stub serves exactly its capacity, and evenly spaced arrivals
         // queue only past it: the highest passing rate is at most the knee
         // and within the precision of it, the first failing one above it.
-        if let (Ending::Found, Some(found)) = (&r.ending, r.capacity) {
+        if r.ending == Ending::Found {
+            let found = r.capacity.expect("a search that found names a capacity");
             assert!(
                 found <= KNEE,
                 "found {found}/s for a knee of {KNEE}/s\n{}",
                 done.table
             );
-            if found >= (1.0 - 0.1) * KNEE {
+            if found >= (1.0 - 0.1) * KNEE && r.first_failing.is_some_and(|f| f > KNEE) {
                 break done;
             }
         }
-        tables.push(done.table);
+        missed.push(format!("ended {:?}:\n{}", r.ending, done.table));
         assert!(
-            tables.len() < 3,
-            "no search found the knee of {KNEE}/s within 10 % in three tries:\n{}",
-            tables.join("\n")
+            missed.len() < 3,
+            "no search found the knee of {KNEE}/s (within 10 %, the first failing rate above it) in three tries:\n{}",
+            missed.join("\n")
         );
     };
     let r: &SearchResult = &done.result;
-    assert!(r.first_failing.unwrap() > KNEE, "{}", done.table);
     assert_eq!(r.broke_first.as_deref(), Some("p99 < 60ms"));
     assert_eq!(done.result.exit_code(), 0);
     // Every step is a report of its own: accounted, and its interval log
