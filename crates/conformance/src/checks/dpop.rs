@@ -9,12 +9,12 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use http::{Method, StatusCode};
+use http::Method;
 use tokenprobe_protocol::System;
 use tokenprobe_protocol::dpop::{self, ProofClaims, ProofHeader, ProofKey};
 use tokenprobe_protocol::{DecodeError, ProviderError, Secret};
 
-use super::{Checked, Finding, answer, broken, judged, precondition, require};
+use super::{Checked, Finding, answer, broken, precondition, refused_as};
 use crate::catalog::{Entry, Mark, check, entry, varies};
 use crate::endpoint::{Reply, Target, TargetError, WorkingForm};
 
@@ -91,27 +91,10 @@ async fn refused_with(
     precondition("the server asked for a new nonce twice in a row")
 }
 
-/// A refusal of the proof: 400 or 401, no token, and the error RFC 9449
-/// §5 names for it at the token endpoint, `invalid_dpop_proof`; refused for another reason (a
-/// scope, the client) it is only a warning: the rule was not what the
-/// server refused for.
+/// A refusal of the proof: the error RFC 9449 §5 names for it at the
+/// token endpoint, `invalid_dpop_proof`.
 fn proof_refused(reply: &Reply) -> Checked {
-    judged(reply)?;
-    require(
-        reply.status == StatusCode::BAD_REQUEST || reply.status == StatusCode::UNAUTHORIZED,
-        || format!("the probe was not refused: {}", answer(reply)),
-    )?;
-    require(reply.member("access_token").is_none(), || {
-        "a refusal carries an access_token".into()
-    })?;
-    match reply.member("error") {
-        Some(dpop::INVALID_PROOF) => Ok(()),
-        _ => Err(Finding::Warning(format!(
-            "refused, but not as {}: {}",
-            dpop::INVALID_PROOF,
-            answer(reply)
-        ))),
-    }
+    refused_as(reply, "the probe", dpop::INVALID_PROOF)
 }
 
 /// DP-02: a proof seen before is refused (§11.1), even on an otherwise

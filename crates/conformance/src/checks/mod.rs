@@ -185,6 +185,29 @@ fn judged(reply: &Reply) -> Result<&Reply, Finding> {
     Ok(reply)
 }
 
+/// A probe refused as an RFC 6749 §5.2 error names it: 400 or 401, no
+/// token, and the error `code`. Refused with another error, it is only a
+/// warning: the rule the probe broke was not what the server refused
+/// for. `what` names the probe in the reasons.
+fn refused_as(reply: &Reply, what: &str, code: &str) -> Checked {
+    judged(reply)?;
+    require(
+        reply.status == http::StatusCode::BAD_REQUEST
+            || reply.status == http::StatusCode::UNAUTHORIZED,
+        || format!("{what} was not refused: {}", answer(reply)),
+    )?;
+    require(reply.member("access_token").is_none(), || {
+        format!("the refusal of {what} carries an access_token")
+    })?;
+    match reply.member("error") {
+        Some(error) if error == code => Ok(()),
+        _ => Err(Finding::Warning(format!(
+            "refused, but not as {code}: {}",
+            answer(reply)
+        ))),
+    }
+}
+
 /// The target's refusal, for the checks that read an error answer; a
 /// server that does not refuse leaves nothing to read.
 async fn refused(target: &Target) -> Result<Reply, Finding> {
@@ -196,5 +219,52 @@ async fn refused(target: &Target) -> Result<Reply, Finding> {
             "no error to inspect: {}",
             answer(&refusal)
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use http::{HeaderMap, StatusCode};
+
+    use super::*;
+
+    fn reply(status: u16, body: &'static str) -> Reply {
+        Reply::new(
+            StatusCode::from_u16(status).unwrap(),
+            HeaderMap::new(),
+            Bytes::from_static(body.as_bytes()),
+        )
+    }
+
+    fn verdict(status: u16, body: &'static str) -> &'static str {
+        match refused_as(&reply(status, body), "the probe", "invalid_client") {
+            Ok(()) => "pass",
+            Err(Finding::Warning(_)) => "warning",
+            Err(Finding::Broken(_)) => "broken",
+            Err(Finding::Errored(_)) => "errored",
+            Err(Finding::Skipped(_)) => "skipped",
+        }
+    }
+
+    /// 400 and 401 with the error asked for pass; with another error, a
+    /// warning; another status, or a token, is broken; a 429 or a 5xx
+    /// judges nothing.
+    #[test]
+    fn a_refusal_is_400_or_401_without_a_token_and_with_its_error() {
+        let named = r#"{"error":"invalid_client"}"#;
+        assert_eq!(verdict(400, named), "pass");
+        assert_eq!(verdict(401, named), "pass");
+        assert_eq!(verdict(400, r#"{"error":"invalid_request"}"#), "warning");
+        assert_eq!(verdict(401, "not json"), "warning");
+        assert_eq!(verdict(403, named), "broken");
+        assert_eq!(verdict(200, r#"{"error":"invalid_client"}"#), "broken");
+        assert_eq!(verdict(200, r#"{"access_token":"t"}"#), "broken");
+        assert_eq!(
+            verdict(401, r#"{"error":"invalid_client","access_token":"t"}"#),
+            "broken"
+        );
+        assert_eq!(verdict(429, named), "errored");
+        assert_eq!(verdict(503, named), "errored");
     }
 }

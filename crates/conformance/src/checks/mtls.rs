@@ -6,8 +6,9 @@ use tokenprobe_protocol::System;
 use tokenprobe_protocol::client_auth::{ClientCertificate, Credential};
 use tokenprobe_protocol::jwt;
 use tokenprobe_protocol::mtls::{self, Binding};
+use tokenprobe_protocol::rfc6749::ErrorCode;
 
-use super::{Checked, Finding, access_token, answer, broken, judged, require};
+use super::{Checked, Finding, access_token, broken, refused_as};
 use crate::catalog::{Entry, Mark, check, entry, varies};
 use crate::endpoint::Target;
 
@@ -56,26 +57,13 @@ pub(crate) async fn certificate_required(target: &Target) -> Checked {
     target.control().await?;
     let form = target.working_form()?;
     let reply = target.send_bare(form.request()?).await?;
-    judged(&reply)?;
-    require(
-        (reply.status.as_u16() == 400 || reply.status.as_u16() == 401)
-            && reply.member("access_token").is_none(),
-        || {
-            format!(
-                "a request without the certificate was not refused: {}",
-                answer(&reply)
-            )
-        },
-    )?;
     // Refused for the client's authentication (RFC 6749 §5.2), not for
     // something else about the request.
-    match reply.member("error") {
-        Some("invalid_client") => Ok(()),
-        _ => Err(Finding::Warning(format!(
-            "refused, but not as invalid_client: {}",
-            answer(&reply)
-        ))),
-    }
+    refused_as(
+        &reply,
+        "a request without the certificate",
+        ErrorCode::InvalidClient.as_str(),
+    )
 }
 
 /// This module's entries of the catalog, in the order they run.
