@@ -167,11 +167,11 @@ where
     /// open; the longest idle one goes if it is spent (one at a time, so
     /// that no request pays for a sweep).
     pub(super) fn put_back(&self, mut conn: Connection) {
-        let now = Instant::now();
-        conn.idle_since = now;
-        if !self.reuse || conn.is_spent(now) {
+        if !self.reuse || conn.sender.is_closed() {
             return;
         }
+        let now = Instant::now();
+        conn.idle_since = now;
         let mut idle = self.lock();
         if idle.first().is_some_and(|c| c.is_spent(now)) {
             idle.remove(0);
